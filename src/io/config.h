@@ -1,0 +1,156 @@
+/* config: the run configuration, read from a libconfig file on rank 0, validated against one
+ * schema (types, defaults, ranges, documentation per key), overridden with --set, echoed and
+ * broadcast as plain bytes (the struct holds no pointers).
+ *
+ * The schema table in config.c is the single source of truth: validation, defaults, the
+ * echoed resolved config (cfg_write) and the README's config reference (cfg_reference) all
+ * come from it. A field here without a schema entry is a bug.
+ */
+#ifndef OO_CONFIG_H
+#define OO_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_STR 256     /* capacity of string values */
+#define CFG_LIST 16     /* capacity of list values */
+#define CFG_MAX_AXES 6  /* sweep axes */
+#define CFG_MAX_VALUES 8 /* values per sweep axis */
+
+typedef struct {
+  int d_model; /* channels C */
+  int n_layer; /* layers L */
+  int n_head;  /* heads NH */
+} cfg_size;
+
+typedef struct {
+  char key[64];                         /* a config key, e.g. "rm.size.d_model" */
+  int n_values;                         /* number of values */
+  char values[CFG_MAX_VALUES][64];      /* values as text, validated like --set */
+} cfg_axis;
+
+typedef struct {
+  struct {
+    char name[CFG_STR];    /* run name: output goes to out_dir/name */
+    char out_dir[CFG_STR]; /* parent directory of runs */
+    int seed;              /* master seed */
+    int threads;           /* BLAS threads per rank */
+  } run;
+  struct {
+    char path[CFG_STR];      /* corpus file or directory */
+    char delimiter[16];      /* "percent" (fortune files) or "blank" (blank lines) */
+    double val_fraction;     /* documents held out for validation */
+    int min_doc_bytes;       /* documents shorter are dropped */
+  } corpus;
+  struct {
+    int n_ctx;          /* context length T of every model */
+    cfg_size policy;    /* the policy's (pi_init's) size */
+    int steps;          /* optimizer steps per LM */
+    int batch;          /* sequences per step (global, split over ranks) */
+    double lr;          /* peak learning rate */
+    int warmup;         /* warm-up steps */
+    double weight_decay;
+    double grad_clip;   /* global-norm clip, 0 = off */
+    int eval_every;     /* validation every N steps */
+  } pretrain;
+  struct {
+    char kind[16];          /* random | teacher | checkpoint */
+    cfg_size size;          /* gold RM size (random) or teacher LM size */
+    double init_scale;      /* random: std of the initialization */
+    char checkpoint[CFG_STR]; /* checkpoint: path of a reward checkpoint */
+    int teacher_steps;      /* teacher: pretraining steps for the teacher LM */
+    int calib_prompts;      /* prompts whose pi_init responses calibrate the gold */
+  } gold;
+  struct {
+    int prompt_len;       /* prompt bytes (prefix of a corpus document) */
+    int response_len;     /* maximum response bytes */
+    int n_train;          /* training pairs */
+    int n_test;           /* test pairs (clean labels) */
+    double temperature;   /* sampling temperature */
+    double top_p;         /* nucleus sampling */
+    double noise;         /* label noise epsilon in [0, 0.5] */
+    char noise_mode[16];  /* exact | bernoulli */
+  } prefs;
+  struct {
+    int k;                /* ensemble members */
+    cfg_size size;        /* proxy RM size */
+    int epochs;           /* passes over the training pairs */
+    int batch;            /* pairs per step */
+    double lr;
+    double weight_decay;
+    int warmup;
+    char init[16];        /* pretrained | scratch */
+    char normalize[16];   /* center | zscore (on pi_init responses) */
+  } rm;
+  struct {
+    int n_prompts;           /* evaluation prompts */
+    int n_samples;           /* N samples per prompt */
+    double uwo_lambda[CFG_LIST]; /* uwo lambdas */
+    int n_uwo_lambda;
+    double top_p;
+  } bon;
+  struct {
+    char objectives[CFG_LIST][16]; /* single | mean | wco | uwo, run one after another */
+    int n_objectives;
+    double betas[CFG_LIST];   /* KL coefficients, one run each */
+    int n_betas;
+    double uwo_lambda;
+    int member;               /* the member optimized by 'single' */
+    char kl_mode[16];         /* fixed | adaptive */
+    double kl_target;         /* adaptive: target KL (nats per response) */
+    int kl_horizon;           /* adaptive: horizon in steps */
+    char kl_estimator[8];     /* k1 | k2 | k3: the one on the curves */
+    int steps;
+    int batch;                /* rollouts per step (global) */
+    int minibatch;            /* rollouts per minibatch (global) */
+    int epochs;               /* PPO epochs per rollout batch */
+    double lr;
+    double lr_final;          /* cosine decays to this */
+    int warmup;
+    double clip;              /* surrogate clip */
+    double vf_clip;           /* value clip */
+    double vf_coef;
+    double gae_lambda;
+    double reward_clip;       /* |objective| clipped to this, 0 = off */
+    double temperature;       /* rollout temperature */
+    int eval_every;
+    int n_eval_prompts;
+  } ppo;
+  struct {
+    int rollout_ranks;   /* 0 = every rank */
+    int rm_ranks;        /* 0 = every rank */
+  } layout;
+  struct {
+    cfg_axis axes[CFG_MAX_AXES];
+    int n_axes;
+  } sweep;
+  struct {
+    char partition[64];
+    char time[32];       /* e.g. "01:00:00" */
+    int ntasks;
+    char extra[CFG_STR]; /* extra #SBATCH lines, ';'-separated */
+  } slurm;
+} oo_config;
+
+/* Fills cfg with the schema's defaults. */
+void cfg_defaults(oo_config *cfg);
+/* Reads and validates a libconfig file over the defaults. Errors name file, line, key, the
+ * accepted values and, for unknown keys, the nearest known key. */
+int cfg_load(oo_config *cfg, const char *path);
+/* Applies one "section.key=value" override with the same validation. */
+int cfg_set(oo_config *cfg, const char *assignment);
+/* Cross-key checks (for example n_head divides d_model). */
+int cfg_validate(const oo_config *cfg, const char *path);
+/* Writes the resolved config in libconfig syntax (loadable again). */
+int cfg_write(const oo_config *cfg, FILE *out);
+/* The resolved config as one string (for HDF5 attributes); caller frees with xfree. */
+char *cfg_to_string(const oo_config *cfg);
+/* Markdown table of every key: type, default, range, documentation. */
+int cfg_reference(FILE *out);
+/* Hash of the keys whose names start with any of the given prefixes (NULL-terminated),
+ * e.g. {"corpus.", "pretrain.", NULL}: a stage's artifact records it to decide skipping. */
+uint64_t cfg_hash(const oo_config *cfg, const char *const *prefixes);
+/* Model size name used in file names, e.g. "d128L4H4". */
+void cfg_size_name(const cfg_size *s, char *out, int cap);
+
+#endif

@@ -1,0 +1,173 @@
+/* gpt: byte-level GPT-2-style decoder (DESIGN.md "Model"), as LM, reward or value model.
+ *
+ * Conventions: B batch, T time, C channels, V vocab (257), L layers, NH heads, hs = C/NH.
+ * Linear layers compute y = x W^T + b with W stored [out, in]. Parameters, gradients and
+ * AdamW moments are each one flat buffer with the same offsets (gpt_tensors points into them),
+ * so a gradient allreduce or an optimizer step is one call. Token 256 is end-of-text; every
+ * sequence starts with it. Backward passes accumulate into grads; gpt_zero_grad zeroes them.
+ * No allocation inside forward/backward/step/generate once gpt_reserve (or the first call at
+ * the largest B and T) has sized the buffers.
+ */
+#ifndef OO_GPT_H
+#define OO_GPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define GPT_VOCAB 257
+#define GPT_EOT 256
+#define GPT_NUM_TENSORS 18
+
+typedef enum { GPT_LM = 0, GPT_REWARD = 1, GPT_VALUE = 2 } gpt_kind;
+
+typedef struct {
+  int V;  /* vocabulary, always GPT_VOCAB */
+  int T;  /* context n_ctx (maximum sequence length) */
+  int C;  /* d_model */
+  int L;  /* n_layer */
+  int NH; /* n_head */
+} gpt_dims;
+
+/* Named pointers into one flat buffer, in this order (the checkpoint's dataset order). */
+typedef struct {
+  float *wte;       /* (V,C) token embedding, tied LM head */
+  float *wpe;       /* (T,C) position embedding */
+  float *ln1_w;     /* (L,C) */
+  float *ln1_b;     /* (L,C) */
+  float *qkv_w;     /* (L,3C,C) rows: all q, then k, then v */
+  float *qkv_b;     /* (L,3C) */
+  float *attproj_w; /* (L,C,C) */
+  float *attproj_b; /* (L,C) */
+  float *ln2_w;     /* (L,C) */
+  float *ln2_b;     /* (L,C) */
+  float *fc_w;      /* (L,4C,C) */
+  float *fc_b;      /* (L,4C) */
+  float *fcproj_w;  /* (L,C,4C) */
+  float *fcproj_b;  /* (L,C) */
+  float *lnf_w;     /* (C) */
+  float *lnf_b;     /* (C) */
+  float *head_w;    /* (C) scalar head (reward/value only; empty for LM) */
+  float *head_b;    /* (1) scalar head bias (reward/value only) */
+} gpt_tensors;
+
+/* Tensor table: names, ranks and dims for a model (used by checkpoints and tests). */
+extern const char *const gpt_tensor_names[GPT_NUM_TENSORS];
+/* For tensor i: writes its rank and dims; returns its element count (0 = absent for this kind). */
+size_t gpt_tensor_shape(gpt_dims d, gpt_kind kind, int i, int *rank, long dims[3]);
+
+typedef struct gpt_acts gpt_acts; /* training activations (gpt.c) */
+
+typedef struct {
+  gpt_dims d;           /* dimensions */
+  gpt_kind kind;        /* LM, reward or value */
+  size_t n_params;      /* total parameter count */
+  float *params;        /* (n_params) */
+  gpt_tensors p;        /* views into params */
+  float *grads;         /* (n_params) or NULL until gpt_alloc_train */
+  gpt_tensors g;        /* views into grads */
+  float *adam_m;        /* (n_params) first moment or NULL */
+  float *adam_v;        /* (n_params) second moment or NULL */
+  long step;            /* optimizer steps taken */
+  float reward_shift;   /* calibration: reward = (raw - shift) / scale */
+  float reward_scale;   /* 1 when uncalibrated */
+  gpt_acts *acts;       /* forward/backward buffers, sized for B_cap x T_cap */
+  int B_cap;            /* activation capacity: batch */
+  int T_cap;            /* activation capacity: time */
+  int B_cur;            /* B of the last forward */
+  int T_cur;            /* T of the last forward */
+} gpt;
+
+/* ---- lifetime ------------------------------------------------------------------------------ */
+int gpt_create(gpt *m, gpt_dims d, gpt_kind kind); /* params zeroed; validates dims */
+void gpt_free(gpt *m);
+/* GPT-2 initialization: N(0, std) weights, residual projections std/sqrt(2L), LayerNorm
+ * weights 1, biases 0; the scalar head N(0, head_std). Deterministic in seed. */
+void gpt_init_weights(gpt *m, uint64_t seed, float std, float head_std);
+/* Copies every tensor both models have (same dims required): LM -> reward/value trunk. */
+int gpt_copy_trunk(gpt *dst, const gpt *src);
+/* Allocates grads and Adam moments (zeroed). */
+void gpt_alloc_train(gpt *m);
+/* Sizes activation buffers for B x T (no-op if already large enough). */
+void gpt_reserve(gpt *m, int B, int T);
+
+/* ---- forward / backward --------------------------------------------------------------- */
+/* Forward over tokens (B,T) with T <= d.T. Results in gpt_logits (LM) or gpt_scalar_out
+ * (reward/value: the head applied at every position, raw, uncalibrated). */
+void gpt_forward(gpt *m, const int *tokens, int B, int T);
+float *gpt_logits(gpt *m);     /* (B,T,V) of the last forward (LM) */
+float *gpt_scalar_out(gpt *m); /* (B,T) of the last forward (reward/value) */
+/* Backward of the last forward. dout is (B,T,V) dlogits for LM, (B,T) for scalar heads.
+ * Accumulates into grads (the model must have gpt_alloc_train). */
+void gpt_backward(gpt *m, const float *dout);
+float *gpt_dlogits_buffer(gpt *m); /* (B,T,V) scratch owned by the model, for dout */
+void gpt_zero_grad(gpt *m);
+
+/* Mean cross-entropy of logits (N,V) against targets (N) (-1 = ignored). If dlogits is not
+ * NULL writes d(mean loss)/d(logits) there. Returns the mean loss over counted targets. */
+float gpt_cross_entropy(const float *logits, const int *targets, int N, int V, float *dlogits);
+/* Per-position log p(target) and entropy from logits (N,V); targets -1 give 0. */
+void gpt_logprobs(const float *logits, const int *targets, int N, int V, float *logp, float *entropy);
+/* dlogits (N,V) = dlogp[i] * d logp/d logits + dent[i] * d entropy/d logits (dent may be NULL). */
+void gpt_logprobs_backward(const float *logits, const int *targets, int N, int V, const float *dlogp,
+                           const float *dent, float *dlogits);
+
+/* ---- optimizer ---------------------------------------------------------------------------- */
+typedef struct {
+  float lr;           /* this step's learning rate */
+  float beta1, beta2; /* 0.9, 0.95 */
+  float eps;          /* 1e-8 */
+  float weight_decay; /* applied to matrices and embeddings, not to LayerNorm or biases */
+} gpt_adamw;
+/* Global L2 norm of the gradients; scales them to max_norm when larger (max_norm <= 0: no clip). */
+float gpt_clip_grad(gpt *m, float max_norm);
+void gpt_adamw_step(gpt *m, const gpt_adamw *opt);
+/* Linear warm-up to lr_max over warmup steps, then cosine to lr_min at total. */
+float gpt_lr_schedule(long step, long warmup, long total, float lr_max, float lr_min);
+/* Model FLOPs per token for a training step (6 * params plus attention), for bench. */
+double gpt_train_flops_per_token(gpt_dims d, int T);
+
+/* ---- sampling (gpt_sample.c) ---------------------------------------------------------------- */
+typedef struct {
+  gpt_dims d;      /* model dims */
+  int B;           /* batch capacity */
+  float *k;        /* (L,B,T,C) cached keys */
+  float *v;        /* (L,B,T,C) cached values */
+  float *scratch;  /* per-step buffers */
+  size_t scratch_n;
+} gpt_kvcache;
+
+typedef struct {
+  float temperature; /* > 0 */
+  float top_p;       /* (0,1], 1 = off */
+  int top_k;         /* 0 = off */
+  int max_new;       /* tokens to generate at most */
+  int stop_at_eot;   /* stop a sequence when it emits end-of-text */
+} gpt_sample_opts;
+
+int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B);
+void gpt_kv_free(gpt_kvcache *kv);
+/* Generates continuations of B prompts of equal length Tp (prompt (B,Tp), each starting with
+ * GPT_EOT). Sequence b draws from rng[b] only, so its tokens do not depend on B or on the
+ * other sequences. out_tokens (B,max_new) is padded with -1 after a sequence ends; out_len (B)
+ * counts generated tokens including a final GPT_EOT. out_logp (B,max_new), if not NULL, gets
+ * log p(token) under the unmodified model distribution (temperature 1, no truncation). */
+int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, const gpt_sample_opts *o,
+                 oo_rng *rng, int *out_tokens, int *out_len, float *out_logp);
+
+/* ---- checkpoints (gpt_io.c): DESIGN.md "Checkpoint (HDF5)", docs/formats.md ------------- */
+#include "io/h5io.h"
+/* Writes the model under group `group` ("" for the file root, "member_3" for an ensemble
+ * member): attributes format, n_layer, n_head, d_model, n_ctx, vocab_size, kind,
+ * reward_shift, reward_scale on the group, and the float32 datasets. with_optim adds the
+ * subgroup "optim" (adam_m, adam_v, step) so training can resume. */
+int gpt_write(const gpt *m, h5_writer *w, const char *group, int with_optim);
+/* Reads a model from group `group`; validates every attribute and dataset shape, naming the
+ * file, group and dataset that is wrong. expect_kind -1 accepts any kind. Creates m. */
+int gpt_read(gpt *m, h5_reader *r, const char *group, int expect_kind, int with_optim);
+/* Whole-file conveniences: config_text (may be NULL) is stored as root attribute "config". */
+int gpt_save(const gpt *m, const char *path, const char *config_text, int with_optim);
+int gpt_load(gpt *m, const char *path, int expect_kind);
+
+#endif

@@ -1,0 +1,56 @@
+/* Unit tests of core: errors, random streams, helpers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include "core/core.h"
+#include "testing.h"
+
+static int inner(int x) {
+  REQUIRE(x > 0, "x must be positive, got %d", x);
+  return OO_OK;
+}
+static int outer(int x) {
+  CHECK(inner(x));
+  return OO_OK;
+}
+
+int main(void) {
+  /* errors carry the message and a trace */
+  EXPECT(outer(1) == OO_OK);
+  EXPECT(outer(-2) != OO_OK);
+  EXPECT(strstr(oo_error_message(), "x must be positive, got -2") != NULL);
+  EXPECT(strstr(oo_error_message(), "from test_core.c") != NULL);
+  /* streams depend only on their key and counter */
+  oo_rng a = oo_rng_make(1, RNG_TEST, 2, 3), b = oo_rng_make(1, RNG_TEST, 2, 3), c = oo_rng_make(1, RNG_TEST, 2, 4);
+  EXPECT(oo_rng_u64(&a) == oo_rng_u64(&b));
+  EXPECT(oo_rng_u64(&a) != oo_rng_u64(&c));
+  /* moments of the uniform and normal draws */
+  double s = 0, s2 = 0, n1 = 0, n2 = 0;
+  oo_rng r = oo_rng_make(7, RNG_TEST, 0, 0);
+  int N = 200000;
+  for (int i = 0; i < N; i++) {
+    double u = oo_rng_uniform(&r), z = oo_rng_normal(&r);
+    s += u; s2 += u * u; n1 += z; n2 += z * z;
+  }
+  EXPECT_NEAR(s / N, 0.5, 0.005);
+  EXPECT_NEAR(s2 / N - (s / N) * (s / N), 1.0 / 12, 0.002);
+  EXPECT_NEAR(n1 / N, 0.0, 0.01);
+  EXPECT_NEAR(n2 / N, 1.0, 0.02);
+  /* shuffle is a permutation */
+  int idx[100], seen[100] = {0};
+  for (int i = 0; i < 100; i++) idx[i] = i;
+  oo_rng_shuffle(&r, idx, 100);
+  for (int i = 0; i < 100; i++) seen[idx[i]]++;
+  for (int i = 0; i < 100; i++) EXPECT(seen[i] == 1);
+  /* nearest names */
+  const char *names[] = {"n_layer", "n_head", "d_model"};
+  EXPECT(oo_nearest_name("n_layr", names, 3) == names[0]);
+  EXPECT(oo_nearest_name("zzzzzz", names, 3) == NULL);
+  long live = oo_mem_live_blocks();
+  float *f = xmalloc_floats(1000);
+  EXPECT(((uintptr_t)f & 63) == 0);
+  xfree(&f);
+  EXPECT(f == NULL && oo_mem_live_blocks() == live);
+  return TEST_SUMMARY();
+}
