@@ -115,6 +115,7 @@ typedef struct {
     double temperature;       /* rollout temperature */
     int eval_every;
     int n_eval_prompts;
+    char reward[16];          /* proxy | gold: what PPO optimizes (gold = sanity check) */
   } ppo;
   struct {
     int rollout_ranks;   /* 0 = every rank */

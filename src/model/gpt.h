@@ -170,4 +170,21 @@ int gpt_read(gpt *m, h5_reader *r, const char *group, int expect_kind, int with_
 int gpt_save(const gpt *m, const char *path, const char *config_text, int with_optim);
 int gpt_load(gpt *m, const char *path, int expect_kind);
 
+/* ---- scoring (gpt_score.c) ------------------------------------------------------------------ */
+/* Sequences are (n,Tmax) padded (the padding value is never read) with lens (n), 1 <= lens <= Tmax
+ * <= n_ctx. Both run gpt_forward on chunks of `chunk` consecutive sequences with T = the longest
+ * length in the chunk; a result depends on its sequence and its chunk's composition only.
+ * Reserves the model for (chunk,Tmax) and allocates one (chunk,Tmax) int buffer per call. */
+/* raw[i] = the scalar head (reward model; raw, uncalibrated) at position lens[i]-1. */
+void gpt_score_last(gpt *m, const int *tokens, // (n,Tmax)
+                    const int *lens,           // (n)
+                    int n, int Tmax, int chunk,
+                    float *raw);               // (n)
+/* out[i] = mean over t in [start, lens[i]) of log p(tokens[i,t] | tokens[i,<t]) under the LM
+ * (0 when lens[i] <= start); start >= 1. */
+void gpt_mean_logprob(gpt *lm, const int *tokens, // (n,Tmax)
+                      const int *lens,            // (n)
+                      int n, int Tmax, int start, int chunk,
+                      float *out);                // (n)
+
 #endif

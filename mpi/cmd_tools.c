@@ -1,0 +1,368 @@
+/* User tools that apply a checkpoint to text (DESIGN.md "Command line"):
+ *   overopt sample  --model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K]
+ *                   [--max-tokens M] [--seed S]
+ *   overopt logprob --model F --text FILE
+ *   overopt score   --model F --text FILE
+ * Not collective: main runs them on rank 0. Output is TSV on stdout with a header row; text is
+ * escaped (\t \n \\ and other non-printable bytes as \xHH) so every record is one line.
+ * Every sequence is [256, bytes...] (DESIGN.md "Sequences"): logprob sums log p(byte) over the
+ * line's bytes, score reads the reward at the last position. Input lines are split at '\n'
+ * (the '\n' itself is not part of the line); a line may hold any other byte.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "core/core.h"
+#include "model/gpt.h"
+
+#define TOOLS_BATCH 16        /* lines per forward pass in logprob/score */
+#define TOOLS_SAMPLE_BATCH 64 /* sequences per gpt_generate call */
+
+/* ---- command-line parsing ------------------------------------------------------------------ */
+
+typedef struct {
+  const char *cmd;       /* command name, for messages */
+  const char *usage;     /* usage line, for messages */
+  const char *model;     /* --model */
+  const char *prompt;    /* --prompt (sample) */
+  const char *text;      /* --text FILE (logprob, score) */
+  long n;                /* -n samples */
+  double temperature;    /* --temperature */
+  double top_p;          /* --top-p */
+  long top_k;            /* --top-k */
+  long max_tokens;       /* --max-tokens */
+  long seed;             /* --seed */
+} tool_args;
+
+static int parse_long(const tool_args *a, const char *flag, const char *s, long lo, long hi, long *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  REQUIRE(*s && end && !*end && !errno && v >= lo && v <= hi,
+          "%s: %s expects an integer in [%ld, %ld], got '%s'", a->cmd, flag, lo, hi, s);
+  *out = v;
+  return OO_OK;
+}
+
+static int parse_double(const tool_args *a, const char *flag, const char *s, double lo, double hi,
+                        int lo_open, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  REQUIRE(*s && end && !*end && !errno && isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi,
+          "%s: %s expects a number in %s%g, %g], got '%s'", a->cmd, flag, lo_open ? "(" : "[", lo, hi, s);
+  *out = v;
+  return OO_OK;
+}
+
+/* Parses argv[1..) (argv[0] is the command name). `allowed` lists the flags of this command. */
+static int parse_tool_args(tool_args *a, int argc, char **argv, const char *const *allowed, int n_allowed) {
+  for (int i = 1; i < argc; i++) {
+    const char *f = argv[i];
+    int known = 0;
+    for (int j = 0; j < n_allowed; j++) known |= strcmp(f, allowed[j]) == 0;
+    if (!known) {
+      const char *near = f[0] == '-' ? oo_nearest_name(f, allowed, n_allowed) : NULL;
+      OO_FAIL("%s: unknown %s '%s'%s%s%s (usage: overopt %s %s)", a->cmd, f[0] == '-' ? "option" : "argument",
+              f, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "", a->cmd, a->usage);
+    }
+    REQUIRE(i + 1 < argc, "%s: option %s expects a value (usage: overopt %s %s)", a->cmd, f, a->cmd, a->usage);
+    const char *v = argv[++i];
+    if (!strcmp(f, "--model")) a->model = v;
+    else if (!strcmp(f, "--prompt")) a->prompt = v;
+    else if (!strcmp(f, "--text")) a->text = v;
+    else if (!strcmp(f, "-n")) CHECK(parse_long(a, f, v, 1, 1000000, &a->n));
+    else if (!strcmp(f, "--temperature")) CHECK(parse_double(a, f, v, 0.0, 1e6, 1, &a->temperature));
+    else if (!strcmp(f, "--top-p")) CHECK(parse_double(a, f, v, 0.0, 1.0, 1, &a->top_p));
+    else if (!strcmp(f, "--top-k")) CHECK(parse_long(a, f, v, 0, GPT_VOCAB, &a->top_k));
+    else if (!strcmp(f, "--max-tokens")) CHECK(parse_long(a, f, v, 0, 1L << 30, &a->max_tokens));
+    else if (!strcmp(f, "--seed")) CHECK(parse_long(a, f, v, 0, 0x7fffffffffffffffL, &a->seed));
+  }
+  REQUIRE(a->model, "%s: --model FILE is required (usage: overopt %s %s)", a->cmd, a->cmd, a->usage);
+  return OO_OK;
+}
+
+/* ---- text ---------------------------------------------------------------------------------- */
+
+/* Prints bytes with \t \n \\ escaped and other non-printable bytes as \xHH. */
+static void print_escaped(FILE *f, const int *tokens, int n) {
+  for (int i = 0; i < n; i++) {
+    int c = tokens[i];
+    if (c == '\t') fputs("\\t", f);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c == '\\') fputs("\\\\", f);
+    else if (c >= 0x20 && c < 0x7f) fputc(c, f);
+    else fprintf(f, "\\x%02X", c & 0xff);
+  }
+}
+
+/* The lines of a text file: data owns the bytes, line i is data[start[i] .. start[i]+len[i]). */
+typedef struct {
+  char *data;   /* file contents */
+  long *start;  /* (n) offset of each line */
+  int *len;     /* (n) bytes of each line, without '\n' */
+  int n;        /* number of lines */
+} text_lines;
+
+static void text_lines_free(text_lines *t) {
+  xfree(&t->data);
+  xfree(&t->start);
+  xfree(&t->len);
+  t->n = 0;
+}
+
+/* Reads FILE and splits it at '\n' (a final '\n' ends the last line rather than starting an
+ * empty one). Every line must fit the context: 1 + len <= n_ctx. */
+static int text_lines_read(text_lines *t, const char *cmd, const char *path, int n_ctx) {
+  memset(t, 0, sizeof *t);
+  FILE *f = fopen(path, "rb");
+  REQUIRE(f, "%s: cannot open text file '%s': %s", cmd, path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  t->data = xmalloc(cap);
+  for (;;) {
+    if (n == cap) t->data = xrealloc(t->data, cap *= 2);
+    size_t got = fread(t->data + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    text_lines_free(t);
+    OO_FAIL("%s: error reading text file '%s'", cmd, path);
+  }
+  long n_lines = 0;
+  for (size_t i = 0; i < n; i++) n_lines += t->data[i] == '\n';
+  if (n > 0 && t->data[n - 1] != '\n') n_lines++;
+  t->start = xmalloc((size_t)(n_lines ? n_lines : 1) * sizeof *t->start);
+  t->len = xmalloc((size_t)(n_lines ? n_lines : 1) * sizeof *t->len);
+  size_t s = 0;
+  for (size_t i = 0; i <= n && t->n < n_lines; i++) {
+    if (i == n || t->data[i] == '\n') {
+      size_t len = i - s;
+      if (len + 1 > (size_t)n_ctx) {
+        int line = t->n + 1;
+        text_lines_free(t);
+        OO_FAIL("%s: '%s' line %d has %zu bytes; the model's context (n_ctx=%d) holds at most %d bytes "
+                "after the start token: shorten or split the line",
+                cmd, path, line, len, n_ctx, n_ctx - 1);
+      }
+      t->start[t->n] = (long)s;
+      t->len[t->n] = (int)len;
+      t->n++;
+      s = i + 1;
+    }
+  }
+  return OO_OK;
+}
+
+/* Fills tokens (B,Tb) with [256, bytes of line first+b, 256 padding...]; returns Tb, the
+ * longest sequence of the batch. Padding follows each line, so causal attention never sees it. */
+static int batch_tokens(const text_lines *t, int first, int B, int *tokens) {
+  int Tb = 1;
+  for (int b = 0; b < B; b++) Tb = t->len[first + b] + 1 > Tb ? t->len[first + b] + 1 : Tb;
+  for (int b = 0; b < B; b++) {
+    const unsigned char *s = (const unsigned char *)t->data + t->start[first + b];
+    int *row = tokens + (size_t)b * Tb;
+    row[0] = GPT_EOT;
+    for (int j = 0; j < Tb - 1; j++) row[j + 1] = j < t->len[first + b] ? s[j] : GPT_EOT;
+  }
+  return Tb;
+}
+
+/* ---- sample ---------------------------------------------------------------------------------- */
+
+int cmd_sample(int argc, char **argv) {
+  tool_args a = {.cmd = "sample",
+                 .usage = "--model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K] "
+                          "[--max-tokens M] [--seed S]",
+                 .n = 1, .temperature = 1.0, .top_p = 1.0, .top_k = 0, .max_tokens = 128, .seed = 1};
+  static const char *const flags[] = {"--model", "--prompt", "-n", "--temperature", "--top-p",
+                                      "--top-k", "--max-tokens", "--seed"};
+  CHECK(parse_tool_args(&a, argc, argv, flags, 8));
+  REQUIRE(a.prompt, "sample: --prompt TEXT is required (an empty prompt is --prompt '')");
+  gpt m;
+  CHECK(gpt_load(&m, a.model, GPT_LM));
+  int rc = OO_OK;
+  int Tp = 1 + (int)strlen(a.prompt);
+  int B = a.n < TOOLS_SAMPLE_BATCH ? (int)a.n : TOOLS_SAMPLE_BATCH;
+  int max_new = (int)a.max_tokens;
+  gpt_kvcache kv = {0};
+  int *prompt = NULL, *out = NULL, *len = NULL;
+  oo_rng *rng = NULL;
+  if (Tp >= m.d.T) {
+    rc = oo_error_at(__FILE__, __LINE__,
+                     "sample: the prompt has %d bytes but model '%s' has context n_ctx=%d, which leaves no room "
+                     "for a response: use a prompt of at most %d bytes",
+                     Tp - 1, a.model, m.d.T, m.d.T - 2);
+    goto done;
+  }
+  CHECK_GOTO(rc, gpt_kv_create(&kv, &m, B), done);
+  prompt = xmalloc((size_t)B * Tp * sizeof *prompt);
+  out = xmalloc((size_t)B * (max_new ? max_new : 1) * sizeof *out);
+  len = xmalloc((size_t)B * sizeof *len);
+  rng = xmalloc((size_t)B * sizeof *rng);
+  for (int b = 0; b < B; b++) {
+    prompt[(size_t)b * Tp] = GPT_EOT;
+    for (int j = 1; j < Tp; j++) prompt[(size_t)b * Tp + j] = (unsigned char)a.prompt[j - 1];
+  }
+  gpt_sample_opts o = {.temperature = (float)a.temperature, .top_p = (float)a.top_p, .top_k = (int)a.top_k,
+                       .max_new = max_new, .stop_at_eot = 1};
+  printf("index\ttext\n");
+  for (long first = 0; first < a.n; first += B) {
+    int nb = a.n - first < B ? (int)(a.n - first) : B;
+    /* Sample i's stream depends only on (seed, i): the output does not depend on batching. */
+    for (int b = 0; b < nb; b++) rng[b] = oo_rng_make((uint64_t)a.seed, RNG_SAMPLE, 0, (uint64_t)(first + b));
+    CHECK_GOTO(rc, gpt_generate(&m, &kv, prompt, Tp, nb, &o, rng, out, len, NULL), done);
+    for (int b = 0; b < nb; b++) {
+      int n = len[b];
+      if (n > 0 && out[(size_t)b * max_new + n - 1] == GPT_EOT) n--; /* end-of-text is not text */
+      printf("%ld\t", first + b);
+      print_escaped(stdout, out + (size_t)b * max_new, n);
+      putchar('\n');
+    }
+  }
+  fflush(stdout);
+done:
+  xfree(&prompt);
+  xfree(&out);
+  xfree(&len);
+  xfree(&rng);
+  if (kv.k) gpt_kv_free(&kv);
+  gpt_free(&m);
+  return rc;
+}
+
+/* ---- logprob ------------------------------------------------------------------------------ */
+
+int cmd_logprob(int argc, char **argv) {
+  tool_args a = {.cmd = "logprob", .usage = "--model F --text FILE"};
+  static const char *const flags[] = {"--model", "--text"};
+  CHECK(parse_tool_args(&a, argc, argv, flags, 2));
+  REQUIRE(a.text, "logprob: --text FILE is required (one sequence per line)");
+  gpt m;
+  CHECK(gpt_load(&m, a.model, GPT_LM));
+  text_lines t;
+  int rc = text_lines_read(&t, "logprob", a.text, m.d.T);
+  if (rc) {
+    gpt_free(&m);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  int V = m.d.V, Tmax = 1;
+  for (int i = 0; i < t.n; i++) Tmax = t.len[i] + 1 > Tmax ? t.len[i] + 1 : Tmax;
+  int Bmax = t.n < TOOLS_BATCH ? (t.n ? t.n : 1) : TOOLS_BATCH;
+  size_t N = (size_t)Bmax * Tmax;
+  int *tokens = xmalloc(N * sizeof *tokens), *targets = xmalloc(N * sizeof *targets);
+  float *logp = xmalloc(N * sizeof *logp), *ent = xmalloc(N * sizeof *ent);
+  gpt_reserve(&m, Bmax, Tmax);
+  printf("logprob\ttokens\n");
+  for (int first = 0; first < t.n; first += Bmax) {
+    int B = t.n - first < Bmax ? t.n - first : Bmax;
+    int Tb = batch_tokens(&t, first, B, tokens);
+    /* target of position j is token j+1 within the line; padding and the last position: -1 */
+    for (int b = 0; b < B; b++)
+      for (int j = 0; j < Tb; j++)
+        targets[(size_t)b * Tb + j] = j < t.len[first + b] ? tokens[(size_t)b * Tb + j + 1] : -1;
+    gpt_forward(&m, tokens, B, Tb);
+    gpt_logprobs(gpt_logits(&m), targets, B * Tb, V, logp, ent);
+    for (int b = 0; b < B; b++) {
+      double sum = 0.0;
+      for (int j = 0; j < t.len[first + b]; j++) sum += logp[(size_t)b * Tb + j];
+      printf("%.9g\t%d\n", sum, t.len[first + b]);
+    }
+  }
+  fflush(stdout);
+  xfree(&tokens);
+  xfree(&targets);
+  xfree(&logp);
+  xfree(&ent);
+  text_lines_free(&t);
+  gpt_free(&m);
+  return OO_OK;
+}
+
+/* ---- score --------------------------------------------------------------------------------- */
+
+/* The reward models a score file names: one reward checkpoint today (K = 1). An ensemble file
+ * plugs in here by loading its K members; scoring and printing already handle K columns. */
+typedef struct {
+  int K;        /* members */
+  gpt *members; /* (K) reward models, calibrated by their own reward_shift/reward_scale */
+} reward_set;
+
+static int reward_set_load(reward_set *s, const char *path) {
+  s->K = 1;
+  s->members = xcalloc(1, sizeof *s->members);
+  int rc = gpt_load(&s->members[0], path, GPT_REWARD);
+  if (rc) {
+    xfree(&s->members);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  return OO_OK;
+}
+
+static void reward_set_free(reward_set *s) {
+  for (int k = 0; k < s->K; k++) gpt_free(&s->members[k]);
+  xfree(&s->members);
+  s->K = 0;
+}
+
+int cmd_score(int argc, char **argv) {
+  tool_args a = {.cmd = "score", .usage = "--model F --text FILE"};
+  static const char *const flags[] = {"--model", "--text"};
+  CHECK(parse_tool_args(&a, argc, argv, flags, 2));
+  REQUIRE(a.text, "score: --text FILE is required (one sequence per line)");
+  reward_set rs;
+  CHECK(reward_set_load(&rs, a.model));
+  int n_ctx = rs.members[0].d.T;
+  for (int k = 1; k < rs.K; k++) n_ctx = rs.members[k].d.T < n_ctx ? rs.members[k].d.T : n_ctx;
+  text_lines t;
+  int rc = text_lines_read(&t, "score", a.text, n_ctx);
+  if (rc) {
+    reward_set_free(&rs);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  int Tmax = 1;
+  for (int i = 0; i < t.n; i++) Tmax = t.len[i] + 1 > Tmax ? t.len[i] + 1 : Tmax;
+  int Bmax = t.n < TOOLS_BATCH ? (t.n ? t.n : 1) : TOOLS_BATCH;
+  int *tokens = xmalloc((size_t)Bmax * Tmax * sizeof *tokens);
+  float *r = xmalloc((size_t)Bmax * rs.K * sizeof *r); /* (B,K) calibrated rewards */
+  for (int k = 0; k < rs.K; k++) gpt_reserve(&rs.members[k], Bmax, Tmax);
+  if (rs.K == 1) {
+    printf("reward\ttokens\n");
+  } else {
+    printf("reward_mean");
+    for (int k = 0; k < rs.K; k++) printf("\treward_%d", k);
+    printf("\ttokens\n");
+  }
+  for (int first = 0; first < t.n; first += Bmax) {
+    int B = t.n - first < Bmax ? t.n - first : Bmax;
+    int Tb = batch_tokens(&t, first, B, tokens);
+    for (int k = 0; k < rs.K; k++) {
+      gpt *m = &rs.members[k];
+      gpt_forward(m, tokens, B, Tb);
+      const float *raw = gpt_scalar_out(m); /* (B,Tb) */
+      for (int b = 0; b < B; b++) /* the last position of [256, bytes] is index len */
+        r[(size_t)b * rs.K + k] = (raw[(size_t)b * Tb + t.len[first + b]] - m->reward_shift) / m->reward_scale;
+    }
+    for (int b = 0; b < B; b++) {
+      if (rs.K > 1) {
+        double mean = 0.0;
+        for (int k = 0; k < rs.K; k++) mean += r[(size_t)b * rs.K + k];
+        printf("%.9g\t", mean / rs.K);
+      }
+      for (int k = 0; k < rs.K; k++) printf("%.9g\t", r[(size_t)b * rs.K + k]);
+      printf("%d\n", t.len[first + b]);
+    }
+  }
+  fflush(stdout);
+  xfree(&tokens);
+  xfree(&r);
+  text_lines_free(&t);
+  reward_set_free(&rs);
+  return OO_OK;
+}

@@ -1,0 +1,66 @@
+/* comm: the role communicators split once from the world by the layout, plus how errors and
+ * signals cross ranks.
+ *
+ * Invariants:
+ * - comm_build is the only place that splits the world; modules receive these communicators.
+ * - rank within member_comm[m] == replica index of m on that rank; rank within rm_comm ==
+ *   rm_index; rank within policy_comm == rollout_index (layout.h).
+ * - Every communicator has MPI_ERRORS_RETURN (inherited from the world, set by oo_mpi_init),
+ *   so MPI failures come back as codes: wrap calls in CHECK_MPI.
+ * - An error on one rank ends the job: oo_mpi_die prints "[rank r] message" and MPI_Aborts the
+ *   world; a fatal error (OO_FATAL, out of memory) does the same through the fatal handler.
+ */
+#ifndef OO_COMM_H
+#define OO_COMM_H
+
+#include <mpi.h>
+
+#include "layout.h"
+
+typedef struct {
+  MPI_Comm world;        /* duplicate of the world passed to comm_build */
+  int rank;              /* rank in world */
+  int size;              /* world size P */
+  int k;                 /* ensemble members K */
+  MPI_Comm rm_comm;      /* RM ranks; MPI_COMM_NULL elsewhere */
+  int rm_rank;           /* rank in rm_comm (== rm_index), -1 if not an RM rank */
+  int rm_size;           /* n_rm on every rank */
+  MPI_Comm policy_comm;  /* rollout ranks; MPI_COMM_NULL elsewhere */
+  int policy_rank;       /* rank in policy_comm (== rollout_index), -1 if not a rollout rank */
+  int policy_size;       /* n_rollout on every rank */
+  MPI_Comm *member_comm; /* (K) ranks hosting member m; MPI_COMM_NULL where m is not hosted */
+  int *member_rank;      /* (K) rank in member_comm[m] (== replica index), -1 if not hosted */
+  int *member_size;      /* (K) replicas of member m, on every rank */
+} oo_comms;
+
+/* Collective on world: duplicates it and splits the role communicators of lay (built for the
+ * world's size; an error otherwise, detected by every rank alike). Free with comm_free. */
+int comm_build(oo_comms *c, MPI_Comm world, const oo_layout *lay);
+/* Collective on c->world (MPI_Comm_free is collective on each communicator). */
+void comm_free(oo_comms *c);
+
+/* ---- errors across ranks ---------------------------------------------------------------- */
+
+/* MPI_Init, MPI_ERRORS_RETURN on MPI_COMM_WORLD, oo_log_set_rank(world rank), and a fatal
+ * handler that calls MPI_Abort(MPI_COMM_WORLD, code). */
+int oo_mpi_init(int *argc, char ***argv);
+/* Prints "[rank r] <oo_error_message()>" to stderr and aborts every rank with rc (1 if rc is 0).
+ * Use when a fallible call failed on some ranks only, or when others may be waiting. */
+_Noreturn void oo_mpi_die(int rc);
+/* Records "file:line: what: <MPI error string>" as the current error; returns OO_ERR. */
+int oo_mpi_error_at(int mpi_rc, const char *file, int line, const char *what);
+#define CHECK_MPI(call)                                                                       \
+  do {                                                                                        \
+    int oo_mpi_rc_ = (call);                                                                  \
+    if (oo_mpi_rc_ != MPI_SUCCESS) return oo_mpi_error_at(oo_mpi_rc_, __FILE__, __LINE__, #call); \
+  } while (0)
+
+/* ---- signals --------------------------------------------------------------------------- */
+
+/* SIGTERM and SIGUSR1 (Slurm's warning before the time limit) set a flag; nothing else. */
+void oo_signals_install(void);
+/* Collective on comm: MAX-allreduce of the local flag, so every rank agrees to stop at the same
+ * step boundary. Returns 1 if any rank got a signal. An MPI failure here aborts the job. */
+int oo_stop_requested(MPI_Comm comm);
+
+#endif

@@ -1,0 +1,145 @@
+/* rm_ensemble: hosted proxy members and distributed ensemble scoring (see rm_ensemble.h). */
+#include "rm_ensemble.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ensemble.h"
+
+int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int rank, int expect_k,
+                     int n_ctx, int d_model, int n_layer, int n_head) {
+  memset(e, 0, sizeof *e);
+  REQUIRE(expect_k >= 1 && expect_k <= RM_MAX_MEMBERS, "rm.k = %d: must be 1..%d", expect_k, RM_MAX_MEMBERS);
+  e->k = expect_k;
+  e->chunk = 32;
+  h5_reader r;
+  CHECK(h5_open(&r, path));
+  long k = 0;
+  int rc = h5_attr_read_int(&r, "/", "k", &k);
+  if (!rc && k != expect_k)
+    rc = oo_error_at(__FILE__, __LINE__,
+                     "ensemble '%s' has %ld members but rm.k = %d: rerun the rm stage or set rm.k = %ld", path, k,
+                     expect_k, k);
+  for (int m = 0; m < expect_k && !rc; m++) {
+    if (lay->ranks[rank].is_rm == 0 || layout_replica(lay, rank, m) < 0) continue;
+    char group[32];
+    snprintf(group, sizeof group, "member_%d", m);
+    if (!h5_has(&r, group)) {
+      rc = oo_error_at(__FILE__, __LINE__, "ensemble '%s': member %d (group '%s') is missing", path, m, group);
+      break;
+    }
+    gpt *g = &e->models[e->n_local];
+    rc = gpt_read(g, &r, group, GPT_REWARD, 0);
+    if (rc) break;
+    e->member_id[e->n_local++] = m;
+    if (g->d.T != n_ctx || g->d.C != d_model || g->d.L != n_layer || g->d.NH != n_head)
+      rc = oo_error_at(__FILE__, __LINE__,
+                       "ensemble '%s': member %d is d_model %d, n_layer %d, n_head %d, n_ctx %d but the config says "
+                       "rm.size = d_model %d, n_layer %d, n_head %d and pretrain.n_ctx = %d: rerun the rm stage",
+                       path, m, g->d.C, g->d.L, g->d.NH, g->d.T, d_model, n_layer, n_head, n_ctx);
+  }
+  h5_close(&r);
+  if (rc) {
+    rm_ensemble_free(e);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  return OO_OK;
+}
+
+void rm_ensemble_free(rm_ensemble *e) {
+  for (int i = 0; i < e->n_local; i++) gpt_free(&e->models[i]);
+  e->n_local = 0;
+  xfree(&e->sel_tok);
+  xfree(&e->sel_len);
+  xfree(&e->sel_idx);
+  xfree(&e->sel_out);
+  xfree(&e->local);
+  e->cap_n = e->cap_T = 0;
+}
+
+static void reserve(rm_ensemble *e, int n, int T) {
+  if (n <= e->cap_n && T <= e->cap_T) return;
+  int cn = n > e->cap_n ? n : e->cap_n, cT = T > e->cap_T ? T : e->cap_T;
+  xfree(&e->sel_tok);
+  xfree(&e->sel_len);
+  xfree(&e->sel_idx);
+  xfree(&e->sel_out);
+  xfree(&e->local);
+  e->sel_tok = xmalloc(sizeof(int) * (size_t)cn * cT);
+  e->sel_len = xmalloc(sizeof(int) * (size_t)cn);
+  e->sel_idx = xmalloc(sizeof(int) * (size_t)cn);
+  e->sel_out = xmalloc_floats((size_t)cn);
+  e->local = xmalloc_floats((size_t)cn * e->k);
+  e->cap_n = cn;
+  e->cap_T = cT;
+}
+
+int rm_ensemble_score(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len,
+                      int n, int Tmax, float *matrix, float *mean, float *var, float *min) {
+  int K = e->k;
+  if (c->rm_comm != MPI_COMM_NULL) {
+    reserve(e, n, Tmax);
+    for (size_t i = 0; i < (size_t)n * K; i++) e->local[i] = NAN;
+    for (int j = 0; j < e->n_local; j++) {
+      int m = e->member_id[j], ns = 0;
+      for (int i = 0; i < n; i++) {
+        if (!ensemble_scores_sample(lay, c->rank, m, i)) continue;
+        memcpy(e->sel_tok + (size_t)ns * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
+        e->sel_len[ns] = len[i];
+        e->sel_idx[ns++] = i;
+      }
+      if (ns == 0) continue;
+      gpt *g = &e->models[j];
+      gpt_score_last(g, e->sel_tok, e->sel_len, ns, Tmax, e->chunk, e->sel_out);
+      for (int s = 0; s < ns; s++)
+        e->local[(size_t)e->sel_idx[s] * K + m] = (e->sel_out[s] - g->reward_shift) / g->reward_scale;
+    }
+    CHECK(ensemble_stats(c, lay, n, e->local, mean, var, min, matrix));
+  }
+  /* The first RM rank holds the results; every rank of the world gets them. */
+  int root = lay->first_rm;
+  CHECK_MPI(MPI_Bcast(mean, n, MPI_FLOAT, root, c->world));
+  CHECK_MPI(MPI_Bcast(var, n, MPI_FLOAT, root, c->world));
+  CHECK_MPI(MPI_Bcast(min, n, MPI_FLOAT, root, c->world));
+  if (matrix) CHECK_MPI(MPI_Bcast(matrix, n * K, MPI_FLOAT, root, c->world));
+  return OO_OK;
+}
+
+int gold_score_all(gold_model *g, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len, int n,
+                   int Tmax, float *out) {
+  for (int i = 0; i < n; i++) out[i] = 0.0f;
+  int rc = OO_OK;
+  if (c->rm_comm != MPI_COMM_NULL && n > 0) {
+    if (lay->n_rm == 1) {
+      rc = gold_score(g, tok, len, n, Tmax, out); /* every sample is ours: score in place */
+    } else {
+      int ns = 0;
+      for (int i = 0; i < n; i++) ns += layout_gold_scores_sample(lay, c->rank, i);
+      int *sel_tok = xmalloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1) * Tmax);
+      int *sel_len = xmalloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1));
+      int *sel_idx = xmalloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1));
+      float *sel_out = xmalloc_floats((size_t)(ns > 0 ? ns : 1));
+      int s = 0;
+      for (int i = 0; i < n; i++) {
+        if (!layout_gold_scores_sample(lay, c->rank, i)) continue;
+        memcpy(sel_tok + (size_t)s * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
+        sel_len[s] = len[i];
+        sel_idx[s++] = i;
+      }
+      if (ns > 0) rc = gold_score(g, sel_tok, sel_len, ns, Tmax, sel_out);
+      if (!rc)
+        for (s = 0; s < ns; s++) out[sel_idx[s]] = sel_out[s];
+      xfree(&sel_tok);
+      xfree(&sel_len);
+      xfree(&sel_idx);
+      xfree(&sel_out);
+    }
+  }
+  /* A failure on one rank must not leave the others in the allreduce. */
+  int any = rc ? 1 : 0;
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, c->world));
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  REQUIRE(!any, "gold scoring failed on another rank");
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out, n, MPI_FLOAT, MPI_SUM, c->world));
+  return OO_OK;
+}

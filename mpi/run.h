@@ -1,0 +1,100 @@
+/* run: the driver of `overopt run` and `overopt stage`: the run directory, provenance, and the
+ * ordered stages with hash-based skipping.
+ *
+ * Invariants:
+ * - Every rank holds the same resolved config (loaded on rank 0, validated, broadcast).
+ * - A stage's artifact records the hash of the config keys the stage depends on (its own and
+ *   every upstream stage's) as root attribute "config_hash"; `run` skips a stage whose
+ *   artifacts all exist with the matching hash, so a rerun redoes only what changed.
+ * - Artifacts are written by rank 0 through h5io (temporary name, renamed on success).
+ * - A stop request (SIGTERM/SIGUSR1) ends a stage at a step boundary with OO_STOPPED after it
+ *   wrote what is needed to continue; `run` then exits with OO_EXIT_STOPPED.
+ */
+#ifndef OO_RUN_H
+#define OO_RUN_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "comm.h"
+#include "io/config.h"
+#include "io/h5io.h"
+#include "layout.h"
+
+#define OO_STOPPED 3      /* status of a stage stopped by a signal (not an error) */
+#define OO_EXIT_STOPPED 3 /* process exit code after a clean stop: resubmit to continue */
+
+typedef struct {
+  oo_config cfg;            /* resolved config, identical on every rank */
+  oo_layout layout;         /* roles of the ranks */
+  oo_comms comms;           /* world, rm_comm, policy_comm, member_comm */
+  char dir[4096];           /* run directory out_dir/name */
+  char share[8][4096];      /* other run directories whose up-to-date artifacts may be reused */
+  int n_share;              /* entries in share */
+  const char *stage;        /* name of the stage being run */
+  char stage_hash[32];      /* hex hash of the keys the current stage depends on */
+  int quiet;                /* --quiet */
+} oo_run;
+
+/* One stage: its name, its artifacts (file names under the run directory, NULL-terminated; a
+ * name may contain one %s for each of several objectives and is then resolved by the stage),
+ * the config prefixes it depends on (cumulative), and the function. */
+typedef struct {
+  const char *name;               /* pretrain, gold, prefs, rm, bon, ppo, fit, report */
+  const char *const *depends;     /* config key prefixes, NULL-terminated */
+  int (*artifacts)(const oo_run *run, char names[][256], int cap); /* artifact file names */
+  int (*fn)(oo_run *run);         /* collective on run->comms.world */
+} oo_stage;
+
+/* Path of an artifact in the run directory. */
+int run_path(const oo_run *run, const char *name, char *out, size_t cap);
+/* Writes the common attributes of an artifact (config_hash of the current stage, the resolved
+ * config, version, world size) on the root of w. */
+int run_stamp(const oo_run *run, h5_writer *w);
+/* 1 if the artifact exists in the run directory with the current stage's hash; if it does not
+ * but a shared directory has it, hard-links (or copies) it in first. Rank-local (file system). */
+int run_artifact_current(const oo_run *run, const char *name);
+/* Collective: rank 0 decides run_artifact_current, broadcast to all. */
+int run_artifact_current_all(const oo_run *run, const char *name);
+
+/* Loads, validates and broadcasts the config (collective on world); errors on rank 0 are
+ * reported and every rank returns the same non-zero status. */
+int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, char **sets);
+void run_teardown(oo_run *run);
+
+/* Stage table and driver. */
+const oo_stage *run_stages(int *n);
+int run_stage(oo_run *run, const oo_stage *st, int force);
+
+int cmd_run(int argc, char **argv);
+int cmd_stage(int argc, char **argv);
+
+/* Path of the pretrained LM of a size in the run directory (stage_pretrain.c). */
+int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t cap);
+
+/* Best-of-n outputs (stage_bon.c), shared by the bon stage and `overopt bon-curves`. */
+typedef struct {
+  const float *proxy;        /* (P,N,K) member scores, as calibrated by the rm stage */
+  const float *gold;         /* (P,N) gold scores, as calibrated by the gold stage */
+  const int *prompt_doc;     /* (P) corpus document of each prompt */
+  int P, N, K;               /* prompts, samples per prompt, members */
+  const double *uwo_lambda;  /* (n_uwo_lambda) one uwo curve each */
+  int n_uwo_lambda;          /* count */
+  const char *normalize;     /* center | zscore: member normalization on these samples */
+} bon_scores;
+/* Rank 0 only: curves of single, mean, wco and uwo_<lambda> on the default n grid, written to
+ * h5_path (raw scores, curves, normalization; stamp(ctx, w) adds the provenance attributes) and
+ * csv_path (report.h's bon.csv), each under a temporary name then renamed; logs a summary line
+ * per objective. */
+int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path,
+              int (*stamp)(void *ctx, h5_writer *w), void *ctx);
+
+/* Stages (mpi/stage_*.c). */
+int stage_pretrain(oo_run *run);
+int stage_gold(oo_run *run);
+int stage_prefs(oo_run *run);
+int stage_rm(oo_run *run);
+int stage_bon(oo_run *run);
+int stage_ppo(oo_run *run);
+
+#endif

@@ -1,0 +1,524 @@
+/* stage_bon: best-of-n against the proxy ensemble. pi_init writes N = bon.n_samples responses to
+ * each of P = bon.n_prompts evaluation prompts; every proxy member and the gold score every
+ * response; rank 0 keeps the (P,N,K) proxy and (P,N) gold scores and turns them into one curve
+ * per objective with the unbiased estimator (rlhf.h bon_curve_compute).
+ *
+ * Invariants:
+ * - Prompts are the pool range PROMPTS_BON_EVAL (disjoint from the preference, calibration and
+ *   PPO prompts). Sample s of the prompt at pool index q draws from (seed, RNG_BON, q, s) with
+ *   temperature 1, top-p bon.top_p, at most prefs.response_len bytes, stopping at end-of-text.
+ * - (prompt, sample) pairs are flattened to g = p*N + s and cut into units of BON_UNIT
+ *   consecutive indices; each unit is one gpt_generate batch. A round is world_size units: rank r
+ *   generates unit r of the round, the round's tokens are allgathered, then scored by every
+ *   member (rm_ensemble_score) and the gold (gold_score_all). Units and streams do not depend on
+ *   the rank count, so the tokens are identical for any world size; the member scores are too
+ *   while each member has one replica (chunks of 32 stay globally aligned), and gold scores agree
+ *   to float rounding (gold rows are strided over RM ranks, which changes chunk composition).
+ * - Memory: O(P*N*K) floats on rank 0 only; every rank holds one round. Nothing is allocated
+ *   inside the round loop except by the scorers below it (gpt_score_last, gold_score_all).
+ * - bon.h5 and bon.csv are written by bon_write (below), which `overopt bon-curves` shares:
+ *   proxy [P,N,K], gold [P,N] (as calibrated by the rm and gold stages, never modified),
+ *   prompt_doc [P], uwo_lambda [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
+ *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread.
+ * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
+ *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
+ *   gold is shifted to mean 0 over the same samples (its scale stays the gold stage's, std 1 on
+ *   pi_init's calibration responses). So every curve starts at gold 0 (and single/mean at proxy
+ *   0) at n = 1. The shifts and scales are stored: curves/member_shift, curves/member_scale,
+ *   attribute gold_shift on curves.
+ * - A stop request ends the stage between rounds with OO_STOPPED; nothing is written (a rerun
+ *   samples again from the start).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "data/corpus.h"
+#include "model/gpt.h"
+#include "rlhf/gold.h"
+#include "rlhf/rlhf.h"
+#include "rm_ensemble.h"
+#include "run.h"
+
+#define BON_UNIT 64     /* sequences per gpt_generate batch; a round is BON_UNIT * world_size */
+#define BON_GRID_CAP 64 /* n grid points at most (log2 N + 2) */
+
+/* ---- curves and outputs (shared with `overopt bon-curves`) --------------------------------- */
+
+typedef struct {
+  char name[32];  /* single, mean, wco, uwo_<lambda> */
+  bon_curve c;    /* the curve */
+} bon_named_curve;
+
+/* Per-member shift/scale and gold shift over every sample; writes normalized copies. */
+static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, // (P,N,K)
+                             float *gold_n,                                    // (P,N)
+                             double *shift, double *scale,                     // (K) each
+                             double *gold_shift) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K;
+  for (int m = 0; m < K; m++) {
+    double sum = 0, ss = 0;
+    for (long i = 0; i < n; i++) sum += s->proxy[i * K + m];
+    double mean = sum / n;
+    for (long i = 0; i < n; i++) {
+      double d = s->proxy[i * K + m] - mean;
+      ss += d * d;
+    }
+    double sd = sqrt(ss / n);
+    shift[m] = mean;
+    scale[m] = zscore && sd > 0 ? sd : 1.0;
+    for (long i = 0; i < n; i++) proxy_n[i * K + m] = (float)((s->proxy[i * K + m] - mean) / scale[m]);
+  }
+  double gs = 0;
+  for (long i = 0; i < n; i++) gs += s->gold[i];
+  *gold_shift = gs / n;
+  for (long i = 0; i < n; i++) gold_n[i] = (float)(s->gold[i] - *gold_shift);
+}
+
+static int write_curve_h5(h5_writer *w, const bon_named_curve *nc) {
+  const bon_curve *c = &nc->c;
+  char name[96];
+  long G = c->G, dims2[2] = {c->K, c->G};
+#define CURVE_F64(field, rank, dims)                                                          \
+  do {                                                                                        \
+    snprintf(name, sizeof name, "curves/%.31s/%s", nc->name, #field);                            \
+    CHECK(h5_write_f64(w, name, rank, dims, c->field));                                       \
+  } while (0)
+  snprintf(name, sizeof name, "curves/%.31s/n", nc->name);
+  CHECK(h5_write_i32(w, name, 1, &G, c->n));
+  CURVE_F64(kl, 1, &G);
+  CURVE_F64(proxy, 1, &G);
+  CURVE_F64(gold, 1, &G);
+  CURVE_F64(gold_se, 1, &G);
+  if (c->obj.kind == OBJ_SINGLE) {
+    CURVE_F64(member_proxy, 2, dims2);
+    CURVE_F64(member_gold, 2, dims2);
+    CURVE_F64(proxy_spread, 1, &G);
+    CURVE_F64(gold_spread, 1, &G);
+  }
+#undef CURVE_F64
+  snprintf(name, sizeof name, "curves/%.31s", nc->name);
+  CHECK(h5_attr_write_str(w, name, "objective", obj_name(c->obj.kind)));
+  if (c->obj.kind == OBJ_UWO) CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
+  return OO_OK;
+}
+
+static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, const double *shift,
+                    const double *scale, double gold_shift, const char *path,
+                    int (*stamp)(void *ctx, h5_writer *w), void *ctx) {
+  h5_writer w;
+  CHECK(h5_create(&w, path));
+  long d3[3] = {s->P, s->N, s->K}, dK = s->K, dP = s->P, dL = s->n_uwo_lambda;
+  int rc = h5_write_f32(&w, "proxy", 3, d3, s->proxy);
+  if (!rc) rc = h5_write_f32(&w, "gold", 2, d3, s->gold);
+  if (!rc) rc = h5_write_i32(&w, "prompt_doc", 1, &dP, s->prompt_doc);
+  if (!rc && dL > 0) rc = h5_write_f64(&w, "uwo_lambda", 1, &dL, s->uwo_lambda);
+  if (!rc) rc = h5_write_f64(&w, "curves/member_shift", 1, &dK, shift);
+  if (!rc) rc = h5_write_f64(&w, "curves/member_scale", 1, &dK, scale);
+  if (!rc) rc = h5_attr_write_double(&w, "curves", "gold_shift", gold_shift);
+  if (!rc) rc = h5_attr_write_str(&w, "curves", "normalize", s->normalize);
+  if (!rc) rc = h5_attr_write_str(&w, "/", "normalize", s->normalize);
+  if (!rc) rc = h5_attr_write_int(&w, "/", "n_prompts", s->P);
+  if (!rc) rc = h5_attr_write_int(&w, "/", "n_samples", s->N);
+  if (!rc) rc = h5_attr_write_int(&w, "/", "k", s->K);
+  for (int i = 0; i < n_cv && !rc; i++) rc = write_curve_h5(&w, &cv[i]);
+  if (!rc && stamp) rc = stamp(ctx, &w);
+  if (rc) {
+    h5_discard(&w);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  CHECK(h5_commit(&w));
+  return OO_OK;
+}
+
+static void csv_rows(FILE *f, const char *name, const bon_curve *c, const double *proxy, const double *gold) {
+  for (int g = 0; g < c->G; g++)
+    fprintf(f, "%s,%d,%.6f,%.6f,%.6f,%.6f\n", name, c->n[g], c->kl[g], proxy[g], gold[g], c->gold_se[g]);
+}
+
+static int write_csv(const bon_named_curve *cv, int n_cv, const char *path) {
+  char tmp[4200];
+  REQUIRE(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, "path too long: '%s'", path);
+  FILE *f = fopen(tmp, "w");
+  REQUIRE(f, "cannot write '%s'", tmp);
+  fprintf(f, "objective,n,kl,proxy,gold,gold_se\n");
+  const bon_curve *single = NULL;
+  for (int i = 0; i < n_cv; i++) {
+    csv_rows(f, cv[i].name, &cv[i].c, cv[i].c.proxy, cv[i].c.gold);
+    if (cv[i].c.obj.kind == OBJ_SINGLE) single = &cv[i].c;
+  }
+  /* Each member's own curve, with the standard error of single (a member alone has none). */
+  for (int m = 0; single && m < single->K; m++) {
+    char name[32];
+    snprintf(name, sizeof name, "member_%d", m);
+    csv_rows(f, name, single, single->member_proxy + (size_t)m * single->G,
+             single->member_gold + (size_t)m * single->G);
+  }
+  int bad = ferror(f);
+  bad |= fclose(f) != 0;
+  if (bad) {
+    remove(tmp);
+    OO_FAIL("writing '%s' failed (disk full?)", tmp);
+  }
+  REQUIRE(rename(tmp, path) == 0, "cannot rename '%s' to '%s'", tmp, path);
+  return OO_OK;
+}
+
+/* Index of the largest of x[0..G). */
+static int argmax(const double *x, int G) {
+  int b = 0;
+  for (int g = 1; g < G; g++)
+    if (x[g] > x[b]) b = g;
+  return b;
+}
+
+static void log_summary(const bon_named_curve *nc) {
+  const bon_curve *c = &nc->c;
+  int G = c->G, pk = argmax(c->gold, G);
+  char extra[96] = "";
+  if (c->obj.kind == OBJ_SINGLE) {
+    /* A member overoptimizes when its gold ends clearly below its own peak. */
+    int falls = 0;
+    double tol = fmax(0.05, 2.0 * c->gold_se[G - 1]);
+    for (int m = 0; m < c->K; m++) {
+      const double *mg = c->member_gold + (size_t)m * G;
+      falls += mg[G - 1] < mg[argmax(mg, G)] - tol;
+    }
+    snprintf(extra, sizeof extra, "; %d of %d members peak then fall (by > %.3f)", falls, c->K, tol);
+  }
+  LOG_INFO("bon %-9s gold %.3f at n=1, peak %.3f at n=%d, %.3f +- %.3f at n=%d; proxy %.3f at n=%d%s", nc->name,
+           c->gold[0], c->gold[pk], c->n[pk], c->gold[G - 1], c->gold_se[G - 1], c->n[G - 1], c->proxy[G - 1],
+           c->n[G - 1], extra);
+}
+
+int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, int (*stamp)(void *ctx, h5_writer *w),
+              void *ctx) {
+  REQUIRE(s->P >= 1 && s->N >= 1 && s->K >= 1, "bon: P = %d, N = %d, K = %d (each must be >= 1)", s->P, s->N, s->K);
+  REQUIRE(s->n_uwo_lambda >= 0 && s->n_uwo_lambda <= CFG_LIST, "bon: %d uwo lambdas (at most %d)", s->n_uwo_lambda,
+          CFG_LIST);
+  int zscore = strcmp(s->normalize, "zscore") == 0;
+  REQUIRE(zscore || strcmp(s->normalize, "center") == 0, "bon: normalize '%s' must be center or zscore",
+          s->normalize);
+  const int n_cv = 3 + s->n_uwo_lambda;
+  bon_named_curve cv[3 + CFG_LIST];
+  memset(cv, 0, sizeof cv);
+  snprintf(cv[0].name, sizeof cv[0].name, "single");
+  snprintf(cv[1].name, sizeof cv[1].name, "mean");
+  snprintf(cv[2].name, sizeof cv[2].name, "wco");
+  obj_spec spec[3 + CFG_LIST] = {{OBJ_SINGLE, 0, 0}, {OBJ_MEAN, 0, 0}, {OBJ_WCO, 0, 0}};
+  for (int l = 0; l < s->n_uwo_lambda; l++) {
+    REQUIRE(isfinite(s->uwo_lambda[l]) && s->uwo_lambda[l] >= 0, "bon: uwo lambda %g must be finite and >= 0",
+            s->uwo_lambda[l]);
+    spec[3 + l] = (obj_spec){OBJ_UWO, s->uwo_lambda[l], 0};
+    snprintf(cv[3 + l].name, sizeof cv[3 + l].name, "uwo_%g", s->uwo_lambda[l]);
+    for (int j = 3; j < 3 + l; j++)
+      REQUIRE(strcmp(cv[j].name, cv[3 + l].name) != 0, "bon: uwo lambda %g is listed twice", s->uwo_lambda[l]);
+  }
+  int grid[BON_GRID_CAP], G = 0;
+  CHECK(bon_default_grid(grid, &G, BON_GRID_CAP, s->N));
+
+  const size_t n = (size_t)s->P * s->N;
+  float *proxy_n = xmalloc_floats(n * s->K), *gold_n = xmalloc_floats(n);
+  double *shift = xmalloc(sizeof(double) * s->K), *scale = xmalloc(sizeof(double) * s->K), gold_shift = 0;
+  normalize_scores(s, zscore, proxy_n, gold_n, shift, scale, &gold_shift);
+  int rc = OO_OK, done = 0;
+  double t0 = oo_now();
+  for (; done < n_cv && !rc; done++)
+    rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G);
+  if (rc) done--; /* bon_curve_compute freed the failed curve */
+  xfree(&proxy_n);
+  xfree(&gold_n);
+  if (!rc) {
+    LOG_INFO("bon: %d curves over %d prompts x %d samples x %d members in %.2f s (normalize %s; gold shifted by "
+             "%.4f)",
+             n_cv, s->P, s->N, s->K, oo_now() - t0, s->normalize, -gold_shift);
+    for (int i = 0; i < n_cv; i++) log_summary(&cv[i]);
+    rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, h5_path, stamp, ctx);
+  }
+  if (!rc) rc = write_csv(cv, n_cv, csv_path);
+  if (!rc) LOG_INFO("bon: wrote %s and %s", h5_path, csv_path);
+  for (int i = 0; i < done; i++) bon_curve_free(&cv[i].c);
+  xfree(&shift);
+  xfree(&scale);
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  return OO_OK;
+}
+
+/* ---- the stage --------------------------------------------------------------------------- */
+
+/* Every rank alike: the PROMPTS_BON_EVAL prompts (P, prompt_len+1) [EOT, bytes], their pool
+ * indices (stream ids) and corpus documents. Arrays are xmalloc'ed. */
+static int bon_prompts(const oo_config *cfg, int **prompts, uint64_t **stream, int **doc, int *count) {
+  *prompts = NULL, *stream = NULL, *doc = NULL, *count = 0;
+  oo_corpus c;
+  CHECK(corpus_load(&c, cfg->corpus.path, cfg->corpus.delimiter, cfg->corpus.min_doc_bytes));
+  int rc = corpus_split(&c, cfg->corpus.val_fraction, (uint64_t)cfg->run.seed);
+  int *pool = NULL, n_pool = 0, first = 0, n = 0, need[PROMPTS_N_USES];
+  if (!rc) rc = corpus_prompt_pool(&c, cfg->prefs.prompt_len, (uint64_t)cfg->run.seed, &pool, &n_pool);
+  corpus_prompt_needs(cfg, need);
+  if (!rc) rc = corpus_prompt_range(n_pool, need, PROMPTS_BON_EVAL, &first, &n);
+  if (!rc) {
+    const int P1 = cfg->prefs.prompt_len + 1;
+    *prompts = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1) * P1);
+    *stream = xmalloc(sizeof(uint64_t) * (size_t)(n > 0 ? n : 1));
+    *doc = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) {
+      corpus_prompt(&c, pool[first + i], cfg->prefs.prompt_len, *prompts + (size_t)i * P1);
+      (*stream)[i] = (uint64_t)(first + i);
+      (*doc)[i] = pool[first + i];
+    }
+    *count = n;
+  }
+  xfree(&pool);
+  corpus_free(&c);
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  return OO_OK;
+}
+
+typedef struct {
+  int P, N, K;          /* prompts, samples per prompt, members */
+  int Tp, R, Tmax;      /* prompt tokens (with EOT), response bytes, sequence cap */
+  long total;           /* P*N samples */
+  int round_cap;        /* BON_UNIT * world size */
+  const int *prompts;   /* (P,Tp) */
+  const uint64_t *stream; /* (P) */
+  /* per-rank buffers, sized before the loop */
+  int *batch_prompt;    /* (BON_UNIT,Tp) */
+  oo_rng *rng;          /* (BON_UNIT) */
+  int *gen;             /* (BON_UNIT,R+1) generated tokens */
+  int *gen_len;         /* (BON_UNIT) */
+  int *my_tok;          /* (BON_UNIT,Tmax) this rank's unit as sequences, -1 padded */
+  int *my_len;          /* (BON_UNIT) */
+  int *round_tok;       /* (round_cap,Tmax) the round on every rank */
+  int *round_len;       /* (round_cap) */
+  int *cnt, *disp;      /* (world) allgatherv counts/displacements (in sequences) */
+  int *cnt_t, *disp_t;  /* (world) the same in tokens */
+  float *matrix, *mean, *var, *min, *goldv; /* (round_cap*K), (round_cap) x 4 */
+  float *proxy;         /* rank 0: (P,N,K) */
+  float *gold;          /* rank 0: (P,N) */
+} bon_work;
+
+static void work_free(bon_work *w) {
+  xfree(&w->batch_prompt);
+  xfree(&w->rng);
+  xfree(&w->gen);
+  xfree(&w->gen_len);
+  xfree(&w->my_tok);
+  xfree(&w->my_len);
+  xfree(&w->round_tok);
+  xfree(&w->round_len);
+  xfree(&w->cnt);
+  xfree(&w->disp);
+  xfree(&w->cnt_t);
+  xfree(&w->disp_t);
+  xfree(&w->matrix);
+  xfree(&w->mean);
+  xfree(&w->var);
+  xfree(&w->min);
+  xfree(&w->goldv);
+  xfree(&w->proxy);
+  xfree(&w->gold);
+}
+
+/* Generates global samples [a, a+nb) into w->my_tok / w->my_len (no allocation). */
+static int generate_unit(const oo_run *run, bon_work *w, gpt *policy, gpt_kvcache *kv, long a, int nb) {
+  const int Tp = w->Tp, R = w->R, max_new = R + 1;
+  for (int r = 0; r < nb; r++) {
+    long g = a + r;
+    int p = (int)(g / w->N), s = (int)(g % w->N);
+    memcpy(w->batch_prompt + (size_t)r * Tp, w->prompts + (size_t)p * Tp, sizeof(int) * (size_t)Tp);
+    w->rng[r] = oo_rng_make((uint64_t)run->cfg.run.seed, RNG_BON, w->stream[p], (uint64_t)s);
+  }
+  gpt_sample_opts opts = {1.0f, (float)run->cfg.bon.top_p, 0, max_new, 1};
+  CHECK(gpt_generate(policy, kv, w->batch_prompt, Tp, nb, &opts, w->rng, w->gen, w->gen_len, NULL));
+  for (int r = 0; r < nb; r++) {
+    const int *gen = w->gen + (size_t)r * max_new;
+    int n_resp = w->gen_len[r];
+    if (n_resp == max_new && gen[max_new - 1] != GPT_EOT) n_resp = R; /* R bytes, no end-of-text */
+    int *seq = w->my_tok + (size_t)r * w->Tmax;
+    memcpy(seq, w->batch_prompt + (size_t)r * Tp, sizeof(int) * (size_t)Tp);
+    memcpy(seq + Tp, gen, sizeof(int) * (size_t)n_resp);
+    for (int t = Tp + n_resp; t < w->Tmax; t++) seq[t] = -1;
+    w->my_len[r] = Tp + n_resp;
+  }
+  return OO_OK;
+}
+
+/* Samples in round [r0, r0+nr) generated by world rank q (unit q of the round). */
+static int unit_count(long r0, long total, int q) {
+  long a = r0 + (long)q * BON_UNIT;
+  long b = a + BON_UNIT < total ? a + BON_UNIT : total;
+  return b > a ? (int)(b - a) : 0;
+}
+
+/* Collective on world: every round generated, gathered and scored; rank 0 fills proxy/gold.
+ * Returns OO_STOPPED on a stop request. */
+static int sample_and_score(oo_run *run, bon_work *w, gpt *policy, rm_ensemble *ens, gold_model *gold) {
+  const oo_comms *c = &run->comms;
+  gpt_kvcache kv;
+  memset(&kv, 0, sizeof kv);
+  CHECK(gpt_kv_create(&kv, policy, BON_UNIT));
+  long n_rounds = (w->total + w->round_cap - 1) / w->round_cap;
+  oo_progress prog;
+  oo_progress_start(&prog, "bon sampling", n_rounds, "sample");
+  double t_gen = 0, t_score = 0, t_start = oo_now();
+  int rc = OO_OK;
+  for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
+    long r0 = rd * w->round_cap;
+    int nr = (int)(w->total - r0 < w->round_cap ? w->total - r0 : w->round_cap);
+    int nb = unit_count(r0, w->total, c->rank);
+    double t0 = oo_now();
+    if (nb > 0) rc = generate_unit(run, w, policy, &kv, r0 + (long)c->rank * BON_UNIT, nb);
+    int any = rc ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, c->world);
+    if (any) {
+      if (!rc) rc = oo_error_at(__FILE__, __LINE__, "bon: generation failed on another rank");
+      break;
+    }
+    for (int q = 0; q < c->size; q++) {
+      w->cnt[q] = unit_count(r0, w->total, q);
+      w->disp[q] = q * BON_UNIT < nr ? q * BON_UNIT : nr;
+      w->cnt_t[q] = w->cnt[q] * w->Tmax;
+      w->disp_t[q] = w->disp[q] * w->Tmax;
+    }
+    int mpi = MPI_Allgatherv(w->my_tok, nb * w->Tmax, MPI_INT, w->round_tok, w->cnt_t, w->disp_t, MPI_INT, c->world);
+    if (mpi == MPI_SUCCESS)
+      mpi = MPI_Allgatherv(w->my_len, nb, MPI_INT, w->round_len, w->cnt, w->disp, MPI_INT, c->world);
+    if (mpi != MPI_SUCCESS) {
+      rc = oo_mpi_error_at(mpi, __FILE__, __LINE__, "bon: gathering a round of samples");
+      break;
+    }
+    double t1 = oo_now();
+    rc = rm_ensemble_score(ens, c, &run->layout, w->round_tok, w->round_len, nr, w->Tmax, w->matrix, w->mean, w->var,
+                           w->min);
+    if (!rc) rc = gold_score_all(gold, c, &run->layout, w->round_tok, w->round_len, nr, w->Tmax, w->goldv);
+    if (rc) break;
+    double t2 = oo_now();
+    t_gen += t1 - t0;
+    t_score += t2 - t1;
+    if (c->rank == 0) {
+      memcpy(w->proxy + (size_t)r0 * w->K, w->matrix, sizeof(float) * (size_t)nr * w->K);
+      memcpy(w->gold + r0, w->goldv, sizeof(float) * (size_t)nr);
+      char extra[96];
+      snprintf(extra, sizeof extra, "rank 0: generation %.0f%%, scoring %.0f%%", 100 * t_gen / (t2 - t_start),
+               100 * t_score / (t2 - t_start));
+      oo_progress_update(&prog, rd + 1, (double)(r0 + nr), extra);
+    }
+    if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
+      gpt_kv_free(&kv);
+      LOG_INFO("bon: stop requested after %ld of %ld samples; nothing written", r0 + nr, w->total);
+      return OO_STOPPED;
+    }
+  }
+  gpt_kv_free(&kv);
+  CHECK(rc);
+  double dt = oo_now() - t_start;
+  LOG_INFO("bon: generated and scored %ld samples in %.1f s: %.1f samples/s on %d rank%s (rank 0: generation %.1f s, "
+           "scoring %.1f s)",
+           w->total, dt, w->total / dt, c->size, c->size == 1 ? "" : "s", t_gen, t_score);
+  return OO_OK;
+}
+
+static int stamp_run(void *ctx, h5_writer *w) { return run_stamp((const oo_run *)ctx, w); }
+
+int stage_bon(oo_run *run) {
+  const oo_config *cfg = &run->cfg;
+  const oo_comms *c = &run->comms;
+  const int is_rm = run->layout.ranks[c->rank].is_rm;
+  bon_work w;
+  memset(&w, 0, sizeof w);
+  w.N = cfg->bon.n_samples;
+  w.K = cfg->rm.k;
+  w.Tp = cfg->prefs.prompt_len + 1;
+  w.R = cfg->prefs.response_len;
+  w.Tmax = cfg->prefs.prompt_len + w.R + 2;
+  char policy_path[4400], rm_path[4400], gold_path[4400], h5_path[4400], csv_path[4400];
+  CHECK(pretrain_lm_path(run, &cfg->pretrain.policy, policy_path, sizeof policy_path));
+  CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
+  CHECK(run_path(run, "gold.h5", gold_path, sizeof gold_path));
+  CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
+  CHECK(run_path(run, "bon.csv", csv_path, sizeof csv_path));
+  REQUIRE(oo_file_exists(policy_path), "bon: pi_init '%s' does not exist: run `overopt stage pretrain` first",
+          policy_path);
+  REQUIRE(oo_file_exists(rm_path), "bon: the ensemble '%s' does not exist: run `overopt stage rm` first", rm_path);
+  REQUIRE(oo_file_exists(gold_path), "bon: the gold '%s' does not exist: run `overopt stage gold` first", gold_path);
+  REQUIRE(w.Tmax <= cfg->pretrain.n_ctx,
+          "bon: a sequence of 1 + %d + %d + 1 tokens does not fit pretrain.n_ctx = %d: lower prefs.prompt_len or "
+          "prefs.response_len",
+          cfg->prefs.prompt_len, w.R, cfg->pretrain.n_ctx);
+
+  int *prompts = NULL, *doc = NULL;
+  uint64_t *stream = NULL;
+  CHECK(bon_prompts(cfg, &prompts, &stream, &doc, &w.P));
+  w.prompts = prompts;
+  w.stream = stream;
+  w.total = (long)w.P * w.N;
+  w.round_cap = BON_UNIT * c->size;
+  gpt policy;
+  gold_model gold;
+  rm_ensemble ens;
+  memset(&policy, 0, sizeof policy);
+  memset(&gold, 0, sizeof gold);
+  memset(&ens, 0, sizeof ens);
+  int rc = gpt_load(&policy, policy_path, GPT_LM);
+  if (!rc)
+    rc = rm_ensemble_load(&ens, rm_path, &run->layout, c->rank, w.K, cfg->pretrain.n_ctx, cfg->rm.size.d_model,
+                          cfg->rm.size.n_layer, cfg->rm.size.n_head);
+  if (!rc && is_rm) rc = gold_load(&gold, gold_path);
+  if (!rc && is_rm && gold.model.d.T < w.Tmax)
+    rc = oo_error_at(__FILE__, __LINE__, "bon: the gold '%s' has n_ctx %d < %d tokens per sequence", gold_path,
+                     gold.model.d.T, w.Tmax);
+  if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
+  if (c->rank == 0 && (size_t)w.total * w.K > ((size_t)1 << 31) / sizeof(float))
+    LOG_WARN("bon: %ld samples x %d members = %.1f GB of scores on rank 0", w.total, w.K,
+             (double)w.total * w.K * 4 / 1e9);
+  w.batch_prompt = xmalloc(sizeof(int) * (size_t)BON_UNIT * w.Tp);
+  w.rng = xmalloc(sizeof(oo_rng) * BON_UNIT);
+  w.gen = xmalloc(sizeof(int) * (size_t)BON_UNIT * (w.R + 1));
+  w.gen_len = xmalloc(sizeof(int) * BON_UNIT);
+  w.my_tok = xmalloc(sizeof(int) * (size_t)BON_UNIT * w.Tmax);
+  w.my_len = xmalloc(sizeof(int) * BON_UNIT);
+  w.round_tok = xmalloc(sizeof(int) * (size_t)w.round_cap * w.Tmax);
+  w.round_len = xmalloc(sizeof(int) * (size_t)w.round_cap);
+  w.cnt = xmalloc(sizeof(int) * (size_t)c->size);
+  w.disp = xmalloc(sizeof(int) * (size_t)c->size);
+  w.cnt_t = xmalloc(sizeof(int) * (size_t)c->size);
+  w.disp_t = xmalloc(sizeof(int) * (size_t)c->size);
+  w.matrix = xmalloc_floats((size_t)w.round_cap * w.K);
+  w.mean = xmalloc_floats((size_t)w.round_cap);
+  w.var = xmalloc_floats((size_t)w.round_cap);
+  w.min = xmalloc_floats((size_t)w.round_cap);
+  w.goldv = xmalloc_floats((size_t)w.round_cap);
+  if (c->rank == 0) {
+    w.proxy = xmalloc_floats((size_t)w.total * w.K);
+    w.gold = xmalloc_floats((size_t)w.total);
+  }
+  char size[32];
+  cfg_size_name(&cfg->pretrain.policy, size, sizeof size);
+  LOG_INFO("bon: pi_init %s writes %d responses (temperature 1, top-p %g, at most %d bytes) to each of %d prompts = "
+           "%ld samples, scored by %d members on %d RM rank(s) and the %s gold; rounds of %d samples",
+           size, w.N, cfg->bon.top_p, w.R, w.P, w.total, w.K, run->layout.n_rm, cfg->gold.kind, w.round_cap);
+  rc = sample_and_score(run, &w, &policy, &ens, &gold);
+  if (rc == OO_OK && c->rank == 0) {
+    bon_scores s = {w.proxy, w.gold, doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
+                    cfg->rm.normalize};
+    rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
+  }
+  int rc0 = rc == OO_STOPPED ? OO_OK : rc;
+  if (rc != OO_STOPPED) MPI_Bcast(&rc0, 1, MPI_INT, 0, c->world);
+  work_free(&w);
+  gpt_free(&policy);
+  gold_free(&gold);
+  rm_ensemble_free(&ens);
+  xfree(&prompts);
+  xfree(&stream);
+  xfree(&doc);
+  if (rc == OO_STOPPED) return OO_STOPPED;
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  if (rc0) OO_FAIL("rank 0 could not compute or write the best-of-n curves");
+  return OO_OK;
+}

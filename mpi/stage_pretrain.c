@@ -1,0 +1,272 @@
+/* stage_pretrain: trains the byte-level base LMs (the policy size, the proxy RM size and, for a
+ * `teacher` gold, the gold size) on the corpus, data-parallel over every rank.
+ *
+ * Invariants:
+ * - The global batch is pretrain.batch rows; row i of step s is a window drawn from the stream
+ *   keyed (seed, RNG_DATA, s, i), so the data does not depend on the rank count. Rank r trains
+ *   rows [r*B/P, (r+1)*B/P); gradients are scaled by rows/B and summed over world, so every rank
+ *   holds the gradient of the global mean loss and takes the same AdamW step.
+ * - lm_<size>.h5 carries config_hash = hash(run.seed, corpus.*, pretrain.*, size, steps); a file
+ *   with the matching hash is skipped. lm_<size>.partial.h5 (with AdamW state) is written at
+ *   every eval and on a stop request, and resumed from when its hash matches.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collectives.h"
+#include "core/core.h"
+#include "data/corpus.h"
+#include "model/gpt.h"
+#include "run.h"
+
+typedef struct {
+  cfg_size size; /* model size */
+  int steps;     /* optimizer steps */
+  char name[32]; /* e.g. d128L4H4 */
+} lm_job;
+
+static const char *const pretrain_keys[] = {"run.seed", "corpus.", "pretrain.", NULL};
+
+static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
+  uint64_t h = cfg_hash(&run->cfg, pretrain_keys);
+  h = oo_hash_bytes(job->name, strlen(job->name), h);
+  h = oo_hash_bytes(&job->steps, sizeof job->steps, h);
+  snprintf(out, 32, "%016llx", (unsigned long long)h);
+}
+
+/* Mean validation loss over a fixed set of windows, split over ranks (collective on world). */
+static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int rows, int T, int *tok,
+                             int *tgt) {
+  const oo_comms *cm = &run->comms;
+  int n_eval = 2 * run->cfg.pretrain.batch;
+  double sum = 0;
+  for (int base = 0; base < n_eval; base += cm->size * rows) {
+    int mine = 0;
+    for (int i = 0; i < rows; i++) {
+      int row = base + cm->rank * rows + i;
+      if (row >= n_eval) break;
+      oo_rng r = oo_rng_make((uint64_t)run->cfg.run.seed, RNG_DATA, 1000000007ULL, (uint64_t)row);
+      corpus_lm_batch(c, CORPUS_VAL, &r, 1, T, tok + (size_t)i * T, tgt + (size_t)i * T);
+      mine++;
+    }
+    if (mine > 0) {
+      gpt_forward(m, tok, mine, T);
+      sum += (double)gpt_cross_entropy(gpt_logits(m), tgt, mine * T, GPT_VOCAB, NULL) * mine;
+    }
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, cm->world);
+  return (float)(sum / n_eval);
+}
+
+static int save_lm(const oo_run *run, const gpt *m, const char *path, const char *hash, int with_optim,
+                   float val_loss) {
+  if (run->comms.rank != 0) return OO_OK;
+  h5_writer w;
+  CHECK(h5_create(&w, path));
+  int rc = gpt_write(m, &w, "", with_optim);
+  if (!rc) rc = run_stamp(run, &w);
+  if (!rc) rc = h5_attr_write_str(&w, "/", "config_hash", hash);
+  if (!rc) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss);
+  if (rc) {
+    h5_discard(&w);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  CHECK(h5_commit(&w));
+  return OO_OK;
+}
+
+static int try_resume(gpt *m, const char *partial, const char *hash) {
+  if (!oo_file_exists(partial)) return 0;
+  h5_reader r;
+  if (h5_open(&r, partial)) {
+    oo_error_clear();
+    return 0;
+  }
+  char got[64] = "";
+  int ok = h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) == OO_OK && strcmp(got, hash) == 0;
+  gpt tmp;
+  memset(&tmp, 0, sizeof tmp);
+  if (ok) ok = gpt_read(&tmp, &r, "", GPT_LM, 1) == OO_OK;
+  h5_close(&r);
+  oo_error_clear();
+  if (!ok) return 0;
+  if (tmp.n_params != m->n_params) {
+    gpt_free(&tmp);
+    return 0;
+  }
+  memcpy(m->params, tmp.params, m->n_params * sizeof(float));
+  memcpy(m->adam_m, tmp.adam_m, m->n_params * sizeof(float));
+  memcpy(m->adam_v, tmp.adam_v, m->n_params * sizeof(float));
+  m->step = tmp.step;
+  gpt_free(&tmp);
+  return 1;
+}
+
+static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, const char *path, const char *hash) {
+  const oo_config *cfg = &run->cfg;
+  const oo_comms *cm = &run->comms;
+  int Bg = cfg->pretrain.batch, T = cfg->pretrain.n_ctx;
+  REQUIRE(Bg >= cm->size, "pretrain.batch = %d is smaller than the %d ranks: raise pretrain.batch", Bg, cm->size);
+  int r0 = cm->rank * Bg / cm->size, r1 = (cm->rank + 1) * Bg / cm->size, rows = r1 - r0;
+  gpt_dims d = {GPT_VOCAB, T, job->size.d_model, job->size.n_layer, job->size.n_head};
+  gpt m;
+  CHECK(gpt_create(&m, d, GPT_LM));
+  uint64_t seed = oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.seed);
+  gpt_init_weights(&m, seed, 0.02f, 0.0f);
+  gpt_alloc_train(&m);
+  int rows_cap = rows > 0 ? rows : 1;
+  gpt_reserve(&m, rows_cap, T);
+  int *tok = xmalloc(sizeof(int) * (size_t)rows_cap * T);
+  int *tgt = xmalloc(sizeof(int) * (size_t)rows_cap * T);
+  char partial[4400];
+  snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->dir, job->name);
+  int resumed = cm->rank == 0 ? try_resume(&m, partial, hash) : 0;
+  MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world);
+  if (resumed) {
+    MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world);
+    MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, cm->world);
+    MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, cm->world);
+    MPI_Bcast(&m.step, 1, MPI_LONG, 0, cm->world);
+    LOG_INFO("pretrain %s: resuming at step %ld from %s", job->name, m.step, partial);
+  }
+  LOG_INFO("pretrain %s: %zu parameters, %d steps of %d x %d tokens, unigram entropy %.3f bits/byte", job->name,
+           m.n_params, job->steps, Bg, T, corpus_unigram_entropy_bits(corpus));
+  oo_progress prog;
+  char what[64];
+  snprintf(what, sizeof what, "pretrain %s", job->name);
+  oo_progress_start(&prog, what, job->steps, "tok");
+  long start_step = m.step;
+  float loss_ema = NAN, val = NAN;
+  int rc = OO_OK;
+  gpt_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)cfg->pretrain.weight_decay};
+  while (m.step < job->steps) {
+    long s = m.step;
+    for (int i = 0; i < rows; i++) {
+      oo_rng r = oo_rng_make((uint64_t)cfg->run.seed, RNG_DATA, (uint64_t)s, (uint64_t)(r0 + i));
+      corpus_lm_batch(corpus, CORPUS_TRAIN, &r, 1, T, tok + (size_t)i * T, tgt + (size_t)i * T);
+    }
+    gpt_zero_grad(&m);
+    double loss = 0;
+    if (rows > 0) {
+      gpt_forward(&m, tok, rows, T);
+      float *dl = gpt_dlogits_buffer(&m);
+      loss = gpt_cross_entropy(gpt_logits(&m), tgt, rows * T, GPT_VOCAB, dl) * (double)rows / Bg;
+      gpt_backward(&m, dl);
+    }
+    CHECK(dp_allreduce_grads(&m, cm->world, (float)rows / (float)Bg));
+    MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, cm->world);
+    gpt_clip_grad(&m, (float)cfg->pretrain.grad_clip);
+    opt.lr = gpt_lr_schedule(s, cfg->pretrain.warmup, job->steps, (float)cfg->pretrain.lr,
+                             (float)cfg->pretrain.lr * 0.1f);
+    gpt_adamw_step(&m, &opt);
+    loss_ema = isnan(loss_ema) ? (float)loss : 0.9f * loss_ema + 0.1f * (float)loss;
+    int last = m.step == job->steps;
+    int eval = cfg->pretrain.eval_every > 0 && (m.step % cfg->pretrain.eval_every == 0 || last);
+    if (eval) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
+    char extra[160];
+    snprintf(extra, sizeof extra, "loss %.4f (%.3f bits/byte) val %.4f lr %.2e", loss_ema, loss_ema / 0.69314718055994531,
+             val, opt.lr);
+    oo_progress_update(&prog, m.step, (double)(m.step - start_step) * Bg * T, extra);
+    if (eval && !last) {
+      rc = save_lm(run, &m, partial, hash, 1, val);
+      MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+      if (rc) break;
+    }
+    if (!last && oo_stop_requested(cm->world)) {
+      rc = save_lm(run, &m, partial, hash, 1, val);
+      MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+      if (!rc) rc = OO_STOPPED;
+      break;
+    }
+  }
+  if (!rc) {
+    if (isnan(val)) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
+    LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
+             val / 0.69314718055994531);
+    rc = save_lm(run, &m, path, hash, 0, val);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+    if (!rc && cm->rank == 0) unlink(partial);
+  }
+  xfree(&tok);
+  xfree(&tgt);
+  gpt_free(&m);
+  if (rc == OO_STOPPED) return rc;
+  CHECK(rc);
+  return OO_OK;
+}
+
+/* The LMs this config needs, without duplicates. */
+static int lm_jobs(const oo_config *cfg, lm_job jobs[3]) {
+  int n = 0;
+  const cfg_size *sizes[3] = {&cfg->pretrain.policy, &cfg->rm.size, NULL};
+  int steps[3] = {cfg->pretrain.steps, cfg->pretrain.steps, 0};
+  if (strcmp(cfg->gold.kind, "teacher") == 0) {
+    sizes[2] = &cfg->gold.size;
+    steps[2] = cfg->gold.teacher_steps;
+  }
+  for (int i = 0; i < 3; i++) {
+    if (!sizes[i]) continue;
+    char name[32];
+    cfg_size_name(sizes[i], name, sizeof name);
+    int dup = 0;
+    for (int j = 0; j < n; j++)
+      if (strcmp(jobs[j].name, name) == 0) {
+        if (steps[i] > jobs[j].steps) jobs[j].steps = steps[i];
+        dup = 1;
+      }
+    if (dup) continue;
+    jobs[n].size = *sizes[i];
+    jobs[n].steps = steps[i];
+    snprintf(jobs[n].name, sizeof jobs[n].name, "%s", name);
+    n++;
+  }
+  return n;
+}
+
+int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t cap) {
+  char name[32], file[64];
+  cfg_size_name(size, name, sizeof name);
+  snprintf(file, sizeof file, "lm_%s.h5", name);
+  return run_path(run, file, out, cap);
+}
+
+int stage_pretrain(oo_run *run) {
+  const oo_config *cfg = &run->cfg;
+  lm_job jobs[3];
+  int n = lm_jobs(cfg, jobs);
+  oo_corpus corpus;
+  int corpus_loaded = 0;
+  for (int j = 0; j < n; j++) {
+    char hash[32], path[4400];
+    lm_hash(run, &jobs[j], hash);
+    CHECK(pretrain_lm_path(run, &jobs[j].size, path, sizeof path));
+    char saved[32];
+    memcpy(saved, run->stage_hash, sizeof saved);
+    memcpy(run->stage_hash, hash, sizeof hash);
+    char file[64];
+    snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
+    int current = run_artifact_current_all(run, file);
+    memcpy(run->stage_hash, saved, sizeof saved);
+    if (current) {
+      LOG_INFO("pretrain %s: %s is up to date, skipped", jobs[j].name, path);
+      continue;
+    }
+    if (!corpus_loaded) {
+      CHECK(corpus_load(&corpus, cfg->corpus.path, cfg->corpus.delimiter, cfg->corpus.min_doc_bytes));
+      CHECK(corpus_split(&corpus, cfg->corpus.val_fraction, (uint64_t)cfg->run.seed));
+      corpus_loaded = 1;
+      LOG_INFO("corpus %s: %d documents (%d train, %d validation), %ld bytes", cfg->corpus.path, corpus.n_docs,
+               corpus.split_n[CORPUS_TRAIN], corpus.split_n[CORPUS_VAL], corpus.n_bytes);
+    }
+    int rc = train_lm(run, &corpus, &jobs[j], path, hash);
+    if (rc) {
+      corpus_free(&corpus);
+      return rc == OO_STOPPED ? rc : oo_error_trace(rc, __FILE__, __LINE__);
+    }
+  }
+  if (corpus_loaded) corpus_free(&corpus);
+  return OO_OK;
+}

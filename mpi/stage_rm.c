@@ -1,0 +1,412 @@
+/* stage_rm: trains the k proxy reward models on the gold-labelled preference pairs.
+ *
+ * Invariants:
+ * - Member m starts from the pretrained LM of rm.size (rm.init = pretrained) or from scratch,
+ *   with a fresh scalar head; members differ only in seed: head initialization keyed
+ *   (seed, RNG_INIT, 1000 + m) and data order keyed (seed, RNG_DATA, 1000 + m, epoch).
+ * - Member m trains on member_comm[m]: replica j of n takes rows [j*b/n, (j+1)*b/n) of each
+ *   batch of b pairs and the gradients are summed over member_comm[m], so every replica takes the
+ *   same step. A rank hosting several members trains them one after another.
+ * - After training each member is shifted (and with rm.normalize = zscore, scaled) so the
+ *   pi_init responses of the training pairs score mean 0 (std 1).
+ * - rm.h5 (written by rank 0): groups member_<m>; metrics/member_<m> (epochs, 4): train loss,
+ *   accuracy on training labels, accuracy on clean test labels, agreement with gold on the
+ *   training pairs; test_scores (n_test, 2, k); root attributes k, normalize. rm_members.csv too.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "collectives.h"
+#include "core/core.h"
+#include "data/prefs.h"
+#include "model/gpt.h"
+#include "rlhf/rlhf.h"
+#include "run.h"
+
+enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
+
+typedef struct {
+  const prefs_data *pd;    /* the preference pairs as token sequences */
+  int *train;              /* (n_train) pair indices of the training split */
+  int *test;               /* (n_test) pair indices of the test split */
+  int n_train, n_test;     /* counts */
+  int Tmax;                /* padded sequence length */
+  int *btok;               /* (2*bcap, Tmax) batch tokens */
+  int *blen;               /* (2*bcap) */
+  float *dout;             /* (2*bcap, Tmax) gradient of the loss w.r.t. the scalar outputs */
+  float *sc, *sr, *dc, *dr;/* (bcap) chosen/rejected scores and their gradients */
+  int bcap;                /* batch capacity in pairs */
+} rm_work;
+
+/* Packs pairs idx[0..b) as sequences (chosen, rejected) by `labels`; returns the longest length. */
+static int pack_pairs(rm_work *w, const int *idx, int b, const int *labels) {
+  int T = 1;
+  for (int j = 0; j < b; j++) {
+    int p = idx[j], lab = labels[p];
+    for (int s = 0; s < 2; s++) {
+      int side = s == 0 ? lab : 1 - lab;
+      int L = prefs_seq_len(w->pd, p, side);
+      if (L > T) T = L;
+    }
+  }
+  for (int j = 0; j < b; j++) {
+    int p = idx[j], lab = labels[p];
+    for (int s = 0; s < 2; s++) {
+      int side = s == 0 ? lab : 1 - lab;
+      int L = prefs_seq_len(w->pd, p, side);
+      const int *src = prefs_seq(w->pd, p, side);
+      int *dst = w->btok + (size_t)(2 * j + s) * T;
+      memcpy(dst, src, sizeof(int) * (size_t)L);
+      for (int t = L; t < T; t++) dst[t] = GPT_EOT;
+      w->blen[2 * j + s] = L;
+    }
+  }
+  return T;
+}
+
+/* Raw scores of both sides of pairs idx[0..b) (side 0 and side 1 of each pair, not chosen). */
+static void score_pairs(gpt *m, rm_work *w, const int *idx, int b, float *out0, float *out1) {
+  for (int j0 = 0; j0 < b; j0 += w->bcap) {
+    int nb = b - j0 < w->bcap ? b - j0 : w->bcap;
+    int T = 1;
+    for (int j = 0; j < nb; j++)
+      for (int s = 0; s < 2; s++) {
+        int L = prefs_seq_len(w->pd, idx[j0 + j], s);
+        if (L > T) T = L;
+      }
+    for (int j = 0; j < nb; j++)
+      for (int s = 0; s < 2; s++) {
+        int p = idx[j0 + j], L = prefs_seq_len(w->pd, p, s);
+        int *dst = w->btok + (size_t)(2 * j + s) * T;
+        memcpy(dst, prefs_seq(w->pd, p, s), sizeof(int) * (size_t)L);
+        for (int t = L; t < T; t++) dst[t] = GPT_EOT;
+        w->blen[2 * j + s] = L;
+      }
+    gpt_forward(m, w->btok, 2 * nb, T);
+    const float *o = gpt_scalar_out(m);
+    for (int j = 0; j < nb; j++) {
+      out0[j0 + j] = o[(size_t)(2 * j) * T + w->blen[2 * j] - 1];
+      out1[j0 + j] = o[(size_t)(2 * j + 1) * T + w->blen[2 * j + 1] - 1];
+    }
+  }
+}
+
+/* Accuracy of raw scores s0/s1 of pairs idx against labels (label = index of preferred side). */
+static double pair_accuracy(const float *s0, const float *s1, const int *idx, int n, const int *labels) {
+  if (n == 0) return NAN;
+  int ok = 0;
+  for (int j = 0; j < n; j++) {
+    int lab = labels[idx[j]];
+    ok += lab == 0 ? s0[j] > s1[j] : s1[j] > s0[j];
+  }
+  return (double)ok / n;
+}
+
+/* Collective on mc (the member's replicas): evaluates accuracy on a pair set split over
+ * replicas; scores (n) for sides 0/1 are assembled on every replica. */
+static int eval_pairs(gpt *m, rm_work *w, MPI_Comm mc, const int *idx, int n, float *s0, float *s1) {
+  int rr, rn;
+  MPI_Comm_rank(mc, &rr);
+  MPI_Comm_size(mc, &rn);
+  int a = rr * n / rn, b = (rr + 1) * n / rn;
+  for (int i = 0; i < n; i++) s0[i] = s1[i] = 0;
+  if (b > a) score_pairs(m, w, idx + a, b - a, s0 + a, s1 + a);
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, s0, n, MPI_FLOAT, MPI_SUM, mc));
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, s1, n, MPI_FLOAT, MPI_SUM, mc));
+  return OO_OK;
+}
+
+static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt *g, double *metrics /*(epochs,N_MET)*/,
+                        float *test0, float *test1, float *train0, float *train1) {
+  const oo_config *cfg = &run->cfg;
+  MPI_Comm mc = run->comms.member_comm[member];
+  int rr = run->comms.member_rank[member], rn = run->comms.member_size[member];
+  gpt_dims d = {GPT_VOCAB, cfg->pretrain.n_ctx, cfg->rm.size.d_model, cfg->rm.size.n_layer, cfg->rm.size.n_head};
+  CHECK(gpt_create(g, d, GPT_REWARD));
+  uint64_t seed = (uint64_t)cfg->run.seed;
+  if (strcmp(cfg->rm.init, "pretrained") == 0) {
+    CHECK(gpt_copy_trunk(g, lm));
+  } else {
+    gpt_init_weights(g, oo_hash64(seed ^ (0x5eed0000ULL + (uint64_t)member)), 0.02f, 0.0f);
+  }
+  oo_rng hr = oo_rng_make(seed, RNG_INIT, 1000 + (uint64_t)member, 0);
+  float hstd = 1.0f / sqrtf((float)d.C);
+  for (int c = 0; c < d.C; c++) g->p.head_w[c] = hstd * oo_rng_normal(&hr);
+  g->p.head_b[0] = 0.0f;
+  gpt_alloc_train(g);
+  gpt_reserve(g, 2 * w->bcap, w->Tmax);
+
+  int B = cfg->rm.batch, steps_per_epoch = (w->n_train + B - 1) / B;
+  long total = (long)steps_per_epoch * cfg->rm.epochs;
+  int *order = xmalloc(sizeof(int) * (size_t)(w->n_train > 0 ? w->n_train : 1));
+  const int *labels_train = w->pd->label_train, *labels_clean = w->pd->label_clean;
+  gpt_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)cfg->rm.weight_decay};
+  oo_progress prog;
+  char what[64];
+  snprintf(what, sizeof what, "rm member %d", member);
+  oo_progress_start(&prog, what, total, "pair");
+  int rc = OO_OK;
+  for (int ep = 0; ep < cfg->rm.epochs && !rc; ep++) {
+    memcpy(order, w->train, sizeof(int) * (size_t)w->n_train);
+    oo_rng dr = oo_rng_make(seed, RNG_DATA, 1000 + (uint64_t)member, (uint64_t)ep);
+    oo_rng_shuffle(&dr, order, w->n_train);
+    double loss_sum = 0, acc_sum = 0;
+    for (int s = 0; s < steps_per_epoch; s++) {
+      int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
+      int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
+      gpt_zero_grad(g);
+      double part[2] = {0, 0};
+      if (nb > 0) {
+        int T = pack_pairs(w, order + p0 + a, nb, labels_train);
+        gpt_forward(g, w->btok, 2 * nb, T);
+        const float *o = gpt_scalar_out(g);
+        for (int j = 0; j < nb; j++) {
+          w->sc[j] = o[(size_t)(2 * j) * T + w->blen[2 * j] - 1];
+          w->sr[j] = o[(size_t)(2 * j + 1) * T + w->blen[2 * j + 1] - 1];
+        }
+        double acc = 0;
+        double loss = rm_bt_loss(w->dc, w->dr, &acc, w->sc, w->sr, nb);
+        memset(w->dout, 0, sizeof(float) * (size_t)2 * nb * T);
+        for (int j = 0; j < nb; j++) {
+          w->dout[(size_t)(2 * j) * T + w->blen[2 * j] - 1] = w->dc[j];
+          w->dout[(size_t)(2 * j + 1) * T + w->blen[2 * j + 1] - 1] = w->dr[j];
+        }
+        gpt_backward(g, w->dout);
+        part[0] = loss * nb;
+        part[1] = acc * nb;
+      }
+      /* rm_bt_loss differentiates the mean over this replica's nb pairs: scale to the batch mean. */
+      rc = dp_allreduce_grads(g, mc, (float)nb / (float)bsz);
+      if (rc) break;
+      MPI_Allreduce(MPI_IN_PLACE, part, 2, MPI_DOUBLE, MPI_SUM, mc);
+      loss_sum += part[0];
+      acc_sum += part[1];
+      gpt_clip_grad(g, 1.0f);
+      long step = (long)ep * steps_per_epoch + s;
+      opt.lr = gpt_lr_schedule(step, cfg->rm.warmup, total, (float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f);
+      gpt_adamw_step(g, &opt);
+      if (rr == 0) {
+        char extra[96];
+        snprintf(extra, sizeof extra, "epoch %d loss %.4f acc %.3f", ep + 1, loss_sum / ((double)p0 + bsz),
+                 acc_sum / ((double)p0 + bsz));
+        oo_progress_update(&prog, step + 1, (double)(step + 1) * B, extra);
+      }
+    }
+    if (rc) break;
+    rc = eval_pairs(g, w, mc, w->test, w->n_test, test0, test1);
+    if (!rc) rc = eval_pairs(g, w, mc, w->train, w->n_train, train0, train1);
+    if (rc) break;
+    double *met = metrics + (size_t)ep * N_MET;
+    met[MET_LOSS] = loss_sum / w->n_train;
+    met[MET_TRAIN_ACC] = pair_accuracy(train0, train1, w->train, w->n_train, labels_train);
+    met[MET_TEST_ACC] = pair_accuracy(test0, test1, w->test, w->n_test, labels_clean);
+    met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
+  }
+  xfree(&order);
+  CHECK(rc);
+  /* Calibration on the pi_init responses of the training pairs (both sides). */
+  float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));
+  memcpy(all, train0, sizeof(float) * (size_t)w->n_train);
+  memcpy(all + w->n_train, train1, sizeof(float) * (size_t)w->n_train);
+  double mean, sd;
+  calib_mean_std(&mean, &sd, all, 2L * w->n_train);
+  xfree(&all);
+  g->reward_shift = (float)mean;
+  g->reward_scale = strcmp(cfg->rm.normalize, "zscore") == 0 && sd > 0 ? (float)sd : 1.0f;
+  return OO_OK;
+}
+
+/* Sends member m's parameters, calibration and metrics from its replica 0 to world rank 0. */
+static int collect_member(oo_run *run, int m, gpt *g, int hosted, double *metrics, int n_met, float *test0,
+                          float *test1, int n_test) {
+  int src = layout_member_rank(&run->layout, m, 0);
+  const oo_comms *c = &run->comms;
+  if (src == 0) return OO_OK;
+  int tag = 100 + m;
+  if (c->rank == src) {
+    REQUIRE(hosted, "internal: member %d not hosted on its replica-0 rank %d", m, src);
+    float cal[2] = {g->reward_shift, g->reward_scale};
+    CHECK_MPI(MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(test0, n_test, MPI_FLOAT, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(test1, n_test, MPI_FLOAT, 0, tag, c->world));
+  } else if (c->rank == 0) {
+    float cal[2];
+    CHECK_MPI(MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(test0, n_test, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(test1, n_test, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
+    g->reward_shift = cal[0];
+    g->reward_scale = cal[1];
+  }
+  return OO_OK;
+}
+
+static int write_rm(oo_run *run, gpt *members, const double *metrics, const float *test_scores, const rm_work *w) {
+  const oo_config *cfg = &run->cfg;
+  int K = cfg->rm.k, E = cfg->rm.epochs;
+  char path[4400];
+  CHECK(run_path(run, "rm.h5", path, sizeof path));
+  h5_writer hw;
+  CHECK(h5_create(&hw, path));
+  int rc = run_stamp(run, &hw);
+  if (!rc) rc = h5_attr_write_int(&hw, "/", "k", K);
+  if (!rc) rc = h5_attr_write_str(&hw, "/", "normalize", cfg->rm.normalize);
+  for (int m = 0; m < K && !rc; m++) {
+    char name[64];
+    snprintf(name, sizeof name, "member_%d", m);
+    rc = gpt_write(&members[m], &hw, name, 0);
+    if (!rc) {
+      snprintf(name, sizeof name, "metrics/member_%d", m);
+      long dims[2] = {E, N_MET};
+      rc = h5_write_f64(&hw, name, 2, dims, metrics + (size_t)m * E * N_MET);
+    }
+  }
+  if (!rc) {
+    long dims[3] = {w->n_test, 2, K};
+    rc = h5_write_f32(&hw, "test_scores", 3, dims, test_scores);
+  }
+  if (!rc) rc = h5_attr_write_str(&hw, "metrics", "columns", "train_loss,train_acc,test_acc,gold_agree");
+  if (rc) {
+    h5_discard(&hw);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  CHECK(h5_commit(&hw));
+  CHECK(run_path(run, "rm_members.csv", path, sizeof path));
+  FILE *f = fopen(path, "w");
+  REQUIRE(f, "cannot write '%s'", path);
+  fprintf(f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
+  for (int m = 0; m < K; m++)
+    for (int e = 0; e < E; e++) {
+      const double *x = metrics + ((size_t)m * E + e) * N_MET;
+      fprintf(f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
+    }
+  fclose(f);
+  return OO_OK;
+}
+
+/* Fraction of test pairs on which members disagree about the preferred side (rank 0). */
+static void report_disagreement(const float *ts, int n_test, int K) {
+  int dis = 0;
+  for (int i = 0; i < n_test; i++) {
+    int a = 0;
+    for (int m = 0; m < K; m++) a += ts[((size_t)i * 2 + 0) * K + m] > ts[((size_t)i * 2 + 1) * K + m];
+    dis += a != 0 && a != K;
+  }
+  LOG_INFO("rm: members disagree on %d of %d test pairs (%.1f%%)", dis, n_test, n_test ? 100.0 * dis / n_test : 0.0);
+}
+
+int stage_rm(oo_run *run) {
+  const oo_config *cfg = &run->cfg;
+  const oo_comms *c = &run->comms;
+  int K = cfg->rm.k, E = cfg->rm.epochs;
+  REQUIRE(K >= 1 && K <= 64, "rm.k = %d: must be between 1 and 64", K);
+  char path[4400];
+  CHECK(run_path(run, "prefs.h5", path, sizeof path));
+  prefs_data pd;
+  CHECK(prefs_load(&pd, path, cfg));
+  rm_work w;
+  memset(&w, 0, sizeof w);
+  w.pd = &pd;
+  w.Tmax = pd.seq_T;
+  w.train = xmalloc(sizeof(int) * (size_t)(pd.n + 1));
+  w.test = xmalloc(sizeof(int) * (size_t)(pd.n + 1));
+  for (int i = 0; i < pd.n; i++) {
+    if (pd.split[i] == 0) w.train[w.n_train++] = i;
+    else w.test[w.n_test++] = i;
+  }
+  w.bcap = cfg->rm.batch;
+  w.btok = xmalloc(sizeof(int) * (size_t)2 * w.bcap * w.Tmax);
+  w.blen = xmalloc(sizeof(int) * (size_t)2 * w.bcap);
+  w.dout = xmalloc_floats((size_t)2 * w.bcap * w.Tmax);
+  w.sc = xmalloc_floats((size_t)w.bcap);
+  w.sr = xmalloc_floats((size_t)w.bcap);
+  w.dc = xmalloc_floats((size_t)w.bcap);
+  w.dr = xmalloc_floats((size_t)w.bcap);
+  gpt lm;
+  memset(&lm, 0, sizeof lm);
+  int rc = OO_OK;
+  int is_rm = run->layout.ranks[c->rank].is_rm;
+  if (is_rm && strcmp(cfg->rm.init, "pretrained") == 0) {
+    char lmpath[4400];
+    rc = pretrain_lm_path(run, &cfg->rm.size, lmpath, sizeof lmpath);
+    if (!rc) rc = gpt_load(&lm, lmpath, GPT_LM);
+  }
+  gpt *members = xcalloc((size_t)K, sizeof(gpt));
+  int *hosted = xcalloc((size_t)K, sizeof(int));
+  double *metrics = xcalloc((size_t)K * E * N_MET, sizeof(double));
+  float *test0 = xmalloc_floats((size_t)w.n_test + 1), *test1 = xmalloc_floats((size_t)w.n_test + 1);
+  float *train0 = xmalloc_floats((size_t)w.n_train + 1), *train1 = xmalloc_floats((size_t)w.n_train + 1);
+  float *test_scores = xcalloc((size_t)w.n_test * 2 * K + 1, sizeof(float));
+  double t0 = oo_now();
+  if (!rc)
+    LOG_INFO("rm: %d members of %s on %d RM rank(s), %d train pairs (labels %.1f%% flipped), %d test pairs, %d epochs",
+             K, "rm.size", run->layout.n_rm, w.n_train, 100.0 * pd.noise_realised, w.n_test, E);
+  for (int m = 0; m < K && !rc; m++) {
+    if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
+    hosted[m] = 1;
+    rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1);
+    if (!rc && c->rank == 0)
+      for (int i = 0; i < w.n_test; i++) {
+        test_scores[((size_t)i * 2 + 0) * K + m] = test0[i];
+        test_scores[((size_t)i * 2 + 1) * K + m] = test1[i];
+      }
+  }
+  if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
+  double t_train = oo_now() - t0;
+  double pairs = (double)w.n_train * E * K;
+  LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
+  /* Gather every member to rank 0 and write rm.h5. */
+  for (int m = 0; m < K && !rc; m++) {
+    if (c->rank == 0 && !hosted[m]) {
+      gpt_dims d = {GPT_VOCAB, cfg->pretrain.n_ctx, cfg->rm.size.d_model, cfg->rm.size.n_layer, cfg->rm.size.n_head};
+      rc = gpt_create(&members[m], d, GPT_REWARD);
+      if (rc) break;
+    }
+    rc = collect_member(run, m, &members[m], hosted[m], metrics + (size_t)m * E * N_MET, E * N_MET, test0, test1,
+                        w.n_test);
+    if (!rc && c->rank == 0 && !hosted[m])
+      for (int i = 0; i < w.n_test; i++) {
+        test_scores[((size_t)i * 2 + 0) * K + m] = test0[i];
+        test_scores[((size_t)i * 2 + 1) * K + m] = test1[i];
+      }
+  }
+  if (!rc && c->rank == 0) {
+    for (int m = 0; m < K; m++)
+      for (int e = 0; e < E; e++) {
+        const double *x = metrics + ((size_t)m * E + e) * N_MET;
+        LOG_INFO("rm member %d epoch %d: loss %.4f, train acc %.3f, clean test acc %.3f, gold agreement %.3f", m,
+                 e + 1, x[MET_LOSS], x[MET_TRAIN_ACC], x[MET_TEST_ACC], x[MET_GOLD_AGREE]);
+      }
+    rc = write_rm(run, members, metrics, test_scores, &w);
+    if (!rc) report_disagreement(test_scores, w.n_test, K);
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, c->world);
+  for (int m = 0; m < K; m++) gpt_free(&members[m]);
+  gpt_free(&lm);
+  xfree(&members);
+  xfree(&hosted);
+  xfree(&metrics);
+  xfree(&test0);
+  xfree(&test1);
+  xfree(&train0);
+  xfree(&train1);
+  xfree(&test_scores);
+  xfree(&w.train);
+  xfree(&w.test);
+  xfree(&w.btok);
+  xfree(&w.blen);
+  xfree(&w.dout);
+  xfree(&w.sc);
+  xfree(&w.sr);
+  xfree(&w.dc);
+  xfree(&w.dr);
+  prefs_free(&pd);
+  if (rc && c->rank != 0) OO_FAIL("rank 0 could not write rm.h5");
+  CHECK(rc);
+  return OO_OK;
+}

@@ -1,0 +1,47 @@
+/* bench: model throughput measured against OpenBLAS sgemm in the same run (DESIGN.md §3:
+ * performance is a ratio to sgemm, never an absolute time in a test).
+ *
+ * For one model shape it times, each as the best of several repetitions:
+ * - sgemm alone on exactly the linear-layer products of one training step (forward, input
+ *   gradient and weight gradient of qkv, proj, fc, fcproj and the tied LM head, weighted by
+ *   how often each occurs), and on those of one KV-cache decode step at the sampling batch;
+ * - a full training step: zero_grad, forward, cross-entropy, backward, clip, AdamW;
+ * - KV-cache sampling (gpt_generate) of the sampling batch;
+ * - reward scoring (a reward model's forward) of the sampling batch at full length.
+ * Single process; uses the BLAS thread count the caller set.
+ */
+#ifndef OO_MODEL_BENCH_H
+#define OO_MODEL_BENCH_H
+
+#include "model/gpt.h"
+
+typedef struct {
+  gpt_dims d;   /* model shape (d.T is the sequence length used) */
+  int B;        /* training batch */
+  int B_sample; /* sampling / scoring batch (64) */
+  int reps;     /* repetitions; the best is kept */
+  int max_new;  /* tokens generated per sequence (0: n_ctx - 1) */
+} bench_opts;
+
+typedef struct {
+  double sgemm_train_gflops;  /* sgemm on the training step's linear shapes */
+  double sgemm_sample_gflops; /* sgemm on one decode step's linear shapes (M = B_sample) */
+  double train_ms;            /* best training step */
+  double train_tok_s;         /* tokens per second */
+  double train_gflops;        /* gpt_train_flops_per_token * tokens / time */
+  double train_ratio;         /* train_gflops / sgemm_train_gflops */
+  double sample_tok_s;        /* generated tokens per second */
+  double sample_gflops;       /* (2 * matmul params + attention) per processed position */
+  double sample_ratio;        /* sample_gflops / sgemm_sample_gflops */
+  double score_seq_s;         /* reward model forward: sequences per second */
+  double score_gflops;        /* forward FLOPs / time */
+  double score_ratio;         /* score_gflops / sgemm_train_gflops */
+} bench_result;
+
+/* Runs every measurement for one shape. Returns a status (allocation or sampling errors). */
+int bench_model(const bench_opts *o, bench_result *r);
+/* Prints the table header and one row per shape. */
+void bench_print_header(FILE *f);
+void bench_print_row(FILE *f, const bench_opts *o, const bench_result *r);
+
+#endif

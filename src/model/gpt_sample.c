@@ -1,0 +1,440 @@
+/* gpt_sample: batched autoregressive generation with a key/value cache (gpt.h "sampling").
+ *
+ * One call of gpt_generate feeds the B prompts (equal length Tp) through the model one
+ * position at a time, then samples one token per step for every sequence still active.
+ * Each position is a handful of sgemm calls with M = (active rows); attention of a row reads
+ * the cached keys/values of its own slot only. Invariants:
+ * - Row i of a step belongs to cache slot act[i]; finished sequences are dropped from act, so
+ *   later steps cost nothing for them.
+ * - Sequence b draws exactly one oo_rng_uniform(&rng[b]) per generated token, and its
+ *   arithmetic never mixes with other rows, so its tokens depend on neither B nor position.
+ * - Nothing is allocated after gpt_kv_create: all per-step buffers live in kv->scratch.
+ * Layers use the same kernels as the training forward (kernels.h); only attention has its own
+ * loop here, since one query row per sequence reads a cache rather than a (T,T) block.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "model/gpt.h"
+#include "model/kernels.h"
+
+_Static_assert(sizeof(int) == sizeof(float), "kv->scratch holds int regions as float slots");
+
+/* ---- cache -------------------------------------------------------------------------------- */
+
+/* Scratch layout, in float slots, for batch capacity B. */
+typedef struct {
+  size_t x, xn, qkv, att, fch, fcg, mean, rstd, logits, scores, probs, heap, tok, act, total;
+} scratch_layout;
+
+static scratch_layout scratch_plan(gpt_dims d, int B) {
+  scratch_layout s;
+  size_t o = 0, Bs = (size_t)B, C = (size_t)d.C;
+#define TAKE(field, n)                                                                        \
+  do {                                                                                        \
+    s.field = o;                                                                              \
+    o += ((size_t)(n) + 15) / 16 * 16; /* keep every region 64-byte aligned */                \
+  } while (0)
+  TAKE(x, Bs * C);               /* (B,C) residual stream */
+  TAKE(xn, Bs * C);              /* (B,C) LayerNorm output */
+  TAKE(qkv, Bs * 3 * C);         /* (B,3C) */
+  TAKE(att, Bs * C);             /* (B,C) attention output */
+  TAKE(fch, Bs * 4 * C);         /* (B,4C) MLP hidden before GELU */
+  TAKE(fcg, Bs * 4 * C);         /* (B,4C) MLP hidden after GELU */
+  TAKE(mean, Bs);                /* (B) LayerNorm statistics (unused after the call) */
+  TAKE(rstd, Bs);                /* (B) */
+  TAKE(logits, Bs * (size_t)d.V); /* (B,V) */
+  TAKE(scores, (size_t)d.NH * (size_t)d.T); /* (NH,T) attention weights of one row */
+  TAKE(probs, (size_t)d.V);      /* (V) sampling distribution of one row */
+  TAKE(heap, (size_t)d.V);       /* (V) int: candidate order for top-k / top-p */
+  TAKE(tok, Bs);                 /* (B) int: token fed at this position, per row */
+  TAKE(act, Bs);                 /* (B) int: cache slot of each active row */
+#undef TAKE
+  s.total = o;
+  return s;
+}
+
+int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
+  memset(kv, 0, sizeof *kv);
+  gpt_dims d = m->d;
+  REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
+  REQUIRE(d.L >= 1 && d.C >= 1 && d.T >= 1 && d.NH >= 1 && d.C % d.NH == 0 && d.V == GPT_VOCAB,
+          "gpt_kv_create: invalid model dims (L=%d C=%d T=%d NH=%d V=%d)", d.L, d.C, d.T, d.NH, d.V);
+  size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C;
+  kv->d = d;
+  kv->B = B;
+  kv->k = xmalloc_floats(n);
+  kv->v = xmalloc_floats(n);
+  scratch_layout s = scratch_plan(d, B);
+  kv->scratch_n = s.total;
+  kv->scratch = xmalloc_floats(s.total);
+  /* Touch every page now: first-touch page faults inside generation cost ~10% of a run. */
+  memset(kv->k, 0, n * sizeof(float));
+  memset(kv->v, 0, n * sizeof(float));
+  memset(kv->scratch, 0, s.total * sizeof(float));
+  return OO_OK;
+}
+
+void gpt_kv_free(gpt_kvcache *kv) {
+  xfree(&kv->k);
+  xfree(&kv->v);
+  xfree(&kv->scratch);
+  memset(kv, 0, sizeof *kv);
+}
+
+/* ---- kernels (one row at a time) ------------------------------------------------------- */
+
+/* Attention of one query row over a cache slot. The (t, head) dot products are short (hs
+ * floats), and without -ffast-math GCC will not reassociate a reduction, so a plain loop is a
+ * serial chain of hs FMAs per score. Instead 8 time steps are computed at once in 8-float
+ * vectors (GCC vector extensions: AVX2/AVX-512 on x86, NEON elsewhere) and reduced together
+ * by a fixed shuffle tree (hsum8x8); the order of additions is fixed, so results are
+ * deterministic and do not depend on the batch. Heads whose size is not a multiple of 8 take
+ * the scalar path (attend_row_scalar). */
+#if defined(__GNUC__) && !defined(__clang__)
+/* ISO C mode (-std=c17) turns off FMA contraction in GCC; these loops are multiply-adds. */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+#endif
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+#if defined(__clang__)
+#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8i){__VA_ARGS__})
+#endif
+
+static inline v8f v8_load(const float *p) {
+  v8f v;
+  memcpy(&v, p, sizeof v); /* unaligned load */
+  return v;
+}
+
+static inline void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+
+/* r[i] = sum of the 8 lanes of a_i */
+static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6, v8f a7) {
+#define PAIR_SUM(x, y) (V8_SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + V8_SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15))
+#define QUAD_SUM(x, y) (V8_SHUFFLE(x, y, 0, 1, 8, 9, 4, 5, 12, 13) + V8_SHUFFLE(x, y, 2, 3, 10, 11, 6, 7, 14, 15))
+  v8f u = QUAD_SUM(PAIR_SUM(a0, a1), PAIR_SUM(a2, a3));
+  v8f w = QUAD_SUM(PAIR_SUM(a4, a5), PAIR_SUM(a6, a7));
+#undef PAIR_SUM
+#undef QUAD_SUM
+  return V8_SHUFFLE(u, w, 0, 1, 2, 3, 8, 9, 10, 11) + V8_SHUFFLE(u, w, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
+
+/* softmax in place over s[0..n) */
+static void softmax_inplace(float *s, int n) {
+  float mx = kern_max(s, n);
+  for (int t = 0; t < n; t++) s[t] = kern_expf(s[t] - mx);
+  float inv = 1.0f / kern_sum(s, n);
+  for (int t = 0; t < n; t++) s[t] *= inv;
+}
+
+/* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
+ * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C). */
+static void attend_row_v8(float *out,                     // (C)
+                          const float *q,                 // (C)
+                          const float *K, const float *V, // (T,C) of this slot and layer
+                          float *scores,                  // (NH,T) scratch
+                          int pos, int C, int NH, int T) {
+  int hs = C / NH, n = pos + 1;
+  float scale = 1.0f / sqrtf((float)hs);
+  for (int h = 0; h < NH; h++) {
+    float *s = scores + (size_t)h * T;
+    const float *Kh = K + h * hs, *qh = q + h * hs, *Vh = V + h * hs;
+    int t = 0;
+    for (; t + 8 <= n; t += 8) {
+      v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+      const float *k = Kh + (size_t)t * C;
+      for (int j = 0; j < hs; j += 8) {
+        v8f qv = v8_load(qh + j);
+        a0 += qv * v8_load(k + j);
+        a1 += qv * v8_load(k + (size_t)C + j);
+        a2 += qv * v8_load(k + 2 * (size_t)C + j);
+        a3 += qv * v8_load(k + 3 * (size_t)C + j);
+        a4 += qv * v8_load(k + 4 * (size_t)C + j);
+        a5 += qv * v8_load(k + 5 * (size_t)C + j);
+        a6 += qv * v8_load(k + 6 * (size_t)C + j);
+        a7 += qv * v8_load(k + 7 * (size_t)C + j);
+      }
+      v8_store(s + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
+    }
+    for (; t < n; t++) {
+      v8f a = {0};
+      for (int j = 0; j < hs; j += 8) a += v8_load(qh + j) * v8_load(Kh + (size_t)t * C + j);
+      s[t] = hsum8(a) * scale;
+    }
+    softmax_inplace(s, n);
+    /* out_h = sum_t s[t] V[t, h]: 32 columns at a time in registers (two sets of four
+     * accumulators for even and odd t keep the FMA chains short), then 8 at a time. */
+    int j = 0;
+    for (; j + 32 <= hs; j += 32) {
+      v8f e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0}, o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};
+      const float *v = Vh + j;
+      int i = 0;
+      for (; i + 2 <= n; i += 2, v += 2 * (size_t)C) {
+        float w0 = s[i], w1 = s[i + 1];
+        e0 += w0 * v8_load(v);
+        e1 += w0 * v8_load(v + 8);
+        e2 += w0 * v8_load(v + 16);
+        e3 += w0 * v8_load(v + 24);
+        o0 += w1 * v8_load(v + C);
+        o1 += w1 * v8_load(v + C + 8);
+        o2 += w1 * v8_load(v + C + 16);
+        o3 += w1 * v8_load(v + C + 24);
+      }
+      if (i < n) {
+        float w0 = s[i];
+        e0 += w0 * v8_load(v);
+        e1 += w0 * v8_load(v + 8);
+        e2 += w0 * v8_load(v + 16);
+        e3 += w0 * v8_load(v + 24);
+      }
+      float *o = out + h * hs + j;
+      v8_store(o, e0 + o0);
+      v8_store(o + 8, e1 + o1);
+      v8_store(o + 16, e2 + o2);
+      v8_store(o + 24, e3 + o3);
+    }
+    for (; j < hs; j += 8) {
+      v8f a = {0}, b = {0};
+      int i = 0;
+      for (; i + 2 <= n; i += 2) {
+        a += s[i] * v8_load(Vh + (size_t)i * C + j);
+        b += s[i + 1] * v8_load(Vh + (size_t)(i + 1) * C + j);
+      }
+      if (i < n) a += s[i] * v8_load(Vh + (size_t)i * C + j);
+      v8_store(out + h * hs + j, a + b);
+    }
+  }
+}
+
+/* The same for any head size, plain loops. */
+static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
+                              int C, int NH, int T) {
+  int hs = C / NH, n = pos + 1;
+  float scale = 1.0f / sqrtf((float)hs);
+  for (int h = 0; h < NH; h++) {
+    float *s = scores + (size_t)h * T;
+    for (int t = 0; t < n; t++) {
+      const float *k = K + (size_t)t * C + h * hs, *qh = q + h * hs;
+      float d = 0.0f;
+      for (int j = 0; j < hs; j++) d += qh[j] * k[j];
+      s[t] = d * scale;
+    }
+    softmax_inplace(s, n);
+    float *oh = out + h * hs;
+    for (int j = 0; j < hs; j++) oh[j] = 0.0f;
+    for (int t = 0; t < n; t++)
+      for (int j = 0; j < hs; j++) oh[j] += s[t] * V[(size_t)t * C + h * hs + j];
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+/* Feeds token tok[i] at position pos for the n active rows (slots act[i]); stores keys and
+ * values in the cache; if want_logits writes logits (n,V) to the scratch. */
+static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n, int pos,
+                             int want_logits) {
+  gpt_dims d = m->d;
+  int C = d.C, T = d.T, NH = d.NH;
+  const gpt_tensors *p = &m->p;
+  float *S = kv->scratch;
+  float *x = S + sl->x, *xn = S + sl->xn, *qkv = S + sl->qkv, *att = S + sl->att;
+  float *fch = S + sl->fch, *scores = S + sl->scores;
+  const int *tok = (const int *)(S + sl->tok), *act = (const int *)(S + sl->act);
+  size_t Cs = (size_t)C;
+
+  for (int i = 0; i < n; i++) {
+    const float *te = p->wte + (size_t)tok[i] * Cs, *pe = p->wpe + (size_t)pos * Cs;
+    float *xi = x + (size_t)i * Cs;
+    for (int c = 0; c < C; c++) xi[c] = te[c] + pe[c];
+  }
+  float *mean = S + sl->mean, *rstd = S + sl->rstd, *fcg = S + sl->fcg;
+  for (int l = 0; l < d.L; l++) {
+    size_t lC = (size_t)l * Cs;
+    kern_layernorm_forward(xn, mean, rstd, x, p->ln1_w + lC, p->ln1_b + lC, n, C);
+    kern_linear_forward(qkv, xn, p->qkv_w + lC * 3 * Cs, p->qkv_b + 3 * lC, NULL, n, C, 3 * C);
+    float *Kl = kv->k + (size_t)l * kv->B * T * Cs, *Vl = kv->v + (size_t)l * kv->B * T * Cs;
+    for (int i = 0; i < n; i++) {
+      size_t slot = (size_t)act[i] * T * Cs;
+      const float *qi = qkv + (size_t)i * 3 * Cs;
+      memcpy(Kl + slot + (size_t)pos * Cs, qi + Cs, Cs * sizeof(float));
+      memcpy(Vl + slot + (size_t)pos * Cs, qi + 2 * Cs, Cs * sizeof(float));
+      if ((C / NH) % 8 == 0)
+        attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, pos, C, NH, T);
+      else
+        attend_row_scalar(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, pos, C, NH, T);
+    }
+    kern_linear_forward(x, att, p->attproj_w + lC * Cs, p->attproj_b + lC, x, n, C, C);
+    kern_layernorm_forward(xn, mean, rstd, x, p->ln2_w + lC, p->ln2_b + lC, n, C);
+    kern_linear_forward(fch, xn, p->fc_w + lC * 4 * Cs, p->fc_b + 4 * lC, NULL, n, C, 4 * C);
+    kern_gelu_forward(fcg, fch, (long)n * 4 * C);
+    kern_linear_forward(x, fcg, p->fcproj_w + lC * 4 * Cs, p->fcproj_b + lC, x, n, 4 * C, C);
+  }
+  if (!want_logits) return;
+  kern_layernorm_forward(xn, mean, rstd, x, p->lnf_w, p->lnf_b, n, C);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d.V, C, 1.0f, xn, C, p->wte, C, 0.0f,
+              S + sl->logits, d.V);
+}
+
+/* ---- sampling ---------------------------------------------------------------------------- */
+
+/* Candidate order: higher probability first, lower token id first among equals. */
+static inline int ranks_before(const float *pr, int a, int b) {
+  return pr[a] > pr[b] || (pr[a] == pr[b] && a < b);
+}
+
+static void sift_down(int *heap, int n, int i, const float *pr) {
+  for (;;) {
+    int l = 2 * i + 1, r = l + 1, best = i;
+    if (l < n && ranks_before(pr, heap[l], heap[best])) best = l;
+    if (r < n && ranks_before(pr, heap[r], heap[best])) best = r;
+    if (best == i) return;
+    int t = heap[i];
+    heap[i] = heap[best];
+    heap[best] = t;
+    i = best;
+  }
+}
+
+/* Draws a token from logits z (V) under options o with one uniform from rng; *logp gets
+ * log p(token) under the plain model (softmax of z). probs (V) and heap (V) are scratch. */
+static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *rng, float *probs,
+                      int *heap, float *logp) {
+  float zmax = kern_max(z, V);
+  float invT = 1.0f / o->temperature;
+  float total = 0.0f;
+  for (int j = 0; j < V; j++) {
+    probs[j] = kern_expf((z[j] - zmax) * invT);
+    total += probs[j];
+  }
+  float u = oo_rng_uniform(rng);
+  int truncate = (o->top_k > 0 && o->top_k < V) || o->top_p < 1.0f;
+  int tok = -1;
+  if (!truncate) {
+    float target = u * total, cum = 0.0f;
+    for (int j = 0; j < V; j++) {
+      if (probs[j] <= 0.0f) continue;
+      tok = j; /* fallback when rounding leaves target >= cum at the end */
+      cum += probs[j];
+      if (cum > target) break;
+    }
+  } else {
+    /* Pop candidates in descending order from a max-heap into heap[n_heap..V) reversed:
+     * popped[k] = the (k+1)-th most likely token. */
+    for (int j = 0; j < V; j++) heap[j] = j;
+    for (int i = V / 2 - 1; i >= 0; i--) sift_down(heap, V, i, probs);
+    int k_max = (o->top_k > 0 && o->top_k < V) ? o->top_k : V;
+    int use_p = o->top_p < 1.0f;
+    float p_target = o->top_p * total; /* without top-k the nucleus is over the full mass */
+    int n_heap = V, n_kept = 0;
+    float kept = 0.0f;
+    int *popped = heap; /* popped tokens go to the tail slots the shrinking heap frees */
+    while (n_kept < k_max && n_heap > 0) {
+      int top = heap[0];
+      heap[0] = heap[--n_heap];
+      sift_down(heap, n_heap, 0, probs);
+      popped[n_heap] = top;
+      n_kept++;
+      kept += probs[top];
+      if (use_p && k_max == V && kept >= p_target) break;
+    }
+    /* popped in descending order: popped[V-1], popped[V-2], ... */
+    if (use_p && k_max < V) { /* nucleus of the renormalized top-k */
+      float lim = o->top_p * kept, cum = 0.0f;
+      int n = 0;
+      for (; n < n_kept; n++) {
+        cum += probs[popped[V - 1 - n]];
+        if (cum >= lim) {
+          n++;
+          break;
+        }
+      }
+      n_kept = n;
+      kept = cum;
+    }
+    float target = u * kept, cum = 0.0f;
+    for (int n = 0; n < n_kept; n++) {
+      tok = popped[V - 1 - n];
+      cum += probs[tok];
+      if (cum > target) break;
+    }
+  }
+  *logp = z[tok] - kern_logsumexp_row(z, NULL, V); /* temperature 1, no truncation */
+  return tok;
+}
+
+/* ---- generation -------------------------------------------------------------------------- */
+
+int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, const gpt_sample_opts *o,
+                 oo_rng *rng, int *out_tokens, int *out_len, float *out_logp) {
+  gpt_dims d = m->d;
+  REQUIRE(m->kind == GPT_LM, "gpt_generate: the model is not a language model (kind %d)", (int)m->kind);
+  REQUIRE(kv->k && kv->d.L == d.L && kv->d.C == d.C && kv->d.T == d.T && kv->d.NH == d.NH &&
+              kv->d.V == d.V,
+          "gpt_generate: the KV cache was created for other model dims; call gpt_kv_create for this model");
+  REQUIRE(B >= 1 && B <= kv->B, "gpt_generate: batch %d exceeds the KV cache capacity %d", B, kv->B);
+  REQUIRE(Tp >= 1 && Tp <= d.T, "gpt_generate: prompt length %d must be in [1, n_ctx=%d]", Tp, d.T);
+  REQUIRE(o->temperature > 0.0f, "gpt_generate: temperature must be > 0, got %g", (double)o->temperature);
+  REQUIRE(o->top_p > 0.0f && o->top_p <= 1.0f, "gpt_generate: top_p must be in (0,1], got %g",
+          (double)o->top_p);
+  REQUIRE(o->top_k >= 0, "gpt_generate: top_k must be >= 0 (0 = off), got %d", o->top_k);
+  REQUIRE(o->max_new >= 0, "gpt_generate: max_new must be >= 0, got %d", o->max_new);
+  for (int b = 0; b < B; b++) {
+    REQUIRE(prompt[(size_t)b * Tp] == GPT_EOT, "gpt_generate: prompt %d does not start with end-of-text (256)", b);
+    for (int t = 0; t < Tp; t++) {
+      int x = prompt[(size_t)b * Tp + t];
+      REQUIRE(x >= 0 && x < d.V, "gpt_generate: prompt %d position %d has token %d outside [0,%d)", b, t, x, d.V);
+    }
+  }
+
+  int max_new = o->max_new;
+  for (size_t i = 0; i < (size_t)B * max_new; i++) {
+    out_tokens[i] = -1;
+    if (out_logp) out_logp[i] = 0.0f;
+  }
+  for (int b = 0; b < B; b++) out_len[b] = 0;
+  int n_gen = max_new < d.T - Tp ? max_new : d.T - Tp; /* prompt + response fit the context */
+  if (n_gen <= 0) return OO_OK;
+
+  scratch_layout sl = scratch_plan(d, kv->B);
+  float *S = kv->scratch;
+  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *heap = (int *)(S + sl.heap);
+  float *logits = S + sl.logits, *probs = S + sl.probs;
+  int n = B;
+  for (int b = 0; b < B; b++) act[b] = b;
+
+  for (int pos = 0; n > 0; pos++) {
+    if (pos < Tp)
+      for (int i = 0; i < n; i++) tok[i] = prompt[(size_t)act[i] * Tp + pos];
+    int want = pos >= Tp - 1;
+    forward_position(m, kv, &sl, n, pos, want);
+    if (!want) continue;
+    int s = pos - (Tp - 1); /* index of the token being generated */
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+      int b = act[i];
+      float lp;
+      int t = sample_row(logits + (size_t)i * d.V, d.V, o, &rng[b], probs, heap, &lp);
+      out_tokens[(size_t)b * max_new + s] = t;
+      if (out_logp) out_logp[(size_t)b * max_new + s] = lp;
+      out_len[b] = s + 1;
+      int done = (o->stop_at_eot && t == GPT_EOT) || s + 1 >= n_gen;
+      if (!done) { /* compact: row kept becomes row `kept` of the next step */
+        act[kept] = b;
+        tok[kept] = t;
+        kept++;
+      }
+    }
+    n = kept;
+  }
+  return OO_OK;
+}

@@ -1,0 +1,140 @@
+/* kernels: the GPT layers as forward/backward pairs on flat float buffers (llm.c style).
+ *
+ * Every matrix product goes through cblas_sgemm (OpenBLAS); the elementwise parts are plain
+ * loops written so that GCC vectorizes them at -O3 without -ffast-math: reductions use
+ * KERN_LANES independent partial sums and exp is a branch-free polynomial (kern_expf).
+ * Results are therefore deterministic for a given build, independent of thread count.
+ *
+ * Conventions: N = B*T rows, C channels, OC output channels, NH heads, hs = C/NH.
+ * Backward functions ACCUMULATE into parameter gradients (dw, db, dwte, ...). Input
+ * gradients: layernorm and encoder accumulate (they feed the residual stream); linear,
+ * gelu and attention OVERWRITE theirs (always a scratch buffer in the model).
+ * No function here allocates.
+ */
+#ifndef OO_MODEL_KERNELS_H
+#define OO_MODEL_KERNELS_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define KERN_LANES 16 /* partial sums per reduction: one AVX-512 or two AVX2 registers */
+
+/* exp(x) for float, relative error < 2e-7 on [-87, 88]; clamps outside, propagates NaN.
+ * Branch-free so loops calling it vectorize. Cody-Waite reduction x = n ln2 + r,
+ * |r| <= ln2/2, degree-6 Taylor polynomial (truncation error < 1.2e-7 relative). */
+static inline float kern_expf(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+  float t = x * 1.44269504088896341f + shifter;
+  float n = t - shifter;
+  float r = fmaf(n, -0.693145751953125f, x); /* ln2 split in a high part exact in float */
+  r = fmaf(n, -1.428606765330187045e-06f, r); /* and the low remainder */
+  float p = 1.0f / 720.0f;
+  p = fmaf(p, r, 1.0f / 120.0f);
+  p = fmaf(p, r, 1.0f / 24.0f);
+  p = fmaf(p, r, 1.0f / 6.0f);
+  p = fmaf(p, r, 0.5f);
+  p = fmaf(p, r, 1.0f);
+  p = fmaf(p, r, 1.0f);
+  int32_t ni = (int32_t)n;
+  int32_t bits = (ni + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* Sum and maximum of x[0..n) with KERN_LANES partial results (vectorizes without fast-math). */
+float kern_sum(const float *x, int n);
+float kern_max(const float *x, int n);
+/* sum_i x[i] * y[i] */
+float kern_dot(const float *x, const float *y, int n);
+
+/* out = LayerNorm(inp) * w + b per row (eps 1e-5); saves mean and 1/std for backward. */
+void kern_layernorm_forward(float *out,       // (N,C)
+                            float *mean,      // (N)
+                            float *rstd,      // (N)
+                            const float *inp, // (N,C)
+                            const float *w,   // (C)
+                            const float *b,   // (C)
+                            int N, int C);
+/* Accumulates into dinp, dw, db. */
+void kern_layernorm_backward(float *dinp,        // (N,C) accumulated
+                             float *dw,          // (C) accumulated
+                             float *db,          // (C) accumulated
+                             const float *dout,  // (N,C)
+                             const float *inp,   // (N,C)
+                             const float *w,     // (C)
+                             const float *mean,  // (N)
+                             const float *rstd,  // (N)
+                             int N, int C);
+
+/* out = inp W^T + bias + resid; bias and resid may be NULL. out must not alias inp; it may
+ * alias resid. */
+void kern_linear_forward(float *out,         // (N,OC)
+                         const float *inp,   // (N,C)
+                         const float *w,     // (OC,C)
+                         const float *bias,  // (OC) or NULL
+                         const float *resid, // (N,OC) or NULL
+                         int N, int C, int OC);
+/* dinp = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp; db += column sums
+ * of dout (skipped if db is NULL). */
+void kern_linear_backward(float *dinp,       // (N,C) overwritten, or NULL
+                          float *dw,         // (OC,C) accumulated
+                          float *db,         // (OC) accumulated, or NULL
+                          const float *dout, // (N,OC)
+                          const float *inp,  // (N,C)
+                          const float *w,    // (OC,C)
+                          int N, int C, int OC);
+
+/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void kern_gelu_forward(float *out,       // (n)
+                       const float *inp, // (n)
+                       long n);
+/* dinp = dout * gelu'(inp), overwritten; dinp may alias dout. */
+void kern_gelu_backward(float *dinp,       // (n)
+                        const float *inp,  // (n) the GELU input saved by forward
+                        const float *dout, // (n)
+                        long n);
+
+/* Causal multi-head self-attention on the fused qkv rows (q | k | v, head h at columns
+ * h*hs..(h+1)*hs of each). Per (b,h): S = Q K^T / sqrt(hs) on and below the diagonal,
+ * P = softmax(S) row-wise, out = P V. Q, K and V are read in place with leading dimension 3C.
+ * att keeps P for backward: row i holds P[i, 0..i] and zeros up to the end of i's row block
+ * (KERN_ATT_BLOCK); entries right of that are not written. */
+#ifndef KERN_ATT_BLOCK
+#define KERN_ATT_BLOCK 64 /* rows per causal block (tuned on C 128..256, T 128..256) */
+#endif
+void kern_attention_forward(float *out,       // (B,T,C)
+                            float *att,       // (B,NH,T,T)
+                            const float *qkv, // (B,T,3C)
+                            int B, int T, int C, int NH);
+/* dqkv overwritten. scratch holds dP and dS of one (b,h). */
+void kern_attention_backward(float *dqkv,       // (B,T,3C) overwritten
+                             float *scratch,    // (T,T)
+                             const float *dout, // (B,T,C)
+                             const float *qkv,  // (B,T,3C)
+                             const float *att,  // (B,NH,T,T) from forward
+                             int B, int T, int C, int NH);
+
+/* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:] */
+void kern_encoder_forward(float *out,        // (B,T,C)
+                          const int *tokens, // (B,T)
+                          const float *wte,  // (V,C)
+                          const float *wpe,  // (T,C)
+                          int B, int T, int C);
+/* Accumulates dout into the rows of dwte and dwpe that forward read. */
+void kern_encoder_backward(float *dwte,       // (V,C) accumulated
+                           float *dwpe,       // (T,C) accumulated
+                           const float *dout, // (B,T,C)
+                           const int *tokens, // (B,T)
+                           int B, int T, int C);
+
+/* Row-wise log-sum-exp of logits; writes softmax probabilities to probs if not NULL.
+ * Returns log(sum exp(x)). */
+float kern_logsumexp_row(const float *x, // (V)
+                         float *probs,   // (V) or NULL
+                         int V);
+
+#endif

@@ -1,0 +1,882 @@
+/* report: plots and report.md of a run or sweep directory (see report.h for the formats).
+ *
+ * Flow: read each CSV into series (one named curve of a few columns each), write one gnuplot
+ * script per plot into a popen'ed gnuplot (data inline as datablocks), then the markdown.
+ * Invariants: curves are sorted by x before plotting and summarising; a missing optional input
+ * skips its plots and says so; a malformed input is an error naming file and line.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "report/report.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "core/core.h"
+
+/* ---- CSV -------------------------------------------------------------------------------- */
+
+static int read_file(const char *path, char **out, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  REQUIRE(f, "cannot open '%s': %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = xmalloc(cap);
+  for (;;) {
+    if (n + 1 >= cap) buf = xrealloc(buf, cap *= 2);
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    if (got == 0) break;
+    n += got;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    xfree(&buf);
+    OO_FAIL("error reading '%s'", path);
+  }
+  buf[n] = 0;
+  *out = buf;
+  *len = n;
+  return OO_OK;
+}
+
+/* Splits line (NUL-terminated, modified in place) at commas into fields[0..cap); returns the
+ * field count (may exceed cap: only the first cap are stored). */
+static int split_fields(char *line, char **fields, int cap) {
+  int n = 0;
+  char *p = line;
+  for (;;) {
+    char *comma = strchr(p, ',');
+    if (comma) *comma = 0;
+    /* trim spaces */
+    while (*p == ' ' || *p == '\t') p++;
+    char *end = p + strlen(p);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) *--end = 0;
+    if (n < cap) fields[n] = p;
+    n++;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return n;
+}
+
+void csv_free(csv_table *t) {
+  xfree(&t->names);
+  xfree(&t->cells);
+  xfree(&t->lines);
+  xfree(&t->buf);
+  t->n_rows = t->n_cols = 0;
+}
+
+int csv_read(csv_table *t, const char *path) {
+  memset(t, 0, sizeof *t);
+  REQUIRE(strlen(path) < sizeof t->path, "path too long: '%s'", path);
+  snprintf(t->path, sizeof t->path, "%s", path);
+  size_t len;
+  CHECK(read_file(path, &t->buf, &len));
+  int rc = OO_OK, cap_rows = 64, line_no = 0;
+  char *p = t->buf;
+  while (p && *p) {
+    char *nl = strchr(p, '\n');
+    if (nl) *nl = 0;
+    line_no++;
+    char *line = p;
+    p = nl ? nl + 1 : NULL;
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line == 0 || *line == '\r' || *line == '#') continue;
+    if (!t->names) {
+      int n = 1;
+      for (const char *q = line; *q; q++) n += *q == ',';
+      t->names = xmalloc((size_t)n * sizeof *t->names);
+      t->n_cols = split_fields(line, t->names, n);
+      t->cells = xmalloc((size_t)cap_rows * n * sizeof *t->cells);
+      t->lines = xmalloc((size_t)cap_rows * sizeof *t->lines);
+      continue;
+    }
+    if (t->n_rows == cap_rows) {
+      cap_rows *= 2;
+      t->cells = xrealloc(t->cells, (size_t)cap_rows * t->n_cols * sizeof *t->cells);
+      t->lines = xrealloc(t->lines, (size_t)cap_rows * sizeof *t->lines);
+    }
+    char **row = t->cells + (size_t)t->n_rows * t->n_cols;
+    int n = split_fields(line, row, t->n_cols);
+    if (n != t->n_cols) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: %d fields, but the header (line 1) has %d: %s",
+                       path, line_no, n, t->n_cols, "every row needs one value per header column");
+      break;
+    }
+    t->lines[t->n_rows++] = line_no;
+  }
+  if (!rc && !t->names) rc = oo_error_at(__FILE__, __LINE__, "%s: empty file (no header line)", path);
+  if (rc) csv_free(t);
+  return rc;
+}
+
+int csv_col(const csv_table *t, const char *name, int *col) {
+  for (int j = 0; j < t->n_cols; j++)
+    if (strcmp(t->names[j], name) == 0) {
+      *col = j;
+      return OO_OK;
+    }
+  char header[1024] = "";
+  for (int j = 0; j < t->n_cols; j++) {
+    strncat(header, j ? "," : "", sizeof header - strlen(header) - 1);
+    strncat(header, t->names[j], sizeof header - strlen(header) - 1);
+  }
+  OO_FAIL("%s:1: no column '%s' in the header '%s'", t->path, name, header);
+}
+
+const char *csv_cell(const csv_table *t, int row, int col) {
+  return t->cells[(size_t)row * t->n_cols + col];
+}
+
+int csv_num(const csv_table *t, int row, int col, double *out) {
+  const char *s = csv_cell(t, row, col);
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  REQUIRE(*s && *end == 0, "%s:%d: column '%s': '%s' is not a number", t->path, t->lines[row],
+          t->names[col], s);
+  *out = v;
+  return OO_OK;
+}
+
+/* Looks up several columns at once; names is NULL-terminated. */
+static int csv_cols(const csv_table *t, const char *const *names, int *cols) {
+  for (int i = 0; names[i]; i++) CHECK(csv_col(t, names[i], &cols[i]));
+  return OO_OK;
+}
+
+/* ---- series: named curves of up to SERIES_COLS columns --------------------------------- */
+
+#define SERIES_COLS 5
+#define SERIES_MAX 256
+
+typedef struct {
+  char name[96];            /* objective, tag, member or column label */
+  int n;                    /* points */
+  int cap;                  /* allocated points */
+  double *v[SERIES_COLS];   /* (SERIES_COLS, cap) columns; meaning set by each loader */
+} series;
+
+typedef struct {
+  int n;                    /* series in use */
+  series s[SERIES_MAX];     /* in order of first appearance */
+} series_set;
+
+static int series_get(series_set *set, const char *name, series **out) {
+  for (int i = 0; i < set->n; i++)
+    if (strcmp(set->s[i].name, name) == 0) {
+      *out = &set->s[i];
+      return OO_OK;
+    }
+  REQUIRE(set->n < SERIES_MAX, "more than %d curves (at '%s')", SERIES_MAX, name);
+  size_t len = strlen(name);
+  REQUIRE(len < sizeof set->s[0].name, "curve name '%.40s...' longer than %zu characters", name,
+          sizeof set->s[0].name - 1);
+  series *s = &set->s[set->n++];
+  memset(s, 0, sizeof *s);
+  memcpy(s->name, name, len);
+  s->name[len] = 0;
+  *out = s;
+  return OO_OK;
+}
+
+static void series_push(series *s, const double *vals) {
+  if (s->n == s->cap) {
+    s->cap = s->cap ? 2 * s->cap : 32;
+    for (int c = 0; c < SERIES_COLS; c++) s->v[c] = xrealloc(s->v[c], (size_t)s->cap * sizeof(double));
+  }
+  for (int c = 0; c < SERIES_COLS; c++) s->v[c][s->n] = vals[c];
+  s->n++;
+}
+
+static void series_set_free(series_set *set) {
+  for (int i = 0; i < set->n; i++)
+    for (int c = 0; c < SERIES_COLS; c++) xfree(&set->s[i].v[c]);
+  set->n = 0;
+}
+
+/* Sorts the points of s by column 0 (insertion sort: curves are short and nearly sorted). */
+static void series_sort(series *s) {
+  for (int i = 1; i < s->n; i++)
+    for (int j = i; j > 0 && s->v[0][j - 1] > s->v[0][j]; j--)
+      for (int c = 0; c < SERIES_COLS; c++) {
+        double t = s->v[c][j];
+        s->v[c][j] = s->v[c][j - 1];
+        s->v[c][j - 1] = t;
+      }
+}
+
+static int is_member(const char *name) { return strncmp(name, "member_", 7) == 0; }
+
+/* ---- inputs ------------------------------------------------------------------------------ */
+
+enum { BON_X, BON_GOLD, BON_PROXY, BON_SE };     /* bon series columns; x = sqrt(KL) */
+enum { PPO_X, PPO_GOLD, PPO_PROXY };             /* ppo curve columns */
+enum { VAR_STEP, VAR_ENS };                      /* ppo variance columns */
+enum { RM_EPOCH, RM_TEST, RM_TRAIN };            /* rm accuracy columns */
+enum { SW_X, SW_ABON, SW_BBON, SW_ARL, SW_BRL };  /* sweep: x = log10(rm_params) */
+
+static double sqrt_kl(double kl) { return kl > 0 ? sqrt(kl) : 0.0; }
+
+static int load_bon(const char *path, series_set *set) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  static const char *const names[] = {"objective", "kl", "proxy", "gold", "gold_se", NULL};
+  int col[5], rc = csv_cols(&t, names, col);
+  for (int r = 0; r < t.n_rows && !rc; r++) {
+    double kl, v[SERIES_COLS] = {0};
+    series *s = NULL;
+    CHECK_GOTO(rc, csv_num(&t, r, col[1], &kl), done);
+    CHECK_GOTO(rc, csv_num(&t, r, col[2], &v[BON_PROXY]), done);
+    CHECK_GOTO(rc, csv_num(&t, r, col[3], &v[BON_GOLD]), done);
+    CHECK_GOTO(rc, csv_num(&t, r, col[4], &v[BON_SE]), done);
+    if (kl < -1e-9 || isnan(kl)) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: kl = %s; BoN KL is log n - (n-1)/n >= 0", path,
+                       t.lines[r], csv_cell(&t, r, col[1]));
+      break;
+    }
+    v[BON_X] = sqrt_kl(kl);
+    CHECK_GOTO(rc, series_get(set, csv_cell(&t, r, col[0]), &s), done);
+    series_push(s, v);
+  }
+done:
+  csv_free(&t);
+  for (int i = 0; i < set->n; i++) series_sort(&set->s[i]);
+  if (!rc && set->n == 0) rc = oo_error_at(__FILE__, __LINE__, "%s: no data rows", path);
+  return rc;
+}
+
+/* One PPO run: the gold/proxy curve (eval points where any exist, else training batches) and
+ * the ensemble variance per step. tag is the file name between "ppo_" and ".csv". */
+static int load_ppo(const char *path, const char *tag, series_set *curves, series_set *var) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  static const char *const names[] = {"step",    "kl",        "proxy",      "gold", "ens_var",
+                                      "eval_kl", "eval_proxy", "eval_gold", NULL};
+  int col[8], rc = csv_cols(&t, names, col), n_eval = 0;
+  series *c = NULL, *w = NULL;
+  if (!rc) rc = series_get(curves, tag, &c);
+  if (!rc) rc = series_get(var, tag, &w);
+  for (int pass = 0; pass < 2 && !rc; pass++) {
+    /* pass 0: eval points and the variance; pass 1 (only without eval points): training */
+    if (pass == 1 && n_eval > 0) break;
+    for (int r = 0; r < t.n_rows; r++) {
+      double x[8];
+      for (int k = 0; k < 8; k++) CHECK_GOTO(rc, csv_num(&t, r, col[k], &x[k]), done);
+      if (pass == 0) {
+        double vv[SERIES_COLS] = {x[0], x[4]};
+        if (!isnan(x[4])) series_push(w, vv);
+        if (!isnan(x[5]) && !isnan(x[7])) {
+          double cv[SERIES_COLS] = {sqrt_kl(x[5]), x[7], x[6]};
+          series_push(c, cv);
+          n_eval++;
+        }
+      } else if (!isnan(x[1]) && !isnan(x[3])) {
+        double cv[SERIES_COLS] = {sqrt_kl(x[1]), x[3], x[2]};
+        series_push(c, cv);
+      }
+    }
+  }
+done:
+  csv_free(&t);
+  if (!rc && c->n == 0) rc = oo_error_at(__FILE__, __LINE__, "%s: no rows with a finite kl and gold", path);
+  /* Training KL is noisy and not monotone in step: keep step order for the variance, but
+   * sort the eval curve (eval KL grows with step; sorting only fixes noise). */
+  if (!rc && n_eval > 0) series_sort(c);
+  return rc;
+}
+
+static int load_rm(const char *path, series_set *set) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  static const char *const names[] = {"member", "epoch", "test_acc", "train_acc", NULL};
+  int col[4], rc = csv_cols(&t, names, col);
+  for (int r = 0; r < t.n_rows && !rc; r++) {
+    double v[SERIES_COLS] = {0};
+    char name[96];
+    series *s = NULL;
+    CHECK_GOTO(rc, csv_num(&t, r, col[1], &v[RM_EPOCH]), done);
+    CHECK_GOTO(rc, csv_num(&t, r, col[2], &v[RM_TEST]), done);
+    CHECK_GOTO(rc, csv_num(&t, r, col[3], &v[RM_TRAIN]), done);
+    snprintf(name, sizeof name, "member %.80s", csv_cell(&t, r, col[0]));
+    CHECK_GOTO(rc, series_get(set, name, &s), done);
+    series_push(s, v);
+  }
+done:
+  csv_free(&t);
+  for (int i = 0; i < set->n; i++) series_sort(&set->s[i]);
+  return rc;
+}
+
+/* sweep.csv: one series "sweep" with x = log10(rm_params). keys gets the axis columns'
+ * names joined by ", " (those between "point" and "alpha_bon"). */
+static int load_sweep(const char *path, series_set *set, csv_table *keep) {
+  CHECK(csv_read(keep, path));
+  static const char *const names[] = {"alpha_bon", "beta_bon", "alpha_rl", "beta_rl", "rm_params", NULL};
+  int col[5], rc = csv_cols(keep, names, col);
+  series *s = NULL;
+  if (!rc) rc = series_get(set, "sweep", &s);
+  for (int r = 0; r < keep->n_rows && !rc; r++) {
+    double v[SERIES_COLS], params;
+    for (int k = 0; k < 4; k++) CHECK_GOTO(rc, csv_num(keep, r, col[k], &v[1 + k]), done);
+    CHECK_GOTO(rc, csv_num(keep, r, col[4], &params), done);
+    if (!(params > 0)) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: rm_params = %s must be > 0", path, keep->lines[r],
+                       csv_cell(keep, r, col[4]));
+      break;
+    }
+    v[SW_X] = log10(params);
+    series_push(s, v);
+  }
+done:
+  if (!rc) series_sort(s);
+  return rc;
+}
+
+/* ---- gnuplot ----------------------------------------------------------------------------- */
+
+/* Colours chosen to stay distinct from each other (and from the pale member lines). */
+static const char *const palette[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
+                                      "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+#define N_PALETTE ((int)(sizeof palette / sizeof palette[0]))
+
+/* Fixed colours for the objectives of the papers, so every plot agrees. */
+static const char *objective_color(const char *name, int index) {
+  static const char *const fixed[][2] = {
+      {"single", "#d62728"}, {"mean", "#1f77b4"}, {"wco", "#2ca02c"}, {"uwo", "#ff7f0e"}};
+  for (int i = 0; i < 4; i++)
+    if (strncmp(name, fixed[i][0], strlen(fixed[i][0])) == 0) return fixed[i][1];
+  return palette[(index + 4) % N_PALETTE];
+}
+
+typedef struct {
+  FILE *f;              /* pipe into gnuplot */
+  char png[4096];       /* output file */
+  char plot[16384];     /* the plot command being assembled */
+  int n_items;          /* items in plot */
+} gp_plot;
+
+typedef struct {
+  char cmd[1024];       /* gnuplot command (env OVEROPT_GNUPLOT or "gnuplot") */
+  int cairo;            /* pngcairo available */
+} gp_env;
+
+static int gp_detect(gp_env *g) {
+  const char *env = getenv("OVEROPT_GNUPLOT");
+  snprintf(g->cmd, sizeof g->cmd, "%s", env && *env ? env : "gnuplot");
+  char probe[1200], line[512];
+  snprintf(probe, sizeof probe, "%s -e 'set terminal' 2>&1", g->cmd);
+  FILE *p = popen(probe, "r");
+  REQUIRE(p, "cannot run '%s': %s", probe, strerror(errno));
+  int found_png = 0;
+  g->cairo = 0;
+  while (fgets(line, sizeof line, p)) {
+    if (strstr(line, "pngcairo")) g->cairo = 1;
+    if (strstr(line, " png ")) found_png = 1;
+  }
+  int st = pclose(p);
+  REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "gnuplot ('%s') not found or not working: install Debian package gnuplot-nox (or set "
+          "OVEROPT_GNUPLOT to a gnuplot command)", g->cmd);
+  REQUIRE(g->cairo || found_png, "gnuplot ('%s') has neither the pngcairo nor the png terminal: "
+          "install Debian package gnuplot-nox", g->cmd);
+  return OO_OK;
+}
+
+static int gp_begin(gp_plot *gp, const gp_env *g, const char *outdir, const char *name,
+                    const char *title, const char *xlabel, const char *ylabel) {
+  memset(gp, 0, sizeof *gp);
+  CHECK(oo_path_join(gp->png, sizeof gp->png, outdir, name));
+  remove(gp->png); /* a stale plot must not pass for a new one */
+  gp->f = popen(g->cmd, "w");
+  REQUIRE(gp->f, "cannot start gnuplot ('%s'): %s", g->cmd, strerror(errno));
+  FILE *f = gp->f;
+  if (g->cairo)
+    fprintf(f, "set terminal pngcairo size 1000,700 noenhanced font 'Sans,12' linewidth 1\n");
+  else
+    fprintf(f, "set terminal png size 1000,700 noenhanced\n");
+  fprintf(f, "set output '%s'\n", gp->png);
+  fprintf(f, "set title '%s' font ',14'\nset xlabel '%s'\nset ylabel '%s'\n", title, xlabel, ylabel);
+  fprintf(f, "set grid lc rgb '#dddddd' lt 1\nset border lw 1\nset key outside right top box opaque "
+             "spacing 1.2 width 1\nset samples 300\nset datafile missing 'nan'\n");
+  return OO_OK;
+}
+
+/* Inline data block $name with columns cols[0..ncol) of s. */
+static void gp_block(gp_plot *gp, const char *name, const series *s, const int *cols, int ncol) {
+  fprintf(gp->f, "$%s << EOD\n", name);
+  for (int i = 0; i < s->n; i++) {
+    for (int k = 0; k < ncol; k++) fprintf(gp->f, "%s%.9g", k ? " " : "", s->v[cols[k]][i]);
+    fprintf(gp->f, "\n");
+  }
+  fprintf(gp->f, "EOD\n");
+}
+
+/* Appends one item ("$b0 using 1:2 with lines ...") to the plot command. */
+static int gp_item(gp_plot *gp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int gp_item(gp_plot *gp, const char *fmt, ...) {
+  size_t len = strlen(gp->plot);
+  if (len == 0) len = (size_t)snprintf(gp->plot, sizeof gp->plot, "plot ");
+  else len += (size_t)snprintf(gp->plot + len, sizeof gp->plot - len, ", \\\n  ");
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(gp->plot + len, sizeof gp->plot - len, fmt, ap);
+  va_end(ap);
+  REQUIRE(n >= 0 && len + (size_t)n < sizeof gp->plot, "plot command for '%s' too long", gp->png);
+  gp->n_items++;
+  return OO_OK;
+}
+
+/* Sends the plot command (unless raw), closes gnuplot and checks that a PNG came out. */
+static int gp_end(gp_plot *gp, int raw) {
+  if (!raw) fprintf(gp->f, "%s\n", gp->plot);
+  fprintf(gp->f, "unset output\nexit\n");
+  int st = pclose(gp->f);
+  gp->f = NULL;
+  REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "gnuplot failed while drawing '%s' (its message is above)", gp->png);
+  struct stat sb;
+  REQUIRE(stat(gp->png, &sb) == 0 && sb.st_size > 0, "gnuplot wrote no image '%s'", gp->png);
+  return OO_OK;
+}
+
+/* y range of columns ycol over the sets' series (members included), padded 8%. */
+static void y_range(const series_set *set, int ycol, double *lo, double *hi, double *xmax) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  *xmax = 0;
+  for (int i = 0; i < set->n; i++)
+    for (int j = 0; j < set->s[i].n; j++) {
+      double y = set->s[i].v[ycol][j], x = set->s[i].v[0][j];
+      if (isfinite(y)) {
+        if (y < *lo) *lo = y;
+        if (y > *hi) *hi = y;
+      }
+      if (isfinite(x) && x > *xmax) *xmax = x;
+    }
+  if (!(*hi >= *lo)) *lo = 0, *hi = 1;
+  double pad = 0.08 * (*hi - *lo > 1e-9 ? *hi - *lo : 1.0);
+  *lo -= pad;
+  *hi += pad;
+  if (*xmax <= 0) *xmax = 1;
+}
+
+/* Curves (gold or proxy, column ycol) against sqrt(KL): a thick line per objective, thin pale
+ * lines for the member_<j> curves, and dashed fitted forms from fits (may be NULL). */
+typedef struct {
+  char curve[96]; /* objective or tag */
+  char form[8];   /* bon | rl */
+  double alpha;   /* fitted alpha */
+  double beta;    /* fitted beta */
+} fit_row;
+
+static int plot_curves(const gp_env *g, const char *outdir, const char *png, const char *title,
+                       const char *ylabel, const series_set *set, int ycol, const fit_row *fits,
+                       int n_fits, const char *fit_source_form) {
+  gp_plot gp;
+  CHECK(gp_begin(&gp, g, outdir, png, title, "sqrt(KL) (nats^0.5)", ylabel));
+  double lo, hi, xmax;
+  y_range(set, ycol, &lo, &hi, &xmax);
+  fprintf(gp.f, "set xrange [0:%.9g]\nset yrange [%.9g:%.9g]\n", xmax * 1.03, lo, hi);
+  int cols[2] = {0, ycol}, rc = OO_OK, member_titled = 0, k = 0;
+  /* members first, so the objectives are drawn on top */
+  for (int i = 0; i < set->n; i++) {
+    if (!is_member(set->s[i].name)) continue;
+    char blk[32];
+    snprintf(blk, sizeof blk, "m%d", i);
+    gp_block(&gp, blk, &set->s[i], cols, 2);
+    if (member_titled)
+      CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with lines lw 1 lc rgb '#f0a0a0' notitle", blk), fail);
+    else
+      CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with lines lw 1 lc rgb '#f0a0a0' title 'each single member'",
+                             blk), fail);
+    member_titled = 1;
+  }
+  for (int i = 0; i < set->n; i++) {
+    const series *s = &set->s[i];
+    if (is_member(s->name)) continue;
+    char blk[32];
+    snprintf(blk, sizeof blk, "c%d", i);
+    gp_block(&gp, blk, s, cols, 2);
+    const char *color = objective_color(s->name, k);
+    CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with linespoints lw 2.5 pt %d ps 1.1 lc rgb '%s' title '%s'",
+                           blk, 4 + 2 * (k % 6), color, s->name), fail);
+    for (int f = 0; f < n_fits; f++) {
+      if (strcmp(fits[f].curve, s->name) != 0 || strcmp(fits[f].form, fit_source_form) != 0) continue;
+      if (strcmp(fits[f].form, "bon") == 0)
+        CHECK_GOTO(rc, gp_item(&gp, "x*(%.9g - %.9g*x) with lines lw 1.5 dt 2 lc rgb '%s' title '%s fit: d(a-b d)'",
+                               fits[f].alpha, fits[f].beta, color, s->name), fail);
+      else
+        CHECK_GOTO(rc, gp_item(&gp, "(x > 0 ? x*(%.9g - %.9g*log(x)) : 1/0) with lines lw 1.5 dt 2 lc rgb '%s' "
+                               "title '%s fit: d(a-b ln d)'", fits[f].alpha, fits[f].beta, color, s->name), fail);
+    }
+    k++;
+  }
+  return gp_end(&gp, 0);
+fail:
+  pclose(gp.f);
+  return rc;
+}
+
+/* Series columns (x = 0, y = ycol) as thick lines, one per series, with labels. */
+static int plot_lines(const gp_env *g, const char *outdir, const char *png, const char *title,
+                      const char *xlabel, const char *ylabel, const series_set *set, int ycol,
+                      int y2col, const char *extra) {
+  gp_plot gp;
+  CHECK(gp_begin(&gp, g, outdir, png, title, xlabel, ylabel));
+  if (extra) fprintf(gp.f, "%s\n", extra);
+  int rc = OO_OK;
+  for (int i = 0; i < set->n; i++) {
+    const series *s = &set->s[i];
+    int cols[3] = {0, ycol, y2col < 0 ? ycol : y2col};
+    char blk[32];
+    snprintf(blk, sizeof blk, "s%d", i);
+    gp_block(&gp, blk, s, cols, 3);
+    const char *color = objective_color(s->name, i);
+    if (strncmp(s->name, "member", 6) == 0) color = palette[i % N_PALETTE];
+    CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with linespoints lw 2 pt %d ps 1 lc rgb '%s' title '%s'",
+                           blk, 4 + 2 * (i % 6), color, s->name), fail);
+    if (y2col >= 0) /* the dashed partner of each line; the y label explains the dashes */
+      CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:3 with lines lw 1.2 dt 2 lc rgb '%s' notitle", blk, color), fail);
+  }
+  return gp_end(&gp, 0);
+fail:
+  pclose(gp.f);
+  return rc;
+}
+
+static int plot_sweep(const gp_env *g, const char *outdir, const series *s) {
+  gp_plot gp;
+  CHECK(gp_begin(&gp, g, outdir, "sweep_alpha_beta.png", "", "log10(RM parameters)", ""));
+  int cols[5] = {SW_X, SW_ABON, SW_BBON, SW_ARL, SW_BRL};
+  gp_block(&gp, "sw", s, cols, 5);
+  fprintf(gp.f,
+          "set multiplot layout 1,2 title 'Functional-form coefficients across the sweep' font ',14'\n"
+          "set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\nset xtics 0.5\n"
+          "set key inside bottom right box opaque\n" /* alpha grows with size, beta falls */
+          "set title 'alpha (initial slope)'\nset ylabel 'alpha'\n"
+          "plot $sw using 1:2 with linespoints lw 2.5 pt 7 lc rgb '%s' title 'BoN', "
+          "$sw using 1:4 with linespoints lw 2.5 pt 5 dt 2 lc rgb '%s' title 'RL'\n"
+          "set key inside top right box opaque\n"
+          "set title 'beta (overoptimization)'\nset ylabel 'beta'\n"
+          "plot $sw using 1:3 with linespoints lw 2.5 pt 7 lc rgb '%s' title 'BoN', "
+          "$sw using 1:5 with linespoints lw 2.5 pt 5 dt 2 lc rgb '%s' title 'RL'\n"
+          "unset multiplot\n",
+          palette[1], palette[0], palette[1], palette[0]);
+  return gp_end(&gp, 1);
+}
+
+/* ---- summaries --------------------------------------------------------------------------- */
+
+typedef struct {
+  double final_x;    /* sqrt(KL) of the last point */
+  double final_gold; /* gold at the last point */
+  double peak_gold;  /* max gold */
+  double peak_x;     /* sqrt(KL) at the max */
+  int peak_index;    /* index of the max */
+} curve_summary;
+
+static curve_summary summarize(const series *s, int ycol) {
+  curve_summary c = {s->v[0][s->n - 1], s->v[ycol][s->n - 1], -INFINITY, 0, 0};
+  for (int i = 0; i < s->n; i++)
+    if (s->v[ycol][i] > c.peak_gold) {
+      c.peak_gold = s->v[ycol][i];
+      c.peak_x = s->v[0][i];
+      c.peak_index = i;
+    }
+  return c;
+}
+
+/* A member overoptimizes when its gold peaks before the last point and the last point is
+ * below the peak by more than max(0.05, 2 standard errors), the larger of the two points' SEs. */
+static int overoptimizes(const series *s) {
+  curve_summary c = summarize(s, BON_GOLD);
+  if (c.peak_index >= s->n - 1) return 0;
+  double se = fmax(s->v[BON_SE][c.peak_index], s->v[BON_SE][s->n - 1]);
+  if (!isfinite(se)) se = 0;
+  return c.final_gold < c.peak_gold - fmax(0.05, 2 * se);
+}
+
+static void md_curve_table(FILE *md, const series_set *set, const char *what) {
+  fprintf(md, "| %s | points | final sqrt(KL) | final gold | final proxy | peak gold | sqrt(KL) at peak |\n"
+              "|---|---:|---:|---:|---:|---:|---:|\n", what);
+  for (int i = 0; i < set->n; i++) {
+    const series *s = &set->s[i];
+    if (is_member(s->name)) continue;
+    curve_summary c = summarize(s, 1);
+    fprintf(md, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f |\n", s->name, s->n, c.final_x,
+            c.final_gold, s->v[2][s->n - 1], c.peak_gold, c.peak_x);
+  }
+  fprintf(md, "\n");
+}
+
+static int md_copy_file(FILE *md, const char *path) {
+  char *buf;
+  size_t len;
+  CHECK(read_file(path, &buf, &len));
+  fprintf(md, "<details><summary>config.cfg</summary>\n\n```\n%s%s```\n\n</details>\n\n", buf,
+          len && buf[len - 1] == '\n' ? "" : "\n");
+  xfree(&buf);
+  return OO_OK;
+}
+
+static int md_fits(FILE *md, const char *path, fit_row **rows, int *n_rows) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  static const char *const names[] = {"source", "curve", "form", "alpha", "beta", "r2", "d_star", "gold_star", NULL};
+  int col[8], rc = csv_cols(&t, names, col);
+  if (rc) goto done;
+  *rows = xcalloc((size_t)(t.n_rows ? t.n_rows : 1), sizeof **rows);
+  fprintf(md, "## Fitted functional forms (fits.csv)\n\nd = sqrt(KL); BoN: gold(d) = d(α − β·d), "
+              "RL: gold(d) = d(α − β·ln d); d* and gold* are the fitted peak.\n\n"
+              "| source | curve | form | α | β | R² | d* | gold* |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+  for (int r = 0; r < t.n_rows; r++) {
+    double v[5];
+    for (int k = 0; k < 5; k++) CHECK_GOTO(rc, csv_num(&t, r, col[3 + k], &v[k]), done);
+    const char *form = csv_cell(&t, r, col[2]);
+    if (strcmp(form, "bon") != 0 && strcmp(form, "rl") != 0) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: form '%s' is neither 'bon' nor 'rl'", path, t.lines[r], form);
+      goto done;
+    }
+    fit_row *f = &(*rows)[(*n_rows)++];
+    snprintf(f->curve, sizeof f->curve, "%s", csv_cell(&t, r, col[1]));
+    snprintf(f->form, sizeof f->form, "%s", form);
+    f->alpha = v[0];
+    f->beta = v[1];
+    fprintf(md, "| %s | %s | %s | %.4g | %.4g | %.3f | %.3f | %.3f |\n", csv_cell(&t, r, col[0]),
+            f->curve, form, v[0], v[1], v[2], v[3], v[4]);
+  }
+  fprintf(md, "\n");
+done:
+  csv_free(&t);
+  return rc;
+}
+
+static int md_winrates(FILE *md, const char *path) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  static const char *const names[] = {"source", "objective", "winrate", "se", NULL};
+  int col[4], rc = csv_cols(&t, names, col);
+  if (rc) goto done;
+  fprintf(md, "## Win rates against π_init (winrates.csv)\n\n| source | objective | win rate | ± se |\n"
+              "|---|---|---:|---:|\n");
+  for (int r = 0; r < t.n_rows; r++) {
+    double w, se;
+    CHECK_GOTO(rc, csv_num(&t, r, col[2], &w), done);
+    CHECK_GOTO(rc, csv_num(&t, r, col[3], &se), done);
+    fprintf(md, "| %s | %s | %.3f | %.3f |\n", csv_cell(&t, r, col[0]), csv_cell(&t, r, col[1]), w, se);
+  }
+  fprintf(md, "\n");
+done:
+  csv_free(&t);
+  return rc;
+}
+
+/* ---- the report -------------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names of DIR's ppo_<tag>.csv files, sorted; *n = count. */
+static int list_ppo(const char *dir, char ***names, int *n) {
+  DIR *d = opendir(dir);
+  REQUIRE(d, "cannot read directory '%s': %s", dir, strerror(errno));
+  int cap = 16;
+  *n = 0;
+  *names = xmalloc((size_t)cap * sizeof **names);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len <= 8 || strncmp(e->d_name, "ppo_", 4) != 0 || strcmp(e->d_name + len - 4, ".csv") != 0) continue;
+    if (*n == cap) *names = xrealloc(*names, (size_t)(cap *= 2) * sizeof **names);
+    (*names)[(*n)++] = xstrdup(e->d_name);
+  }
+  closedir(d);
+  qsort(*names, (size_t)*n, sizeof **names, cmp_str);
+  return OO_OK;
+}
+
+typedef struct {
+  series_set bon;     /* bon.csv per objective and member */
+  series_set ppo;     /* per PPO tag: gold/proxy vs sqrt(KL) */
+  series_set var;     /* per PPO tag: ensemble variance vs step */
+  series_set rm;      /* per member: accuracy vs epoch */
+  series_set sweep;   /* one series across sweep points */
+  csv_table sweep_t;  /* sweep.csv as read (for the table) */
+  fit_row *fits;      /* (n_fits) rows of fits.csv */
+  int n_fits;         /* rows in fits */
+  char **ppo_files;   /* (n_ppo) ppo_<tag>.csv names */
+  int n_ppo;          /* PPO files */
+} report_data;
+
+static void report_data_free(report_data *d) {
+  series_set_free(&d->bon);
+  series_set_free(&d->ppo);
+  series_set_free(&d->var);
+  series_set_free(&d->rm);
+  series_set_free(&d->sweep);
+  csv_free(&d->sweep_t);
+  xfree(&d->fits);
+  for (int i = 0; i < d->n_ppo; i++) xfree(&d->ppo_files[i]);
+  xfree(&d->ppo_files);
+}
+
+static int have(const char *dir, const char *name, char *path, size_t cap) {
+  if (oo_path_join(path, cap, dir, name)) return 0;
+  return oo_file_exists(path);
+}
+
+/* Notes "skipped" lines for report.md and prints them as warnings. */
+static void note_skip(FILE *md, const char *what, const char *why) {
+  LOG_WARN("report: %s skipped: %s", what, why);
+  fprintf(md, "- %s: skipped (%s)\n", what, why);
+}
+
+static int report_body(const char *dir, const char *outdir, FILE *md, report_data *d) {
+  char path[4352];
+  int has_bon = have(dir, "bon.csv", path, sizeof path);
+  if (has_bon) CHECK(load_bon(path, &d->bon));
+  int has_rm = have(dir, "rm_members.csv", path, sizeof path);
+  if (has_rm) CHECK(load_rm(path, &d->rm));
+  int has_sweep = have(dir, "sweep.csv", path, sizeof path);
+  if (has_sweep) CHECK(load_sweep(path, &d->sweep, &d->sweep_t));
+  CHECK(list_ppo(dir, &d->ppo_files, &d->n_ppo));
+  for (int i = 0; i < d->n_ppo; i++) {
+    char tag[256];
+    snprintf(tag, sizeof tag, "%.*s", (int)strlen(d->ppo_files[i]) - 8, d->ppo_files[i] + 4);
+    CHECK(oo_path_join(path, sizeof path, dir, d->ppo_files[i]));
+    CHECK(load_ppo(path, tag, &d->ppo, &d->var));
+  }
+  REQUIRE(has_bon || has_rm || has_sweep || d->n_ppo > 0,
+          "no report inputs in '%s': expected bon.csv, ppo_<tag>.csv, rm_members.csv or sweep.csv "
+          "(written by the bon, ppo, rm and sweep stages: run `overopt run CONFIG` first)", dir);
+  gp_env g;
+  CHECK(gp_detect(&g));
+
+  /* ---- setting ---- */
+  fprintf(md, "# overopt report\n\nRun directory: `%s`\n\n## Setting\n\n", dir);
+  if (has_bon) {
+    int n_members = 0;
+    fprintf(md, "- Best-of-n objectives:");
+    for (int i = 0, k = 0; i < d->bon.n; i++) {
+      if (is_member(d->bon.s[i].name)) n_members++;
+      else fprintf(md, "%s `%s`", k++ ? "," : "", d->bon.s[i].name);
+    }
+    fprintf(md, "; %d single-member curves\n", n_members);
+  }
+  if (d->n_ppo) {
+    fprintf(md, "- PPO runs:");
+    for (int i = 0; i < d->ppo.n; i++) fprintf(md, "%s `%s`", i ? "," : "", d->ppo.s[i].name);
+    fprintf(md, "\n");
+  }
+  if (has_rm) fprintf(md, "- Proxy reward-model members: %d\n", d->rm.n);
+  if (has_sweep) fprintf(md, "- Sweep points: %d\n", d->sweep_t.n_rows);
+  fprintf(md, "\nGold is calibrated to mean 0, std 1 on π_init's samples; x axes are sqrt(KL(π‖π_init)) "
+              "in nats^0.5.\n\n");
+  if (have(dir, "config.cfg", path, sizeof path)) CHECK(md_copy_file(md, path));
+  else fprintf(md, "(no config.cfg in the run directory)\n\n");
+
+  /* ---- tables ---- */
+  if (has_bon) {
+    fprintf(md, "## Best-of-n: final and peak gold per objective (bon.csv)\n\n");
+    md_curve_table(md, &d->bon, "objective");
+    int n_members = 0, n_over = 0;
+    for (int i = 0; i < d->bon.n; i++)
+      if (is_member(d->bon.s[i].name)) {
+        n_members++;
+        n_over += overoptimizes(&d->bon.s[i]);
+      }
+    if (n_members)
+      fprintf(md, "**Overoptimization:** %d of %d single members peak and then fall (gold peaks before "
+                  "the last point and the last gold < peak − max(0.05, 2·gold_se)).\n\n", n_over, n_members);
+    else
+      fprintf(md, "No `member_<j>` rows in bon.csv: overoptimization of single members not counted.\n\n");
+  }
+  if (d->n_ppo) {
+    fprintf(md, "## PPO: final and peak gold per run (ppo_<tag>.csv; eval points where present)\n\n");
+    md_curve_table(md, &d->ppo, "run");
+  }
+  if (have(dir, "fits.csv", path, sizeof path)) CHECK(md_fits(md, path, &d->fits, &d->n_fits));
+  if (have(dir, "winrates.csv", path, sizeof path)) CHECK(md_winrates(md, path));
+  if (has_sweep) {
+    fprintf(md, "## Sweep (sweep.csv)\n\n|");
+    for (int j = 0; j < d->sweep_t.n_cols; j++) fprintf(md, " %s |", d->sweep_t.names[j]);
+    fprintf(md, "\n|");
+    for (int j = 0; j < d->sweep_t.n_cols; j++) fprintf(md, "---|");
+    fprintf(md, "\n");
+    for (int r = 0; r < d->sweep_t.n_rows; r++) {
+      fprintf(md, "|");
+      for (int j = 0; j < d->sweep_t.n_cols; j++) fprintf(md, " %s |", csv_cell(&d->sweep_t, r, j));
+      fprintf(md, "\n");
+    }
+    fprintf(md, "\n");
+  }
+
+  /* ---- plots ---- */
+  fprintf(md, "## Plots\n\n");
+  if (has_bon) {
+    CHECK(plot_curves(&g, outdir, "bon_gold.png", "Best-of-n: gold score vs KL (dashed: fitted d(a-b d))",
+                      "gold score (std of pi_init)", &d->bon, BON_GOLD, d->fits, d->n_fits, "bon"));
+    CHECK(plot_curves(&g, outdir, "bon_proxy.png", "Best-of-n: proxy objective vs KL",
+                      "proxy score (objective value)", &d->bon, BON_PROXY, NULL, 0, "bon"));
+    fprintf(md, "![Best-of-n gold](bon_gold.png)\n\n![Best-of-n proxy](bon_proxy.png)\n\n");
+  } else {
+    note_skip(md, "bon_gold.png, bon_proxy.png", "no bon.csv");
+  }
+  if (d->n_ppo) {
+    CHECK(plot_curves(&g, outdir, "ppo_gold.png", "PPO: gold score vs KL (dashed: fitted d(a-b ln d))",
+                      "gold score (std of pi_init)", &d->ppo, PPO_GOLD, d->fits, d->n_fits, "rl"));
+    CHECK(plot_curves(&g, outdir, "ppo_proxy.png", "PPO: proxy objective vs KL",
+                      "proxy score (objective value)", &d->ppo, PPO_PROXY, NULL, 0, "rl"));
+    CHECK(plot_lines(&g, outdir, "ppo_variance.png", "PPO: ensemble variance of the proxy scores",
+                     "PPO step", "ensemble variance (member scores)", &d->var, VAR_ENS, -1, NULL));
+    fprintf(md, "![PPO gold](ppo_gold.png)\n\n![PPO proxy](ppo_proxy.png)\n\n"
+                "![PPO ensemble variance](ppo_variance.png)\n\n");
+  } else {
+    note_skip(md, "ppo_gold.png, ppo_proxy.png, ppo_variance.png", "no ppo_<tag>.csv");
+  }
+  if (has_rm) {
+    CHECK(plot_lines(&g, outdir, "rm_accuracy.png", "Proxy reward models: accuracy per epoch",
+                     "epoch", "accuracy (solid: test, clean labels; dashed: train, noisy labels)", &d->rm,
+                     RM_TEST, RM_TRAIN, "set xtics 1"));
+    fprintf(md, "![RM accuracy](rm_accuracy.png)\n\n");
+  } else {
+    note_skip(md, "rm_accuracy.png", "no rm_members.csv");
+  }
+  if (has_sweep) {
+    CHECK(plot_sweep(&g, outdir, &d->sweep.s[0]));
+    fprintf(md, "\n![Sweep alpha and beta](sweep_alpha_beta.png)\n\n");
+  }
+  return OO_OK;
+}
+
+int report_write(const char *dir, char *md_path, size_t cap) {
+  struct stat sb;
+  REQUIRE(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode), "run directory '%s' not found", dir);
+  char outdir[4200], tmp[4400];
+  CHECK(oo_path_join(outdir, sizeof outdir, dir, "report"));
+  CHECK(oo_mkdir_p(outdir));
+  CHECK(oo_path_join(md_path, cap, outdir, "report.md"));
+  CHECK(oo_path_join(tmp, sizeof tmp, outdir, "report.md.tmp"));
+  FILE *md = fopen(tmp, "w");
+  REQUIRE(md, "cannot write '%s': %s", tmp, strerror(errno));
+  report_data *d = xcalloc(1, sizeof *d);
+  int rc = report_body(dir, outdir, md, d);
+  report_data_free(d);
+  xfree(&d);
+  if (fclose(md) != 0 && !rc) rc = oo_error_at(__FILE__, __LINE__, "error writing '%s'", tmp);
+  if (rc) {
+    remove(tmp);
+    return rc;
+  }
+  REQUIRE(rename(tmp, md_path) == 0, "cannot rename '%s' to '%s': %s", tmp, md_path, strerror(errno));
+  return OO_OK;
+}

@@ -1,0 +1,55 @@
+/* report: plots (gnuplot) and a markdown summary of a run or sweep directory, made from the
+ * CSV files the stages write. Single process, no MPI.
+ *
+ * Input formats (fixed here; the stages write them, tests/report_data/run1 has examples):
+ *   bon.csv          objective,n,kl,proxy,gold,gold_se      objectives single, mean, wco,
+ *                    uwo_<lambda>, and member_<j> (each single member's own curve)
+ *   ppo_<tag>.csv    step,kl,kl_k1,kl_k2,kl_k3,proxy,gold,ens_var,entropy,clipfrac,vf_loss,
+ *                    eval_kl,eval_proxy,eval_gold           (eval_* NaN on steps without eval)
+ *   fits.csv         source,curve,form,alpha,beta,r2,d_star,gold_star
+ *   rm_members.csv   member,epoch,train_loss,train_acc,test_acc,gold_agree
+ *   winrates.csv     source,objective,winrate,se            (optional)
+ *   sweep.csv        point,<axis keys...>,alpha_bon,beta_bon,alpha_rl,beta_rl,rm_params
+ *   config.cfg       the resolved config (copied into report.md)
+ * Columns are found by header name (extra columns are allowed, order is free); every row has
+ * the header's field count; numbers are strtod text, "nan" allowed. Errors name file and line.
+ *
+ * Outputs: DIR/report/{bon_gold,bon_proxy,ppo_gold,ppo_proxy,ppo_variance,rm_accuracy,
+ * sweep_alpha_beta}.png (each only when its input exists) and DIR/report/report.md.
+ */
+#ifndef OO_REPORT_H
+#define OO_REPORT_H
+
+#include <stddef.h>
+
+/* ---- CSV tables ------------------------------------------------------------------------- */
+
+typedef struct {
+  char path[4096]; /* the file read (for error messages) */
+  int n_cols;      /* fields in the header line */
+  int n_rows;      /* data rows (blank lines and '#' comment lines skipped) */
+  char **names;    /* (n_cols) header names, pointing into buf */
+  char **cells;    /* (n_rows * n_cols) cell text row-major, pointing into buf */
+  int *lines;      /* (n_rows) 1-based line number of each row in the file */
+  char *buf;       /* the file's bytes, cut into cells in place */
+} csv_table;
+
+/* Reads a comma-separated file with a header line. Errors: missing/unreadable file, empty
+ * file, a row whose field count differs from the header's (names path:line). */
+int csv_read(csv_table *t, const char *path);
+void csv_free(csv_table *t);
+/* Index of the column named name; error naming the file, the column and the header. */
+int csv_col(const csv_table *t, const char *name, int *col);
+/* Cell (row, col) as a number; error naming path:line, the column and the text. */
+int csv_num(const csv_table *t, int row, int col, double *out);
+const char *csv_cell(const csv_table *t, int row, int col);
+
+/* ---- the report ------------------------------------------------------------------------- */
+
+/* Writes DIR/report/<plot>.png and DIR/report/report.md from the CSV files in dir; the path of
+ * report.md goes to md_path (cap bytes). Plots whose inputs are missing are skipped with a
+ * warning and a note in report.md; it is an error when dir holds none of the inputs.
+ * gnuplot is run through popen (env OVEROPT_GNUPLOT overrides the command "gnuplot"). */
+int report_write(const char *dir, char *md_path, size_t cap);
+
+#endif

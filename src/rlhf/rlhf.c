@@ -1,0 +1,119 @@
+/* rlhf: Bradley-Terry loss, ensemble objectives and calibration (see rlhf.h).
+ *
+ * All accumulation is in double; nothing here allocates. */
+#include "rlhf/rlhf.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/core.h"
+
+/* softplus(x) = log(1 + e^x) without overflow (x large) or loss of precision (x very negative). */
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+/* sigmoid(x) without overflow for either sign. */
+static double sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + exp(-x));
+  double e = exp(x);
+  return e / (1.0 + e);
+}
+
+double rm_bt_loss(float *dchosen, float *drejected, double *accuracy, const float *chosen,
+                  const float *rejected, int B) {
+  double loss = 0.0;
+  long correct = 0;
+  for (int b = 0; b < B; b++) {
+    double margin = (double)chosen[b] - (double)rejected[b];
+    loss += softplus(-margin); /* -log sigmoid(margin) */
+    correct += margin > 0;
+    /* d/dmargin softplus(-margin) = -sigmoid(-margin) */
+    double g = B > 0 ? -sigmoid(-margin) / B : 0.0;
+    if (dchosen) dchosen[b] = (float)g;
+    if (drejected) drejected[b] = (float)-g;
+  }
+  if (accuracy) *accuracy = B > 0 ? (double)correct / B : 0.0;
+  return B > 0 ? loss / B : 0.0;
+}
+
+/* ---- objectives ----------------------------------------------------------------------------- */
+
+static const char *const obj_names[] = {"single", "mean", "wco", "uwo"};
+
+int obj_parse(obj_kind *kind, const char *name) {
+  for (int i = 0; i < 4; i++)
+    if (strcmp(name, obj_names[i]) == 0) {
+      *kind = (obj_kind)i;
+      return OO_OK;
+    }
+  OO_FAIL("unknown objective '%s': use one of single, mean, wco, uwo", name);
+}
+
+const char *obj_name(obj_kind kind) {
+  return (kind >= OBJ_SINGLE && kind <= OBJ_UWO) ? obj_names[kind] : "unknown";
+}
+
+double ensemble_objective_mean(const float *R, int K) {
+  double s = 0.0;
+  for (int i = 0; i < K; i++) s += R[i];
+  return s / K;
+}
+
+double ensemble_objective_wco(const float *R, int K) {
+  double m = R[0];
+  for (int i = 1; i < K; i++)
+    if (R[i] < m) m = R[i];
+  return m;
+}
+
+double ensemble_objective_uwo(const float *R, int K, double lambda) {
+  double mean = ensemble_objective_mean(R, K), var = 0.0;
+  for (int i = 0; i < K; i++) {
+    double d = R[i] - mean;
+    var += d * d;
+  }
+  return mean - lambda * (var / K);
+}
+
+double ensemble_objective(const obj_spec *spec, const float *R, int K) {
+  switch (spec->kind) {
+    case OBJ_SINGLE: return R[spec->member];
+    case OBJ_MEAN: return ensemble_objective_mean(R, K);
+    case OBJ_WCO: return ensemble_objective_wco(R, K);
+    case OBJ_UWO: return ensemble_objective_uwo(R, K, spec->lambda);
+  }
+  return NAN;
+}
+
+int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, long n, int K) {
+  REQUIRE(K >= 1, "ensemble objective needs at least one member, got K = %d", K);
+  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_UWO, "unknown objective kind %d",
+          (int)spec->kind);
+  REQUIRE(spec->kind != OBJ_SINGLE || (spec->member >= 0 && spec->member < K),
+          "objective 'single' uses member %d but the ensemble has K = %d members (ppo.member)",
+          spec->member, K);
+  for (long i = 0; i < n; i++) out[i] = (float)ensemble_objective(spec, R + i * K, K);
+  return OO_OK;
+}
+
+/* ---- calibration ---------------------------------------------------------------------------- */
+
+void calib_mean_std(double *mean, double *std, const float *x, long n) {
+  if (n <= 0) {
+    *mean = 0.0;
+    *std = 0.0;
+    return;
+  }
+  double s = 0.0;
+  for (long i = 0; i < n; i++) s += x[i];
+  double m = s / n, ss = 0.0;
+  for (long i = 0; i < n; i++) {
+    double d = x[i] - m;
+    ss += d * d;
+  }
+  *mean = m;
+  *std = sqrt(ss / n);
+}
+
+void calib_apply(float *x, long n, double shift, double scale) {
+  double inv = 1.0 / scale;
+  for (long i = 0; i < n; i++) x[i] = (float)((x[i] - shift) * inv);
+}

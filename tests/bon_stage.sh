@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# bon stage end to end on tests/configs/tiny.cfg with rm.k = 3, bon.n_prompts = 4, bon.n_samples = 64:
+# - `overopt run --until bon` under mpirun -n 1 and -n 2: bon.h5 has proxy [4,64,3], gold [4,64],
+#   prompt_doc [4], the curves; bon.csv has the exact header, every objective (single, mean, wco,
+#   uwo_0.5) and member_0..2 with 7 grid points (n = 1..64) each; at n = 1 every gold is 0 (the
+#   curves are centred on these pi_init samples).
+# - rank-count independence of the bon stage alone: `overopt stage bon` under -n 2 on a copy of the
+#   -n 1 run's upstream artifacts gives the same proxy and gold scores as -n 1, to a relative
+#   tolerance of 1e-5 (h5diff -p 1e-5): tokens are identical by construction, member scores too
+#   while each member has one replica, gold scores only to float rounding (its rows are strided over
+#   RM ranks, which changes forward chunk composition). The upstream stages are compared nowhere
+#   here (a data-parallel gradient sum may differ in the last bits across rank counts).
+# - `overopt bon-curves RUN --uwo-lambda 0.5 2` adds uwo_2 (in bon.csv and bon.h5) and leaves the
+#   raw scores bitwise identical (h5diff -d 0 on /proxy and /gold); bad input fails.
+# Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
+set -u
+overopt=$1 src=$2 scratch=$3
+rm -rf "$scratch"
+mkdir -p "$scratch"
+cd "$scratch" || exit 1
+mpirun=${MPIEXEC:-mpirun}
+cfg=$src/tests/configs/tiny.cfg
+sets=(--set rm.k=3 --set bon.n_prompts=4 --set bon.n_samples=64 --set "run.out_dir=$scratch")
+fail=0
+die() { echo "FAILED: $*"; fail=1; }
+
+dims() { # dims FILE DATASET -> "( 4, 64, 3 )"
+  h5dump -H -d "$2" "$1" 2>/dev/null | sed -n 's/.*DATASPACE  SIMPLE { \(( [0-9, ]* )\).*/\1/p' | head -1
+}
+
+check_run() { # check_run DIR
+  local d=$1
+  [ -f "$d/bon.h5" ] || { die "$d/bon.h5 missing"; return; }
+  [ "$(dims "$d/bon.h5" /proxy)" = "( 4, 64, 3 )" ] || die "$d: /proxy is $(dims "$d/bon.h5" /proxy), want ( 4, 64, 3 )"
+  [ "$(dims "$d/bon.h5" /gold)" = "( 4, 64 )" ] || die "$d: /gold is $(dims "$d/bon.h5" /gold), want ( 4, 64 )"
+  [ "$(dims "$d/bon.h5" /prompt_doc)" = "( 4 )" ] || die "$d: /prompt_doc is $(dims "$d/bon.h5" /prompt_doc)"
+  [ "$(dims "$d/bon.h5" /curves/single/member_gold)" = "( 3, 7 )" ] || die "$d: /curves/single/member_gold shape"
+  for o in single mean wco uwo_0.5; do
+    [ "$(dims "$d/bon.h5" "/curves/$o/gold")" = "( 7 )" ] || die "$d: /curves/$o/gold missing or not 7 points"
+  done
+  h5dump -a /config_hash "$d/bon.h5" >/dev/null 2>&1 || die "$d: bon.h5 lacks the config_hash attribute"
+  [ "$(head -1 "$d/bon.csv")" = "objective,n,kl,proxy,gold,gold_se" ] || die "$d: bon.csv header: $(head -1 "$d/bon.csv")"
+  for o in single mean wco uwo_0.5 member_0 member_1 member_2; do
+    local rows
+    rows=$(grep -c "^$o,"  "$d/bon.csv")
+    [ "$rows" -eq 7 ] || die "$d: bon.csv has $rows rows for $o, want 7"
+  done
+  [ "$(wc -l <"$d/bon.csv")" -eq $((1 + 7 * 7)) ] || die "$d: bon.csv has $(wc -l <"$d/bon.csv") lines, want 50"
+  # Curves start at gold 0 (centred on the samples); single and mean at proxy 0.
+  awk -F, 'NR > 1 && $2 == 1 { if ($5 + 0 > 1e-5 || $5 + 0 < -1e-5) { print "gold at n=1 of " $1 " is " $5; bad = 1 } }
+           NR > 1 && $2 == 1 && ($1 == "single" || $1 == "mean") { if ($4 + 0 > 1e-5 || $4 + 0 < -1e-5) { print "proxy at n=1 of " $1 " is " $4; bad = 1 } }
+           END { exit bad }' "$d/bon.csv" || die "$d: curves do not start at 0"
+  # KL column is log n - (n-1)/n.
+  awk -F, 'NR > 1 { k = log($2) - ($2 - 1) / $2; if ($3 - k > 1e-5 || k - $3 > 1e-5) { print "kl " $0; bad = 1 } } END { exit bad }' \
+    "$d/bon.csv" || die "$d: kl column"
+}
+
+t0=$(date +%s)
+for np in 1 2; do
+  "$mpirun" --oversubscribe -n $np "$overopt" run "$cfg" "${sets[@]}" --set run.name=np$np --until bon \
+    >"np$np.log" 2>&1 || { cat "np$np.log"; die "overopt run -n $np exited non-zero"; }
+  grep -E "^.*bon" "np$np.log" | grep -E "samples/s|gold .* at n=1|members peak" || die "-n $np: no bon summary lines"
+  check_run "np$np"
+done
+
+# The bon stage alone on -n 2 from the -n 1 run's artifacts.
+cp -r np1 np1b
+"$mpirun" --oversubscribe -n 2 "$overopt" stage bon "$cfg" "${sets[@]}" --set run.name=np1b >np1b.log 2>&1 ||
+  { cat np1b.log; die "overopt stage bon -n 2 exited non-zero"; }
+check_run np1b
+for ds in /proxy /gold /prompt_doc; do
+  h5diff -p 1e-5 np1/bon.h5 np1b/bon.h5 $ds $ds || die "$ds differs between -n 1 and -n 2 (relative 1e-5)"
+done
+if h5diff -q -d 0 np1/bon.h5 np1b/bon.h5 /proxy /proxy; then echo "proxy bitwise identical for -n 1 and -n 2"; fi
+if h5diff -q -d 0 np1/bon.h5 np1b/bon.h5 /gold /gold; then echo "gold bitwise identical for -n 1 and -n 2"; fi
+
+# bon-curves: more lambdas, same raw scores.
+cp np1/bon.h5 before.h5
+"$overopt" bon-curves np1 --uwo-lambda 0.5 2 >curves.log 2>&1 || { cat curves.log; die "bon-curves exited non-zero"; }
+cat curves.log
+[ "$(grep -c '^uwo_2,' np1/bon.csv)" -eq 7 ] || die "bon-curves did not add uwo_2 to bon.csv"
+[ "$(grep -c '^uwo_0.5,' np1/bon.csv)" -eq 7 ] || die "bon-curves lost uwo_0.5"
+[ "$(dims np1/bon.h5 /curves/uwo_2/gold)" = "( 7 )" ] || die "bon-curves did not add /curves/uwo_2"
+h5diff -d 0 before.h5 np1/bon.h5 /proxy /proxy || die "bon-curves changed /proxy"
+h5diff -d 0 before.h5 np1/bon.h5 /gold /gold || die "bon-curves changed /gold"
+h5diff before.h5 np1/bon.h5 /curves/mean/gold /curves/mean/gold || die "bon-curves changed the mean curve"
+h5dump -a /config_hash np1/bon.h5 >/dev/null 2>&1 || die "bon-curves dropped the config_hash attribute"
+[ "$(h5dump -a /config_hash before.h5 | grep '(0)')" = "$(h5dump -a /config_hash np1/bon.h5 | grep '(0)')" ] ||
+  die "bon-curves changed config_hash"
+# The rewritten file keeps the run current: a rerun skips bon.
+"$overopt" run "$cfg" "${sets[@]}" --set run.name=np1 --until bon >rerun.log 2>&1 || die "rerun exited non-zero"
+grep -q "bon: up to date" rerun.log || die "rerun did not skip the bon stage after bon-curves"
+# zscore changes wco's curve but not the raw scores.
+"$overopt" bon-curves np1 --normalize zscore >/dev/null 2>&1 || die "bon-curves --normalize zscore exited non-zero"
+h5diff -d 0 before.h5 np1/bon.h5 /proxy /proxy >/dev/null || die "--normalize zscore changed /proxy"
+
+# Bad input.
+"$overopt" bon-curves "$scratch/nowhere" >bad.log 2>&1 && die "bon-curves on a missing run succeeded"
+grep -q "does not exist" bad.log || { cat bad.log; die "missing run: message does not say what is missing"; }
+"$overopt" bon-curves np1 --uwo-lambda x >bad.log 2>&1 && die "bon-curves --uwo-lambda x succeeded"
+"$overopt" bon-curves np1 --normalize foo >bad.log 2>&1 && die "bon-curves --normalize foo succeeded"
+
+echo "bon_stage: $(($(date +%s) - t0)) s"
+[ $fail -eq 0 ] && echo "bon_stage: all checks passed"
+exit $fail

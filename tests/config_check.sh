@@ -1,0 +1,41 @@
+#!/bin/bash
+# config_check: `overopt check` end to end. Usage: config_check.sh OVEROPT SRC_DIR SCRATCH_DIR.
+set -u
+prog=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") src=$2 scratch=$3
+mkdir -p "$scratch" && cd "$scratch" || exit 1
+fail=0
+bad() { echo "FAILED: $*"; fail=1; }
+
+# a shipped config is valid and its resolved form is a fixed point of check
+"$prog" check "$src/configs/quickstart.cfg" > resolved.cfg 2> err.txt || bad "quickstart rejected: $(cat err.txt)"
+"$prog" check resolved.cfg > resolved2.cfg 2> err.txt || bad "resolved config rejected: $(cat err.txt)"
+diff <(tail -n +2 resolved.cfg) <(tail -n +2 resolved2.cfg) > /dev/null || bad "resolved config does not reload to itself"
+"$prog" check "$src/configs/paper-scale.cfg" > /dev/null 2> err.txt || bad "paper-scale rejected: $(cat err.txt)"
+
+# --set applies, and a bad value is rejected with the key and the range
+"$prog" check "$src/configs/quickstart.cfg" --set rm.k=3 --set 'ppo.betas=[0.01,0.1]' > set.cfg 2> err.txt \
+  || bad "--set rejected: $(cat err.txt)"
+grep -q '^  k = 3;$' set.cfg || bad "--set rm.k=3 not in the output"
+grep -q '^  betas = \[0.01, 0.1\];$' set.cfg || bad "--set ppo.betas not in the output"
+if "$prog" check "$src/configs/quickstart.cfg" --set rm.k=99 > /dev/null 2> err.txt; then bad "rm.k=99 accepted"; fi
+grep -q "'rm.k' = 99 is out of range: accepted 1 .. 64" err.txt || bad "rm.k=99 message: $(cat err.txt)"
+if "$prog" check "$src/configs/quickstart.cfg" --set rm.normalise=zscore > /dev/null 2> err.txt; then bad "misspelt key accepted"; fi
+grep -q "unknown key 'rm.normalise' (did you mean 'rm.normalize'?)" err.txt || bad "misspelt key message: $(cat err.txt)"
+# overrides are validated together: a --set can break a cross-key rule
+if "$prog" check "$src/configs/quickstart.cfg" --set prefs.response_len=100 > /dev/null 2> err.txt; then bad "too long response accepted"; fi
+grep -q "exceeds 'pretrain.n_ctx' = 96" err.txt || bad "n_ctx message: $(cat err.txt)"
+
+# a bad file names file and line
+if "$prog" check "$src/tests/config_bad/unknown_key.cfg" > /dev/null 2> err.txt; then bad "bad file accepted"; fi
+grep -q "tests/config_bad/unknown_key.cfg:4: unknown key 'rm.sizee' (did you mean 'rm.size'?)" err.txt \
+  || bad "bad file message: $(cat err.txt)"
+if "$prog" check > /dev/null 2>&1; then bad "check without CONFIG succeeded"; fi
+
+# the committed reference is current
+"$prog" check --reference > reference.md 2> err.txt || bad "--reference failed: $(cat err.txt)"
+[ "$(wc -l < reference.md)" -gt 80 ] || bad "reference too short"
+diff "$src/docs/config.md" reference.md > /dev/null \
+  || bad "docs/config.md is stale: regenerate it with 'overopt check --reference > docs/config.md'"
+
+[ $fail = 0 ] && echo "config_check: all passed"
+exit $fail

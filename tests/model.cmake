@@ -1,0 +1,3 @@
+# model: GPT layers, whole-model gradients against finite differences, optimizer, training.
+oo_unit_test(NAME test_gpt_grad SOURCES test_gpt_grad.c LABELS model)
+oo_unit_test(NAME test_gpt_train SOURCES test_gpt_train.c LABELS model)

@@ -1,0 +1,4 @@
+# stages: the gold model and its scorers (unit), and the pretrain -> gold -> prefs stages end to
+# end on a tiny config under 1, 2 and 3 ranks (script).
+oo_unit_test(NAME test_gold SOURCES test_gold.c LABELS rlhf)
+oo_script_test(NAME stage_prefs SCRIPT stage_prefs.sh LABELS mpi TIMEOUT 120)

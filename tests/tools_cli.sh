@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# tools_cli: `overopt sample`, `overopt logprob` and `overopt score` on small random checkpoints.
+# Usage: tools_cli.sh OVEROPT SOURCE_DIR SCRATCH_DIR TOOLS_CKPT
+# Checks: TSV format and escaping, determinism and batch independence of sampling, greedy
+# decoding, logprob/score equal to an independent C computation (tools_ckpt), and clear errors
+# (non-zero exit, message naming the problem) for a wrong kind, a too-long line, a missing file
+# and bad flags.
+set -u
+OVEROPT=$1
+SCRATCH=$3
+CKPT=$4
+rm -rf "$SCRATCH"
+mkdir -p "$SCRATCH"
+cd "$SCRATCH" || exit 1
+fails=0
+fail() { echo "FAILED: $*"; fails=$((fails + 1)); }
+
+"$CKPT" . || { echo "FAILED: fixture generation"; exit 1; }
+
+# ---- sample ----------------------------------------------------------------------------------
+if ! "$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 3 > s5.tsv 2> s5.err; then
+  fail "sample exited non-zero: $(cat s5.err)"
+fi
+[ "$(head -n1 s5.tsv)" = "$(printf 'index\ttext')" ] || fail "sample: header is '$(head -n1 s5.tsv)'"
+[ "$(tail -n +2 s5.tsv | wc -l)" -eq 5 ] || fail "sample: expected 5 rows, got $(tail -n +2 s5.tsv | wc -l)"
+[ "$(tail -n +2 s5.tsv | cut -f1 | tr '\n' ' ')" = "0 1 2 3 4 " ] || fail "sample: indexes are $(tail -n +2 s5.tsv | cut -f1 | tr '\n' ' ')"
+awk -F'\t' 'NF != 2 { bad = 1 } END { exit bad }' s5.tsv || fail "sample: a row does not have exactly 2 fields"
+LC_ALL=C grep -q '[^ -~	]' s5.tsv && fail "sample: raw non-printable bytes in the output (must be escaped)"
+# a random byte model emits non-printable bytes: they must appear as \xHH
+grep -q '\\x[0-9A-F][0-9A-F]' s5.tsv || fail "sample: no \\xHH escapes in 150 random bytes"
+
+"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 3 > again.tsv 2>&1
+cmp -s s5.tsv again.tsv || fail "sample: same seed gave different output"
+"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 3 --max-tokens 30 --seed 3 > s3.tsv 2>&1
+[ "$(head -n4 s5.tsv)" = "$(cat s3.tsv)" ] || fail "sample: -n 3 is not the first 3 rows of -n 5 (batch dependence)"
+"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 4 > s5b.tsv 2>&1
+cmp -s s5.tsv s5b.tsv && fail "sample: seeds 3 and 4 gave identical output"
+"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 4 --max-tokens 20 --top-k 1 > greedy.tsv 2>&1
+[ "$(tail -n +2 greedy.tsv | cut -f2 | sort -u | wc -l)" -eq 1 ] || fail "sample: --top-k 1 rows differ"
+"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 4 --max-tokens 20 --top-p 0.000001 --temperature 0.7 --seed 9 > greedy2.tsv 2>&1
+cmp -s greedy.tsv greedy2.tsv || fail "sample: --top-p 1e-6 differs from --top-k 1"
+
+# ---- logprob ----------------------------------------------------------------------------------
+if ! "$OVEROPT" logprob --model lm.h5 --text text.txt > lp.tsv 2> lp.err; then
+  fail "logprob exited non-zero: $(cat lp.err)"
+fi
+[ "$(head -n1 lp.tsv)" = "$(printf 'logprob\ttokens')" ] || fail "logprob: header is '$(head -n1 lp.tsv)'"
+paste lp.tsv expect_logprob.tsv | awk -F'\t' '
+  NR == 1 { next }
+  { d = $1 - $3; if (d < 0) d = -d; tol = 1e-4 * (1 + ($3 < 0 ? -$3 : $3));
+    if (d > tol || $2 != $4) { printf "line %d: got %s (%s tokens), expected %s (%s tokens)\n", NR - 1, $1, $2, $3, $4; bad = 1 } }
+  END { if (NR != 6) { print "expected 5 rows, got " NR - 1; bad = 1 }; exit bad }' || fail "logprob differs from the C computation"
+
+# ---- score ------------------------------------------------------------------------------------
+if ! "$OVEROPT" score --model rm.h5 --text text.txt > sc.tsv 2> sc.err; then
+  fail "score exited non-zero: $(cat sc.err)"
+fi
+[ "$(head -n1 sc.tsv)" = "$(printf 'reward\ttokens')" ] || fail "score: header is '$(head -n1 sc.tsv)'"
+paste sc.tsv expect_score.tsv | awk -F'\t' '
+  NR == 1 { next }
+  { d = $1 - $3; if (d < 0) d = -d;
+    if (d > 1e-4 * (1 + ($3 < 0 ? -$3 : $3)) || $2 != $4) { printf "line %d: got %s, expected %s\n", NR - 1, $1, $3; bad = 1 } }
+  END { if (NR != 6) { print "expected 5 rows, got " NR - 1; bad = 1 }; exit bad }' || fail "score differs from the C computation"
+
+# ---- errors -----------------------------------------------------------------------------------
+# expect_error NEEDLE CMD...: CMD must exit non-zero and print NEEDLE
+expect_error() {
+  local needle=$1
+  shift
+  if "$@" > err.out 2>&1; then
+    fail "'$*' succeeded, expected an error mentioning '$needle'"
+  elif ! grep -qF -- "$needle" err.out; then
+    fail "'$*': message lacks '$needle': $(head -c 600 err.out)"
+  fi
+}
+expect_error "expected a reward checkpoint, got kind 'lm'" "$OVEROPT" score --model lm.h5 --text text.txt
+expect_error "expected an lm checkpoint, got kind 'reward'" "$OVEROPT" logprob --model rm.h5 --text text.txt
+expect_error "line 3" "$OVEROPT" logprob --model lm.h5 --text long.txt
+expect_error "line 3" "$OVEROPT" score --model rm.h5 --text long.txt
+expect_error "nope.h5" "$OVEROPT" sample --model nope.h5 --prompt x
+expect_error "missing.txt" "$OVEROPT" logprob --model lm.h5 --text missing.txt
+expect_error "--temperature" "$OVEROPT" sample --model lm.h5 --prompt x --temprature 2
+expect_error "--top-p" "$OVEROPT" sample --model lm.h5 --prompt x --top-p 2
+expect_error "-n" "$OVEROPT" sample --model lm.h5 --prompt x -n 0
+expect_error "--model" "$OVEROPT" logprob --text text.txt
+
+if [ "$fails" -ne 0 ]; then
+  echo "$fails check(s) failed"
+  exit 1
+fi
+echo "tools_cli: all checks passed"
