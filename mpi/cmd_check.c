@@ -1,6 +1,6 @@
 /* cmd_check: `overopt check CONFIG [--set key=value ...]` validates a config and prints it
  * resolved (defaults filled in, overrides applied) in libconfig syntax, loadable again;
- * `overopt check --reference` prints the markdown table of every key (docs/config.md).
+ * `overopt check --reference` prints the markdown table of every key (the README's configuration reference).
  * Single process: it uses no MPI, so main.c calls it on rank 0 only.
  */
 #include <stdio.h>
