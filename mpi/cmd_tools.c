@@ -3,7 +3,8 @@
  *                   [--max-tokens M] [--seed S]
  *   overopt logprob --model F --text FILE
  *   overopt score   --model F --text FILE
- * Not collective: main runs them on rank 0. Output is TSV on stdout with a header row; text is
+ * Not collective: main runs them on rank 0. Each prints its own error to stderr and returns
+ * the exit code (0, or 1 on any error). Output is TSV on stdout with a header row; text is
  * escaped (\t \n \\ and other non-printable bytes as \xHH) so every record is one line.
  * Every sequence is [256, bytes...] (DESIGN.md "Sequences"): logprob sums log p(byte) over the
  * line's bytes, score reads the reward at the last position. Input lines are split at '\n'
@@ -176,7 +177,7 @@ static int batch_tokens(const text_lines *t, int first, int B, int *tokens) {
 
 /* ---- sample ---------------------------------------------------------------------------------- */
 
-int cmd_sample(int argc, char **argv) {
+static int sample_run(int argc, char **argv) {
   tool_args a = {.cmd = "sample",
                  .usage = "--model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K] "
                           "[--max-tokens M] [--seed S]",
@@ -239,7 +240,7 @@ done:
 
 /* ---- logprob ------------------------------------------------------------------------------ */
 
-int cmd_logprob(int argc, char **argv) {
+static int logprob_run(int argc, char **argv) {
   tool_args a = {.cmd = "logprob", .usage = "--model F --text FILE"};
   static const char *const flags[] = {"--model", "--text"};
   CHECK(parse_tool_args(&a, argc, argv, flags, 2));
@@ -311,7 +312,7 @@ static void reward_set_free(reward_set *s) {
   s->K = 0;
 }
 
-int cmd_score(int argc, char **argv) {
+static int score_run(int argc, char **argv) {
   tool_args a = {.cmd = "score", .usage = "--model F --text FILE"};
   static const char *const flags[] = {"--model", "--text"};
   CHECK(parse_tool_args(&a, argc, argv, flags, 2));
@@ -366,3 +367,17 @@ int cmd_score(int argc, char **argv) {
   reward_set_free(&rs);
   return OO_OK;
 }
+
+/* ---- entry points (commands.h convention: print our own errors, return the exit code) ---- */
+
+static int report(const char *name, int rc) {
+  if (rc == OO_OK) return 0;
+  fflush(stdout);
+  fprintf(stderr, "overopt %s: error: %s\n", name, oo_error_message());
+  oo_error_clear();
+  return 1;
+}
+
+int cmd_sample(int argc, char **argv) { return report("sample", sample_run(argc, argv)); }
+int cmd_logprob(int argc, char **argv) { return report("logprob", logprob_run(argc, argv)); }
+int cmd_score(int argc, char **argv) { return report("score", score_run(argc, argv)); }

@@ -9,6 +9,10 @@
  * - lm_<size>.h5 carries config_hash = hash(run.seed, corpus.*, pretrain.*, size, steps); a file
  *   with the matching hash is skipped. lm_<size>.partial.h5 (with AdamW state) is written at
  *   every eval and on a stop request, and resumed from when its hash matches.
+ * - Rank 0 also writes lm_<size>_train.csv (step,loss,lr: every step's global mean training loss
+ *   in nats and its learning rate; the progress lines are rate-limited and show an EMA) next to
+ *   the checkpoint when the LM is finished. After a resume it holds the steps trained by the
+ *   resuming process only (from the resume step on).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -78,6 +82,27 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
   return OO_OK;
 }
 
+/* Rank 0: rows step,loss,lr for steps first+1 .. last (loss/lr indexed by step - 1), written
+ * under a temporary name and renamed. */
+static int write_train_csv(const oo_run *run, const lm_job *job, const double *loss, const float *lr, long first,
+                           long last) {
+  if (run->comms.rank != 0) return OO_OK;
+  char path[4400], tmp[4450];
+  snprintf(path, sizeof path, "%s/lm_%s_train.csv", run->dir, job->name);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "w");
+  REQUIRE(f, "cannot write '%s': check that the run directory is writable", tmp);
+  fprintf(f, "step,loss,lr\n");
+  for (long s = first; s < last; s++) fprintf(f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
+  int bad = ferror(f);
+  bad |= fclose(f) != 0;
+  if (bad || rename(tmp, path) != 0) {
+    unlink(tmp);
+    OO_FAIL("cannot write '%s'", path);
+  }
+  return OO_OK;
+}
+
 static int try_resume(gpt *m, const char *partial, const char *hash) {
   if (!oo_file_exists(partial)) return 0;
   h5_reader r;
@@ -121,6 +146,8 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   gpt_reserve(&m, rows_cap, T);
   int *tok = xmalloc(sizeof(int) * (size_t)rows_cap * T);
   int *tgt = xmalloc(sizeof(int) * (size_t)rows_cap * T);
+  double *step_loss = xcalloc((size_t)job->steps + 1, sizeof(double)); /* (steps) for the train CSV */
+  float *step_lr = xcalloc((size_t)job->steps + 1, sizeof(float));     /* (steps) */
   char partial[4400];
   snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->dir, job->name);
   int resumed = cm->rank == 0 ? try_resume(&m, partial, hash) : 0;
@@ -162,6 +189,8 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     opt.lr = gpt_lr_schedule(s, cfg->pretrain.warmup, job->steps, (float)cfg->pretrain.lr,
                              (float)cfg->pretrain.lr * 0.1f);
     gpt_adamw_step(&m, &opt);
+    step_loss[s] = loss;
+    step_lr[s] = opt.lr;
     loss_ema = isnan(loss_ema) ? (float)loss : 0.9f * loss_ema + 0.1f * (float)loss;
     int last = m.step == job->steps;
     int eval = cfg->pretrain.eval_every > 0 && (m.step % cfg->pretrain.eval_every == 0 || last);
@@ -187,9 +216,12 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
              val / 0.69314718055994531);
     rc = save_lm(run, &m, path, hash, 0, val);
+    if (!rc) rc = write_train_csv(run, job, step_loss, step_lr, start_step, m.step);
     MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
     if (!rc && cm->rank == 0) unlink(partial);
   }
+  xfree(&step_loss);
+  xfree(&step_lr);
   xfree(&tok);
   xfree(&tgt);
   gpt_free(&m);

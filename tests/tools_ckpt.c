@@ -4,8 +4,8 @@
  *                          the expected outputs DIR/expect_logprob.tsv, DIR/expect_score.tsv,
  *                          computed one line at a time with gpt_forward and a double-precision
  *                          log-softmax (independent of the tools' batching and padding).
- *   tools_ckpt --cmd NAME ARGS...  runs cmd_NAME directly (for trying the tools before they
- *                          are wired into overopt's main); prints the error and exits 1 on failure.
+ *   tools_ckpt --cmd NAME ARGS...  runs cmd_NAME directly (for trying the tools without
+ *                          overopt's main); exits with the command's code.
  */
 #include <math.h>
 #include <mpi.h>
@@ -47,10 +47,10 @@ int main(int argc, char **argv) {
                               : !strcmp(argv[2], "logprob") ? cmd_logprob
                               : !strcmp(argv[2], "score")   ? cmd_score
                                                             : NULL;
-    int rc = fn ? fn(argc - 2, argv + 2) : 2;
-    if (rc) fprintf(stderr, "error: %s\n", fn ? oo_error_message() : "unknown command");
+    if (!fn) fprintf(stderr, "tools_ckpt: unknown command '%s'\n", argv[2]);
+    int rc = fn ? fn(argc - 2, argv + 2) : 2; /* commands print their own errors */
     MPI_Finalize();
-    return rc ? 1 : 0;
+    return rc;
   }
   if (argc != 2) {
     fprintf(stderr, "usage: tools_ckpt DIR | tools_ckpt --cmd NAME ARGS...\n");

@@ -891,7 +891,7 @@ int cfg_write(const oo_config *cfg, FILE *out) {
     while (depth < nc - 1) {
       if (depth == 0 && i) fprintf(out, "\n");
       fprintf(out, "%*s%s = {\n", 2 * depth, "", comps[depth]);
-      snprintf(open[depth], sizeof open[depth], "%s", comps[depth]);
+      memcpy(open[depth], comps[depth], sizeof open[depth]);
       depth++;
     }
     format_value(cfg, k, value, VALUE_CAP);
