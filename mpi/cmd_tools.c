@@ -2,13 +2,15 @@
  *   overopt sample  --model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K]
  *                   [--max-tokens M] [--seed S]
  *   overopt logprob --model F --text FILE
- *   overopt score   --model F --text FILE
+ *   overopt score   --model F --text FILE [--uwo-lambda L]
  * Not collective: main runs them on rank 0. Each prints its own error to stderr and returns
  * the exit code (0, or 1 on any error). Output is TSV on stdout with a header row; text is
  * escaped (\t \n \\ and other non-printable bytes as \xHH) so every record is one line.
  * Every sequence is [256, bytes...] (DESIGN.md "Sequences"): logprob sums log p(byte) over the
  * line's bytes, score reads the reward at the last position. Input lines are split at '\n'
  * (the '\n' itself is not part of the line); a line may hold any other byte.
+ * score on an ensemble file (rm.h5 of the rm stage: root attribute k, groups member_<m>) prints
+ * one column per member and the objectives mean, wco and uwo_<lambda> (score_ensemble).
  */
 #include <errno.h>
 #include <math.h>
@@ -19,6 +21,7 @@
 #include "commands.h"
 #include "core/core.h"
 #include "model/gpt.h"
+#include "rlhf/rlhf.h"
 
 #define TOOLS_BATCH 16        /* lines per forward pass in logprob/score */
 #define TOOLS_SAMPLE_BATCH 64 /* sequences per gpt_generate call */
@@ -37,6 +40,7 @@ typedef struct {
   long top_k;            /* --top-k */
   long max_tokens;       /* --max-tokens */
   long seed;             /* --seed */
+  double uwo_lambda;     /* --uwo-lambda (score on an ensemble); NAN = not given */
 } tool_args;
 
 static int parse_long(const tool_args *a, const char *flag, const char *s, long lo, long hi, long *out) {
@@ -82,6 +86,7 @@ static int parse_tool_args(tool_args *a, int argc, char **argv, const char *cons
     else if (!strcmp(f, "--top-k")) CHECK(parse_long(a, f, v, 0, GPT_VOCAB, &a->top_k));
     else if (!strcmp(f, "--max-tokens")) CHECK(parse_long(a, f, v, 0, 1L << 30, &a->max_tokens));
     else if (!strcmp(f, "--seed")) CHECK(parse_long(a, f, v, 0, 0x7fffffffffffffffL, &a->seed));
+    else if (!strcmp(f, "--uwo-lambda")) CHECK(parse_double(a, f, v, 0.0, 1e6, 0, &a->uwo_lambda));
   }
   REQUIRE(a->model, "%s: --model FILE is required (usage: overopt %s %s)", a->cmd, a->cmd, a->usage);
   return OO_OK;
@@ -312,11 +317,130 @@ static void reward_set_free(reward_set *s) {
   s->K = 0;
 }
 
+/* ---- score: ensembles ---------------------------------------------------------------------- */
+
+#define SCORE_MAX_MEMBERS 64      /* as RM_MAX_MEMBERS (mpi/rm_ensemble.h) */
+#define SCORE_UWO_LAMBDA 0.5      /* default --uwo-lambda: Coste et al.'s lambda for best-of-n */
+
+/* 1 if path opens as HDF5 and its root has attribute k (an ensemble written by the rm stage).
+ * 0 otherwise, also when it does not open: the single-model path reports that. */
+static int is_ensemble_file(const char *path) {
+  h5_reader r;
+  if (h5_open(&r, path)) {
+    oo_error_clear();
+    return 0;
+  }
+  int has = h5_attr_has(&r, "/", "k");
+  h5_close(&r);
+  return has;
+}
+
+/* Loads members 0..k-1 of an ensemble file (k from its root attribute). Checks that k is in range,
+ * that every group member_<m> (m < k) exists and is a reward checkpoint, and that there is no
+ * group member_<k> (a k that does not match the members). */
+static int ensemble_set_load(reward_set *s, const char *path) {
+  memset(s, 0, sizeof *s);
+  h5_reader r;
+  CHECK(h5_open(&r, path));
+  long k = 0;
+  char group[32];
+  int rc = h5_attr_read_int(&r, "/", "k", &k);
+  if (!rc && (k < 1 || k > SCORE_MAX_MEMBERS))
+    rc = oo_error_at(__FILE__, __LINE__,
+                     "%s: root attribute k = %ld, but an ensemble has 1 to %d members: the file is damaged or "
+                     "was not written by `overopt stage rm`; rerun the rm stage",
+                     path, k, SCORE_MAX_MEMBERS);
+  if (!rc) {
+    snprintf(group, sizeof group, "member_%ld", k);
+    if (h5_has(&r, group))
+      rc = oo_error_at(__FILE__, __LINE__,
+                       "%s: root attribute k = %ld but the file also holds group '%s': k does not match the "
+                       "members; rerun the rm stage",
+                       path, k, group);
+  }
+  if (!rc) s->members = xcalloc((size_t)k, sizeof *s->members);
+  for (int m = 0; m < k && !rc; m++) {
+    snprintf(group, sizeof group, "member_%d", m);
+    if (!h5_has(&r, group)) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s: member %d (group '%s') is missing (root attribute k = %ld)", path,
+                       m, group, k);
+      break;
+    }
+    rc = gpt_read(&s->members[m], &r, group, GPT_REWARD, 0);
+    if (!rc) s->K = m + 1;
+  }
+  h5_close(&r);
+  if (rc) {
+    reward_set_free(s);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  return OO_OK;
+}
+
+/* Calibrated rewards r (B,K) of lines first..first+B-1: each member's (raw - reward_shift) /
+ * reward_scale at the last position of [256, bytes of the line]. tokens (B,Tmax) is scratch. */
+static void score_lines(reward_set *rs, const text_lines *t, int first, int B, int *tokens, float *r) {
+  int Tb = batch_tokens(t, first, B, tokens);
+  for (int k = 0; k < rs->K; k++) {
+    gpt *m = &rs->members[k];
+    gpt_forward(m, tokens, B, Tb);
+    const float *raw = gpt_scalar_out(m); /* (B,Tb) */
+    for (int b = 0; b < B; b++)
+      r[(size_t)b * rs->K + k] = (raw[(size_t)b * Tb + t->len[first + b]] - m->reward_shift) / m->reward_scale;
+  }
+}
+
+/* score on an ensemble file: TSV header line, member_0..member_<K-1>, mean, wco, uwo_<lambda>;
+ * one row per input line (numbered from 1), objectives from rlhf.h over the calibrated members. */
+static int score_ensemble(const tool_args *a) {
+  double lambda = isnan(a->uwo_lambda) ? SCORE_UWO_LAMBDA : a->uwo_lambda;
+  reward_set rs;
+  CHECK(ensemble_set_load(&rs, a->model));
+  int n_ctx = rs.members[0].d.T;
+  for (int k = 1; k < rs.K; k++) n_ctx = rs.members[k].d.T < n_ctx ? rs.members[k].d.T : n_ctx;
+  text_lines t;
+  int rc = text_lines_read(&t, "score", a->text, n_ctx);
+  if (rc) {
+    reward_set_free(&rs);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  int Tmax = 1;
+  for (int i = 0; i < t.n; i++) Tmax = t.len[i] + 1 > Tmax ? t.len[i] + 1 : Tmax;
+  int Bmax = t.n < TOOLS_BATCH ? (t.n ? t.n : 1) : TOOLS_BATCH;
+  int *tokens = xmalloc((size_t)Bmax * Tmax * sizeof *tokens);
+  float *r = xmalloc((size_t)Bmax * rs.K * sizeof *r); /* (B,K) calibrated rewards */
+  for (int k = 0; k < rs.K; k++) gpt_reserve(&rs.members[k], Bmax, Tmax);
+  printf("line");
+  for (int k = 0; k < rs.K; k++) printf("\tmember_%d", k);
+  printf("\tmean\twco\tuwo_%g\n", lambda);
+  for (int first = 0; first < t.n; first += Bmax) {
+    int B = t.n - first < Bmax ? t.n - first : Bmax;
+    score_lines(&rs, &t, first, B, tokens, r);
+    for (int b = 0; b < B; b++) {
+      const float *row = r + (size_t)b * rs.K;
+      printf("%d", first + b + 1);
+      for (int k = 0; k < rs.K; k++) printf("\t%.9g", row[k]);
+      printf("\t%.9g\t%.9g\t%.9g\n", ensemble_objective_mean(row, rs.K), ensemble_objective_wco(row, rs.K),
+             ensemble_objective_uwo(row, rs.K, lambda));
+    }
+  }
+  fflush(stdout);
+  xfree(&tokens);
+  xfree(&r);
+  text_lines_free(&t);
+  reward_set_free(&rs);
+  return OO_OK;
+}
+
 static int score_run(int argc, char **argv) {
-  tool_args a = {.cmd = "score", .usage = "--model F --text FILE"};
-  static const char *const flags[] = {"--model", "--text"};
-  CHECK(parse_tool_args(&a, argc, argv, flags, 2));
+  tool_args a = {.cmd = "score", .usage = "--model F --text FILE [--uwo-lambda L]", .uwo_lambda = NAN};
+  static const char *const flags[] = {"--model", "--text", "--uwo-lambda"};
+  CHECK(parse_tool_args(&a, argc, argv, flags, 3));
   REQUIRE(a.text, "score: --text FILE is required (one sequence per line)");
+  if (is_ensemble_file(a.model)) return score_ensemble(&a);
+  REQUIRE(isnan(a.uwo_lambda),
+          "score: --uwo-lambda applies to an ensemble file (root attribute k, groups member_<m>); '%s' is not one",
+          a.model);
   reward_set rs;
   CHECK(reward_set_load(&rs, a.model));
   int n_ctx = rs.members[0].d.T;

@@ -12,6 +12,7 @@
 #include "comm.h"
 #include "commands.h"
 #include "core/core.h"
+#include "sweep.h"
 
 static const oo_command commands[] = {
     {"check", cmd_check, "CONFIG [--set key=value ...] | --reference",
@@ -29,6 +30,10 @@ static const oo_command commands[] = {
     {"stage", cmd_stage, "NAME CONFIG [--set key=value ...]",
      "run one stage (pretrain, gold, prefs, rm, bon, ppo), even if up to date", 1},
     {"bon-curves", cmd_bon_curves, "RUN_DIR [--uwo-lambda L ...]", "recompute best-of-n curves from stored scores", 0},
+    {"fit", cmd_fit, "DIR",
+     "fit the functional forms to every curve of a run directory, or across a sweep directory", 1},
+    {"sweep", cmd_sweep, "CONFIG [--set key=value ...] [--point I] [--slurm] [--dry-run]",
+     "run every point of a config's sweep axes (or one point, or submit them as a Slurm job array)", 1},
     {"report", cmd_report, "DIR", "plots and report.md of a run or sweep directory", 0},
     {"bench", cmd_bench, "[--config F] [--quick]",
      "time sgemm, a training step, sampling and scoring; ratios to sgemm", 0},

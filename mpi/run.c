@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "core/core.h"
+#include "sweep.h"
 
 /* ---- the stage table ---------------------------------------------------------------------- */
 
@@ -51,6 +52,27 @@ static int art_bon(const oo_run *run, char names[][256], int cap) {
   return one_artifact(names, cap, "bon.h5");
 }
 
+/* fit and report: the last steps of `overopt run`. They read the CSV files of the run directory,
+ * not the config, so each skips itself when the hash of its input files is unchanged. */
+static const char *const dep_fit[] = {DEP_RM, "bon.", "ppo.", NULL};
+
+static int stage_fit(oo_run *run) {
+  int skipped = 0;
+  CHECK(fit_run_dir_changed(run->dir, run->comms.world, &skipped));
+  if (skipped) LOG_INFO("fit: fits.h5 is up to date with bon.csv and ppo_<tag>.csv (or there are no curves), skipped");
+  return OO_OK;
+}
+
+static int stage_report(oo_run *run) {
+  int rc = OO_OK, skipped = 0;
+  char md[4400];
+  if (run->comms.rank == 0) {
+    rc = report_run_dir_changed(run->dir, &skipped, md, sizeof md);
+    if (!rc && skipped) LOG_INFO("report: %s is up to date with its inputs, skipped", md);
+  }
+  return rc; /* an error on rank 0 aborts the job with its message (run_main) */
+}
+
 static const oo_stage stages[] = {
     {"pretrain", dep_pretrain, art_none, stage_pretrain}, /* skips per LM file itself */
     {"gold", dep_gold, art_gold, stage_gold},
@@ -58,6 +80,8 @@ static const oo_stage stages[] = {
     {"rm", dep_rm, art_rm, stage_rm},
     {"bon", dep_bon, art_bon, stage_bon},
     {"ppo", dep_ppo, art_none, stage_ppo}, /* skips per objective file itself */
+    {"fit", dep_fit, art_none, stage_fit},       /* skips itself (inputs hash in fits.h5) */
+    {"report", dep_fit, art_none, stage_report}, /* skips itself (report/inputs_hash.txt) */
 };
 
 const oo_stage *run_stages(int *n) {
@@ -98,6 +122,20 @@ static int hash_matches(const char *path, const char *hash) {
   return ok;
 }
 
+/* A reused X.h5 brings its X.csv (bon.csv, ppo_<tag>.csv: the curves fit and report read) when the
+ * other directory has one. */
+static void link_sibling_csv(const char *path, const char *other) {
+  size_t lp = strlen(path), lo = strlen(other);
+  if (lp < 3 || lo < 3 || strcmp(path + lp - 3, ".h5") != 0 || strcmp(other + lo - 3, ".h5") != 0) return;
+  char csv[4400], other_csv[4400];
+  snprintf(csv, sizeof csv, "%.*s.csv", (int)(lp - 3), path);
+  snprintf(other_csv, sizeof other_csv, "%.*s.csv", (int)(lo - 3), other);
+  if (!oo_file_exists(other_csv)) return;
+  unlink(csv);
+  if (link(other_csv, csv) != 0 && symlink(other_csv, csv) != 0)
+    LOG_WARN("%s: cannot link %s to %s: %s", csv, other_csv, csv, strerror(errno));
+}
+
 int run_artifact_current(const oo_run *run, const char *name) {
   char path[4400];
   if (run_path(run, name, path, sizeof path)) return 0;
@@ -109,6 +147,7 @@ int run_artifact_current(const oo_run *run, const char *name) {
     unlink(path);
     if (link(other, path) == 0 || symlink(other, path) == 0) {
       LOG_INFO("%s: reusing %s", run->stage, other);
+      link_sibling_csv(path, other);
       return 1;
     }
   }
@@ -219,6 +258,17 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
   return OO_OK;
 }
 
+int run_pipeline(oo_run *run, int force, const char *only, const char *until) {
+  int n, rc = OO_OK;
+  const oo_stage *st = run_stages(&n);
+  for (int i = 0; i < n && !rc; i++) {
+    if (only && strcmp(st[i].name, only) != 0) continue;
+    rc = run_stage(run, &st[i], force || only != NULL);
+    if (until && strcmp(st[i].name, until) == 0) break;
+  }
+  return rc;
+}
+
 typedef struct {
   const char *config;   /* CONFIG */
   char *sets[64];       /* --set values */
@@ -296,13 +346,7 @@ static int run_main(int argc, char **argv, int want_stage) {
   oo_signals_install();
   LOG_INFO("overopt %s: run '%s' on %d rank%s -> %s", OVEROPT_VERSION, run->cfg.run.name, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
-  int n;
-  const oo_stage *st = run_stages(&n);
-  for (int i = 0; i < n && !rc; i++) {
-    if (a.stage && strcmp(st[i].name, a.stage) != 0) continue;
-    rc = run_stage(run, &st[i], a.force || a.stage != NULL);
-    if (a.until && strcmp(st[i].name, a.until) == 0) break;
-  }
+  rc = run_pipeline(run, a.force, a.stage, a.until);
   if (!rc) {
     char report[4400];
     run_path(run, "report/report.md", report, sizeof report);

@@ -65,6 +65,10 @@ void run_teardown(oo_run *run);
 /* Stage table and driver. */
 const oo_stage *run_stages(int *n);
 int run_stage(oo_run *run, const oo_stage *st, int force);
+/* Runs the stages of a set-up run in order: every one, or only `only` (forced), stopping after
+ * `until` (either may be NULL); force reruns up-to-date stages. Collective on run->comms.world;
+ * returns OO_OK, OO_STOPPED or an error. (Used by `overopt run`/`stage` and by each sweep point.) */
+int run_pipeline(oo_run *run, int force, const char *only, const char *until);
 
 int cmd_run(int argc, char **argv);
 int cmd_stage(int argc, char **argv);

@@ -312,12 +312,13 @@ static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char 
   memset(&pol, 0, sizeof pol);
   memset(&val, 0, sizeof val);
   int ok = h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) == OO_OK && strcmp(got, hash) == 0;
+  if (!ok) oo_error_at(__FILE__, __LINE__, "its config hash %s is not this run's %s", got, hash);
   if (ok) ok = h5_attr_read_int(&r, "/", "steps_done", &s) == OO_OK && s >= 0 && s <= t->steps;
   if (ok) ok = h5_attr_read_double(&r, "/", "beta_next", &b) == OO_OK;
   if (ok) ok = gpt_read(&pol, &r, "policy", GPT_LM, 1) == OO_OK && pol.n_params == x->policy->n_params;
   if (ok) ok = gpt_read(&val, &r, "value", GPT_VALUE, 1) == OO_OK && val.n_params == x->value->n_params;
   if (ok) ok = table_read(&r, t, x->cfg, s) == OO_OK;
-  if (!ok && got[0]) LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
+  if (!ok) LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
   h5_close(&r);
   oo_error_clear();
   if (ok) {

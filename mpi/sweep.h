@@ -41,6 +41,11 @@ int fit_sweep_dir(const char *dir, MPI_Comm comm);
 /* 1 if dir is a sweep directory (has sweep.csv or point_* subdirectories). */
 int fit_is_sweep_dir(const char *dir);
 
+/* Rank 0 only: report_write(dir) unless dir/report/report.md exists and dir/report/inputs_hash.txt
+ * records the same hash of the report's inputs (bon.csv, ppo_<tag>.csv, fits.csv, rm_members.csv,
+ * winrates.csv, config.cfg); *skipped says which. md_path gets report.md's path. */
+int report_run_dir_changed(const char *dir, int *skipped, char *md_path, size_t cap);
+
 /* overopt fit DIR (cmd_fit.c), overopt sweep CONFIG [...] (sweep.c): collective on the world;
  * return codes follow commands.h / main.c (< 0: agreed exit code, > 0: abort). */
 int cmd_fit(int argc, char **argv);

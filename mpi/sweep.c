@@ -1,0 +1,370 @@
+/* sweep: `overopt sweep CONFIG [--set k=v ...] [--point I] [--slurm] [--dry-run]` (see sweep.h).
+ *
+ * Points are the cartesian product of the sweep axes, first axis slowest: point i has axis a's
+ * value number (i / stride_a) % n_a with stride_a the product of the later axes' counts.
+ * Point i runs as an ordinary run with run.out_dir = out_dir/<name>, run.name = point_<i>; the
+ * other points are its share directories. Without --point every point runs in order, then the
+ * sweep is fitted (fit_sweep_dir) and reported. --slurm writes out_dir/<name>/sweep.cfg (the
+ * resolved base config, --set included) and out_dir/<name>/sweep.sbatch (slurm/sweep.sbatch with
+ * the array range, slurm.* keys and absolute paths filled in) and submits it.
+ */
+#define _DEFAULT_SOURCE /* realpath */
+#include "sweep.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "comm.h"
+#include "core/core.h"
+#include "report/report.h"
+#include "run.h"
+
+int sweep_n_points(const oo_config *cfg) {
+  if (cfg->sweep.n_axes == 0) return 0;
+  int n = 1;
+  for (int a = 0; a < cfg->sweep.n_axes; a++) n *= cfg->sweep.axes[a].n_values;
+  return n;
+}
+
+int sweep_point_sets(const oo_config *cfg, int i, char sets[][160], int cap) {
+  int stride = sweep_n_points(cfg), na = cfg->sweep.n_axes < cap ? cfg->sweep.n_axes : cap;
+  for (int a = 0; a < na; a++) {
+    const cfg_axis *ax = &cfg->sweep.axes[a];
+    stride /= ax->n_values;
+    snprintf(sets[a], 160, "%s=%s", ax->key, ax->values[(i / stride) % ax->n_values]);
+  }
+  return na;
+}
+
+/* ---- arguments ------------------------------------------------------------------------------ */
+
+typedef struct {
+  const char *config;  /* CONFIG */
+  char *sets[64];      /* --set values */
+  int n_sets;          /* count */
+  int point;           /* --point I, -1 = every point */
+  int slurm;           /* --slurm */
+  int dry_run;         /* --dry-run */
+} sweep_args;
+
+static int parse_args(int argc, char **argv, sweep_args *a) {
+  memset(a, 0, sizeof *a);
+  a->point = -1;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0) {
+      REQUIRE(argv[i][5] == '=' || i + 1 < argc, "--set needs section.key=value");
+      REQUIRE(a->n_sets < 60, "too many --set options (60 at most)");
+      a->sets[a->n_sets++] = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
+    } else if (strcmp(argv[i], "--point") == 0) {
+      REQUIRE(i + 1 < argc, "--point needs a point index (0 .. number of points - 1)");
+      char *end;
+      long p = strtol(argv[++i], &end, 10);
+      REQUIRE(!*end && p >= 0 && p < INT_MAX, "--point '%s' is not a point index (0, 1, ...)", argv[i]);
+      a->point = (int)p;
+    } else if (strcmp(argv[i], "--slurm") == 0) {
+      a->slurm = 1;
+    } else if (strcmp(argv[i], "--dry-run") == 0) {
+      a->dry_run = 1;
+    } else if (argv[i][0] == '-') {
+      OO_FAIL("sweep: unknown option '%s' (see overopt sweep --help)", argv[i]);
+    } else if (!a->config) {
+      a->config = argv[i];
+    } else {
+      OO_FAIL("sweep: unexpected argument '%s'", argv[i]);
+    }
+  }
+  REQUIRE(a->config, "usage: overopt sweep CONFIG [--set key=value ...] [--point I] [--slurm] [--dry-run]");
+  REQUIRE(!(a->slurm && a->point >= 0), "--slurm submits every point as a job array: leave out --point");
+  return OO_OK;
+}
+
+static int load_base(oo_config *cfg, const sweep_args *a) {
+  CHECK(cfg_load(cfg, a->config));
+  for (int i = 0; i < a->n_sets; i++) CHECK(cfg_set(cfg, a->sets[i]));
+  CHECK(cfg_validate(cfg, a->config));
+  REQUIRE(cfg->sweep.n_axes > 0,
+          "%s has no sweep axes: add sweep = { axes = ( { key = \"rm.size.d_model\"; values = [32, 64]; } ); }; "
+          "(or use `overopt run` for a single run)", a->config);
+  REQUIRE(a->point < sweep_n_points(cfg), "--point %d is out of range: the sweep of %s has %d points (0 .. %d)",
+          a->point, a->config, sweep_n_points(cfg), sweep_n_points(cfg) - 1);
+  return OO_OK;
+}
+
+/* ---- listing and Slurm (rank 0) --------------------------------------------------------------- */
+
+static void print_points(const oo_config *cfg, const char *sweep_dir) {
+  int n = sweep_n_points(cfg);
+  printf("sweep '%s': %d point%s in %s\n", cfg->run.name, n, n == 1 ? "" : "s", sweep_dir);
+  for (int i = 0; i < n; i++) {
+    char sets[CFG_MAX_AXES][160];
+    int na = sweep_point_sets(cfg, i, sets, CFG_MAX_AXES);
+    printf("  %d:", i);
+    for (int a = 0; a < na; a++) printf(" %s", sets[a]);
+    printf("  -> %s/point_%d\n", sweep_dir, i);
+  }
+}
+
+/* The sbatch template: $OVEROPT_SWEEP_TEMPLATE, next to the binary (../slurm/), or the source tree. */
+static int find_template(char *out, size_t cap) {
+  const char *env = getenv("OVEROPT_SWEEP_TEMPLATE");
+  if (env && *env) {
+    REQUIRE(oo_file_exists(env), "OVEROPT_SWEEP_TEMPLATE='%s' does not exist", env);
+    snprintf(out, cap, "%s", env);
+    return OO_OK;
+  }
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      *slash = 0;
+      int k = snprintf(out, cap, "%s/../slurm/sweep.sbatch", exe);
+      if (k > 0 && (size_t)k < cap && oo_file_exists(out)) return OO_OK;
+      k = snprintf(out, cap, "%s/../share/overopt/slurm/sweep.sbatch", exe);
+      if (k > 0 && (size_t)k < cap && oo_file_exists(out)) return OO_OK;
+    }
+  }
+  snprintf(out, cap, "%s/slurm/sweep.sbatch", OVEROPT_SOURCE_DIR);
+  REQUIRE(oo_file_exists(out),
+          "cannot find the sbatch template slurm/sweep.sbatch (looked next to the binary and in %s): set "
+          "OVEROPT_SWEEP_TEMPLATE=/path/to/sweep.sbatch", OVEROPT_SOURCE_DIR);
+  return OO_OK;
+}
+
+static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* Writes the job script from the template. Lines replaced: the #SBATCH job-name, partition (dropped
+ * when slurm.partition is empty), time, ntasks, array and output lines, CONFIG= and OVEROPT=;
+ * slurm.extra lines and --chdir (the current directory, against which relative paths in the
+ * config resolve) follow the last #SBATCH line. */
+static int write_sbatch(const oo_config *cfg, const char *tmpl, const char *script, const char *abs_dir,
+                        const char *abs_cfg, int n_points) {
+  FILE *in = fopen(tmpl, "r");
+  REQUIRE(in, "cannot read the sbatch template '%s': %s", tmpl, strerror(errno));
+  char *lines[512];
+  int n = 0;
+  char buf[2048];
+  while (n < 512 && fgets(buf, sizeof buf, in)) lines[n++] = xstrdup(buf);
+  fclose(in);
+  int last_sbatch = -1;
+  for (int i = 0; i < n; i++)
+    if (starts(lines[i], "#SBATCH")) last_sbatch = i;
+  char exe[PATH_MAX], cwd[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  int rc = OO_OK;
+  if (len <= 0) rc = oo_error_at(__FILE__, __LINE__, "cannot read /proc/self/exe: %s", strerror(errno));
+  else exe[len] = 0;
+  if (!rc && !getcwd(cwd, sizeof cwd)) rc = oo_error_at(__FILE__, __LINE__, "getcwd failed: %s", strerror(errno));
+  int found = 0; /* bits: time, ntasks, array, output, CONFIG, OVEROPT */
+  FILE *out = rc ? NULL : fopen(script, "w");
+  if (!rc && !out) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s': %s", script, strerror(errno));
+  for (int i = 0; i < n && !rc; i++) {
+    const char *l = lines[i];
+    if (i == 1) fprintf(out, "# Generated by `overopt sweep --slurm` from %s: %d points.\n", tmpl, n_points);
+    if (starts(l, "#SBATCH --job-name=")) {
+      fprintf(out, "#SBATCH --job-name=overopt-%s\n", cfg->run.name);
+    } else if (starts(l, "#SBATCH --partition=")) {
+      if (cfg->slurm.partition[0]) fprintf(out, "#SBATCH --partition=%s\n", cfg->slurm.partition);
+    } else if (starts(l, "#SBATCH --time=")) {
+      fprintf(out, "#SBATCH --time=%s\n", cfg->slurm.time), found |= 1;
+    } else if (starts(l, "#SBATCH --ntasks=")) {
+      fprintf(out, "#SBATCH --ntasks=%d\n", cfg->slurm.ntasks), found |= 2;
+    } else if (starts(l, "#SBATCH --array=")) {
+      fprintf(out, "#SBATCH --array=0-%d\n", n_points - 1), found |= 4;
+    } else if (starts(l, "#SBATCH --output=")) {
+      fprintf(out, "#SBATCH --output=%s/slurm_%%A_%%a.out\n", abs_dir), found |= 8;
+    } else if (starts(l, "CONFIG=")) {
+      fprintf(out, "CONFIG=${1:-%s}\n", abs_cfg), found |= 16;
+    } else if (starts(l, "OVEROPT=")) {
+      fprintf(out, "OVEROPT=${OVEROPT:-%s}\n", exe), found |= 32;
+    } else {
+      fputs(l, out);
+    }
+    if (i == last_sbatch) {
+      fprintf(out, "#SBATCH --chdir=%s\n", cwd);
+      char extra[CFG_STR];
+      snprintf(extra, sizeof extra, "%s", cfg->slurm.extra);
+      for (char *save = NULL, *tok = strtok_r(extra, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+        while (*tok == ' ') tok++;
+        if (!*tok) continue;
+        fprintf(out, "%s%s\n", starts(tok, "#SBATCH") ? "" : "#SBATCH ", tok);
+      }
+    }
+  }
+  if (out) {
+    int bad = ferror(out);
+    bad |= fclose(out);
+    if (!rc && bad) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s' (disk full?)", script);
+  }
+  for (int i = 0; i < n; i++) xfree(&lines[i]);
+  if (!rc && found != 63)
+    rc = oo_error_at(__FILE__, __LINE__, "the sbatch template '%s' lacks one of the lines '#SBATCH --time=', "
+                     "'--ntasks=', '--array=', '--output=', 'CONFIG=', 'OVEROPT=' (found mask %d of 63)", tmpl, found);
+  return rc;
+}
+
+/* Submits script with sbatch --parsable; the job id goes to id. */
+static int submit(const char *script, char *id, size_t cap) {
+  REQUIRE(!strchr(script, '\''), "the path '%s' contains a quote: cannot pass it to sbatch", script);
+  char cmd[4600];
+  snprintf(cmd, sizeof cmd, "sbatch --parsable '%s' 2>&1", script);
+  FILE *p = popen(cmd, "r");
+  REQUIRE(p, "cannot run sbatch: %s", strerror(errno));
+  char out[1024] = "";
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  int st = pclose(p);
+  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
+  REQUIRE(st == 0, "sbatch failed (status %d): %s (is Slurm installed and SLURM_CONF set? `sbatch %s` by hand "
+          "shows the same)", st, out[0] ? out : "no output", script);
+  char *semi = strchr(out, ';'); /* "id;cluster" on multi-cluster setups */
+  if (semi) *semi = 0;
+  REQUIRE(out[0] >= '0' && out[0] <= '9', "sbatch printed '%s', not a job id", out);
+  snprintf(id, cap, "%s", out);
+  return OO_OK;
+}
+
+static int slurm_rank0(const oo_config *cfg, const sweep_args *a, const char *sweep_dir) {
+  int n = sweep_n_points(cfg);
+  CHECK(oo_mkdir_p(sweep_dir));
+  char abs_dir[PATH_MAX], cfg_path[PATH_MAX + 32], script[PATH_MAX + 32], tmpl[PATH_MAX];
+  REQUIRE(realpath(sweep_dir, abs_dir), "cannot resolve '%s': %s", sweep_dir, strerror(errno));
+  snprintf(cfg_path, sizeof cfg_path, "%s/sweep.cfg", abs_dir);
+  snprintf(script, sizeof script, "%s/sweep.sbatch", abs_dir);
+  /* The resolved base config (with --set applied) is what every array task reads. */
+  FILE *f = fopen(cfg_path, "w");
+  REQUIRE(f, "cannot write '%s': %s", cfg_path, strerror(errno));
+  fprintf(f, "# resolved from %s by overopt sweep --slurm (%s)\n", a->config, OVEROPT_VERSION);
+  int rc = cfg_write(cfg, f);
+  if (fclose(f) && !rc) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s'", cfg_path);
+  CHECK(rc);
+  CHECK(find_template(tmpl, sizeof tmpl));
+  CHECK(write_sbatch(cfg, tmpl, script, abs_dir, cfg_path, n));
+  printf("config: %s\nsbatch: %s\n", cfg_path, script);
+  if (a->dry_run) {
+    printf("dry run: not submitted (sbatch --parsable %s)\n", script);
+    return OO_OK;
+  }
+  char id[128];
+  CHECK(submit(script, id, sizeof id));
+  printf("submitted job array %s: points 0-%d, logs %s/slurm_%s_<point>.out\n", id, n - 1, abs_dir, id);
+  printf("when it has finished: overopt fit %s && overopt report %s\n"
+         "  (or: sbatch --dependency=afterok:%s --ntasks=1 --wrap \"%s fit %s && %s report %s\")\n",
+         abs_dir, abs_dir, id, "overopt", abs_dir, "overopt", abs_dir);
+  printf("job: %s\n", id);
+  return fflush(stdout) ? oo_error_at(__FILE__, __LINE__, "cannot write to stdout") : OO_OK;
+}
+
+/* ---- running points (collective) ---------------------------------------------------------------- */
+
+/* Share directories of point i: the other points, nearest index first, at most 8. */
+static void set_shares(oo_run *run, const char *sweep_dir, int i, int n) {
+  run->n_share = 0;
+  int cap = (int)(sizeof run->share / sizeof run->share[0]);
+  for (int dist = 1; dist < n && run->n_share < cap; dist++)
+    for (int s = -1; s <= 1 && run->n_share < cap; s += 2) {
+      int j = i + s * dist;
+      if (j < 0 || j >= n) continue;
+      snprintf(run->share[run->n_share++], sizeof run->share[0], "%s/point_%d", sweep_dir, j);
+    }
+}
+
+/* Runs point i through every stage (and its fit and report). Collective on MPI_COMM_WORLD. */
+static int run_point(const oo_config *cfg, const sweep_args *a, const char *sweep_dir, int i) {
+  char axis[CFG_MAX_AXES][160], dirset[CFG_STR * 2 + 32], nameset[64];
+  int na = sweep_point_sets(cfg, i, axis, CFG_MAX_AXES);
+  char *sets[64 + CFG_MAX_AXES + 2];
+  int ns = 0;
+  for (int k = 0; k < a->n_sets; k++) sets[ns++] = a->sets[k];
+  for (int k = 0; k < na; k++) sets[ns++] = axis[k];
+  snprintf(dirset, sizeof dirset, "run.out_dir=%s", sweep_dir);
+  snprintf(nameset, sizeof nameset, "run.name=point_%d", i);
+  sets[ns++] = dirset;
+  sets[ns++] = nameset;
+  LOG_INFO("==== sweep '%s' point %d of %d:%s%s%s%s%s%s", cfg->run.name, i, sweep_n_points(cfg), na > 0 ? " " : "",
+           na > 0 ? axis[0] : "", na > 1 ? " " : "", na > 1 ? axis[1] : "", na > 2 ? " " : "", na > 2 ? "..." : "");
+  oo_run *run = xcalloc(1, sizeof *run);
+  int rc = run_setup(run, MPI_COMM_WORLD, a->config, ns, sets);
+  if (rc) {
+    if (oo_log_rank() == 0) fprintf(stderr, "error: %s\n", oo_error_message());
+    xfree(&run);
+    return -1;
+  }
+  set_shares(run, sweep_dir, i, sweep_n_points(cfg));
+  LOG_INFO("overopt %s: sweep point %d on %d rank%s -> %s", OVEROPT_VERSION, i, run->comms.size,
+           run->comms.size == 1 ? "" : "s", run->dir);
+  rc = run_pipeline(run, 0, NULL, NULL);
+  run_teardown(run);
+  xfree(&run);
+  return rc;
+}
+
+int cmd_sweep(int argc, char **argv) {
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  sweep_args a;
+  if (parse_args(argc, argv, &a)) { /* every rank sees the same arguments */
+    if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
+    return -2;
+  }
+  oo_config *cfg = xcalloc(1, sizeof *cfg);
+  int rc = rank == 0 ? load_base(cfg, &a) : OO_OK;
+  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (rc) {
+    if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
+    xfree(&cfg);
+    return -1;
+  }
+  MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, MPI_COMM_WORLD);
+  char sweep_dir[CFG_STR * 2 + 2];
+  snprintf(sweep_dir, sizeof sweep_dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
+  int n = sweep_n_points(cfg);
+
+  if (a.slurm || a.dry_run) { /* rank 0 alone; the others wait for its status */
+    if (rank == 0) {
+      print_points(cfg, sweep_dir);
+      rc = a.slurm ? slurm_rank0(cfg, &a, sweep_dir) : OO_OK;
+      if (rc) fprintf(stderr, "error: %s\n", oo_error_message());
+      fflush(stdout);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    xfree(&cfg);
+    return rc ? -1 : 0;
+  }
+
+  oo_signals_install();
+  int first = a.point >= 0 ? a.point : 0, last = a.point >= 0 ? a.point : n - 1;
+  for (int i = first; i <= last && !rc; i++) rc = run_point(cfg, &a, sweep_dir, i);
+  if (rc) {
+    xfree(&cfg);
+    return rc == OO_STOPPED ? -OO_EXIT_STOPPED : rc;
+  }
+  if (a.point < 0) {
+    rc = fit_sweep_dir(sweep_dir, MPI_COMM_WORLD);
+    if (rc) {
+      if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
+      xfree(&cfg);
+      return -1;
+    }
+    if (rank == 0) {
+      char md[4608];
+      rc = report_write(sweep_dir, md, sizeof md);
+      if (!rc) printf("report: %s\n", md);
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rc) {
+      if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
+      rc = -1;
+    }
+  } else if (rank == 0) {
+    printf("point %d done: %s/point_%d (after every point: overopt fit %s && overopt report %s)\n", a.point,
+           sweep_dir, a.point, sweep_dir, sweep_dir);
+  }
+  xfree(&cfg);
+  return rc;
+}
