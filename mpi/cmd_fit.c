@@ -493,6 +493,7 @@ static int list_points(const char *dir, int **idx, int *n) {
 int fit_is_sweep_dir(const char *dir) {
   char path[4400];
   if (!oo_path_join(path, sizeof path, dir, "sweep.csv") && oo_file_exists(path)) return 1;
+  if (!oo_path_join(path, sizeof path, dir, "sweep.cfg") && oo_file_exists(path)) return 1; /* --slurm wrote it */
   oo_error_clear();
   int *idx, n;
   list_points(dir, &idx, &n);

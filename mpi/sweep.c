@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "comm.h"
@@ -208,20 +210,64 @@ static int write_sbatch(const oo_config *cfg, const char *tmpl, const char *scri
   return rc;
 }
 
-/* Submits script with sbatch --parsable; the job id goes to id. */
+/* 1 for the variables an MPI launcher or MPI_Init puts into the environment (Open MPI's singleton
+ * init adds OMPI_MCA_ess=singleton, PMIX_SERVER_URI*, ...): inherited by the batch job, they make
+ * its mpirun believe it runs inside this process's MPI job, and it exits 1 without a word. */
+static int launcher_var(const char *e) {
+  static const char *const drop[] = {"PMIX_", "ORTE_", "OMPI_COMM_WORLD_", "OMPI_UNIVERSE_SIZE", "OMPI_APP_CTX_",
+                                     "OMPI_ARGV", "OMPI_COMMAND", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX",
+                                     "OMPI_FILE_LOCATION", "OMPI_MCA_ess", "OMPI_MCA_orte_", "OMPI_MCA_pmix",
+                                     "OMPI_MCA_initial_wdir", "OMPI_MCA_shmem_RUNTIME_QUERY_hint",
+                                     "OMPI_MCA_mpi_yield_when_idle", "HFI_NO_BACKTRACE", "IPATH_NO_BACKTRACE",
+                                     NULL};
+  for (int i = 0; drop[i]; i++)
+    if (starts(e, drop[i])) return 1;
+  return 0;
+}
+
+/* Submits script with `sbatch --parsable` (without the MPI launcher's variables, see above); the
+ * job id goes to id. */
 static int submit(const char *script, char *id, size_t cap) {
-  REQUIRE(!strchr(script, '\''), "the path '%s' contains a quote: cannot pass it to sbatch", script);
-  char cmd[4600];
-  snprintf(cmd, sizeof cmd, "sbatch --parsable '%s' 2>&1", script);
-  FILE *p = popen(cmd, "r");
-  REQUIRE(p, "cannot run sbatch: %s", strerror(errno));
+  extern char **environ;
+  int n_env = 0;
+  while (environ[n_env]) n_env++;
+  char **env = xcalloc((size_t)n_env + 1, sizeof *env);
+  for (int i = 0, k = 0; i < n_env; i++)
+    if (!launcher_var(environ[i])) env[k++] = environ[i];
+  int fd[2];
+  REQUIRE(pipe(fd) == 0, "pipe failed: %s", strerror(errno));
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], 1);
+    dup2(fd[1], 2);
+    close(fd[0]);
+    close(fd[1]);
+    char *const args[] = {"sbatch", "--parsable", (char *)script, NULL};
+    environ = env;
+    execvp("sbatch", args);
+    fprintf(stderr, "cannot run sbatch: %s", strerror(errno));
+    _exit(127);
+  }
+  close(fd[1]);
+  xfree(&env);
+  if (pid < 0) {
+    close(fd[0]);
+    OO_FAIL("fork failed: %s", strerror(errno));
+  }
   char out[1024] = "";
-  size_t n = fread(out, 1, sizeof out - 1, p);
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof out - 1 && (r = read(fd[0], out + n, sizeof out - 1 - n)) > 0) n += (size_t)r;
   out[n] = 0;
-  int st = pclose(p);
+  close(fd[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
   while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
-  REQUIRE(st == 0, "sbatch failed (status %d): %s (is Slurm installed and SLURM_CONF set? `sbatch %s` by hand "
-          "shows the same)", st, out[0] ? out : "no output", script);
+  REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "sbatch failed (status %d): %s (is Slurm installed and SLURM_CONF set? `sbatch %s` by hand shows the same)",
+          WIFEXITED(st) ? WEXITSTATUS(st) : -1, out[0] ? out : "no output", script);
   char *semi = strchr(out, ';'); /* "id;cluster" on multi-cluster setups */
   if (semi) *semi = 0;
   REQUIRE(out[0] >= '0' && out[0] <= '9', "sbatch printed '%s', not a job id", out);

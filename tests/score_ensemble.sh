@@ -100,7 +100,7 @@ expect_error "member without head_w" "checkpoint 'nohead.h5' group 'member_0': d
   --model nohead.h5 --text lines.txt
 
 rename reward 'value\0' $rm kind.h5 || die "fixture kind.h5"
-expect_error "member of the wrong kind" "'kind.h5' group 'member_0'" --model kind.h5 --text lines.txt
+expect_error "member of the wrong kind" "'kind.h5' group 'member_0': expected a reward checkpoint, got kind 'value'" --model kind.h5 --text lines.txt
 
 rename head_w head_x $gold gold_nohead.h5 || die "fixture gold_nohead.h5"
 expect_error "reward checkpoint without head_w" "checkpoint 'gold_nohead.h5': dataset 'head_w' is missing" \

@@ -75,7 +75,9 @@ for t in 1 2; do
   links=$(stat -c %h "$sweep/point_$t/gold.h5" 2>/dev/null || echo 0)
   [ "$links" -ge 2 ] || die "point_$t/gold.h5 has $links link(s): not reused from another point"
 done
-grep -h "reusing" "$sweep"/point_*/run.log | head -5
+links=$(stat -c %h "$sweep/point_0/lm_d32L1H2.h5" 2>/dev/null || echo 0)
+[ "$links" -ge 3 ] || die "pi_init point_0/lm_d32L1H2.h5 has $links link(s): points 1 and 2 did not reuse it"
+grep -h "reusing" "$sweep"/point_*/run.log
 
 # ---- fit and report of the sweep ------------------------------------------------------------------
 mpirun --oversubscribe -n 2 "$overopt" fit "$sweep" >fit.log 2>&1 || { cat fit.log; die "overopt fit $sweep"; }

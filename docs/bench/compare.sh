@@ -62,9 +62,9 @@ awk '
   }
   END {
     printf "best of 2 runs each, tokens/s (thread CPU time, 1 thread); ratio = overopt / torch\n";
-    printf "%-22s | %10s %10s %6s | %12s %12s %6s\n", "shape (C,L,NH,T) xB", "ovo train", "torch train",
+    printf "%-22s | %10s %11s %6s | %12s %12s %6s\n", "shape (C,L,NH,T) xB", "ovo train", "torch train",
            "ratio", "ovo sample64", "torch samp64", "ratio";
     for (i = 1; i <= n; i++) { key = keys[i];
       printf "%-22s | %10.0f %11.0f %6.2f | %12.0f %12.0f %6.2f\n", key, otr[key], ttr[key],
-             ttr[key] > 0 ? otr[key] / ttr[key] : 0, osa[key], tsa[key], tsa[key] > 0 ? osa[key] / tsa[key] : 0 }
+             (ttr[key] > 0 ? otr[key] / ttr[key] : 0), osa[key], tsa[key], (tsa[key] > 0 ? osa[key] / tsa[key] : 0) }
   }' "$tmp"/overopt.1 "$tmp"/overopt.2 "$tmp"/torch.1 "$tmp"/torch.2

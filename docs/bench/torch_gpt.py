@@ -63,12 +63,20 @@ class Block(nn.Module):
         q = q.view(B, T, NH, hs).transpose(1, 2)
         k = k.view(B, T, NH, hs).transpose(1, 2)
         v = v.view(B, T, NH, hs).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
-        mask = torch.ones(T, T, dtype=torch.bool).tril()
-        att = att.masked_fill(~mask, float("-inf"))
+        # One fused op for scale, causal mask (additive -inf bias) and Q K^T: a separate
+        # multiply and masked_fill over the (B,NH,T,T) scores cost more than the matmul.
+        att = torch.baddbmm(self.causal_bias(T), q.reshape(B * NH, T, hs), k.reshape(B * NH, T, hs).transpose(1, 2),
+                            beta=1.0, alpha=1.0 / math.sqrt(hs))
         att = F.softmax(att, dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        y = torch.bmm(att, v.reshape(B * NH, T, hs)).view(B, NH, T, hs).transpose(1, 2).reshape(B, T, C)
         return self.proj(y)
+
+    def causal_bias(self, T):
+        """(T,T) additive mask: 0 on and below the diagonal, -inf above; cached per T."""
+        if getattr(self, "_bias_T", None) != T:
+            self._bias = torch.full((T, T), float("-inf")).triu(1)
+            self._bias_T = T
+        return self._bias
 
     def forward(self, x):
         x = x + self.attn_full(self.ln1(x))
