@@ -350,7 +350,9 @@ int stage_rm(oo_run *run) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1);
-    if (!rc && c->rank == 0)
+    /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
+     * member this rank trains, and collect_member sends member m's from here. */
+    if (!rc)
       for (int i = 0; i < w.n_test; i++) {
         test_scores[((size_t)i * 2 + 0) * K + m] = test0[i];
         test_scores[((size_t)i * 2 + 1) * K + m] = test1[i];
@@ -367,6 +369,11 @@ int stage_rm(oo_run *run) {
       rc = gpt_create(&members[m], d, GPT_REWARD);
       if (rc) break;
     }
+    if (c->rank != 0 && hosted[m])
+      for (int i = 0; i < w.n_test; i++) {
+        test0[i] = test_scores[((size_t)i * 2 + 0) * K + m];
+        test1[i] = test_scores[((size_t)i * 2 + 1) * K + m];
+      }
     rc = collect_member(run, m, &members[m], hosted[m], metrics + (size_t)m * E * N_MET, E * N_MET, test0, test1,
                         w.n_test);
     if (!rc && c->rank == 0 && !hosted[m])
