@@ -335,6 +335,13 @@ int stage_rm(oo_run *run) {
     char lmpath[4400];
     rc = pretrain_lm_path(run, &cfg->rm.size, lmpath, sizeof lmpath);
     if (!rc) rc = gpt_load(&lm, lmpath, GPT_LM);
+    if (!rc && (lm.d.C != cfg->rm.size.d_model || lm.d.L != cfg->rm.size.n_layer || lm.d.NH != cfg->rm.size.n_head ||
+                lm.d.T != cfg->pretrain.n_ctx))
+      rc = oo_error_at(__FILE__, __LINE__,
+                       "'%s' is d_model %d, n_layer %d, n_head %d, n_ctx %d but rm.size is d_model %d, n_layer %d, "
+                       "n_head %d with pretrain.n_ctx %d: rerun the pretrain stage (overopt stage pretrain CONFIG)",
+                       lmpath, lm.d.C, lm.d.L, lm.d.NH, lm.d.T, cfg->rm.size.d_model, cfg->rm.size.n_layer,
+                       cfg->rm.size.n_head, cfg->pretrain.n_ctx);
   }
   gpt *members = xcalloc((size_t)K, sizeof(gpt));
   int *hosted = xcalloc((size_t)K, sizeof(int));

@@ -4,3 +4,4 @@
 oo_script_test(NAME stage_pretrain SCRIPT stage_pretrain.sh LABELS stages mpi TIMEOUT 180)
 oo_script_test(NAME stage_rm SCRIPT stage_rm.sh LABELS stages mpi TIMEOUT 180)
 oo_script_test(NAME score_ensemble SCRIPT score_ensemble.sh LABELS stages mpi TIMEOUT 120)
+oo_script_test(NAME quiet_progress SCRIPT quiet_progress.sh LABELS stages mpi)

@@ -29,11 +29,12 @@ python="${PYTHON:-/usr/bin/python3}"
 "$python" -c 'import torch' 2>/dev/null ||
   { echo "compare.sh: $python cannot import torch (apt-get install -y --no-install-recommends python3-torch)" >&2; exit 2; }
 
+cores="$(nproc)" # before the export below: nproc honours OMP_NUM_THREADS
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-echo "compare.sh $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname), $(nproc) cores; binary $bin"
+echo "compare.sh $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname), $cores cores; binary $bin"
 for round in 1 2; do
   echo "== round $round: overopt bench   (load:$(uptime | sed 's/.*load average://'))"
   "$bin" bench "${quick[@]}" | tee "$tmp/overopt.$round"
