@@ -131,7 +131,7 @@ class GPT(nn.Module):
 
     @torch.inference_mode()
     def generate(self, B, max_new, gen):
-        C, NH, hs = self.C, self.NH, self.C // self.NH
+        NH, hs = self.NH, self.C // self.NH
         Tmax = max_new  # positions fed: the prompt token and every generated one but the last
         kc = [torch.empty(B, NH, Tmax, hs) for _ in range(self.L)]
         vc = [torch.empty(B, NH, Tmax, hs) for _ in range(self.L)]
