@@ -82,7 +82,7 @@ static void test_defaults(void) {
   EXPECT_NEAR(c.bon.uwo_lambda[0], 0.5, 0);
   EXPECT(c.ppo.n_objectives == 4 && !strcmp(c.ppo.objectives[0], "single") && !strcmp(c.ppo.objectives[3], "uwo"));
   EXPECT(c.ppo.n_betas == 1);
-  EXPECT_NEAR(c.ppo.betas[0], 0.01, 0);
+  EXPECT_NEAR(c.ppo.betas[0], 0.0, 0); /* no KL penalty in the quickstart (README) */
   EXPECT(!strcmp(c.ppo.kl_estimator, "k1") && c.sweep.n_axes == 0 && c.slurm.ntasks == 2);
   char name[32];
   cfg_size_name(&c.rm.size, name, sizeof name);
