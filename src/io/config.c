@@ -93,7 +93,7 @@ static const cfg_key SCHEMA[] = {
     ENUM("gold.kind", gold.kind, "random", "random|teacher|checkpoint",
          "gold RM: seeded random transformer, RM on a separately pretrained teacher LM, or a checkpoint"),
     SIZE3("gold.size", gold.size, "128", "4", "4", "gold RM (random) or teacher LM (teacher)"),
-    FLT_GT("gold.init_scale", gold.init_scale, "0.02", 0, 10, "random: std of the gold RM's initialization"),
+    FLT_GT("gold.init_scale", gold.init_scale, "0.06", 0, 10, "random: std of the gold RM's initialization"),
     STR("gold.checkpoint", gold.checkpoint, "", "checkpoint: path of a reward checkpoint (required for that kind)"),
     INT("gold.teacher_steps", gold.teacher_steps, "600", 0, BIG, "teacher: pretraining steps of the teacher LM"),
     INT("gold.calib_prompts", gold.calib_prompts, "256", 1, 1000000,
