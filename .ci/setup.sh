@@ -41,6 +41,6 @@ case "$mode" in
     mpirun -n "$cores" --oversubscribe "$build/overopt" run configs/quickstart.cfg "$@" ;;
   test)
     cd "$build"
-    ctest --output-on-failure -j1 "$@" ;;
+    ctest --output-on-failure -j2 "$@" ;;
   *) echo "usage: $0 [quickstart|test|build] [extra args]" >&2; exit 2 ;;
 esac
