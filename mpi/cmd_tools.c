@@ -390,59 +390,21 @@ static void score_lines(reward_set *rs, const text_lines *t, int first, int B, i
   }
 }
 
-/* score on an ensemble file: TSV header line, member_0..member_<K-1>, mean, wco, uwo_<lambda>;
- * one row per input line (numbered from 1), objectives from rlhf.h over the calibrated members. */
-static int score_ensemble(const tool_args *a) {
-  double lambda = isnan(a->uwo_lambda) ? SCORE_UWO_LAMBDA : a->uwo_lambda;
-  reward_set rs;
-  CHECK(ensemble_set_load(&rs, a->model));
-  int n_ctx = rs.members[0].d.T;
-  for (int k = 1; k < rs.K; k++) n_ctx = rs.members[k].d.T < n_ctx ? rs.members[k].d.T : n_ctx;
-  text_lines t;
-  int rc = text_lines_read(&t, "score", a->text, n_ctx);
-  if (rc) {
-    reward_set_free(&rs);
-    return oo_error_trace(rc, __FILE__, __LINE__);
-  }
-  int Tmax = 1;
-  for (int i = 0; i < t.n; i++) Tmax = t.len[i] + 1 > Tmax ? t.len[i] + 1 : Tmax;
-  int Bmax = t.n < TOOLS_BATCH ? (t.n ? t.n : 1) : TOOLS_BATCH;
-  int *tokens = xmalloc((size_t)Bmax * Tmax * sizeof *tokens);
-  float *r = xmalloc((size_t)Bmax * rs.K * sizeof *r); /* (B,K) calibrated rewards */
-  for (int k = 0; k < rs.K; k++) gpt_reserve(&rs.members[k], Bmax, Tmax);
-  printf("line");
-  for (int k = 0; k < rs.K; k++) printf("\tmember_%d", k);
-  printf("\tmean\twco\tuwo_%g\n", lambda);
-  for (int first = 0; first < t.n; first += Bmax) {
-    int B = t.n - first < Bmax ? t.n - first : Bmax;
-    score_lines(&rs, &t, first, B, tokens, r);
-    for (int b = 0; b < B; b++) {
-      const float *row = r + (size_t)b * rs.K;
-      printf("%d", first + b + 1);
-      for (int k = 0; k < rs.K; k++) printf("\t%.9g", row[k]);
-      printf("\t%.9g\t%.9g\t%.9g\n", ensemble_objective_mean(row, rs.K), ensemble_objective_wco(row, rs.K),
-             ensemble_objective_uwo(row, rs.K, lambda));
-    }
-  }
-  fflush(stdout);
-  xfree(&tokens);
-  xfree(&r);
-  text_lines_free(&t);
-  reward_set_free(&rs);
-  return OO_OK;
-}
-
+/* score: one reward checkpoint prints "reward\ttokens" per line; an ensemble file (root attribute
+ * k, groups member_<m>) prints line, member_0..member_<K-1>, mean, wco, uwo_<lambda> per line
+ * (numbered from 1), objectives from rlhf.h over the calibrated members. */
 static int score_run(int argc, char **argv) {
   tool_args a = {.cmd = "score", .usage = "--model F --text FILE [--uwo-lambda L]", .uwo_lambda = NAN};
   static const char *const flags[] = {"--model", "--text", "--uwo-lambda"};
   CHECK(parse_tool_args(&a, argc, argv, flags, 3));
   REQUIRE(a.text, "score: --text FILE is required (one sequence per line)");
-  if (is_ensemble_file(a.model)) return score_ensemble(&a);
-  REQUIRE(isnan(a.uwo_lambda),
+  int ensemble = is_ensemble_file(a.model);
+  REQUIRE(ensemble || isnan(a.uwo_lambda),
           "score: --uwo-lambda applies to an ensemble file (root attribute k, groups member_<m>); '%s' is not one",
           a.model);
+  double lambda = isnan(a.uwo_lambda) ? SCORE_UWO_LAMBDA : a.uwo_lambda;
   reward_set rs;
-  CHECK(reward_set_load(&rs, a.model));
+  CHECK(ensemble ? ensemble_set_load(&rs, a.model) : reward_set_load(&rs, a.model));
   int n_ctx = rs.members[0].d.T;
   for (int k = 1; k < rs.K; k++) n_ctx = rs.members[k].d.T < n_ctx ? rs.members[k].d.T : n_ctx;
   text_lines t;
@@ -457,31 +419,26 @@ static int score_run(int argc, char **argv) {
   int *tokens = xmalloc((size_t)Bmax * Tmax * sizeof *tokens);
   float *r = xmalloc((size_t)Bmax * rs.K * sizeof *r); /* (B,K) calibrated rewards */
   for (int k = 0; k < rs.K; k++) gpt_reserve(&rs.members[k], Bmax, Tmax);
-  if (rs.K == 1) {
-    printf("reward\ttokens\n");
+  if (ensemble) {
+    printf("line");
+    for (int k = 0; k < rs.K; k++) printf("\tmember_%d", k);
+    printf("\tmean\twco\tuwo_%g\n", lambda);
   } else {
-    printf("reward_mean");
-    for (int k = 0; k < rs.K; k++) printf("\treward_%d", k);
-    printf("\ttokens\n");
+    printf("reward\ttokens\n");
   }
   for (int first = 0; first < t.n; first += Bmax) {
     int B = t.n - first < Bmax ? t.n - first : Bmax;
-    int Tb = batch_tokens(&t, first, B, tokens);
-    for (int k = 0; k < rs.K; k++) {
-      gpt *m = &rs.members[k];
-      gpt_forward(m, tokens, B, Tb);
-      const float *raw = gpt_scalar_out(m); /* (B,Tb) */
-      for (int b = 0; b < B; b++) /* the last position of [256, bytes] is index len */
-        r[(size_t)b * rs.K + k] = (raw[(size_t)b * Tb + t.len[first + b]] - m->reward_shift) / m->reward_scale;
-    }
+    score_lines(&rs, &t, first, B, tokens, r);
     for (int b = 0; b < B; b++) {
-      if (rs.K > 1) {
-        double mean = 0.0;
-        for (int k = 0; k < rs.K; k++) mean += r[(size_t)b * rs.K + k];
-        printf("%.9g\t", mean / rs.K);
+      const float *row = r + (size_t)b * rs.K;
+      if (!ensemble) {
+        printf("%.9g\t%d\n", row[0], t.len[first + b]);
+        continue;
       }
-      for (int k = 0; k < rs.K; k++) printf("%.9g\t", r[(size_t)b * rs.K + k]);
-      printf("%d\n", t.len[first + b]);
+      printf("%d", first + b + 1);
+      for (int k = 0; k < rs.K; k++) printf("\t%.9g", row[k]);
+      printf("\t%.9g\t%.9g\t%.9g\n", ensemble_objective_mean(row, rs.K), ensemble_objective_wco(row, rs.K),
+             ensemble_objective_uwo(row, rs.K, lambda));
     }
   }
   fflush(stdout);
