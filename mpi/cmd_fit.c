@@ -131,7 +131,8 @@ static int read_bon(curve_set *s, const char *path) {
   return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
 }
 
-/* ppo_<tag>.csv: eval_kl/eval_gold rows where any exist, else kl/gold. */
+/* ppo_<tag>.csv: eval_kl/eval_gold rows where any exist (gold relative to the step-0 evaluation,
+ * pi_init), else kl/gold. */
 static int read_ppo(curve_set *s, const char *path, const char *tag) {
   csv_table t;
   CHECK(csv_read(&t, path));
@@ -145,13 +146,17 @@ static int read_ppo(curve_set *s, const char *path, const char *tag) {
     if (!rc) rc = csv_num(&t, r, eg, &gold);
     use_eval = !rc && isfinite(kl) && isfinite(gold);
   }
-  if (use_eval) ck = ek, cg = eg;
+  double g0 = 0; /* eval curves start at (0, 0): pi_init's gold on the evaluation prompts */
+  if (use_eval) {
+    ck = ek, cg = eg;
+    rc = ppo_eval_origin(&t, ek, eg, &g0);
+  }
   fit_curve *c = rc ? NULL : curve_add(s, "ppo", tag, FIT_RL);
   for (int r = 0; r < t.n_rows && !rc; r++) {
     double kl, gold;
     rc = csv_num(&t, r, ck, &kl);
     if (!rc) rc = csv_num(&t, r, cg, &gold);
-    if (!rc) point_add(s, c, kl, gold);
+    if (!rc) point_add(s, c, kl, gold - g0);
   }
   csv_free(&t);
   return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;

@@ -25,16 +25,17 @@ bon_rows() {
   awk -v o="$1" -v a="$2" -v b="$3" 'BEGIN { for (n = 1; n <= 64; n *= 2) { kl = log(n) - (n - 1) / n; d = sqrt(kl)
     printf "%s,%d,%.17g,%.17g,%.17g,0.01\n", o, n, kl, 0.5 * d, d * (a - b * d) } }'
 }
-# ppo_rows EVAL(0|1) ALPHA BETA: ppo csv rows; with EVAL=1 every 4th step has eval_* from
-# d (a - b ln d) and the train columns follow another curve (a 0.3, b 0.9) that must not be fitted.
+# ppo_rows EVAL(0|1) ALPHA BETA [OFFSET]: ppo csv rows; with EVAL=1 every 4th step has eval_* from
+# OFFSET + d (a - b ln d) and the train columns follow another curve (a 0.3, b 0.9) that must not be
+# fitted. The step-0 evaluation (pi_init) is the origin of eval curves, so OFFSET must not matter.
 ppo_rows() {
-  awk -v ev="$1" -v a="$2" -v b="$3" 'BEGIN {
+  awk -v ev="$1" -v a="$2" -v b="$3" -v off="${4:-0}" 'BEGIN {
     for (s = 0; s <= 24; s++) {
       kl = 0.05 * s; d = sqrt(kl); ta = ev ? 0.3 : a; tb = ev ? 0.9 : b
       g = d > 0 ? d * (ta - tb * log(d)) : 0
       ekl = "nan"; eg = "nan"
       if (ev && s % 4 == 0) { ekl = 0.07 * s; if (s == 4) ekl = -0.002; e = sqrt(ekl > 0 ? ekl : 0)
-        eg = e > 0 ? e * (a - b * log(e)) : 0; ekl = sprintf("%.17g", ekl); eg = sprintf("%.17g", eg) }
+        eg = off + (e > 0 ? e * (a - b * log(e)) : 0); ekl = sprintf("%.17g", ekl); eg = sprintf("%.17g", eg) }
       printf "%d,%.17g,%.17g,0,0,0.1,%.17g,0.01,2.5,0.05,0.3,%s,0.2,%s\n", s, kl, kl, g, ekl, eg } }'
 }
 PPO_HEADER=step,kl,kl_k1,kl_k2,kl_k3,proxy,gold,ens_var,entropy,clipfrac,vf_loss,eval_kl,eval_proxy,eval_gold
@@ -54,6 +55,12 @@ expect() {
     END { if (n != 1) printf "%s %s %s: %d rows, want 1\n", s, c, f, n; exit bad || n != 1 }' "$1" ||
     die "$1: $2 $3 $4"
 }
+
+# ---- eval gold relative to pi_init's (step 0): an offset changes nothing ---------------------
+mkdir -p offset
+{ echo "$PPO_HEADER"; ppo_rows 1 1.2 0.35 0.7; } >offset/ppo_shifted.csv
+"$mpirun" --oversubscribe -n 1 "$overopt" fit offset >fit_off.log 2>&1 || { cat fit_off.log; die "fit on offset exited non-zero"; }
+expect offset/fits.csv ppo shifted rl 1.2 0.35
 
 # ---- a run directory under 1 and 3 ranks ------------------------------------------------------
 make_run run 1.3 0.4 1.2 0.35

@@ -135,6 +135,20 @@ const char *csv_cell(const csv_table *t, int row, int col) {
   return t->cells[(size_t)row * t->n_cols + col];
 }
 
+int ppo_eval_origin(const csv_table *t, int kl_col, int val_col, double *origin) {
+  *origin = 0;
+  for (int r = 0; r < t->n_rows; r++) {
+    double kl = NAN, v = NAN;
+    CHECK(csv_num(t, r, kl_col, &kl));
+    CHECK(csv_num(t, r, val_col, &v));
+    if (isfinite(kl) && isfinite(v)) {
+      *origin = v;
+      return OO_OK;
+    }
+  }
+  return OO_OK;
+}
+
 int csv_num(const csv_table *t, int row, int col, double *out) {
   const char *s = csv_cell(t, row, col);
   char *end;
@@ -264,6 +278,9 @@ static int load_ppo(const char *path, const char *tag, series_set *curves, serie
   series *c = NULL, *w = NULL;
   if (!rc) rc = series_get(curves, tag, &c);
   if (!rc) rc = series_get(var, tag, &w);
+  double g0 = 0, p0 = 0; /* pi_init's eval gold and proxy: eval curves start at (0, 0) */
+  if (!rc) rc = ppo_eval_origin(&t, col[5], col[7], &g0);
+  if (!rc) rc = ppo_eval_origin(&t, col[5], col[6], &p0);
   for (int pass = 0; pass < 2 && !rc; pass++) {
     /* pass 0: eval points and the variance; pass 1 (only without eval points): training */
     if (pass == 1 && n_eval > 0) break;
@@ -274,7 +291,7 @@ static int load_ppo(const char *path, const char *tag, series_set *curves, serie
         double vv[SERIES_COLS] = {x[0], x[4]};
         if (!isnan(x[4])) series_push(w, vv);
         if (!isnan(x[5]) && !isnan(x[7])) {
-          double cv[SERIES_COLS] = {sqrt_kl(x[5]), x[7], x[6]};
+          double cv[SERIES_COLS] = {sqrt_kl(x[5]), x[7] - g0, x[6] - p0};
           series_push(c, cv);
           n_eval++;
         }
@@ -650,7 +667,7 @@ static int md_fits(FILE *md, const char *path, fit_row **rows, int *n_rows) {
     snprintf(f->form, sizeof f->form, "%s", form);
     f->alpha = v[0];
     f->beta = v[1];
-    fprintf(md, "| %s | %s | %s | %.4g | %.4g | %.3f | %.3f | %.3f |\n", csv_cell(&t, r, col[0]),
+    fprintf(md, "| %s | %s | %s | %.4g | %.4g | %.3f | %.4g | %.4g |\n", csv_cell(&t, r, col[0]),
             f->curve, form, v[0], v[1], v[2], v[3], v[4]);
   }
   fprintf(md, "\n");

@@ -43,6 +43,10 @@ int csv_col(const csv_table *t, const char *name, int *col);
 /* Cell (row, col) as a number; error naming path:line, the column and the text. */
 int csv_num(const csv_table *t, int row, int col, double *out);
 const char *csv_cell(const csv_table *t, int row, int col);
+/* PPO curves start at (0, 0) like BoN's: the first row of a ppo_<tag>.csv with finite values in
+ * columns kl_col and val_col (the step-0 evaluation, i.e. pi_init on the evaluation prompts)
+ * gives the origin subtracted from val_col. *origin = 0 when no such row exists. */
+int ppo_eval_origin(const csv_table *t, int kl_col, int val_col, double *origin);
 
 /* ---- the report ------------------------------------------------------------------------- */
 
