@@ -136,7 +136,7 @@ static const cfg_key SCHEMA[] = {
     FLT_GT("ppo.kl_target", ppo.kl_target, "6.0", 0, 1000, "adaptive: target KL in nats per response"),
     INT("ppo.kl_horizon", ppo.kl_horizon, "10000", 1, BIG, "adaptive: controller horizon in steps"),
     ENUM("ppo.kl_estimator", ppo.kl_estimator, "k1", "k1|k2|k3", "KL estimator on the curves"),
-    INT("ppo.steps", ppo.steps, "50", 1, BIG, "PPO steps (rollout batches)"),
+    INT("ppo.steps", ppo.steps, "100", 1, BIG, "PPO steps (rollout batches)"),
     INT("ppo.batch", ppo.batch, "32", 1, 65536, "rollouts per step (global)"),
     INT("ppo.minibatch", ppo.minibatch, "8", 1, 65536, "rollouts per minibatch (global, divides ppo.batch)"),
     INT("ppo.epochs", ppo.epochs, "2", 1, 100, "PPO epochs per rollout batch"),
