@@ -271,7 +271,8 @@ static int submit(const char *script, char *id, size_t cap) {
   char *semi = strchr(out, ';'); /* "id;cluster" on multi-cluster setups */
   if (semi) *semi = 0;
   REQUIRE(out[0] >= '0' && out[0] <= '9', "sbatch printed '%s', not a job id", out);
-  snprintf(id, cap, "%s", out);
+  REQUIRE(strlen(out) < cap, "sbatch printed a job id longer than %zu characters: '%s'", cap - 1, out);
+  memcpy(id, out, strlen(out) + 1);
   return OO_OK;
 }
 
