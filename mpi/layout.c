@@ -76,7 +76,7 @@ int layout_member_rank(const oo_layout *lay, int member, int replica) {
 
 int layout_gold_scores_sample(const oo_layout *lay, int rank, int sample) {
   if (rank < 0 || rank >= lay->n_ranks || !lay->ranks[rank].hosts_gold) return 0;
-  return sample % lay->n_rm == lay->ranks[rank].rm_index;
+  return (sample / LAYOUT_GOLD_BLOCK) % lay->n_rm == lay->ranks[rank].rm_index;
 }
 
 /* "rank 3" or "ranks 0-3". */

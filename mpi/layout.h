@@ -11,8 +11,12 @@
  *   so member m has n_rm / K replicas plus one if m < n_rm % K.
  *   Invariants: every member is hosted at least once, every RM rank hosts >= 1 member, a rank
  *   hosts a member at most once, and the replica indices of member m are 0..n_replicas[m]-1.
- * - gold: every RM rank hosts the gold RM; gold scoring is data-parallel over RM ranks
- *   (sample i is gold-scored by the RM rank with rm_index == i % n_rm, layout_gold_scores_sample).
+ * - gold: every RM rank hosts the gold RM; gold scoring is data-parallel over RM ranks in
+ *   contiguous blocks of LAYOUT_GOLD_BLOCK samples: block i / LAYOUT_GOLD_BLOCK goes to the RM rank
+ *   with rm_index == block % n_rm (layout_gold_scores_sample). A block is one forward chunk of the
+ *   gold (GOLD_CHUNK), so every score comes from the same rows whatever the rank count, and gold
+ *   scores are bitwise independent of it (strided rows gave differences of ~1e-6 from BLAS
+ *   rounding on batches of other composition).
  */
 #ifndef OO_LAYOUT_H
 #define OO_LAYOUT_H
@@ -50,7 +54,8 @@ void layout_free(oo_layout *lay);
 int layout_replica(const oo_layout *lay, int rank, int member);
 /* World rank hosting replica `replica` of member. */
 int layout_member_rank(const oo_layout *lay, int member, int replica);
-/* 1 if this rank computes the gold score of sample (sample % n_rm == rm_index). */
+/* 1 if this rank computes the gold score of sample ((sample / LAYOUT_GOLD_BLOCK) % n_rm == rm_index). */
+#define LAYOUT_GOLD_BLOCK 32 /* equals GOLD_CHUNK (rlhf/gold.h), checked in rm_ensemble.c */
 int layout_gold_scores_sample(const oo_layout *lay, int rank, int sample);
 /* Human table: rank, roles, members ("m0(r0/2) m3": replica 0 of 2; no suffix = sole copy),
  * then a summary line. */

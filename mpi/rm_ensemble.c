@@ -6,6 +6,9 @@
 
 #include "ensemble.h"
 
+_Static_assert(LAYOUT_GOLD_BLOCK == GOLD_CHUNK,
+               "gold blocks must be gold forward chunks for rank-count-independent gold scores");
+
 int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int rank, int expect_k,
                      int n_ctx, int d_model, int n_layer, int n_head) {
   memset(e, 0, sizeof *e);
