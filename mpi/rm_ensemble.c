@@ -118,24 +118,29 @@ int gold_score_all(gold_model *g, const oo_comms *c, const oo_layout *lay, const
     } else {
       int ns = 0;
       for (int i = 0; i < n; i++) ns += layout_gold_scores_sample(lay, c->rank, i);
-      int *sel_tok = xmalloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1) * Tmax);
-      int *sel_len = xmalloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1));
-      int *sel_idx = xmalloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1));
-      float *sel_out = xmalloc_floats((size_t)(ns > 0 ? ns : 1));
+      if (ns > g->sel_cap_n || Tmax > g->sel_cap_T) { /* grown once to the largest batch */
+        int cn = ns > g->sel_cap_n ? ns : g->sel_cap_n, cT = Tmax > g->sel_cap_T ? Tmax : g->sel_cap_T;
+        xfree(&g->sel_tok);
+        xfree(&g->sel_len);
+        xfree(&g->sel_idx);
+        xfree(&g->sel_out);
+        g->sel_tok = xmalloc(sizeof(int) * (size_t)cn * cT);
+        g->sel_len = xmalloc(sizeof(int) * (size_t)cn);
+        g->sel_idx = xmalloc(sizeof(int) * (size_t)cn);
+        g->sel_out = xmalloc_floats((size_t)cn);
+        g->sel_cap_n = cn;
+        g->sel_cap_T = cT;
+      }
       int s = 0;
       for (int i = 0; i < n; i++) {
         if (!layout_gold_scores_sample(lay, c->rank, i)) continue;
-        memcpy(sel_tok + (size_t)s * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
-        sel_len[s] = len[i];
-        sel_idx[s++] = i;
+        memcpy(g->sel_tok + (size_t)s * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
+        g->sel_len[s] = len[i];
+        g->sel_idx[s++] = i;
       }
-      if (ns > 0) rc = gold_score(g, sel_tok, sel_len, ns, Tmax, sel_out);
+      if (ns > 0) rc = gold_score(g, g->sel_tok, g->sel_len, ns, Tmax, g->sel_out);
       if (!rc)
-        for (s = 0; s < ns; s++) out[sel_idx[s]] = sel_out[s];
-      xfree(&sel_tok);
-      xfree(&sel_len);
-      xfree(&sel_idx);
-      xfree(&sel_out);
+        for (s = 0; s < ns; s++) out[g->sel_idx[s]] = g->sel_out[s];
     }
   }
   /* A failure on one rank must not leave the others in the allreduce. */

@@ -221,6 +221,7 @@ int gpt_create(gpt *m, gpt_dims d, gpt_kind kind) {
 
 void gpt_free(gpt *m) {
   acts_free(m);
+  xfree(&m->score_buf);
   xfree(&m->params);
   xfree(&m->grads);
   xfree(&m->adam_m);

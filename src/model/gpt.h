@@ -77,6 +77,8 @@ typedef struct {
   int T_cap;            /* activation capacity: time */
   int B_cur;            /* B of the last forward */
   int T_cur;            /* T of the last forward */
+  int *score_buf;       /* scratch of gpt_score_last/gpt_mean_logprob, grown on demand */
+  size_t score_buf_cap; /* its capacity in ints */
 } gpt;
 
 /* ---- lifetime ------------------------------------------------------------------------------ */

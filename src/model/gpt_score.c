@@ -27,7 +27,13 @@ static int *score_setup(gpt *m, const int *lens, int n, int Tmax, int chunk, con
   if (n == 0) return NULL;
   int cap = chunk < n ? chunk : n;
   gpt_reserve(m, cap, Tmax);
-  return xmalloc(sizeof(int) * (size_t)cap * (size_t)Tmax);
+  size_t need = (size_t)cap * (size_t)Tmax; /* grown, never shrunk: no allocation once sized */
+  if (need > m->score_buf_cap) {
+    xfree(&m->score_buf);
+    m->score_buf = xmalloc(sizeof(int) * need);
+    m->score_buf_cap = need;
+  }
+  return m->score_buf;
 }
 
 /* Copies sequences [c0, c0+nc) into buf as (nc,Tc), padding with end-of-text; returns Tc. */
@@ -55,7 +61,6 @@ void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax,
     const float *out = gpt_scalar_out(m); /* (nc,Tc) */
     for (int i = 0; i < nc; i++) raw[c0 + i] = out[(size_t)i * Tc + lens[c0 + i] - 1];
   }
-  xfree(&buf);
 }
 
 void gpt_mean_logprob(gpt *lm, const int *tokens, const int *lens, int n, int Tmax, int start, int chunk,
@@ -84,5 +89,4 @@ void gpt_mean_logprob(gpt *lm, const int *tokens, const int *lens, int n, int Tm
       out[c0 + i] = len > start ? (float)(sum / (len - start)) : 0.0f;
     }
   }
-  xfree(&buf);
 }

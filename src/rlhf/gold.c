@@ -102,6 +102,10 @@ int gold_build(gold_model *g, const oo_config *cfg, const char *lm_teacher_path)
 
 void gold_free(gold_model *g) {
   gpt_free(&g->model);
+  xfree(&g->sel_tok);
+  xfree(&g->sel_len);
+  xfree(&g->sel_idx);
+  xfree(&g->sel_out);
   memset(g, 0, sizeof *g);
 }
 

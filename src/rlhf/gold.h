@@ -37,6 +37,12 @@ typedef struct {
   double scale;       /* > 0; 1 when uncalibrated */
   int response_start; /* teacher: first scored position = 1 + prefs.prompt_len; 0 otherwise */
   int chunk;          /* sequences per forward (GOLD_CHUNK) */
+  int *sel_tok;       /* scratch of the distributed scorer (gold_score_all): (sel_cap_n, sel_cap_T) */
+  int *sel_len;       /* (sel_cap_n) */
+  int *sel_idx;       /* (sel_cap_n) */
+  float *sel_out;     /* (sel_cap_n) */
+  int sel_cap_n;      /* capacity in sequences; grown on demand, never shrunk */
+  int sel_cap_T;      /* capacity in positions */
 } gold_model;
 
 /* "random" | "teacher" | "checkpoint" <-> gold_kind; parsing fails naming the accepted values. */
