@@ -56,7 +56,15 @@ static int art_bon(const oo_run *run, char names[][256], int cap) {
  * not the config, so each skips itself when the hash of its input files is unchanged. */
 static const char *const dep_fit[] = {DEP_RM, "bon.", "ppo.", NULL};
 
+/* --force: forget the recorded input hash (fits.h5, report/inputs_hash.txt) so the step reruns. */
+static void forget_stamp(const oo_run *run, const char *name) {
+  char path[4400];
+  if (run->force && run->comms.rank == 0 && run_path(run, name, path, sizeof path) == OO_OK) unlink(path);
+  MPI_Barrier(run->comms.world);
+}
+
 static int stage_fit(oo_run *run) {
+  forget_stamp(run, "fits.h5");
   int skipped = 0;
   CHECK(fit_run_dir_changed(run->dir, run->comms.world, &skipped));
   if (skipped) LOG_INFO("fit: fits.h5 is up to date with bon.csv and ppo_<tag>.csv (or there are no curves), skipped");
@@ -64,6 +72,7 @@ static int stage_fit(oo_run *run) {
 }
 
 static int stage_report(oo_run *run) {
+  forget_stamp(run, "report/inputs_hash.txt");
   int rc = OO_OK, skipped = 0;
   char md[4400];
   if (run->comms.rank == 0) {
@@ -232,6 +241,7 @@ void run_teardown(oo_run *run) {
 /* ---- driver ------------------------------------------------------------------------------ */
 
 int run_stage(oo_run *run, const oo_stage *st, int force) {
+  run->force = force; /* stages that skip per file (pretrain, ppo) read it */
   run->stage = st->name;
   uint64_t h = cfg_hash(&run->cfg, st->depends);
   snprintf(run->stage_hash, sizeof run->stage_hash, "%016llx", (unsigned long long)h);

@@ -34,6 +34,7 @@ typedef struct {
   const char *stage;        /* name of the stage being run */
   char stage_hash[32];      /* hex hash of the keys the current stage depends on */
   int quiet;                /* --quiet */
+  int force;                /* rerun the current stage's work even if its artifacts are up to date */
 } oo_run;
 
 /* One stage: its name, its artifacts (file names under the run directory, NULL-terminated; a

@@ -499,7 +499,8 @@ int stage_ppo(oo_run *run) {
       memcpy(run->stage_hash, j->hash, sizeof j->hash);
       char file[128];
       snprintf(file, sizeof file, "ppo_%s.h5", j->tag);
-      if (run_artifact_current_all(run, file)) LOG_INFO("ppo %s: %s is up to date, skipped", j->tag, file);
+      if (!run->force && run_artifact_current_all(run, file))
+        LOG_INFO("ppo %s: %s is up to date, skipped", j->tag, file);
       else todo[n_todo++] = o * nb + b;
     }
   memcpy(run->stage_hash, saved, sizeof saved);

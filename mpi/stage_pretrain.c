@@ -280,7 +280,7 @@ int stage_pretrain(oo_run *run) {
     memcpy(run->stage_hash, hash, sizeof hash);
     char file[64];
     snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
-    int current = run_artifact_current_all(run, file);
+    int current = !run->force && run_artifact_current_all(run, file);
     memcpy(run->stage_hash, saved, sizeof saved);
     if (current) {
       LOG_INFO("pretrain %s: %s is up to date, skipped", jobs[j].name, path);

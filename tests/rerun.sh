@@ -68,5 +68,13 @@ done
 for f in rm.h5 bon.h5 bon.csv ppo_mean.h5 ppo_mean.csv fits.csv report/report.md; do
   [ "$(grep "^$f " m1.txt)" != "$(grep "^$f " m3.txt)" ] || die "run3 did not rewrite $f"
 done
+# 4. --force redoes every stage, including the ones that skip per file (pretrain, ppo).
+run run4.log --set rm.lr=0.0005 --force
+if grep -qE "up to date|skipped" run4.log; then die "run4 (--force) skipped: $(grep -E 'up to date|skipped' run4.log | head -3)"; fi
+grep -qE "^pretrain .*final train loss" run4.log || die "run4 (--force) did not retrain the LMs"
+mtimes >m4.txt
+for f in lm_d32L1H2.h5 gold.h5 prefs.h5 ppo_mean.h5; do
+  [ "$(grep "^$f " m3.txt)" != "$(grep "^$f " m4.txt)" ] || die "run4 (--force) did not rewrite $f"
+done
 echo "elapsed $(($(date +%s) - t0)) s"
 exit $fail
