@@ -28,7 +28,7 @@ static const oo_command commands[] = {
     {"run", cmd_run, "CONFIG [--set key=value ...] [--force] [--until STAGE]",
      "run every stage (skipping those whose artifacts are up to date)", 1},
     {"stage", cmd_stage, "NAME CONFIG [--set key=value ...]",
-     "run one stage (pretrain, gold, prefs, rm, bon, ppo), even if up to date", 1},
+     "run one stage (pretrain, gold, prefs, rm, bon, ppo, fit, report), even if up to date", 1},
     {"bon-curves", cmd_bon_curves, "RUN_DIR [--uwo-lambda L ...]", "recompute best-of-n curves from stored scores", 0},
     {"fit", cmd_fit, "DIR",
      "fit the functional forms to every curve of a run directory, or across a sweep directory", 1},

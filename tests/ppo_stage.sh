@@ -65,8 +65,9 @@ for o in single mean wco uwo; do
   k1=$(col "$csv" kl_k1 | head -1)
   [ "$k1" = "0" ] || die "$csv: step 0 kl_k1 = $k1, want 0 (the policy starts as pi_init)"
 done
-mpi2 stage ppo "$cfg" "${base[@]}" "${small[@]}" >ppo_again.log 2>&1 || die "ppo rerun failed"
-[ "$(grep -c 'up to date, skipped' ppo_again.log)" -eq 4 ] || { cat ppo_again.log; die "the rerun did not skip all 4 runs"; }
+# `overopt run` skips every PPO run whose file is up to date (`overopt stage ppo` always reruns).
+mpi2 run "$cfg" "${base[@]}" "${small[@]}" --until ppo >ppo_again.log 2>&1 || die "ppo rerun failed"
+[ "$(grep -c 'ppo .*up to date, skipped' ppo_again.log)" -eq 4 ] || { cat ppo_again.log; die "the rerun did not skip all 4 runs"; }
 
 # adaptive KL: beta[s+1] = beta[s] * (1 + clip((kl[s] - target) / target, -0.2, 0.2) * 1 / horizon)
 cp -r "$run" "$scratch/adaptive"
