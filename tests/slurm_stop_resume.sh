@@ -38,21 +38,11 @@ for want in "out_dir = \"$runs\";" "^  steps = $steps;" "^  eval_every = 50;"; d
   grep -q "$want" "$cfg" || { echo "FAILED: could not derive $cfg from tests/configs/tiny.cfg (no '$want')"; exit 1; }
 done
 
-# ---- a private cluster under the scratch dir (a short /tmp path if the socket path would be too long)
-export SLURM_TEST_DIR=$scratch/slurm
-[ ${#SLURM_TEST_DIR} -lt 70 ] || SLURM_TEST_DIR=$(mktemp -d /tmp/oo-stop-slurm.XXXXXX)
-listening() { awk -v h="$(printf ':%04X$' "$1")" '$2 ~ h && $4 == "0A" {f = 1} END {exit !f}' \
-  /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-for ((p = 18951 + ($$ % 40) * 2; p < 19951; p += 2)); do
-  listening $p || listening $((p + 1)) || break
-done
-export SLURM_CTLD_PORT=$p SLURM_D_PORT=$((p + 1)) SLURM_NODE_CPUS=2
-cleanup() { bash "$src/tests/slurm/stop-slurm.sh" --clean >/dev/null 2>&1; }
-trap cleanup EXIT
-t0=$(date +%s)
-bash "$src/tests/slurm/start-slurm.sh" || { echo "FAILED: start-slurm.sh"; exit 1; }
+# ---- a private cluster (tests/slurm/private-cluster.sh)
 # shellcheck disable=SC1091
-source "$SLURM_TEST_DIR/env.sh"
+source "$src/tests/slurm/private-cluster.sh"
+t0=$(date +%s)
+private_cluster_start 18951
 
 submit() { # log-file -> prints the job id
   OVEROPT=$overopt sbatch --parsable --ntasks 2 --chdir "$scratch" --output "$scratch/$1" \

@@ -23,21 +23,11 @@ cd "$scratch" || exit 1
 fail=0
 die() { echo "FAILED: $*"; fail=1; }
 
-# ---- a private cluster under the scratch dir (a short /tmp path if the socket path would be too long)
-export SLURM_TEST_DIR=$scratch/slurm
-[ ${#SLURM_TEST_DIR} -lt 70 ] || SLURM_TEST_DIR=$(mktemp -d /tmp/oo-sweep-slurm.XXXXXX)
-listening() { awk -v h="$(printf ':%04X$' "$1")" '$2 ~ h && $4 == "0A" {f = 1} END {exit !f}' \
-  /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
-for ((p = 17901 + ($$ % 40) * 2; p < 18901; p += 2)); do
-  listening $p || listening $((p + 1)) || break
-done
-export SLURM_CTLD_PORT=$p SLURM_D_PORT=$((p + 1)) SLURM_NODE_CPUS=2
-cleanup() { bash "$src/tests/slurm/stop-slurm.sh" --clean >/dev/null 2>&1; }
-trap cleanup EXIT
-t0=$(date +%s)
-bash "$src/tests/slurm/start-slurm.sh" || { echo "FAILED: start-slurm.sh"; exit 1; }
+# ---- a private cluster (tests/slurm/private-cluster.sh)
 # shellcheck disable=SC1091
-source "$SLURM_TEST_DIR/env.sh"
+source "$src/tests/slurm/private-cluster.sh"
+t0=$(date +%s)
+private_cluster_start 17901
 
 # ---- submit ---------------------------------------------------------------------------------------
 sweep=$scratch/runs/tiny_sweep
