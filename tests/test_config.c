@@ -180,8 +180,8 @@ static void test_set(void) {
   EXPECT(c.ppo.n_objectives == 2 && !strcmp(c.ppo.objectives[1], "uwo") && c.ppo.objectives[2][0] == 0);
   EXPECT_OK(cfg_set(&c, "run.name=\"my run\""));
   EXPECT(!strcmp(c.run.name, "my run"));
-  EXPECT_OK(cfg_set(&c, "rm.normalize=zscore"));
-  EXPECT(!strcmp(c.rm.normalize, "zscore"));
+  EXPECT_OK(cfg_set(&c, "rm.normalize=center"));
+  EXPECT(!strcmp(c.rm.normalize, "center"));
   EXPECT_OK(cfg_validate(&c, "--set"));
 
   const struct {

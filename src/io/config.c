@@ -118,7 +118,7 @@ static const cfg_key SCHEMA[] = {
     INT("rm.warmup", rm.warmup, "10", 0, BIG, "linear warm-up steps"),
     ENUM("rm.init", rm.init, "pretrained", "pretrained|scratch",
          "trunk from the base LM of the same size, or random"),
-    ENUM("rm.normalize", rm.normalize, "center", "center|zscore",
+    ENUM("rm.normalize", rm.normalize, "zscore", "center|zscore",
          "per member on pi_init responses: shift to mean 0, or also scale to std 1"),
 
     INT("bon.n_prompts", bon.n_prompts, "32", 1, 1000000, "evaluation prompts"),
