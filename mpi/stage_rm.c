@@ -40,25 +40,23 @@ typedef struct {
   int bcap;                /* batch capacity in pairs */
 } rm_work;
 
-/* Packs pairs idx[0..b) as sequences (chosen, rejected) by `labels`; returns the longest length. */
+/* Packs pairs idx[0..b) as two sequences each into w->btok/w->blen, padded to the longest,
+ * whose length is returned: (chosen, rejected) by `labels`, or (side 0, side 1) when labels is
+ * NULL. */
 static int pack_pairs(rm_work *w, const int *idx, int b, const int *labels) {
   int T = 1;
-  for (int j = 0; j < b; j++) {
-    int p = idx[j], lab = labels[p];
+  for (int j = 0; j < b; j++)
     for (int s = 0; s < 2; s++) {
-      int side = s == 0 ? lab : 1 - lab;
-      int L = prefs_seq_len(w->pd, p, side);
+      int L = prefs_seq_len(w->pd, idx[j], s);
       if (L > T) T = L;
     }
-  }
   for (int j = 0; j < b; j++) {
-    int p = idx[j], lab = labels[p];
+    int p = idx[j], lab = labels ? labels[p] : 0;
     for (int s = 0; s < 2; s++) {
       int side = s == 0 ? lab : 1 - lab;
       int L = prefs_seq_len(w->pd, p, side);
-      const int *src = prefs_seq(w->pd, p, side);
       int *dst = w->btok + (size_t)(2 * j + s) * T;
-      memcpy(dst, src, sizeof(int) * (size_t)L);
+      memcpy(dst, prefs_seq(w->pd, p, side), sizeof(int) * (size_t)L);
       for (int t = L; t < T; t++) dst[t] = GPT_EOT;
       w->blen[2 * j + s] = L;
     }
@@ -70,20 +68,7 @@ static int pack_pairs(rm_work *w, const int *idx, int b, const int *labels) {
 static void score_pairs(gpt *m, rm_work *w, const int *idx, int b, float *out0, float *out1) {
   for (int j0 = 0; j0 < b; j0 += w->bcap) {
     int nb = b - j0 < w->bcap ? b - j0 : w->bcap;
-    int T = 1;
-    for (int j = 0; j < nb; j++)
-      for (int s = 0; s < 2; s++) {
-        int L = prefs_seq_len(w->pd, idx[j0 + j], s);
-        if (L > T) T = L;
-      }
-    for (int j = 0; j < nb; j++)
-      for (int s = 0; s < 2; s++) {
-        int p = idx[j0 + j], L = prefs_seq_len(w->pd, p, s);
-        int *dst = w->btok + (size_t)(2 * j + s) * T;
-        memcpy(dst, prefs_seq(w->pd, p, s), sizeof(int) * (size_t)L);
-        for (int t = L; t < T; t++) dst[t] = GPT_EOT;
-        w->blen[2 * j + s] = L;
-      }
+    int T = pack_pairs(w, idx + j0, nb, NULL);
     gpt_forward(m, w->btok, 2 * nb, T);
     const float *o = gpt_scalar_out(m);
     for (int j = 0; j < nb; j++) {
