@@ -204,30 +204,37 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
 }
 
 /* Sends member m's parameters, calibration and metrics from its replica 0 to world rank 0. */
-static int collect_member(oo_run *run, int m, gpt *g, int hosted, double *metrics, int n_met, float *test0,
-                          float *test1, int n_test) {
+/* Sends member m's parameters, calibration, metrics and its column of test_scores (n_test,2,K)
+ * from its replica 0 to world rank 0 (point to point; a no-op when that replica is rank 0). */
+static int collect_member(oo_run *run, int m, gpt *g, int hosted, double *metrics, int n_met, float *test_scores,
+                          int n_test, int K) {
   int src = layout_member_rank(&run->layout, m, 0);
   const oo_comms *c = &run->comms;
-  if (src == 0) return OO_OK;
+  if (src == 0 || (c->rank != src && c->rank != 0)) return OO_OK;
+  REQUIRE(c->rank != src || hosted, "internal: member %d not hosted on its replica-0 rank %d", m, src);
   int tag = 100 + m;
+  MPI_Datatype column; /* test_scores[.., .., m]: 2*n_test floats K apart */
+  CHECK_MPI(MPI_Type_vector(2 * n_test, 1, K, MPI_FLOAT, &column));
+  CHECK_MPI(MPI_Type_commit(&column));
+  int rc = OO_OK;
   if (c->rank == src) {
-    REQUIRE(hosted, "internal: member %d not hosted on its replica-0 rank %d", m, src);
     float cal[2] = {g->reward_shift, g->reward_scale};
-    CHECK_MPI(MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world));
-    CHECK_MPI(MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world));
-    CHECK_MPI(MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world));
-    CHECK_MPI(MPI_Send(test0, n_test, MPI_FLOAT, 0, tag, c->world));
-    CHECK_MPI(MPI_Send(test1, n_test, MPI_FLOAT, 0, tag, c->world));
-  } else if (c->rank == 0) {
+    CHECK_GOTO(rc, MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world), done);
+    CHECK_GOTO(rc, MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world), done);
+    CHECK_GOTO(rc, MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world), done);
+    CHECK_GOTO(rc, MPI_Send(test_scores + m, 1, column, 0, tag, c->world), done);
+  } else {
     float cal[2];
-    CHECK_MPI(MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
-    CHECK_MPI(MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
-    CHECK_MPI(MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
-    CHECK_MPI(MPI_Recv(test0, n_test, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
-    CHECK_MPI(MPI_Recv(test1, n_test, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_GOTO(rc, MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_GOTO(rc, MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_GOTO(rc, MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_GOTO(rc, MPI_Recv(test_scores + m, 1, column, src, tag, c->world, MPI_STATUS_IGNORE), done);
     g->reward_shift = cal[0];
     g->reward_scale = cal[1];
   }
+done:
+  MPI_Type_free(&column);
+  if (rc) return oo_mpi_error_at(rc, __FILE__, __LINE__, "collecting an ensemble member on rank 0");
   return OO_OK;
 }
 
@@ -343,7 +350,7 @@ int stage_rm(oo_run *run) {
     hosted[m] = 1;
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1);
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
-     * member this rank trains, and collect_member sends member m's from here. */
+     * member this rank trains, and collect_member sends member m's column from test_scores. */
     if (!rc)
       for (int i = 0; i < w.n_test; i++) {
         test_scores[((size_t)i * 2 + 0) * K + m] = test0[i];
@@ -361,18 +368,8 @@ int stage_rm(oo_run *run) {
       rc = gpt_create(&members[m], d, GPT_REWARD);
       if (rc) break;
     }
-    if (c->rank != 0 && hosted[m])
-      for (int i = 0; i < w.n_test; i++) {
-        test0[i] = test_scores[((size_t)i * 2 + 0) * K + m];
-        test1[i] = test_scores[((size_t)i * 2 + 1) * K + m];
-      }
-    rc = collect_member(run, m, &members[m], hosted[m], metrics + (size_t)m * E * N_MET, E * N_MET, test0, test1,
-                        w.n_test);
-    if (!rc && c->rank == 0 && !hosted[m])
-      for (int i = 0; i < w.n_test; i++) {
-        test_scores[((size_t)i * 2 + 0) * K + m] = test0[i];
-        test_scores[((size_t)i * 2 + 1) * K + m] = test1[i];
-      }
+    rc = collect_member(run, m, &members[m], hosted[m], metrics + (size_t)m * E * N_MET, E * N_MET, test_scores,
+                        w.n_test, K);
   }
   if (!rc && c->rank == 0) {
     for (int m = 0; m < K; m++)
