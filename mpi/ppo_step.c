@@ -139,7 +139,9 @@ void ppo_ctx_free(ppo_ctx *x) {
 
 /* Rollout ranks: generate this rank's rows of n sequences into x->tok / x->len / x->rlen.
  * eval = 0: row i answers train prompt (step*batch + i) mod n_train with stream
- * (seed, RNG_PPO, step*batch + i, run_index); eval = 1: eval prompt i, stream (seed, RNG_PPO, i, 0xEEEE). */
+ * (seed, RNG_PPO, step*batch + i, 0); eval = 1: eval prompt i, stream (seed, RNG_PPO, i, 0xEEEE). The streams do
+ * not depend on the objective or beta: the PPO runs of one replicate see common random numbers
+ * (same prompts, same uniform draws), which makes their paired comparison less noisy (#10). */
 static int generate_rows(ppo_ctx *x, int n, int eval, long step) {
   if (x->roll_rank < 0) return OO_OK;
   const oo_config *cfg = x->cfg;
@@ -157,7 +159,7 @@ static int generate_rows(ppo_ctx *x, int n, int eval, long step) {
     } else {
       const uint64_t g = (uint64_t)step * (uint64_t)cfg->ppo.batch + (uint64_t)i;
       prompt = x->train_prompts + (size_t)(g % (uint64_t)x->n_train) * Tp;
-      x->gen_rng[r] = oo_rng_make(seed, RNG_PPO, g, x->run_index);
+      x->gen_rng[r] = oo_rng_make(seed, RNG_PPO, g, 0);
     }
     memcpy(x->gen_prompt + (size_t)r * Tp, prompt, sizeof(int) * (size_t)Tp);
   }

@@ -8,7 +8,7 @@
  * One step (ppo_step), collective on comms->world:
  *   1. rollout rank q generates rows [q*n/R, (q+1)*n/R) of the n = ppo.batch rollouts: row i of
  *      step s answers PPO_TRAIN prompt (s*n + i) mod count with stream
- *      oo_rng_make(seed, RNG_PPO, s*n + i, run_index), so the tokens do not depend on R;
+ *      oo_rng_make(seed, RNG_PPO, s*n + i, 0), so the tokens do not depend on R;
  *   2. the tokens reach every rank by one MPI_Allgatherv over world (non-rollout ranks send 0);
  *   3. rm_ensemble_score and gold_score_all score all n sequences; the broadcast at the end of
  *      each replaces DESIGN's "rewards back (scatterv)": every rank then holds every score;
@@ -94,7 +94,6 @@ typedef struct {
   const oo_layout *lay;   /* roles */
   obj_spec obj;           /* proxy objective of this run */
   int use_gold;           /* 1: optimize the gold score (ppo.reward = gold) */
-  uint64_t run_index;     /* stream id of this run (second key of the rollout streams) */
   gpt *policy;            /* LM being trained (gpt_alloc_train done by init) */
   gpt *ref;               /* frozen pi_init */
   gpt *value;             /* GPT_VALUE being trained */

@@ -11,20 +11,27 @@
 #include "commands.h"
 #include "core/core.h"
 #include "sweep.h"
+int summary_write(const char *dir, int R);
 
 /* ---- the stage table ---------------------------------------------------------------------- */
 
-#define DEP_PRETRAIN "run.seed", "corpus.", "pretrain."
+/* Config keys each stage depends on, cumulative along the pipeline. The world depends on the
+ * world seed only; a replicate's stages add run.seed (replicate i's seed is run.seed + i). */
+#define DEP_PRETRAIN "run.world_seed", "corpus.", "pretrain."
 #define DEP_GOLD DEP_PRETRAIN, "gold.", "prefs.prompt_len", "prefs.response_len", "prefs.temperature", "prefs.top_p"
-#define DEP_PREFS DEP_GOLD, "prefs."
+#define DEP_PREFS DEP_GOLD, "run.seed", "prefs."
 #define DEP_RM DEP_PREFS, "rm."
 
 static const char *const dep_pretrain[] = {DEP_PRETRAIN, "rm.size.", "gold.", NULL};
 static const char *const dep_gold[] = {DEP_GOLD, NULL};
+static const char *const dep_bon_samples[] = {DEP_GOLD, "bon.n_prompts", "bon.n_samples", "bon.top_p", NULL};
 static const char *const dep_prefs[] = {DEP_PREFS, NULL};
 static const char *const dep_rm[] = {DEP_RM, NULL};
 static const char *const dep_bon[] = {DEP_RM, "bon.", NULL};
 static const char *const dep_ppo[] = {DEP_RM, "ppo.", NULL};
+/* fit, summary and report read the CSV files of the run, not the config: each skips itself when
+ * the hash of its input files is unchanged. */
+static const char *const dep_fit[] = {DEP_RM, "bon.", "ppo.", NULL};
 
 static int one_artifact(char names[][256], int cap, const char *name) {
   if (cap < 1) return 0;
@@ -35,62 +42,66 @@ static int art_none(const oo_run *run, char names[][256], int cap) {
   (void)run, (void)names, (void)cap;
   return 0;
 }
-static int art_gold(const oo_run *run, char names[][256], int cap) {
-  (void)run;
-  return one_artifact(names, cap, "gold.h5");
-}
-static int art_prefs(const oo_run *run, char names[][256], int cap) {
-  (void)run;
-  return one_artifact(names, cap, "prefs.h5");
-}
-static int art_rm(const oo_run *run, char names[][256], int cap) {
-  (void)run;
-  return one_artifact(names, cap, "rm.h5");
-}
-static int art_bon(const oo_run *run, char names[][256], int cap) {
-  (void)run;
-  return one_artifact(names, cap, "bon.h5");
-}
-
-/* fit and report: the last steps of `overopt run`. They read the CSV files of the run directory,
- * not the config, so each skips itself when the hash of its input files is unchanged. */
-static const char *const dep_fit[] = {DEP_RM, "bon.", "ppo.", NULL};
+#define ONE_ARTIFACT(fn, file)                                        \
+  static int fn(const oo_run *run, char names[][256], int cap) {      \
+    (void)run;                                                        \
+    return one_artifact(names, cap, file);                            \
+  }
+ONE_ARTIFACT(art_gold, "gold.h5")
+ONE_ARTIFACT(art_bon_samples, "bon_samples.h5")
+ONE_ARTIFACT(art_prefs, "prefs.h5")
+ONE_ARTIFACT(art_rm, "rm.h5")
+ONE_ARTIFACT(art_bon, "bon.h5")
+#undef ONE_ARTIFACT
 
 /* --force: forget the recorded input hash (fits.h5, report/inputs_hash.txt) so the step reruns. */
-static void forget_stamp(const oo_run *run, const char *name) {
+static void forget_stamp(const oo_run *run, art_scope scope, const char *name) {
   char path[4400];
-  if (run->force && run->comms.rank == 0 && run_path(run, name, path, sizeof path) == OO_OK) unlink(path);
+  if (run->force && run->comms.rank == 0 && artifact_path(run, scope, name, path, sizeof path) == OO_OK) unlink(path);
   MPI_Barrier(run->comms.world);
 }
 
 static int stage_fit(oo_run *run) {
-  forget_stamp(run, "fits.h5");
+  forget_stamp(run, ART_REPLICATE, "fits.h5");
   int skipped = 0;
   CHECK(fit_run_dir_changed(run->dir, run->comms.world, &skipped));
   if (skipped) LOG_INFO("fit: fits.h5 is up to date with bon.csv and ppo_<tag>.csv (or there are no curves), skipped");
   return OO_OK;
 }
 
+static int stage_summary(oo_run *run) {
+  if (run->cfg.run.replicates < 2) {
+    LOG_INFO("summary: one replicate, nothing to summarize (set run.replicates >= 2 for intervals)");
+    return OO_OK;
+  }
+  int rc = run->comms.rank == 0 ? summary_write(run->world_dir, run->cfg.run.replicates) : OO_OK;
+  MPI_Bcast(&rc, 1, MPI_INT, 0, run->comms.world);
+  if (rc && run->comms.rank != 0) OO_FAIL("rank 0 could not write the summary of the replicates");
+  return rc;
+}
+
 static int stage_report(oo_run *run) {
-  forget_stamp(run, "report/inputs_hash.txt");
+  forget_stamp(run, ART_RUN, "report/inputs_hash.txt");
   int rc = OO_OK, skipped = 0;
   char md[4400];
   if (run->comms.rank == 0) {
-    rc = report_run_dir_changed(run->dir, &skipped, md, sizeof md);
+    rc = report_run_dir_changed(run->world_dir, &skipped, md, sizeof md);
     if (!rc && skipped) LOG_INFO("report: %s is up to date with its inputs, skipped", md);
   }
   return rc; /* an error on rank 0 aborts the job with its message (run_main) */
 }
 
 static const oo_stage stages[] = {
-    {"pretrain", dep_pretrain, art_none, stage_pretrain}, /* skips per LM file itself */
-    {"gold", dep_gold, art_gold, stage_gold},
-    {"prefs", dep_prefs, art_prefs, stage_prefs},
-    {"rm", dep_rm, art_rm, stage_rm},
-    {"bon", dep_bon, art_bon, stage_bon},
-    {"ppo", dep_ppo, art_none, stage_ppo}, /* skips per objective file itself */
-    {"fit", dep_fit, art_none, stage_fit},       /* skips itself (inputs hash in fits.h5) */
-    {"report", dep_fit, art_none, stage_report}, /* skips itself (report/inputs_hash.txt) */
+    {"pretrain", ART_WORLD, dep_pretrain, art_none, stage_pretrain}, /* skips per LM file itself */
+    {"gold", ART_WORLD, dep_gold, art_gold, stage_gold},
+    {"bon_samples", ART_WORLD, dep_bon_samples, art_bon_samples, stage_bon_samples},
+    {"prefs", ART_REPLICATE, dep_prefs, art_prefs, stage_prefs},
+    {"rm", ART_REPLICATE, dep_rm, art_rm, stage_rm},
+    {"bon", ART_REPLICATE, dep_bon, art_bon, stage_bon},
+    {"ppo", ART_REPLICATE, dep_ppo, art_none, stage_ppo}, /* skips per objective file itself */
+    {"fit", ART_REPLICATE, dep_fit, art_none, stage_fit}, /* skips itself (inputs hash in fits.h5) */
+    {"summary", ART_RUN, dep_fit, art_none, stage_summary},
+    {"report", ART_RUN, dep_fit, art_none, stage_report}, /* skips itself (report/inputs_hash.txt) */
 };
 
 const oo_stage *run_stages(int *n) {
@@ -98,101 +109,51 @@ const oo_stage *run_stages(int *n) {
   return stages;
 }
 
-/* ---- artifacts ------------------------------------------------------------------------------ */
+/* ---- set-up ------------------------------------------------------------------------------- */
 
-int run_path(const oo_run *run, const char *name, char *out, size_t cap) {
-  return oo_path_join(out, cap, run->dir, name);
-}
-
-int run_stamp(const oo_run *run, h5_writer *w) {
-  CHECK(h5_attr_write_str(w, "/", "config_hash", run->stage_hash));
-  char *text = cfg_to_string(&run->cfg);
-  int rc = h5_attr_write_str(w, "/", "config", text);
-  xfree(&text);
-  CHECK(rc);
-  CHECK(h5_attr_write_str(w, "/", "overopt_version", OVEROPT_VERSION));
-  CHECK(h5_attr_write_str(w, "/", "stage", run->stage ? run->stage : ""));
-  CHECK(h5_attr_write_int(w, "/", "world_size", run->comms.size));
+/* Writes the resolved config to DIR/config.cfg through a temporary file (checked, renamed). */
+static int write_config(const oo_run *run, const char *dir, const char *config_path) {
+  char path[4400], tmp[4500];
+  CHECK(oo_path_join(path, sizeof path, dir, "config.cfg"));
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "w");
+  REQUIRE(f, "cannot write '%s': %s", tmp, strerror(errno));
+  fprintf(f, "# resolved from %s by overopt %s", config_path, OVEROPT_VERSION);
+  if (run->replicate >= 0 && run->cfg.run.replicates > 1)
+    fprintf(f, " (replicate %d of %d: run.seed = %d)", run->replicate, run->cfg.run.replicates, run->cfg.run.seed);
+  fprintf(f, "\n");
+  int rc = cfg_write(&run->cfg, f);
+  int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
+  bad |= fclose(f) != 0;
+  if (!rc && bad) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s': %s", tmp, strerror(errno));
+  if (!rc && rename(tmp, path) != 0) rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s' to '%s': %s", tmp, path,
+                                                      strerror(errno));
+  if (rc) {
+    unlink(tmp);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
   return OO_OK;
 }
 
-static int hash_matches(const char *path, const char *hash) {
-  if (!oo_file_exists(path)) return 0;
-  h5_reader r;
-  if (h5_open(&r, path) != OO_OK) {
-    oo_error_clear();
-    return 0;
-  }
-  char got[64] = "";
-  int ok = h5_attr_has(&r, "/", "config_hash") &&
-           h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) == OO_OK && strcmp(got, hash) == 0;
-  h5_close(&r);
-  oo_error_clear();
-  return ok;
-}
-
-/* A reused X.h5 brings its X.csv (bon.csv, ppo_<tag>.csv: the curves fit and report read) when the
- * other directory has one. */
-static void link_sibling_csv(const char *path, const char *other) {
-  size_t lp = strlen(path), lo = strlen(other);
-  if (lp < 3 || lo < 3 || strcmp(path + lp - 3, ".h5") != 0 || strcmp(other + lo - 3, ".h5") != 0) return;
-  char csv[4400], other_csv[4400];
-  snprintf(csv, sizeof csv, "%.*s.csv", (int)(lp - 3), path);
-  snprintf(other_csv, sizeof other_csv, "%.*s.csv", (int)(lo - 3), other);
-  if (!oo_file_exists(other_csv)) return;
-  unlink(csv);
-  if (link(other_csv, csv) != 0 && symlink(other_csv, csv) != 0)
-    LOG_WARN("%s: cannot link %s to %s: %s", csv, other_csv, csv, strerror(errno));
-}
-
-int run_artifact_current(const oo_run *run, const char *name) {
-  char path[4400];
-  if (run_path(run, name, path, sizeof path)) return 0;
-  if (hash_matches(path, run->stage_hash)) return 1;
-  for (int i = 0; i < run->n_share; i++) {
-    char other[4400];
-    if (oo_path_join(other, sizeof other, run->share[i], name)) continue;
-    if (!hash_matches(other, run->stage_hash)) continue;
-    unlink(path);
-    if (link(other, path) == 0 || symlink(other, path) == 0) {
-      LOG_INFO("%s: reusing %s", run->stage, other);
-      link_sibling_csv(path, other);
-      return 1;
-    }
-  }
-  return 0;
-}
-
-int run_artifact_current_all(const oo_run *run, const char *name) {
-  int cur = run->comms.rank == 0 ? run_artifact_current(run, name) : 0;
-  MPI_Bcast(&cur, 1, MPI_INT, 0, run->comms.world);
-  return cur;
-}
-
-/* ---- set-up ------------------------------------------------------------------------------- */
-
 static int write_provenance(const oo_run *run, const char *config_path) {
+  CHECK(write_config(run, run->dir, config_path));
   char path[4400];
-  CHECK(run_path(run, "config.cfg", path, sizeof path));
-  FILE *f = fopen(path, "w");
-  REQUIRE(f, "cannot write '%s': %s", path, strerror(errno));
-  fprintf(f, "# resolved from %s by overopt %s\n", config_path, OVEROPT_VERSION);
-  int rc = cfg_write(&run->cfg, f);
-  fclose(f);
-  CHECK(rc);
   CHECK(run_path(run, "provenance.txt", path, sizeof path));
-  f = fopen(path, "a");
+  FILE *f = fopen(path, "a");
   REQUIRE(f, "cannot write '%s': %s", path, strerror(errno));
   time_t now = time(NULL);
   char host[256] = "?";
   gethostname(host, sizeof host - 1);
   fprintf(f, "---- %s", ctime(&now));
-  fprintf(f, "overopt %s, config %s, host %s, world size %d, seed %d\n", OVEROPT_VERSION, config_path, host,
-          run->comms.size, run->cfg.run.seed);
+  fprintf(f, "overopt %s, config %s, host %s, world size %d, world seed %d, seed %d, replicates %d\n",
+          OVEROPT_VERSION, config_path, host, run->comms.size, run->cfg.run.world_seed, run->cfg.run.seed,
+          run->cfg.run.replicates);
   const char *job = getenv("SLURM_JOB_ID");
   if (job) fprintf(f, "slurm job %s (restart %s)\n", job, getenv("SLURM_RESTART_COUNT") ? getenv("SLURM_RESTART_COUNT") : "0");
   layout_print(&run->layout, f);
-  fclose(f);
+  int bad = ferror(f) != 0;
+  bad |= fclose(f) != 0;
+  REQUIRE(!bad, "cannot write '%s': %s", path, strerror(errno));
   return OO_OK;
 }
 
@@ -217,6 +178,10 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   CHECK(comm_build(&run->comms, world, &run->layout));
   int n = snprintf(run->dir, sizeof run->dir, "%s/%s", run->cfg.run.out_dir, run->cfg.run.name);
   REQUIRE(n > 0 && (size_t)n < sizeof run->dir, "run directory name too long (run.out_dir, run.name)");
+  memcpy(run->world_dir, run->dir, sizeof run->dir);
+  run->replicate = -1;
+  run->scope = ART_WORLD;
+  snprintf(run->config_path, sizeof run->config_path, "%s", config_path);
   rc = OO_OK;
   if (rank == 0) {
     rc = oo_mkdir_p(run->dir);
@@ -238,44 +203,188 @@ void run_teardown(oo_run *run) {
   layout_free(&run->layout);
 }
 
+/* ---- replicates --------------------------------------------------------------------------- */
+
+/* Groups of ranks that run replicates side by side: G divides the world size and minimizes the
+ * rounds times the group count, ceil(R/G)*G (the wall time if every stage scaled perfectly with
+ * ranks), preferring more groups on ties (less communication). layout.replicate_groups overrides;
+ * an explicit rank layout (layout.rollout_ranks or rm_ranks) keeps one group. */
+int run_replicate_groups(const oo_config *cfg, int size) {
+  const int R = cfg->run.replicates;
+  if (cfg->layout.replicate_groups > 0) return cfg->layout.replicate_groups;
+  if (cfg->layout.rollout_ranks > 0 || cfg->layout.rm_ranks > 0) return 1;
+  int best = 1;
+  long best_cost = (long)R;
+  for (int g = 2; g <= size && g <= R; g++) {
+    if (size % g) continue;
+    long cost = (long)((R + g - 1) / g) * g;
+    if (cost <= best_cost) best = g, best_cost = cost;
+  }
+  return best;
+}
+
+/* Collective on group: the run of replicate i on the ranks of group, in world_dir/rep<i> (R >= 2)
+ * or world_dir itself (R = 1). */
+static int replicate_setup(oo_run *rep, const oo_run *world, MPI_Comm group, int i) {
+  int rank, size;
+  MPI_Comm_rank(group, &rank);
+  MPI_Comm_size(group, &size);
+  memset(rep, 0, sizeof *rep);
+  rep->cfg = world->cfg;
+  rep->cfg.run.seed = world->cfg.run.seed + i;
+  rep->replicate = i;
+  rep->scope = ART_REPLICATE;
+  rep->quiet = world->quiet;
+  memcpy(rep->world_dir, world->world_dir, sizeof rep->world_dir);
+  memcpy(rep->share, world->share, sizeof rep->share);
+  rep->n_share = world->n_share;
+  memcpy(rep->config_path, world->config_path, sizeof rep->config_path);
+  if (world->cfg.run.replicates > 1) {
+    snprintf(rep->rep_rel, sizeof rep->rep_rel, "rep%d/", i);
+    CHECK(oo_path_join(rep->dir, sizeof rep->dir, world->world_dir, rep->rep_rel));
+    rep->dir[strlen(rep->dir) - 1] = '\0'; /* no trailing '/' */
+  } else {
+    memcpy(rep->dir, world->world_dir, sizeof rep->dir);
+  }
+  int rc = layout_build(&rep->layout, size, &rep->cfg);
+  /* every rank of the group built the same layout or failed alike (same config, same size) */
+  CHECK(rc);
+  CHECK(comm_build(&rep->comms, group, &rep->layout));
+  rc = OO_OK;
+  if (rank == 0 && world->cfg.run.replicates > 1) {
+    rc = oo_mkdir_p(rep->dir);
+    if (!rc) rc = write_config(rep, rep->dir, world->config_path);
+    if (!rc) {
+      char log[4400];
+      run_path(rep, "run.log", log, sizeof log);
+      rc = oo_log_open_file(log);
+    }
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, group);
+  if (rc) return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "could not set up replicate %d's directory", i);
+  return OO_OK;
+}
+
+static void replicate_teardown(oo_run *rep) {
+  comm_free(&rep->comms);
+  layout_free(&rep->layout);
+}
+
 /* ---- driver ------------------------------------------------------------------------------ */
 
 int run_stage(oo_run *run, const oo_stage *st, int force) {
   run->force = force; /* stages that skip per file (pretrain, ppo) read it */
   run->stage = st->name;
+  run->scope = st->scope;
   uint64_t h = cfg_hash(&run->cfg, st->depends);
   snprintf(run->stage_hash, sizeof run->stage_hash, "%016llx", (unsigned long long)h);
   char names[16][256];
   int n = st->artifacts(run, names, 16);
+  char where[48] = "";
+  if (st->scope == ART_REPLICATE && run->cfg.run.replicates > 1) snprintf(where, sizeof where, " (replicate %d)", run->replicate);
   if (!force && n > 0) {
     int current = 1;
     for (int i = 0; i < n && current; i++) current = run_artifact_current_all(run, names[i]);
     if (current) {
-      LOG_INFO("== %s: up to date (config hash %s), skipped", st->name, run->stage_hash);
+      LOG_INFO("== %s%s: up to date (config hash %s), skipped", st->name, where, run->stage_hash);
       return OO_OK;
     }
   }
-  LOG_INFO("== %s", st->name);
+  LOG_INFO("== %s%s", st->name, where);
   double t0 = oo_now();
   int rc = st->fn(run);
   if (rc == OO_STOPPED) {
-    LOG_INFO("== %s: stopped on request after %.1f s; rerun the same command to continue", st->name,
+    LOG_INFO("== %s%s: stopped on request after %.1f s; rerun the same command to continue", st->name, where,
              oo_now() - t0);
     return rc;
   }
   CHECK(rc);
-  LOG_INFO("== %s: done in %.1f s", st->name, oo_now() - t0);
+  LOG_INFO("== %s%s: done in %.1f s", st->name, where, oo_now() - t0);
   return OO_OK;
 }
 
-int run_pipeline(oo_run *run, int force, const char *only, const char *until) {
-  int n, rc = OO_OK;
+/* Runs the stages of one scope that the selection asks for, in table order; *past_until is set
+ * once `until` has run. */
+static int run_scope(oo_run *run, art_scope scope, int force, const char *only, const char *until, int *past_until) {
+  int n;
   const oo_stage *st = run_stages(&n);
-  for (int i = 0; i < n && !rc; i++) {
-    if (only && strcmp(st[i].name, only) != 0) continue;
-    rc = run_stage(run, &st[i], force || only != NULL);
-    if (until && strcmp(st[i].name, until) == 0) break;
+  for (int i = 0; i < n; i++) {
+    if (st[i].scope != scope) continue;
+    if (*past_until) break;
+    if (!only || !strcmp(st[i].name, only)) {
+      int rc = run_stage(run, &st[i], force || only != NULL);
+      if (rc) return rc;
+    }
+    if (until && !strcmp(st[i].name, until)) *past_until = 1;
   }
+  return OO_OK;
+}
+
+/* Every replicate's stages; collective on world->comms.world. Replicates are dealt to groups of
+ * ranks round-robin; a group that stops or fails ends its own loop (an error then aborts the job
+ * from run_main), and every rank agrees on a stop. */
+static int run_replicates(oo_run *world, int force, const char *only, const char *until, int *past_until) {
+  const int R = world->cfg.run.replicates, size = world->comms.size, rank = world->comms.rank;
+  const int G = run_replicate_groups(&world->cfg, size);
+  REQUIRE(G >= 1 && G <= size && size % G == 0,
+          "layout.replicate_groups = %d must divide the %d ranks of the job", G, size);
+  const int color = rank / (size / G);
+  MPI_Comm group;
+  CHECK_MPI(MPI_Comm_split(world->comms.world, color, rank, &group));
+  int group_rank;
+  MPI_Comm_rank(group, &group_rank);
+  if (R > 1) {
+    LOG_INFO("replicates: %d (run.seed %d .. %d) on %d group%s of %d rank%s", R, world->cfg.run.seed,
+             world->cfg.run.seed + R - 1, G, G == 1 ? "" : "s", size / G, size / G == 1 ? "" : "s");
+    /* each group's rank 0 leads its own log (rep<i>/run.log); only group 0 also prints */
+    oo_log_set_leader(group_rank == 0);
+  }
+  const int level = oo_log_level();
+  if (R > 1 && color != 0 && level > OO_LOG_WARN) oo_log_set_level(OO_LOG_WARN);
+  int rc = OO_OK, until_here = 0;
+  double t0 = oo_now();
+  for (int i = color; i < R && !rc; i += G) {
+    oo_run *rep = xcalloc(1, sizeof *rep);
+    rc = replicate_setup(rep, world, group, i);
+    if (!rc) {
+      until_here = 0;
+      rc = run_scope(rep, ART_REPLICATE, force, only, until, &until_here);
+      replicate_teardown(rep);
+    }
+    xfree(&rep);
+    if (rc && rc != OO_STOPPED && G > 1) oo_mpi_die(rc); /* one group's error ends the job */
+  }
+  oo_log_set_level(level);
+  if (R > 1) {
+    oo_log_set_leader(-1);
+    char log[4400];
+    if (rank == 0 && run_path(world, "run.log", log, sizeof log) == OO_OK) oo_log_open_file(log);
+  }
+  MPI_Comm_free(&group);
+  if (rc && rc != OO_STOPPED) return rc; /* G = 1: every rank has it */
+  int stopped = rc == OO_STOPPED;
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, world->comms.world));
+  *past_until |= until_here;
+  if (stopped) return OO_STOPPED;
+  if (R > 1) LOG_INFO("replicates: %d done in %.1f s", R, oo_now() - t0);
+  return OO_OK;
+}
+
+static const oo_stage *find_stage(const char *name) {
+  int n;
+  const oo_stage *st = run_stages(&n);
+  for (int i = 0; i < n; i++)
+    if (strcmp(st[i].name, name) == 0) return &st[i];
+  return NULL;
+}
+
+int run_pipeline(oo_run *run, int force, const char *only, const char *until) {
+  int past_until = 0;
+  const oo_stage *one = only ? find_stage(only) : NULL;
+  int rc = run_scope(run, ART_WORLD, force, only, until, &past_until);
+  if (!rc && !past_until && (!one || one->scope == ART_REPLICATE))
+    rc = run_replicates(run, force, only, until, &past_until);
+  if (!rc && !past_until) rc = run_scope(run, ART_RUN, force, only, until, &past_until);
   return rc;
 }
 
@@ -316,14 +425,6 @@ static int parse_run_args(int argc, char **argv, int want_stage, run_args *a) {
   if (want_stage) REQUIRE(a->stage, "usage: overopt stage NAME CONFIG [--set key=value ...]");
   REQUIRE(a->config, "usage: overopt %s %sCONFIG [--set key=value ...]", argv[0], want_stage ? "NAME " : "");
   return OO_OK;
-}
-
-static const oo_stage *find_stage(const char *name) {
-  int n;
-  const oo_stage *st = run_stages(&n);
-  for (int i = 0; i < n; i++)
-    if (strcmp(st[i].name, name) == 0) return &st[i];
-  return NULL;
 }
 
 static int stage_names_error(const char *what, const char *name) {

@@ -1,11 +1,17 @@
 /* run: the driver of `overopt run` and `overopt stage`: the run directory, provenance, and the
- * ordered stages with hash-based skipping.
+ * ordered stages with hash-based skipping, for the world and for each replicate.
  *
  * Invariants:
  * - Every rank holds the same resolved config (loaded on rank 0, validated, broadcast).
+ * - One stage table (run.c) declares every stage's scope (world, replicate or run), the config
+ *   keys it depends on and its artifacts (artifact.h). World stages run once on every rank;
+ *   replicate stages run for replicate i = 0..R-1 with run.seed + i, in the replicate's
+ *   directory, on a group of ranks (replicates run side by side when there are enough ranks);
+ *   run stages (summary, report) run last, over every replicate.
  * - A stage's artifact records the hash of the config keys the stage depends on (its own and
  *   every upstream stage's) as root attribute "config_hash"; `run` skips a stage whose
- *   artifacts all exist with the matching hash, so a rerun redoes only what changed.
+ *   artifacts all exist with the matching hash, so a rerun redoes only what changed. The
+ *   replicate count is in no hash: raising R keeps replicates 0..R-1 and adds the new ones.
  * - Artifacts are written by rank 0 through h5io (temporary name, renamed on success).
  * - A stop request (SIGTERM/SIGUSR1) ends a stage at a step boundary with OO_STOPPED after it
  *   wrote what is needed to continue; `run` then exits with OO_EXIT_STOPPED.
@@ -16,6 +22,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "artifact.h"
 #include "comm.h"
 #include "io/config.h"
 #include "io/h5io.h"
@@ -24,12 +31,17 @@
 #define OO_STOPPED 3      /* status of a stage stopped by a signal (not an error) */
 #define OO_EXIT_STOPPED 3 /* process exit code after a clean stop: resubmit to continue */
 
-typedef struct {
-  oo_config cfg;            /* resolved config, identical on every rank */
+typedef struct oo_run {
+  oo_config cfg;            /* resolved config, identical on every rank (run.seed: this replicate's) */
   oo_layout layout;         /* roles of the ranks */
   oo_comms comms;           /* world, rm_comm, policy_comm, member_comm */
-  char dir[4096];           /* run directory out_dir/name */
+  char dir[4096];           /* this replicate's directory: world_dir, or world_dir/rep<i> when R >= 2 */
+  char world_dir[4096];     /* run directory out_dir/name: world and run artifacts */
+  char rep_rel[32];         /* dir relative to world_dir with a trailing '/', "" when the same */
+  int replicate;            /* replicate index i, -1 for the world */
+  art_scope scope;          /* scope of the stage being run */
   char share[8][4096];      /* other run directories whose up-to-date artifacts may be reused */
+  char config_path[4096];   /* the config file the run was set up from (for provenance) */
   int n_share;              /* entries in share */
   const char *stage;        /* name of the stage being run */
   char stage_hash[32];      /* hex hash of the keys the current stage depends on */
@@ -41,27 +53,20 @@ typedef struct {
  * name may contain one %s for each of several objectives and is then resolved by the stage),
  * the config prefixes it depends on (cumulative), and the function. */
 typedef struct {
-  const char *name;               /* pretrain, gold, prefs, rm, bon, ppo, fit, report */
+  const char *name;               /* pretrain, gold, bon_samples, prefs, rm, bon, ppo, fit, summary, report */
+  art_scope scope;                /* world, replicate or run */
   const char *const *depends;     /* config key prefixes, NULL-terminated */
   int (*artifacts)(const oo_run *run, char names[][256], int cap); /* artifact file names */
   int (*fn)(oo_run *run);         /* collective on run->comms.world */
 } oo_stage;
 
-/* Path of an artifact in the run directory. */
-int run_path(const oo_run *run, const char *name, char *out, size_t cap);
-/* Writes the common attributes of an artifact (config_hash of the current stage, the resolved
- * config, version, world size) on the root of w. */
-int run_stamp(const oo_run *run, h5_writer *w);
-/* 1 if the artifact exists in the run directory with the current stage's hash; if it does not
- * but a shared directory has it, hard-links (or copies) it in first. Rank-local (file system). */
-int run_artifact_current(const oo_run *run, const char *name);
-/* Collective: rank 0 decides run_artifact_current, broadcast to all. */
-int run_artifact_current_all(const oo_run *run, const char *name);
-
 /* Loads, validates and broadcasts the config (collective on world); errors on rank 0 are
  * reported and every rank returns the same non-zero status. */
 int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, char **sets);
 void run_teardown(oo_run *run);
+
+/* Groups of ranks that run replicates side by side for a world of `size` ranks. */
+int run_replicate_groups(const oo_config *cfg, int size);
 
 /* Stage table and driver. */
 const oo_stage *run_stages(int *n);
@@ -99,6 +104,7 @@ int stage_pretrain(oo_run *run);
 int stage_gold(oo_run *run);
 int stage_prefs(oo_run *run);
 int stage_rm(oo_run *run);
+int stage_bon_samples(oo_run *run);
 int stage_bon(oo_run *run);
 int stage_ppo(oo_run *run);
 

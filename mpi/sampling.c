@@ -15,9 +15,9 @@ int sample_prompts(const oo_config *cfg, int use, int **prompts, uint64_t **stre
   *count = 0;
   oo_corpus c;
   CHECK(corpus_load(&c, cfg->corpus.path, cfg->corpus.delimiter, cfg->corpus.min_doc_bytes));
-  int rc = corpus_split(&c, cfg->corpus.val_fraction, (uint64_t)cfg->run.seed);
+  int rc = corpus_split(&c, cfg->corpus.val_fraction, (uint64_t)cfg->run.world_seed);
   int *pool = NULL, n_pool = 0, first = 0, n = 0;
-  if (!rc) rc = corpus_prompt_pool(&c, cfg->prefs.prompt_len, (uint64_t)cfg->run.seed, &pool, &n_pool);
+  if (!rc) rc = corpus_prompt_pool(&c, cfg->prefs.prompt_len, (uint64_t)cfg->run.world_seed, &pool, &n_pool);
   int need[PROMPTS_N_USES];
   corpus_prompt_needs(cfg, need);
   if (!rc) rc = corpus_prompt_range(n_pool, need, use, &first, &n);
@@ -75,7 +75,7 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
       for (int j = 0; j < K; j++) {
         int row = (i - a) * K + j;
         memcpy(batch_prompt + (size_t)row * Tp, prompts + (size_t)i * Tp, sizeof(int) * (size_t)Tp);
-        rng[row] = oo_rng_make((uint64_t)run->cfg.run.seed, spec->purpose, stream[i], (uint64_t)j);
+        rng[row] = oo_rng_make(spec->seed, spec->purpose, stream[i], (uint64_t)j);
       }
     rc = gpt_generate(policy, &kv, batch_prompt, Tp, nb, &opts, rng, out_tok, out_len, NULL);
     if (rc) break;

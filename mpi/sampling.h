@@ -27,6 +27,7 @@ typedef struct {
   int prompt_len;     /* P: prompt bytes */
   int response_len;   /* R: response bytes at most (a final end-of-text may follow) */
   int per_prompt;     /* responses per prompt */
+  uint64_t seed;      /* run.world_seed (gold calibration) or run.seed (a replicate's preferences) */
   uint64_t purpose;   /* RNG purpose: response j of prompt i draws from (seed, purpose, stream[i], j) */
   float temperature;  /* sampling temperature */
   float top_p;        /* nucleus mass, 1 = off */

@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - Prompts are the pool range PROMPTS_BON_EVAL (disjoint from the preference, calibration and
- *   PPO prompts). Sample s of the prompt at pool index q draws from (seed, RNG_BON, q, s) with
+ *   PPO prompts). Sample s of the prompt at pool index q draws from (world_seed, RNG_BON, q, s) with
  *   temperature 1, top-p bon.top_p, at most prefs.response_len bytes, stopping at end-of-text.
  * - (prompt, sample) pairs are flattened to g = p*N + s and cut into units of BON_UNIT
  *   consecutive indices; each unit is one gpt_generate batch. A round is world_size units: rank r
@@ -256,9 +256,9 @@ static int bon_prompts(const oo_config *cfg, int **prompts, uint64_t **stream, i
   *prompts = NULL, *stream = NULL, *doc = NULL, *count = 0;
   oo_corpus c;
   CHECK(corpus_load(&c, cfg->corpus.path, cfg->corpus.delimiter, cfg->corpus.min_doc_bytes));
-  int rc = corpus_split(&c, cfg->corpus.val_fraction, (uint64_t)cfg->run.seed);
+  int rc = corpus_split(&c, cfg->corpus.val_fraction, (uint64_t)cfg->run.world_seed);
   int *pool = NULL, n_pool = 0, first = 0, n = 0, need[PROMPTS_N_USES];
-  if (!rc) rc = corpus_prompt_pool(&c, cfg->prefs.prompt_len, (uint64_t)cfg->run.seed, &pool, &n_pool);
+  if (!rc) rc = corpus_prompt_pool(&c, cfg->prefs.prompt_len, (uint64_t)cfg->run.world_seed, &pool, &n_pool);
   corpus_prompt_needs(cfg, need);
   if (!rc) rc = corpus_prompt_range(n_pool, need, PROMPTS_BON_EVAL, &first, &n);
   if (!rc) {
@@ -297,9 +297,10 @@ typedef struct {
   int *round_len;       /* (round_cap) */
   int *cnt, *disp;      /* (world) allgatherv counts/displacements (in sequences) */
   int *cnt_t, *disp_t;  /* (world) the same in tokens */
-  float *matrix, *mean, *var, *min, *goldv; /* (round_cap*K), (round_cap) x 4 */
-  float *proxy;         /* rank 0: (P,N,K) */
-  float *gold;          /* rank 0: (P,N) */
+  float *goldv;         /* (round_cap) */
+  int *tok;             /* rank 0: (P*N,Tmax) every sample */
+  int *len;             /* rank 0: (P*N) */
+  float *gold;          /* rank 0: (P*N) */
 } bon_work;
 
 static void work_free(bon_work *w) {
@@ -315,12 +316,9 @@ static void work_free(bon_work *w) {
   xfree(&w->disp);
   xfree(&w->cnt_t);
   xfree(&w->disp_t);
-  xfree(&w->matrix);
-  xfree(&w->mean);
-  xfree(&w->var);
-  xfree(&w->min);
   xfree(&w->goldv);
-  xfree(&w->proxy);
+  xfree(&w->tok);
+  xfree(&w->len);
   xfree(&w->gold);
 }
 
@@ -331,7 +329,7 @@ static int generate_unit(const oo_run *run, bon_work *w, gpt *policy, gpt_kvcach
     long g = a + r;
     int p = (int)(g / w->N), s = (int)(g % w->N);
     memcpy(w->batch_prompt + (size_t)r * Tp, w->prompts + (size_t)p * Tp, sizeof(int) * (size_t)Tp);
-    w->rng[r] = oo_rng_make((uint64_t)run->cfg.run.seed, RNG_BON, w->stream[p], (uint64_t)s);
+    w->rng[r] = oo_rng_make((uint64_t)run->cfg.run.world_seed, RNG_BON, w->stream[p], (uint64_t)s);
   }
   gpt_sample_opts opts = {1.0f, (float)run->cfg.bon.top_p, 0, max_new, 1};
   CHECK(gpt_generate(policy, kv, w->batch_prompt, Tp, nb, &opts, w->rng, w->gen, w->gen_len, NULL));
@@ -355,9 +353,9 @@ static int unit_count(long r0, long total, int q) {
   return b > a ? (int)(b - a) : 0;
 }
 
-/* Collective on world: every round generated, gathered and scored; rank 0 fills proxy/gold.
- * Returns OO_STOPPED on a stop request. */
-static int sample_and_score(oo_run *run, bon_work *w, gpt *policy, rm_ensemble *ens, gold_model *gold) {
+/* Collective on world: every round generated, gathered and gold-scored; rank 0 keeps the tokens,
+ * lengths and gold scores. Returns OO_STOPPED on a stop request. */
+static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold) {
   const oo_comms *c = &run->comms;
   gpt_kvcache kv;
   memset(&kv, 0, sizeof kv);
@@ -393,18 +391,17 @@ static int sample_and_score(oo_run *run, bon_work *w, gpt *policy, rm_ensemble *
       break;
     }
     double t1 = oo_now();
-    rc = rm_ensemble_score(ens, c, &run->layout, w->round_tok, w->round_len, nr, w->Tmax, w->matrix, w->mean, w->var,
-                           w->min);
-    if (!rc) rc = gold_score_all(gold, c, &run->layout, w->round_tok, w->round_len, nr, w->Tmax, w->goldv);
+    rc = gold_score_all(gold, c, &run->layout, w->round_tok, w->round_len, nr, w->Tmax, w->goldv);
     if (rc) break;
     double t2 = oo_now();
     t_gen += t1 - t0;
     t_score += t2 - t1;
     if (c->rank == 0) {
-      memcpy(w->proxy + (size_t)r0 * w->K, w->matrix, sizeof(float) * (size_t)nr * w->K);
+      memcpy(w->tok + (size_t)r0 * w->Tmax, w->round_tok, sizeof(int) * (size_t)nr * w->Tmax);
+      memcpy(w->len + r0, w->round_len, sizeof(int) * (size_t)nr);
       memcpy(w->gold + r0, w->goldv, sizeof(float) * (size_t)nr);
       char extra[96];
-      snprintf(extra, sizeof extra, "rank 0: generation %.0f%%, scoring %.0f%%", 100 * t_gen / (t2 - t_start),
+      snprintf(extra, sizeof extra, "rank 0: generation %.0f%%, gold scoring %.0f%%", 100 * t_gen / (t2 - t_start),
                100 * t_score / (t2 - t_start));
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), extra);
     }
@@ -417,40 +414,63 @@ static int sample_and_score(oo_run *run, bon_work *w, gpt *policy, rm_ensemble *
   gpt_kv_free(&kv);
   CHECK(rc);
   double dt = oo_now() - t_start;
-  LOG_INFO("bon: generated and scored %ld samples in %.1f s: %.1f samples/s on %d rank%s (rank 0: generation %.1f s, "
-           "scoring %.1f s)",
+  LOG_INFO("bon: generated and gold-scored %ld samples in %.1f s: %.1f samples/s on %d rank%s (rank 0: generation "
+           "%.1f s, gold scoring %.1f s)",
            w->total, dt, w->total / dt, c->size, c->size == 1 ? "" : "s", t_gen, t_score);
   return OO_OK;
 }
 
 static int stamp_run(void *ctx, h5_writer *w) { return run_stamp((const oo_run *)ctx, w); }
 
-int stage_bon(oo_run *run) {
+/* Rank 0: bon_samples.h5 (tokens, lens, gold, prompt_doc). */
+static int write_samples(const oo_run *run, const bon_work *w, const int *doc, const char *path) {
+  h5_writer h;
+  CHECK(h5_create(&h, path));
+  long dt[2] = {w->total, w->Tmax}, dn = w->total, dp = w->P;
+  int rc = run_stamp(run, &h);
+  if (!rc) rc = h5_write_i32(&h, "tokens", 2, dt, w->tok);
+  if (!rc) rc = h5_write_i32(&h, "lens", 1, &dn, w->len);
+  if (!rc) rc = h5_write_f32(&h, "gold", 1, &dn, w->gold);
+  if (!rc) rc = h5_write_i32(&h, "prompt_doc", 1, &dp, doc);
+  if (!rc) rc = h5_attr_write_int(&h, "/", "prompts", w->P);
+  if (!rc) rc = h5_attr_write_int(&h, "/", "samples_per_prompt", w->N);
+  if (rc) {
+    h5_discard(&h);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  CHECK(h5_commit(&h));
+  LOG_INFO("bon: wrote %s (%ld samples of pi_init with their gold scores)", path, w->total);
+  return OO_OK;
+}
+
+static void bon_shape(const oo_config *cfg, bon_work *w) {
+  memset(w, 0, sizeof *w);
+  w->N = cfg->bon.n_samples;
+  w->K = cfg->rm.k;
+  w->Tp = cfg->prefs.prompt_len + 1;
+  w->R = cfg->prefs.response_len;
+  w->Tmax = cfg->prefs.prompt_len + w->R + 2;
+}
+
+/* World stage: pi_init's N samples per evaluation prompt and their gold scores, computed once
+ * and rescored by every replicate's members (stage_bon). */
+int stage_bon_samples(oo_run *run) {
   const oo_config *cfg = &run->cfg;
   const oo_comms *c = &run->comms;
   const int is_rm = run->layout.ranks[c->rank].is_rm;
   bon_work w;
-  memset(&w, 0, sizeof w);
-  w.N = cfg->bon.n_samples;
-  w.K = cfg->rm.k;
-  w.Tp = cfg->prefs.prompt_len + 1;
-  w.R = cfg->prefs.response_len;
-  w.Tmax = cfg->prefs.prompt_len + w.R + 2;
-  char policy_path[4400], rm_path[4400], gold_path[4400], h5_path[4400], csv_path[4400];
+  bon_shape(cfg, &w);
+  char policy_path[4400], gold_path[4400], out_path[4400];
   CHECK(pretrain_lm_path(run, &cfg->pretrain.policy, policy_path, sizeof policy_path));
-  CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
-  CHECK(run_path(run, "gold.h5", gold_path, sizeof gold_path));
-  CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
-  CHECK(run_path(run, "bon.csv", csv_path, sizeof csv_path));
+  CHECK(run_world_path(run, "gold.h5", gold_path, sizeof gold_path));
+  CHECK(run_world_path(run, "bon_samples.h5", out_path, sizeof out_path));
   REQUIRE(oo_file_exists(policy_path), "bon: pi_init '%s' does not exist: run `overopt stage pretrain` first",
           policy_path);
-  REQUIRE(oo_file_exists(rm_path), "bon: the ensemble '%s' does not exist: run `overopt stage rm` first", rm_path);
   REQUIRE(oo_file_exists(gold_path), "bon: the gold '%s' does not exist: run `overopt stage gold` first", gold_path);
   REQUIRE(w.Tmax <= cfg->pretrain.n_ctx,
           "bon: a sequence of 1 + %d + %d + 1 tokens does not fit pretrain.n_ctx = %d: lower prefs.prompt_len or "
           "prefs.response_len",
           cfg->prefs.prompt_len, w.R, cfg->pretrain.n_ctx);
-
   int *prompts = NULL, *doc = NULL;
   uint64_t *stream = NULL;
   CHECK(bon_prompts(cfg, &prompts, &stream, &doc, &w.P));
@@ -460,22 +480,14 @@ int stage_bon(oo_run *run) {
   w.round_cap = BON_UNIT * c->size;
   gpt policy;
   gold_model gold;
-  rm_ensemble ens;
   memset(&policy, 0, sizeof policy);
   memset(&gold, 0, sizeof gold);
-  memset(&ens, 0, sizeof ens);
   int rc = gpt_load(&policy, policy_path, GPT_LM);
-  if (!rc)
-    rc = rm_ensemble_load(&ens, rm_path, &run->layout, c->rank, w.K, cfg->pretrain.n_ctx, cfg->rm.size.d_model,
-                          cfg->rm.size.n_layer, cfg->rm.size.n_head);
   if (!rc && is_rm) rc = gold_load(&gold, gold_path);
   if (!rc && is_rm && gold.model.d.T < w.Tmax)
     rc = oo_error_at(__FILE__, __LINE__, "bon: the gold '%s' has n_ctx %d < %d tokens per sequence", gold_path,
                      gold.model.d.T, w.Tmax);
   if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
-  if (c->rank == 0 && (size_t)w.total * w.K > ((size_t)1 << 31) / sizeof(float))
-    LOG_WARN("bon: %ld samples x %d members = %.1f GB of scores on rank 0", w.total, w.K,
-             (double)w.total * w.K * 4 / 1e9);
   w.batch_prompt = xmalloc(sizeof(int) * (size_t)BON_UNIT * w.Tp);
   w.rng = xmalloc(sizeof(oo_rng) * BON_UNIT);
   w.gen = xmalloc(sizeof(int) * (size_t)BON_UNIT * (w.R + 1));
@@ -488,35 +500,151 @@ int stage_bon(oo_run *run) {
   w.disp = xmalloc(sizeof(int) * (size_t)c->size);
   w.cnt_t = xmalloc(sizeof(int) * (size_t)c->size);
   w.disp_t = xmalloc(sizeof(int) * (size_t)c->size);
-  w.matrix = xmalloc_floats((size_t)w.round_cap * w.K);
-  w.mean = xmalloc_floats((size_t)w.round_cap);
-  w.var = xmalloc_floats((size_t)w.round_cap);
-  w.min = xmalloc_floats((size_t)w.round_cap);
   w.goldv = xmalloc_floats((size_t)w.round_cap);
   if (c->rank == 0) {
-    w.proxy = xmalloc_floats((size_t)w.total * w.K);
+    w.tok = xmalloc(sizeof(int) * (size_t)w.total * w.Tmax);
+    w.len = xmalloc(sizeof(int) * (size_t)w.total);
     w.gold = xmalloc_floats((size_t)w.total);
   }
   char size[32];
   cfg_size_name(&cfg->pretrain.policy, size, sizeof size);
   LOG_INFO("bon: pi_init %s writes %d responses (temperature 1, top-p %g, at most %d bytes) to each of %d prompts = "
-           "%ld samples, scored by %d members on %d RM rank(s) and the %s gold; rounds of %d samples",
-           size, w.N, cfg->bon.top_p, w.R, w.P, w.total, w.K, run->layout.n_rm, cfg->gold.kind, w.round_cap);
-  rc = sample_and_score(run, &w, &policy, &ens, &gold);
-  if (rc == OO_OK && c->rank == 0) {
-    bon_scores s = {w.proxy, w.gold, doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
-                    cfg->rm.normalize};
-    rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
-  }
+           "%ld samples, scored by the %s gold; rounds of %d samples",
+           size, w.N, cfg->bon.top_p, w.R, w.P, w.total, cfg->gold.kind, w.round_cap);
+  rc = sample_world(run, &w, &policy, &gold);
+  if (rc == OO_OK && c->rank == 0) rc = write_samples(run, &w, doc, out_path);
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;
   if (rc != OO_STOPPED) MPI_Bcast(&rc0, 1, MPI_INT, 0, c->world);
   work_free(&w);
   gpt_free(&policy);
   gold_free(&gold);
-  rm_ensemble_free(&ens);
   xfree(&prompts);
   xfree(&stream);
   xfree(&doc);
+  if (rc == OO_STOPPED) return OO_STOPPED;
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  if (rc0) OO_FAIL("rank 0 could not write the best-of-n samples");
+  return OO_OK;
+}
+
+/* The world's samples, read on every rank and checked against the config. */
+typedef struct {
+  int *tok;    /* (n,Tmax) */
+  int *len;    /* (n) */
+  float *gold; /* (n) */
+  int *doc;    /* (P) */
+} bon_world;
+
+static void world_free(bon_world *b) {
+  xfree(&b->tok);
+  xfree(&b->len);
+  xfree(&b->gold);
+  xfree(&b->doc);
+}
+
+static int world_read(bon_world *b, const char *path, const bon_work *w) {
+  memset(b, 0, sizeof *b);
+  h5_reader r;
+  CHECK(h5_open(&r, path));
+  long dt[2] = {w->total, w->Tmax}, dn = w->total, dp = w->P;
+  b->tok = xmalloc(sizeof(int) * (size_t)w->total * w->Tmax);
+  b->len = xmalloc(sizeof(int) * (size_t)w->total);
+  b->gold = xmalloc_floats((size_t)w->total);
+  b->doc = xmalloc(sizeof(int) * (size_t)(w->P > 0 ? w->P : 1));
+  int rc = h5_read_i32(&r, "tokens", 2, dt, b->tok);
+  if (!rc) rc = h5_read_i32(&r, "lens", 1, &dn, b->len);
+  if (!rc) rc = h5_read_f32(&r, "gold", 1, &dn, b->gold);
+  if (!rc) rc = h5_read_i32(&r, "prompt_doc", 1, &dp, b->doc);
+  h5_close(&r);
+  for (long i = 0; !rc && i < w->total; i++)
+    if (b->len[i] < w->Tp || b->len[i] > w->Tmax || !isfinite(b->gold[i]))
+      rc = oo_error_at(__FILE__, __LINE__, "%s: sample %ld has length %d (expected %d..%d) or gold %g: the file is "
+                       "damaged; delete it and rerun `overopt run` to sample again", path, i, b->len[i], w->Tp,
+                       w->Tmax, (double)b->gold[i]);
+  if (rc) {
+    world_free(b);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  return OO_OK;
+}
+
+/* Replicate stage: this replicate's members score the world's samples; rank 0 writes the curves. */
+int stage_bon(oo_run *run) {
+  const oo_config *cfg = &run->cfg;
+  const oo_comms *c = &run->comms;
+  bon_work w;
+  bon_shape(cfg, &w);
+  w.P = cfg->bon.n_prompts;
+  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400];
+  CHECK(run_world_path(run, "bon_samples.h5", samples_path, sizeof samples_path));
+  CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
+  CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
+  CHECK(run_path(run, "bon.csv", csv_path, sizeof csv_path));
+  REQUIRE(oo_file_exists(rm_path), "bon: the ensemble '%s' does not exist: run `overopt stage rm` first", rm_path);
+  REQUIRE(oo_file_exists(samples_path),
+          "bon: the world's samples '%s' do not exist: run `overopt stage bon_samples` first", samples_path);
+  /* The sample file holds the prompts the pool gives (bon.n_prompts at most). */
+  h5_reader r;
+  CHECK(h5_open(&r, samples_path));
+  long P = 0, N = 0;
+  int rc = h5_attr_read_int(&r, "/", "prompts", &P);
+  if (!rc) rc = h5_attr_read_int(&r, "/", "samples_per_prompt", &N);
+  h5_close(&r);
+  CHECK(rc);
+  REQUIRE(N == w.N && P >= 1 && P <= cfg->bon.n_prompts,
+          "bon: '%s' holds %ld x %ld samples but the config asks for bon.n_prompts = %d x bon.n_samples = %d: rerun "
+          "`overopt run` so the bon_samples stage redoes it", samples_path, P, N, cfg->bon.n_prompts, w.N);
+  w.P = (int)P;
+  w.total = P * N;
+  w.round_cap = BON_UNIT * c->size;
+  bon_world b;
+  memset(&b, 0, sizeof b);
+  rm_ensemble ens;
+  memset(&ens, 0, sizeof ens);
+  rc = world_read(&b, samples_path, &w);
+  if (!rc)
+    rc = rm_ensemble_load(&ens, rm_path, &run->layout, c->rank, w.K, cfg->pretrain.n_ctx, cfg->rm.size.d_model,
+                          cfg->rm.size.n_layer, cfg->rm.size.n_head);
+  if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
+  float *matrix = xmalloc_floats((size_t)w.round_cap * w.K), *mean = xmalloc_floats((size_t)w.round_cap);
+  float *var = xmalloc_floats((size_t)w.round_cap), *mn = xmalloc_floats((size_t)w.round_cap);
+  float *proxy = c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
+  long n_rounds = (w.total + w.round_cap - 1) / w.round_cap;
+  oo_progress prog;
+  oo_progress_start(&prog, "bon scoring", n_rounds, "sample");
+  double t0 = oo_now();
+  for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
+    long r0 = rd * w.round_cap;
+    int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
+    rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix, mean,
+                           var, mn);
+    if (rc) break;
+    if (c->rank == 0) {
+      memcpy(proxy + (size_t)r0 * w.K, matrix, sizeof(float) * (size_t)nr * w.K);
+      oo_progress_update(&prog, rd + 1, (double)(r0 + nr), NULL);
+    }
+    if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
+      rc = OO_STOPPED;
+      LOG_INFO("bon: stop requested after %ld of %ld samples; nothing written", r0 + nr, w.total);
+    }
+  }
+  if (!rc)
+    LOG_INFO("bon: %d members scored %ld samples in %.1f s on %d rank%s", w.K, w.total, oo_now() - t0, c->size,
+             c->size == 1 ? "" : "s");
+  if (rc == OO_OK && c->rank == 0) {
+    bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
+                    cfg->rm.normalize};
+    rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
+  }
+  int rc0 = rc == OO_STOPPED ? OO_OK : rc;
+  if (rc != OO_STOPPED) MPI_Bcast(&rc0, 1, MPI_INT, 0, c->world);
+  xfree(&matrix);
+  xfree(&mean);
+  xfree(&var);
+  xfree(&mn);
+  xfree(&proxy);
+  world_free(&b);
+  rm_ensemble_free(&ens);
   if (rc == OO_STOPPED) return OO_STOPPED;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   if (rc0) OO_FAIL("rank 0 could not compute or write the best-of-n curves");

@@ -3,7 +3,7 @@
  *
  * Invariants:
  * - Calibration prompts are the pool range PROMPTS_GOLD_CALIB; prompt i's response is drawn from
- *   the stream (seed, RNG_GOLD, pool index of i, 0) with prefs.temperature and prefs.top_p, at
+ *   the stream (world_seed, RNG_GOLD, pool index of i, 0) with prefs.temperature and prefs.top_p, at
  *   most prefs.response_len bytes, stopping at end-of-text: the responses the prefs stage would
  *   write, from disjoint prompts.
  * - Generation and scoring are split over every rank in unit-aligned contiguous blocks
@@ -50,7 +50,7 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
     lens = xmalloc(sizeof(int) * (size_t)n);
     raw = xmalloc(sizeof(float) * (size_t)n);
   }
-  sample_spec spec = {cfg->prefs.prompt_len, cfg->prefs.response_len, 1, RNG_GOLD, (float)cfg->prefs.temperature,
+  sample_spec spec = {cfg->prefs.prompt_len, cfg->prefs.response_len, 1, (uint64_t)cfg->run.world_seed, RNG_GOLD, (float)cfg->prefs.temperature,
                       (float)cfg->prefs.top_p, "gold calibration"};
   int rc = pi_init_sample(run, policy, g, &spec, prompts, stream, n, tok, lens, raw);
   if (!rc && cm->rank == 0) {
@@ -63,7 +63,7 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
     rc = gold_set_calibration(g, mean, std);
     if (!rc) {
       char path[4400];
-      rc = run_path(run, "gold.h5", path, sizeof path);
+      rc = run_world_path(run, "gold.h5", path, sizeof path);
       if (!rc) rc = save_gold(run, g, path);
       if (!rc) LOG_INFO("gold: calibrated (shift %.6g, scale %.6g) -> %s", g->shift, g->scale, path);
     }

@@ -223,7 +223,7 @@ typedef struct {
 
 /* Keys that shape every run (the objective/beta lists are not among them: adding an objective
  * does not redo the others). */
-static const char *const ppo_keys[] = {"run.seed", "corpus.", "pretrain.", "gold.", "prefs.", "rm.", "ppo.kl_",
+static const char *const ppo_keys[] = {"run.world_seed", "run.seed", "corpus.", "pretrain.", "gold.", "prefs.", "rm.", "ppo.kl_",
                                        "ppo.steps", "ppo.batch", "ppo.minibatch", "ppo.epochs", "ppo.lr",
                                        "ppo.warmup", "ppo.clip", "ppo.vf_", "ppo.gae_lambda", "ppo.reward",
                                        "ppo.temperature", "ppo.eval_every", "ppo.n_eval_prompts", NULL};
@@ -370,7 +370,6 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
 
   x->obj = j->obj;
   x->use_gold = !strcmp(cfg->ppo.reward, "gold");
-  x->run_index = (uint64_t)j->index;
   CHECK(reset_models(x));
 
   ppo_table t;
@@ -540,7 +539,7 @@ int stage_ppo(oo_run *run) {
     rc = rm_ensemble_load(&ens, path, lay, c->rank, cfg->rm.k, cfg->pretrain.n_ctx, cfg->rm.size.d_model,
                           cfg->rm.size.n_layer, cfg->rm.size.n_head);
   if (!rc && me->is_rm) {
-    rc = run_path(run, "gold.h5", path, sizeof path);
+    rc = run_world_path(run, "gold.h5", path, sizeof path);
     if (!rc) rc = gold_load(&gold, path);
   }
   if (!rc) {

@@ -185,7 +185,7 @@ int stage_prefs(oo_run *run) {
   const oo_comms *cm = &run->comms;
   char policy_path[4400], gold_path[4400];
   CHECK(pretrain_lm_path(run, &cfg->pretrain.policy, policy_path, sizeof policy_path));
-  CHECK(run_path(run, "gold.h5", gold_path, sizeof gold_path));
+  CHECK(run_world_path(run, "gold.h5", gold_path, sizeof gold_path));
   REQUIRE(oo_file_exists(policy_path), "prefs: pi_init '%s' does not exist: run `overopt stage pretrain` first",
           policy_path);
   prefs_out o;
@@ -210,7 +210,7 @@ int stage_prefs(oo_run *run) {
     LOG_INFO("prefs: pi_init %s writes 2 responses (temperature %g, top-p %g, at most %d bytes) to %d prompts; "
              "gold %s (%s)",
              policy_path, cfg->prefs.temperature, cfg->prefs.top_p, o.R, o.N, gold_kind_name(gold.kind), gold_path);
-    sample_spec spec = {o.P, o.R, 2, RNG_PREFS, (float)cfg->prefs.temperature, (float)cfg->prefs.top_p,
+    sample_spec spec = {o.P, o.R, 2, (uint64_t)cfg->run.seed, RNG_PREFS, (float)cfg->prefs.temperature, (float)cfg->prefs.top_p,
                         "prefs sampling"};
     rc = pi_init_sample(run, &policy, &gold, &spec, o.prompts, stream, o.N, o.tok, o.lens, o.gold);
   }

@@ -3,10 +3,10 @@
  *
  * Invariants:
  * - The global batch is pretrain.batch rows; row i of step s is a window drawn from the stream
- *   keyed (seed, RNG_DATA, s, i), so the data does not depend on the rank count. Rank r trains
+ *   keyed (world_seed, RNG_DATA, s, i), so the data does not depend on the rank count. Rank r trains
  *   rows [r*B/P, (r+1)*B/P); gradients are scaled by rows/B and summed over world, so every rank
  *   holds the gradient of the global mean loss and takes the same AdamW step.
- * - lm_<size>.h5 carries config_hash = hash(run.seed, corpus.*, pretrain.*, size, steps); a file
+ * - lm_<size>.h5 carries config_hash = hash(run.world_seed, corpus.*, pretrain.*, size, steps); a file
  *   with the matching hash is skipped. lm_<size>.partial.h5 (with AdamW state) is written at
  *   every eval and on a stop request, and resumed from when its hash matches.
  * - Rank 0 also writes lm_<size>_train.csv (step,loss,lr: every step's global mean training loss
@@ -32,7 +32,7 @@ typedef struct {
   char name[32]; /* e.g. d128L4H4 */
 } lm_job;
 
-static const char *const pretrain_keys[] = {"run.seed", "corpus.", "pretrain.", NULL};
+static const char *const pretrain_keys[] = {"run.world_seed", "corpus.", "pretrain.", NULL};
 
 static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
   uint64_t h = cfg_hash(&run->cfg, pretrain_keys);
@@ -52,7 +52,7 @@ static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int 
     for (int i = 0; i < rows; i++) {
       int row = base + cm->rank * rows + i;
       if (row >= n_eval) break;
-      oo_rng r = oo_rng_make((uint64_t)run->cfg.run.seed, RNG_DATA, 1000000007ULL, (uint64_t)row);
+      oo_rng r = oo_rng_make((uint64_t)run->cfg.run.world_seed, RNG_DATA, 1000000007ULL, (uint64_t)row);
       corpus_lm_batch(c, CORPUS_VAL, &r, 1, T, tok + (size_t)i * T, tgt + (size_t)i * T);
       mine++;
     }
@@ -88,7 +88,7 @@ static int write_train_csv(const oo_run *run, const lm_job *job, const double *l
                            long last) {
   if (run->comms.rank != 0) return OO_OK;
   char path[4400], tmp[4450];
-  snprintf(path, sizeof path, "%s/lm_%s_train.csv", run->dir, job->name);
+  snprintf(path, sizeof path, "%s/lm_%s_train.csv", run->world_dir, job->name);
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "w");
   REQUIRE(f, "cannot write '%s': check that the run directory is writable", tmp);
@@ -139,7 +139,7 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   gpt_dims d = {GPT_VOCAB, T, job->size.d_model, job->size.n_layer, job->size.n_head};
   gpt m;
   CHECK(gpt_create(&m, d, GPT_LM));
-  uint64_t seed = oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.seed);
+  uint64_t seed = oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
   gpt_init_weights(&m, seed, 0.02f, 0.0f);
   gpt_alloc_train(&m);
   int rows_cap = rows > 0 ? rows : 1;
@@ -149,7 +149,7 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   double *step_loss = xcalloc((size_t)job->steps + 1, sizeof(double)); /* (steps) for the train CSV */
   float *step_lr = xcalloc((size_t)job->steps + 1, sizeof(float));     /* (steps) */
   char partial[4400];
-  snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->dir, job->name);
+  snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->world_dir, job->name);
   int resumed = cm->rank == 0 ? try_resume(&m, partial, hash) : 0;
   MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world);
   if (resumed) {
@@ -172,7 +172,7 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   while (m.step < job->steps) {
     long s = m.step;
     for (int i = 0; i < rows; i++) {
-      oo_rng r = oo_rng_make((uint64_t)cfg->run.seed, RNG_DATA, (uint64_t)s, (uint64_t)(r0 + i));
+      oo_rng r = oo_rng_make((uint64_t)cfg->run.world_seed, RNG_DATA, (uint64_t)s, (uint64_t)(r0 + i));
       corpus_lm_batch(corpus, CORPUS_TRAIN, &r, 1, T, tok + (size_t)i * T, tgt + (size_t)i * T);
     }
     gpt_zero_grad(&m);
@@ -262,7 +262,7 @@ int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t 
   char name[32], file[64];
   cfg_size_name(size, name, sizeof name);
   snprintf(file, sizeof file, "lm_%s.h5", name);
-  return run_path(run, file, out, cap);
+  return run_world_path(run, file, out, cap);
 }
 
 int stage_pretrain(oo_run *run) {
@@ -288,7 +288,7 @@ int stage_pretrain(oo_run *run) {
     }
     if (!corpus_loaded) {
       CHECK(corpus_load(&corpus, cfg->corpus.path, cfg->corpus.delimiter, cfg->corpus.min_doc_bytes));
-      CHECK(corpus_split(&corpus, cfg->corpus.val_fraction, (uint64_t)cfg->run.seed));
+      CHECK(corpus_split(&corpus, cfg->corpus.val_fraction, (uint64_t)cfg->run.world_seed));
       corpus_loaded = 1;
       LOG_INFO("corpus %s: %d documents (%d train, %d validation), %ld bytes", cfg->corpus.path, corpus.n_docs,
                corpus.split_n[CORPUS_TRAIN], corpus.split_n[CORPUS_VAL], corpus.n_bytes);

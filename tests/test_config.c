@@ -72,7 +72,7 @@ static void test_defaults(void) {
   cfg_defaults(&c);
   EXPECT_OK(cfg_validate(&c, "defaults"));
   EXPECT(!strcmp(c.run.name, "quickstart"));
-  EXPECT(c.run.seed == 1234 && c.run.threads == 1);
+  EXPECT(c.run.world_seed == 1234 && c.run.seed == 1 && c.run.replicates == 1 && c.run.threads == 1);
   EXPECT(!strcmp(c.corpus.delimiter, "percent"));
   EXPECT(c.pretrain.n_ctx == 96 && c.pretrain.policy.d_model == 128 && c.pretrain.policy.n_head == 4);
   EXPECT_NEAR(c.pretrain.lr, 3e-3, 0);

@@ -22,7 +22,7 @@ enum { N = 7, P = 12, R = 16, TMAX = P + R + 2 };
 
 static void tiny_config(oo_config *cfg) {
   cfg_defaults(cfg);
-  cfg->run.seed = 11;
+  cfg->run.world_seed = 11;
   cfg->pretrain.n_ctx = 48;
   cfg->gold.size = (cfg_size){32, 2, 2};
   cfg->gold.init_scale = 0.5;
@@ -151,8 +151,8 @@ static void test_random_gold(void) {
   }
   printf("random gold: smallest score change from editing byte 1: %.3g\n", min_change);
 
-  /* Another seed is another function. */
-  cfg.run.seed = 12;
+  /* Another world seed is another function. */
+  cfg.run.world_seed = 12;
   gold_model c;
   EXPECT_OK(gold_build(&c, &cfg, NULL));
   float sc[N];

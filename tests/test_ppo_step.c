@@ -120,7 +120,6 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, result *res) {
   x.lay = &lay;
   x.obj = (obj_spec){OBJ_UWO, 0.1, 0};
   x.use_gold = 0;
-  x.run_index = 0;
   x.policy = me->is_rollout ? &policy : NULL;
   x.ref = me->is_rollout ? &ref : NULL;
   x.value = me->is_rollout ? &value : NULL;

@@ -111,25 +111,28 @@ long oo_mem_live_blocks(void) { return live_blocks; }
 /* ---- logging --------------------------------------------------------------------------- */
 
 static int log_rank = 0;
+static int log_leader = -1; /* -1: the leader is world rank 0; else this rank leads (1) or not (0) */
 static int log_level = OO_LOG_INFO;
 static FILE *log_file = NULL;
 
 void oo_log_set_rank(int rank) { log_rank = rank; }
 int oo_log_rank(void) { return log_rank; }
+void oo_log_set_leader(int leader) { log_leader = leader; }
+static int is_leader(void) { return log_leader < 0 ? log_rank == 0 : log_leader; }
 void oo_log_set_level(int level) { log_level = level; }
 int oo_log_level(void) { return log_level; }
 
 int oo_log_open_file(const char *path) {
   if (log_file) fclose(log_file);
   log_file = NULL;
-  if (!path || log_rank != 0) return OO_OK;
+  if (!path || !is_leader()) return OO_OK;
   log_file = fopen(path, "a");
   REQUIRE(log_file, "cannot open log file '%s': %s", path, strerror(errno));
   return OO_OK;
 }
 
 void oo_log(int level, const char *fmt, ...) {
-  if (level > OO_LOG_WARN && log_rank != 0) return;
+  if (level > OO_LOG_WARN && !is_leader()) return;
   char msg[4096];
   va_list ap;
   va_start(ap, fmt);
@@ -161,7 +164,7 @@ void oo_progress_start(oo_progress *p, const char *what, long total, const char 
 }
 
 void oo_progress_update(oo_progress *p, long done, double work, const char *extra) {
-  if (log_rank != 0) return;
+  if (!is_leader()) return;
   double t = oo_now();
   if (done < p->total && t - p->t_last < p->min_interval && p->t_last > 0) return;
   if (p->t_last == 0 && done < p->total && t - p->t_start < 0.5 && done > 1) return;

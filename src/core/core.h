@@ -80,6 +80,10 @@ long oo_mem_live_blocks(void);
 enum { OO_LOG_ERROR = 0, OO_LOG_WARN = 1, OO_LOG_INFO = 2, OO_LOG_DEBUG = 3 };
 void oo_log_set_rank(int rank);
 int oo_log_rank(void);
+/* Info lines, progress and the log file come from one leader rank: world rank 0 by default; a
+ * group of ranks working on its own (one replicate) names its own leader (1 here, 0 not), and
+ * oo_log_set_leader(-1) restores the default. */
+void oo_log_set_leader(int leader);
 void oo_log_set_level(int level); /* --quiet sets OO_LOG_WARN */
 int oo_log_level(void);
 /* Copies every line rank 0 prints into this file (the run's log); NULL closes it. */

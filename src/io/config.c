@@ -71,7 +71,12 @@ typedef struct {
 static const cfg_key SCHEMA[] = {
     STR("run.name", run.name, "quickstart", "run name: output goes to out_dir/name (no '/')"),
     STR("run.out_dir", run.out_dir, "runs", "parent directory of run directories"),
-    INT("run.seed", run.seed, "1234", 0, INT_MAX, "master seed of every random stream"),
+    INT("run.world_seed", run.world_seed, "1234", 0, INT_MAX,
+        "seed of the world every replicate shares: corpus split, pi_init, gold, evaluation prompts and samples"),
+    INT("run.seed", run.seed, "1", 0, INT_MAX - 64,
+        "seed of replicate 0 (preference sample, label flips, members, PPO); replicate i uses seed + i"),
+    INT("run.replicates", run.replicates, "1", 1, 64,
+        "replicates R of the experiment, sharing the world; R >= 2 writes rep<i>/ and summary.csv"),
     INT("run.threads", run.threads, "1", 1, 64, "BLAS threads per rank (ranks x threads <= cores)"),
 
     STR("corpus.path", corpus.path, "/usr/share/games/fortunes", "corpus file or directory of files"),
@@ -156,6 +161,8 @@ static const cfg_key SCHEMA[] = {
 
     INT("layout.rollout_ranks", layout.rollout_ranks, "0", 0, 1000000, "ranks holding the policy, 0 = every rank"),
     INT("layout.rm_ranks", layout.rm_ranks, "0", 0, 1000000, "ranks holding the reward models, 0 = every rank"),
+    INT("layout.replicate_groups", layout.replicate_groups, "0", 0, 1000000,
+        "groups of ranks running replicates side by side (divides the rank count), 0 = automatic"),
 
     {"sweep.axes", K_SWEEP, offsetof(oo_config, sweep), FSIZE(sweep), 0, 0, "()", 0, 0, 0, NULL,
      "sweep axes: ( { key = \"rm.size.d_model\"; values = [32, 64]; }, ... ); the sweep runs every combination"},

@@ -33,7 +33,9 @@ typedef struct {
   struct {
     char name[CFG_STR];    /* run name: output goes to out_dir/name */
     char out_dir[CFG_STR]; /* parent directory of runs */
-    int seed;              /* master seed */
+    int world_seed;        /* seed of the world: corpus split, pi_init, gold, evaluation samples */
+    int seed;              /* seed of replicate 0; replicate i uses seed + i */
+    int replicates;        /* replicates R of the experiment in one run */
     int threads;           /* BLAS threads per rank */
   } run;
   struct {
@@ -120,6 +122,7 @@ typedef struct {
   struct {
     int rollout_ranks;   /* 0 = every rank */
     int rm_ranks;        /* 0 = every rank */
+    int replicate_groups; /* groups of ranks running replicates side by side, 0 = automatic */
   } layout;
   struct {
     cfg_axis axes[CFG_MAX_AXES];

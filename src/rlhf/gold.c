@@ -9,7 +9,7 @@
 
 static const char *const gold_kind_names[] = {"random", "teacher", "checkpoint"};
 
-/* Stream index of the random gold's initialization seed within (run.seed, RNG_GOLD); calibration
+/* Stream index of the random gold's initialization seed within (run.world_seed, RNG_GOLD); calibration
  * prompts use the same purpose with a = prompt pool index < 2^31, so the two never meet. */
 #define GOLD_INIT_STREAM UINT64_MAX
 
@@ -47,7 +47,7 @@ int gold_build(gold_model *g, const oo_config *cfg, const char *lm_teacher_path)
   case GOLD_RANDOM: {
     gpt_dims d = {GPT_VOCAB, cfg->pretrain.n_ctx, s->d_model, s->n_layer, s->n_head};
     CHECK(gpt_create(&g->model, d, GPT_REWARD));
-    oo_rng r = oo_rng_make((uint64_t)cfg->run.seed, RNG_GOLD, GOLD_INIT_STREAM, 0);
+    oo_rng r = oo_rng_make((uint64_t)cfg->run.world_seed, RNG_GOLD, GOLD_INIT_STREAM, 0);
     float std = (float)cfg->gold.init_scale;
     gpt_init_weights(&g->model, oo_rng_u64(&r), std, std);
     break;

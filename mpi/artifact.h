@@ -1,0 +1,51 @@
+/* artifact: where a run's files live, whether one is up to date, and how one is stamped.
+ *
+ * A run directory DIR = run.out_dir/run.name holds the world's artifacts (shared by every
+ * replicate: lm_<size>.h5, gold.h5, bon_samples.h5) and, with run.replicates = R >= 2, one
+ * directory DIR/rep<i> per replicate with that replicate's artifacts (prefs.h5, rm.h5, bon.h5,
+ * ppo_<tag>.h5, fits.csv, ...). With R = 1 the replicate directory is DIR itself.
+ *
+ * Invariants:
+ * - An HDF5 artifact is up to date when it exists and its root attribute config_hash equals the
+ *   hash of the config keys it depends on (its stage's `depends` list in run.c, or a finer hash
+ *   the stage computes per file, e.g. one PPO run); nothing else decides freshness of HDF5 files.
+ * - An artifact missing here may be reused from a sharing directory (another sweep point) at the
+ *   same path relative to the run directory, when its hash matches: it is hard-linked (or
+ *   symlinked) in, with its sibling .csv.
+ * - Artifacts are written by the scope's rank 0 through h5io (temporary name, renamed on
+ *   success), so a reader never sees half a file.
+ */
+#ifndef OO_ARTIFACT_H
+#define OO_ARTIFACT_H
+
+#include <stddef.h>
+
+#include "io/h5io.h"
+
+typedef enum {
+  ART_WORLD,     /* in the run directory, shared by every replicate */
+  ART_REPLICATE, /* in the replicate's directory (the run directory when R = 1) */
+  ART_RUN,       /* in the run directory, made from every replicate (summary, report) */
+} art_scope;
+
+struct oo_run;
+
+/* Path of a replicate artifact (the current replicate's directory). */
+int run_path(const struct oo_run *run, const char *name, char *out, size_t cap);
+/* Path of a world (or run-level) artifact. */
+int run_world_path(const struct oo_run *run, const char *name, char *out, size_t cap);
+/* Path of an artifact of the given scope. */
+int artifact_path(const struct oo_run *run, art_scope scope, const char *name, char *out, size_t cap);
+/* Writes the common attributes of an artifact (config_hash of the current stage, the resolved
+ * config, version, world size, world seed and replicate seed) on the root of w. */
+int run_stamp(const struct oo_run *run, h5_writer *w);
+/* 1 if the artifact exists with the given hash (reusing a sharing directory's copy as above).
+ * Rank-local (file system). */
+int artifact_current(const struct oo_run *run, art_scope scope, const char *name, const char *hash);
+/* Collective on run->comms.world: rank 0 decides artifact_current, broadcast to all. */
+int artifact_current_all(const struct oo_run *run, art_scope scope, const char *name, const char *hash);
+/* The same with the current stage's hash and scope (run->stage_hash, run->scope). */
+int run_artifact_current(const struct oo_run *run, const char *name);
+int run_artifact_current_all(const struct oo_run *run, const char *name);
+
+#endif
