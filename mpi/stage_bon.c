@@ -1,7 +1,10 @@
-/* stage_bon: best-of-n against the proxy ensemble. pi_init writes N = bon.n_samples responses to
- * each of P = bon.n_prompts evaluation prompts; every proxy member and the gold score every
- * response; rank 0 keeps the (P,N,K) proxy and (P,N) gold scores and turns them into one curve
- * per objective with the unbiased estimator (rlhf.h bon_curve_compute).
+/* stage_bon: best-of-n against the proxy ensemble, in two stages.
+ * - bon_samples (world): pi_init writes N = bon.n_samples responses to each of P = bon.n_prompts
+ *   evaluation prompts and the gold scores them; bon_samples.h5 keeps tokens, lengths and gold.
+ * - bon (replicate): the replicate's members score those samples; rank 0 keeps the (P,N,K) proxy
+ *   scores and turns them into one curve per objective with the unbiased estimator (rlhf.h
+ *   bon_curve_compute). Every replicate and objective is evaluated on the same samples (common
+ *   random numbers), and sampling is paid once per world.
  *
  * Invariants:
  * - Prompts are the pool range PROMPTS_BON_EVAL (disjoint from the preference, calibration and
@@ -9,13 +12,13 @@
  *   temperature 1, top-p bon.top_p, at most prefs.response_len bytes, stopping at end-of-text.
  * - (prompt, sample) pairs are flattened to g = p*N + s and cut into units of BON_UNIT
  *   consecutive indices; each unit is one gpt_generate batch. A round is world_size units: rank r
- *   generates unit r of the round, the round's tokens are allgathered, then scored by every
- *   member (rm_ensemble_score) and the gold (gold_score_all). Units and streams do not depend on
- *   the rank count, so the tokens are identical for any world size; the member scores are too
- *   while each member has one replica (chunks of 32 stay globally aligned), and gold scores agree
- *   to float rounding (gold rows are strided over RM ranks, which changes chunk composition).
- * - Memory: O(P*N*K) floats on rank 0 only; every rank holds one round. Nothing is allocated
- *   inside the round loop except by the scorers below it (gpt_score_last, gold_score_all).
+ *   generates unit r of the round, the round's tokens are allgathered, then scored by the gold
+ *   (gold_score_all) or, in the bon stage, by every member (rm_ensemble_score). Units and streams
+ *   do not depend on the rank count, so the tokens are identical for any world size, and so are
+ *   gold scores (whole forward chunks per RM rank) and member scores while each member has one
+ *   replica (chunks of 32 stay globally aligned).
+ * - Memory: every rank holds the world's tokens in the bon stage (P*N*Tmax ints); O(P*N*K) floats
+ *   on rank 0. Nothing is allocated inside the round loops except by the scorers below them.
  * - bon.h5 and bon.csv are written by bon_write (below), which `overopt bon-curves` shares:
  *   proxy [P,N,K], gold [P,N] (as calibrated by the rm and gold stages, never modified),
  *   prompt_doc [P], uwo_lambda [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
@@ -26,8 +29,8 @@
  *   pi_init's calibration responses). So every curve starts at gold 0 (and single/mean at proxy
  *   0) at n = 1. The shifts and scales are stored: curves/member_shift, curves/member_scale,
  *   attribute gold_shift on curves.
- * - A stop request ends the stage between rounds with OO_STOPPED; nothing is written (a rerun
- *   samples again from the start).
+ * - A stop request ends either stage between rounds with OO_STOPPED; nothing is written (a rerun
+ *   starts the stage again).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
