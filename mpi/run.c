@@ -10,8 +10,8 @@
 
 #include "commands.h"
 #include "core/core.h"
+#include "stats/summary.h"
 #include "sweep.h"
-int summary_write(const char *dir, int R);
 
 /* ---- the stage table ---------------------------------------------------------------------- */
 

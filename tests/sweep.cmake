@@ -4,3 +4,4 @@
 oo_script_test(NAME fit_cmd SCRIPT fit_cmd.sh LABELS mpi TIMEOUT 120)
 oo_script_test(NAME rerun SCRIPT rerun.sh LABELS mpi TIMEOUT 300)
 oo_script_test(NAME sweep_slurm SCRIPT sweep_slurm.sh LABELS slurm TIMEOUT 600)
+oo_script_test(NAME replicates SCRIPT replicates.sh LABELS mpi TIMEOUT 300)
