@@ -1,0 +1,3 @@
+# stats: the t distribution and incomplete beta (unit), and `overopt summary` over synthetic
+# replicates checked by an independent Python implementation, then the replicate report.
+oo_unit_test(NAME test_stats SOURCES test_stats.c LABELS stats)
