@@ -702,8 +702,7 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Names of DIR's ppo_<tag>.csv files, sorted; *n = count. */
-static int list_ppo(const char *dir, char ***names, int *n) {
+int ppo_list_files(const char *dir, char ***names, int *n) {
   DIR *d = opendir(dir);
   REQUIRE(d, "cannot read directory '%s': %s", dir, strerror(errno));
   int cap = 16;
@@ -765,7 +764,7 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
   if (has_rm) CHECK(load_rm(path, &d->rm));
   int has_sweep = have(dir, "sweep.csv", path, sizeof path);
   if (has_sweep) CHECK(load_sweep(path, &d->sweep, &d->sweep_t));
-  CHECK(list_ppo(dir, &d->ppo_files, &d->n_ppo));
+  CHECK(ppo_list_files(dir, &d->ppo_files, &d->n_ppo));
   for (int i = 0; i < d->n_ppo; i++) {
     char tag[256];
     snprintf(tag, sizeof tag, "%.*s", (int)strlen(d->ppo_files[i]) - 8, d->ppo_files[i] + 4);

@@ -47,6 +47,9 @@ const char *csv_cell(const csv_table *t, int row, int col);
  * columns kl_col and val_col (the step-0 evaluation, i.e. pi_init on the evaluation prompts)
  * gives the origin subtracted from val_col. *origin = 0 when no such row exists. */
 int ppo_eval_origin(const csv_table *t, int kl_col, int val_col, double *origin);
+/* Names of dir's ppo_<tag>.csv files (xstrdup'ed, sorted by strcmp) into *names (xmalloc; free
+ * each and the array with xfree); *n = count. */
+int ppo_list_files(const char *dir, char ***names, int *n);
 
 /* ---- the report ------------------------------------------------------------------------- */
 
