@@ -3,7 +3,11 @@
 from the replicates' raw CSVs (DIR/rep<i>/bon.csv, ppo_<tag>.csv, fits.csv) with the Python
 standard library only, and compares with the C output.
 
-usage: python3 summary_check.py DIR R
+usage: python3 summary_check.py DIR R [REPORT_MD]
+
+With REPORT_MD (DIR/report/report.md), also recomputes the report's verdict tables (objective -
+single at each method's largest x; single's paired peak - end drop) and checks each row's
+numbers (printed %.3f: tolerance 1e-3), wins and verdict text.
 
 Definitions (docs/statistics.md): mean and sample sd (n-1) over replicates; 95% interval
 mean +- t(0.975, R-1) sd / sqrt(R) with t from the published table below (not from the C code);
@@ -198,12 +202,97 @@ def check_fits(d, R):
     return len(got)
 
 
+def report_row(lines, method, first):
+    """Cells of the report.md table row starting '| method | first |'."""
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > 2 and cells[0] == method and cells[1] == first:
+            return cells
+    return None
+
+
+def numbers(text):
+    """The numbers of '+0.123 [-0.045, +0.300]' (or '+0.123 [n/a]')."""
+    t = text.replace("[", " ").replace("]", " ").replace(",", " ")
+    return [float(v) for v in t.split() if v != "n/a"]
+
+
+def check_verdicts(d, R, md_path):
+    lines = open(md_path, encoding="utf-8").read().splitlines()
+    want = expected_rows(d, R)
+    methods = []
+    for m, _, _, _ in want:
+        if m not in methods:
+            methods.append(m)
+    checked = 0
+    for m in methods:
+        rows = [(o, x, g) for mm, o, x, g in want if mm == m]
+        x_end = max(x for _, x, _ in rows)
+        single = {x: g for o, x, g in rows if o == "single"}
+        over = False
+        if single:
+            xs = sorted(single)
+            means = [math.fsum(single[x]) / R for x in xs]
+            x_peak = xs[means.index(max(means))]
+            drops = [a - b for a, b in zip(single[x_peak], single[x_end])]
+            _, mean, _, lo, hi, _ = interval(drops)
+            over = x_peak < x_end and R >= 2 and lo > 0
+            verdict = ("unresolved (mean gold peaks at the largest x)" if x_peak >= x_end else
+                       "unresolved (one replicate: no interval)" if R < 2 else
+                       "single overoptimizes" if lo > 0 else "unresolved")
+            cells = report_row(lines, m, "%.3f" % max(means))
+            expect = [mean] + ([] if R < 2 else [lo, hi])
+            if cells is None:
+                fail("report.md: no 'does single overoptimize' row for %s" % m)
+            else:
+                got = numbers(cells[4])
+                if len(got) != len(expect) or any(abs(a - b) > 1e-3 for a, b in zip(got, expect)):
+                    fail("report.md %s drop: %s, expected %s" % (m, cells[4], expect))
+                wins = sum(1 for v in drops if v > 0)
+                if cells[5] != "%d/%d" % (wins, R) or cells[6] != verdict:
+                    fail("report.md %s drop: '%s | %s', expected '%d/%d | %s'" % (m, cells[5], cells[6], wins, R, verdict))
+                checked += 1
+        for o, x, g in rows:
+            if x != x_end or o == "single":
+                continue
+            diffs = [a - b for a, b in zip(g, single[x])] if single else [math.nan] * R
+            _, mean, _, lo, hi, _ = interval(diffs)
+            if not single:
+                verdict = "unresolved (no `single` in %s)" % m
+            elif R < 2:
+                verdict = "unresolved (one replicate: no interval)"
+            elif lo > 0 and over:
+                verdict = "`%s` mitigates overoptimization (gold above single)" % o
+            elif lo > 0:
+                verdict = "`%s` gold above single" % o
+            elif hi < 0:
+                verdict = "`%s` gold below single" % o
+            else:
+                verdict = "unresolved"
+            cells = report_row(lines, m, o)
+            if cells is None:
+                fail("report.md: no verdict row for %s/%s" % (m, o))
+                continue
+            expect = [mean] + ([] if R < 2 else [lo, hi])
+            got = numbers(cells[3])
+            if not single:
+                pass
+            elif len(got) != len(expect) or any(abs(a - b) > 1e-3 for a, b in zip(got, expect)):
+                fail("report.md %s/%s: %s, expected %s" % (m, o, cells[3], expect))
+            wins = sum(1 for v in diffs if v > 0)
+            if cells[4] != "%d/%d" % (wins, R) or cells[5] != verdict:
+                fail("report.md %s/%s: '%s | %s', expected '%d/%d | %s'" % (m, o, cells[4], cells[5], wins, R, verdict))
+            checked += 1
+    return checked
+
+
 def main():
     d, R = sys.argv[1], int(sys.argv[2])
     n = check_summary(d, R) or 0
     m = check_fits(d, R) if os.path.exists(os.path.join(d, "rep0", "fits.csv")) else 0
-    print("summary_check: %d summary rows, %d fit rows, R = %d, largest difference %.3g, %d mismatches"
-          % (n, m, R, worst, failures))
+    v = check_verdicts(d, R, sys.argv[3]) if len(sys.argv) > 3 else 0
+    print("summary_check: %d summary rows, %d fit rows, %d verdict rows, R = %d, largest difference "
+          "%.3g, %d mismatches" % (n, m, v, R, worst, failures))
     sys.exit(1 if failures else 0)
 
 

@@ -21,7 +21,7 @@ import sys
 OUT = sys.argv[1]
 R = int(sys.argv[2]) if len(sys.argv) > 2 else 4
 NS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-BON = {"single": (1.00, 0.40), "mean": (1.02, 0.36), "wco": (0.90, 0.12), "uwo_0.5": (0.95, 0.16)}
+BON = {"single": (1.00, 0.40), "mean": (1.00, 0.38), "wco": (0.90, 0.12), "uwo_0.5": (0.95, 0.16)}
 PPO = {"single": (1.10, 0.70), "wco": (0.95, 0.20)}
 HEADER = ("step,kl,kl_k1,kl_k2,kl_k3,proxy,gold,ens_var,entropy,clipfrac,vf_loss,"
           "eval_kl,eval_proxy,eval_gold\n")
