@@ -579,9 +579,13 @@ static int fits_read(fits_data *fd, const char *path, int rep) {
   for (int r = 0; r < csv.n_rows; r++) {
     const char *curve = csv_cell(&csv, r, col[0]), *form = csv_cell(&csv, r, col[1]);
     int key = -1;
+    if (strlen(curve) >= sizeof fd->curve[0] || strlen(form) >= sizeof fd->form[0]) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: curve '%.40s...' or form name too long", path, csv.lines[r], curve);
+      goto done_seen;
+    }
     for (int k = 0; k < fd->n_keys && key < 0; k++)
       if (!strcmp(fd->curve[k], curve) && !strcmp(fd->form[k], form)) key = k;
-    if (key < 0 && rep == 0 && strlen(curve) < sizeof fd->curve[0] && strlen(form) < sizeof fd->form[0]) {
+    if (key < 0 && rep == 0) {
       key = fd->n_keys++;
       snprintf(fd->curve[key], sizeof fd->curve[key], "%s", curve);
       snprintf(fd->form[key], sizeof fd->form[key], "%s", form);
