@@ -41,7 +41,7 @@ for R in 4 2 1; do
   if ! "$OO" report "$D" >"$S/report$R.out" 2>"$S/report$R.err"; then
     fail "overopt report R=$R:"; cat "$S/report$R.err"; continue
   fi
-  for p in bon_gold ppo_gold; do is_png "$D/report/$p.png" || fail "R=$R: $p.png missing or not a PNG"; done
+  for p in bon_gold bon_diff ppo_gold ppo_diff; do is_png "$D/report/$p.png" || fail "R=$R: $p.png missing or not a PNG"; done
   if python3 "$SRC/tests/summary_check.py" "$D" "$R" "$D/report/report.md"; then ok "summary_check R=$R"
   else fail "summary_check R=$R"; fi
 done

@@ -776,14 +776,17 @@ static void fmt_interval(char *out, size_t cap, stats_ci c) {
   else snprintf(out, cap, "%+.3f [%+.3f, %+.3f]", c.mean, c.lo, c.hi);
 }
 
-/* Gold against sqrt(KL) for the rows of BoN (bon = 1) or of the PPO methods: per curve a shaded
- * 95% band, thin lines for the replicates and the mean on top. */
+/* Gold (diff = 0) or the paired difference objective − single (diff = 1, single left out)
+ * against sqrt(KL) for the rows of BoN (bon = 1) or of the PPO methods: per curve a shaded 95%
+ * band, thin lines for the replicates and the mean on top. */
 static int plot_bands(const gp_env *g, const char *outdir, const char *png, const char *title,
-                      const summary_table *t, int bon) {
+                      const summary_table *t, int bon, int diff) {
   gp_plot gp;
   CHECK(gp_begin(&gp, g, outdir, png, title,
                  bon ? "sqrt(KL) = sqrt(log n - (n-1)/n) (nats^0.5); top axis: n" : "sqrt(KL) (nats^0.5)",
-                 "gold score (std of pi_init)"));
+                 diff ? "gold(objective) - gold(single), same replicate (std of pi_init)"
+                      : "gold score (std of pi_init)"));
+  const double *values = diff ? t->diff : t->gold; /* (n_rows, R) */
   int R = t->R, rc = OO_OK, k = 0, method_index = 0;
   double xmax = 0;
   char last_method[64] = "";
@@ -808,7 +811,7 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
            !strcmp(t->rows[r1].objective, t->rows[r0].objective))
       r1++;
     const summary_row *h = &t->rows[r0];
-    if (is_bon_method(h->method) != bon) {
+    if (is_bon_method(h->method) != bon || (diff && (!strcmp(h->objective, "single") || isnan(h->diff.mean)))) {
       r0 = r1;
       continue;
     }
@@ -817,9 +820,9 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
     fprintf(gp.f, "$c%d << EOD\n", k);
     for (int r = r0; r < r1; r++) {
       const summary_row *row = &t->rows[r];
-      fprintf(gp.f, "%.9g %.9g %.9g %.9g", bon ? bon_sqrt_kl(row->x) : row->x, row->gold.mean, row->gold.lo,
-              row->gold.hi);
-      for (int i = 0; i < R; i++) fprintf(gp.f, " %.9g", t->gold[(size_t)r * R + i]);
+      const stats_ci *c = diff ? &row->diff : &row->gold;
+      fprintf(gp.f, "%.9g %.9g %.9g %.9g", bon ? bon_sqrt_kl(row->x) : row->x, c->mean, c->lo, c->hi);
+      for (int i = 0; i < R; i++) fprintf(gp.f, " %.9g", values[(size_t)r * R + i]);
       fprintf(gp.f, "\n");
     }
     fprintf(gp.f, "EOD\n");
@@ -840,7 +843,9 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
     r0 = r1;
   }
   if (bands[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", bands), fail);
-  CHECK_GOTO(rc, gp_item(&gp, "%s", lines), fail);
+  if (diff) CHECK_GOTO(rc, gp_item(&gp, "0 with lines lw 1.5 lc rgb '#000000' title 'no difference'"), fail);
+  CHECK_GOTO(rc, gp_item(&gp, "1/0 with lines lw 0.8 lc rgb '#777777' title 'each replicate'"), fail);
+  if (lines[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", lines), fail);
   return gp_end(&gp, 0);
 fail:
   pclose(gp.f);
@@ -1033,13 +1038,17 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
   fprintf(md, "## Plots\n\nShaded: 95%% interval of the mean over replicates; thin lines: each replicate; "
               "thick: the mean.\n\n");
   if (has_bon) {
-    CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_gold.png", "Best-of-n: gold vs KL over replicates", &t, 1), done);
-    fprintf(md, "![Best-of-n gold over replicates](bon_gold.png)\n\n");
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_gold.png", "Best-of-n: gold vs KL over replicates", &t, 1, 0), done);
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_diff.png", "Best-of-n: objective - single, paired within replicates",
+                              &t, 1, 1), done);
+    fprintf(md, "![Best-of-n gold over replicates](bon_gold.png)\n\n![Best-of-n objective − single](bon_diff.png)\n\n");
   }
   if (has_ppo) {
-    CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_gold.png", "PPO: gold vs KL over replicates (common grid)", &t, 0),
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_gold.png", "PPO: gold vs KL over replicates (common grid)", &t, 0, 0),
                done);
-    fprintf(md, "![PPO gold over replicates](ppo_gold.png)\n\n");
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_diff.png", "PPO: objective - single, paired within replicates",
+                              &t, 0, 1), done);
+    fprintf(md, "![PPO gold over replicates](ppo_gold.png)\n\n![PPO objective − single](ppo_diff.png)\n\n");
   }
 done:
   summary_free(&t);

@@ -671,6 +671,8 @@ int summary_write(const char *dir, int R) {
   summary_free(&t);
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   CHECK(rep_file(path, sizeof path, dir, 0, "fits.csv"));
-  if (oo_file_exists(path)) CHECK(fits_summary_write(dir, R));
+  if (oo_file_exists(path)) return fits_summary_write(dir, R);
+  CHECK(oo_path_join(path, sizeof path, dir, "fits_summary.csv"));
+  REQUIRE(remove(path) == 0 || errno == ENOENT, "cannot remove the stale '%s': %s", path, strerror(errno));
   return OO_OK;
 }
