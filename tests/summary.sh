@@ -80,8 +80,30 @@ bad other_n; f=$S/other_n/rep1/bon.csv; sed -i '3s/^single,2,/single,3,/' "$f"
 expect_error other_n "$f:3: objective 'single' at n = 3 is not in rep0's bon.csv" -- summary "$S/other_n"
 bad no_eval; f=$S/no_eval/rep1/ppo_wco.csv; awk -F, -v OFS=, 'NR > 1 {$12 = "NaN"} 1' "$f" >"$f.new" && mv "$f.new" "$f"
 expect_error no_eval "$f: no evaluation rows" -- summary "$S/no_eval"
-bad fits_missing; f=$S/fits_missing/rep3/fits.csv; sed -i '/^bon,wco,/d' "$f"
-expect_error fits_missing "$f: no fit of curve 'wco', form 'bon'" -- summary "$S/fits_missing"
+bad fits_twice; f=$S/fits_twice/rep3/fits.csv; line=$(grep '^bon,wco,' "$f"); echo "$line" >>"$f"
+expect_error fits_twice "$f:10: fit of curve 'wco', form 'bon' appears twice" -- summary "$S/fits_twice"
+# a fit the fit stage left out in one replicate (and one only rep2 has) counts where present
+bad fits_missing; sed -i '/^bon,wco,/d' "$S/fits_missing/rep3/fits.csv"; echo 'ppo,extra,rl,1,0.5,0.9,2,1' >>"$S/fits_missing/rep2/fits.csv"
+if "$OO" summary "$S/fits_missing" >/dev/null 2>"$S/fits_missing.err" && python3 "$SRC/tests/summary_check.py" "$S/fits_missing" 4 &&
+   grep -q '^wco,bon,alpha,3,' "$S/fits_missing/fits_summary.csv" && grep -q '^extra,rl,beta,1,0.5,nan,nan,nan' "$S/fits_missing/fits_summary.csv"; then
+  ok "fits missing in some replicates: counted where present"
+else
+  fail "fits missing in some replicates:"; cat "$S/fits_missing.err"; grep -E '^(wco,bon|extra)' "$S/fits_missing/fits_summary.csv"
+fi
+# a PPO method whose KL estimates never exceed 0 in some replicate has no grid: left out, warned
+bad no_kl; f=$S/no_kl/rep1/ppo_single_beta0.05.csv
+awk -F, -v OFS=, 'NR > 1 && $12 != "NaN" {$12 = "-0.01"} 1' "$f" >"$f.new" && mv "$f.new" "$f"
+if "$OO" summary "$S/no_kl" >"$S/no_kl.out" 2>"$S/no_kl.err"; then
+  grep -qF "PPO method 'ppo_beta0.05' left out: $f never has an evaluation KL above 0" "$S/no_kl.err" ||
+    fail "no_kl: no warning naming $f"
+  grep -q '^ppo_beta0.05,' "$S/no_kl/summary.csv" && fail "no_kl: ppo_beta0.05 rows written"
+  grep -q '^ppo,wco,' "$S/no_kl/summary.csv" || fail "no_kl: ppo rows missing"
+  python3 "$SRC/tests/summary_check.py" "$S/no_kl" 4 && ok "no_kl: method left out, check passes" || fail "no_kl: summary_check"
+  "$OO" report "$S/no_kl" >/dev/null 2>&1 && grep -qF '**Left out:** PPO method(s) ppo_beta0.05' "$S/no_kl/report/report.md" ||
+    fail "no_kl: report.md does not say ppo_beta0.05 was left out"
+else
+  fail "no_kl: overopt summary failed:"; cat "$S/no_kl.err"
+fi
 mkdir -p "$S/empty"
 expect_error no_replicates "no replicate directory '$S/empty/rep0'" -- summary "$S/empty"
 # a summary.csv older than the replicates' files is refused by the report

@@ -15,7 +15,8 @@ paired difference objective - single within a replicate at the same x, wins = re
 difference > 0 (single: difference 0); PPO rows on SUMMARY_GRID points from 0 to the smallest
 over replicates and objectives of the method of the largest sqrt(running max of eval_kl), the
 gold (eval_gold minus the first evaluation row's) interpolated linearly between the first two
-consecutive evaluation rows whose running-max sqrt(KL) brackets x.
+consecutive evaluation rows whose running-max sqrt(KL) brackets x; a method whose grid would end
+at 0 is left out.
 
 Tolerance, from the printed precision: the C program prints %.9g (relative rounding <= 5e-9),
 so values agree to 1e-8 * max(1, |value|); interval ends also carry the table's rounding of t to
@@ -132,6 +133,8 @@ def expected_rows(d, R):
         methods.setdefault(method, []).append((obj, [ppo_curve(os.path.join(rd, "ppo_%s.csv" % tag)) for rd in reps]))
     for method, objs in methods.items():
         x_max = min(c[0][-1] for _, curves in objs for c in curves)
+        if not x_max > 0:
+            continue  # no KL axis: the method is left out (with a warning)
         grid = [x_max * g / (GRID - 1) for g in range(GRID - 1)] + [x_max]
         for obj, curves in objs:
             for x in grid:
@@ -174,7 +177,11 @@ def check_summary(d, R):
 def check_fits(d, R):
     path = os.path.join(d, "fits_summary.csv")
     per_rep = [read_csv(os.path.join(d, "rep%d" % i, "fits.csv")) for i in range(R)]
-    keys = [(r["curve"], r["form"]) for r in per_rep[0]]
+    keys = []  # every replicate's (curve, form), in order of first appearance
+    for rows in per_rep:
+        for r in rows:
+            if (r["curve"], r["form"]) not in keys:
+                keys.append((r["curve"], r["form"]))
     got = read_csv(path)
     params = ["alpha", "beta", "d_star", "gold_star"]
     if len(got) != len(keys) * len(params):

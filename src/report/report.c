@@ -1031,6 +1031,9 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
               "Gold is calibrated to mean 0, std 1 on π_init's samples; PPO gold is relative to π_init's "
               "evaluation and PPO x is sqrt of the running maximum of the evaluation KL (nats^0.5).\n\n",
               t.R, dir, t.R - 1);
+  if (t.left_out[0])
+    fprintf(md, "**Left out:** PPO method(s) %s: some replicate's objective never has an evaluation KL above "
+                "0, so there is no common sqrt(KL) grid (docs/statistics.md).\n\n", t.left_out);
   CHECK_GOTO(rc, md_verdicts(md, &t), done);
   md_replicate_curves(md, &t);
   if (have(dir, "fits_summary.csv", path, sizeof path)) CHECK_GOTO(rc, md_fits_summary(md, path), done);

@@ -263,7 +263,7 @@ typedef struct {
   int n_tags;          /* PPO files in rep0 */
   ppo_tag *tags;       /* (n_tags) sorted by tag */
   ppo_curve *curves;   /* (n_tags, R) */
-  int *first_row;      /* (n_tags) row of the tag's x = 0 */
+  int *first_row;      /* (n_tags) row of the tag's x = 0; -1 when its method has no grid */
 } ppo_data;
 
 static void ppo_data_free(ppo_data *p, int R) {
@@ -283,7 +283,8 @@ static int ppo_define(summary_table *t, int *cap, ppo_data *p, const char *dir, 
   CHECK(ppo_list_files(rd, &files, &p->n_tags));
   p->tags = xcalloc((size_t)(p->n_tags ? p->n_tags : 1), sizeof *p->tags);
   p->curves = xcalloc((size_t)(p->n_tags ? p->n_tags : 1) * R, sizeof *p->curves);
-  p->first_row = xcalloc((size_t)(p->n_tags ? p->n_tags : 1), sizeof *p->first_row);
+  p->first_row = xmalloc((size_t)(p->n_tags ? p->n_tags : 1) * sizeof *p->first_row);
+  for (int k = 0; k < p->n_tags; k++) p->first_row[k] = -1; /* -1: the tag's method has no grid */
   for (int k = 0; k < p->n_tags && !rc; k++) rc = parse_tag(&p->tags[k], files[k]);
   for (int i = 0; i < R && !rc; i++) {
     char **other = NULL;
@@ -319,10 +320,12 @@ static int ppo_define(summary_table *t, int *cap, ppo_data *p, const char *dir, 
         if (c->x[c->n - 1] < x_max) x_max = c->x[c->n - 1], limiting = c->path;
       }
     }
-    if (!(x_max > 0)) {
-      rc = oo_error_at(__FILE__, __LINE__, "%s: its evaluation KL never exceeds 0, so method '%s' has no "
-                       "sqrt(KL) grid (every replicate and objective needs KL > 0)", limiting, method);
-      break;
+    if (!(x_max > 0)) { /* e.g. a few PPO steps whose KL estimates are all <= 0: no KL axis */
+      LOG_WARN("summary: PPO method '%s' left out: %s never has an evaluation KL above 0, so its "
+               "objectives have no common sqrt(KL) grid", method, limiting);
+      size_t used = strlen(t->left_out);
+      snprintf(t->left_out + used, sizeof t->left_out - used, "%s%s", used ? ", " : "", method);
+      continue;
     }
     for (int j = k; j < p->n_tags && !rc; j++) {
       if (strcmp(p->tags[j].method, method)) continue;
@@ -340,7 +343,7 @@ done:
 
 static int ppo_fill(summary_table *t, const ppo_data *p) {
   for (int k = 0; k < p->n_tags; k++)
-    for (int g = 0; g < SUMMARY_GRID; g++) {
+    for (int g = 0; g < SUMMARY_GRID && p->first_row[k] >= 0; g++) {
       int row = p->first_row[k] + g;
       for (int i = 0; i < t->R; i++) {
         const ppo_curve *c = &p->curves[(size_t)k * t->R + i];
@@ -391,8 +394,8 @@ int summary_compute(summary_table *t, const char *dir, int R) {
   if (has_bon) CHECK_GOTO(rc, bon_define(t, &cap, path), fail);
   CHECK_GOTO(rc, ppo_define(t, &cap, &ppo, dir, R), fail);
   if (t->n_rows == 0) {
-    rc = oo_error_at(__FILE__, __LINE__, "'%s/rep0' has neither bon.csv nor ppo_<tag>.csv: nothing to "
-                     "summarize (did the replicates run?)", dir);
+    rc = oo_error_at(__FILE__, __LINE__, "'%s/rep0' has neither bon.csv nor a PPO run with evaluation KL "
+                     "above 0: nothing to summarize (did the replicates run?)", dir);
     goto fail;
   }
   t->gold = xmalloc((size_t)t->n_rows * R * sizeof *t->gold);
@@ -557,54 +560,56 @@ enum { FIT_PARAMS = 4 };
 static const char *const fit_params[FIT_PARAMS] = {"alpha", "beta", "d_star", "gold_star"};
 
 typedef struct {
-  int n_keys;           /* (curve, form) pairs of rep0's fits.csv */
+  int n_keys;           /* (curve, form) pairs of any replicate's fits.csv, first appearance order */
+  int cap;              /* allocated keys */
   char (*curve)[128];   /* (n_keys) */
   char (*form)[16];     /* (n_keys) */
-  double *v;            /* (n_keys, FIT_PARAMS, R) */
+  double *v;            /* (n_keys, FIT_PARAMS, R); NaN where a replicate has no such fit */
   int R;                /* replicates */
 } fits_data;
 
+static int fits_key(fits_data *fd, const char *curve, const char *form) {
+  for (int k = 0; k < fd->n_keys; k++)
+    if (!strcmp(fd->curve[k], curve) && !strcmp(fd->form[k], form)) return k;
+  if (fd->n_keys == fd->cap) {
+    fd->cap = fd->cap ? 2 * fd->cap : 16;
+    fd->curve = xrealloc(fd->curve, (size_t)fd->cap * sizeof *fd->curve);
+    fd->form = xrealloc(fd->form, (size_t)fd->cap * sizeof *fd->form);
+    fd->v = xrealloc(fd->v, (size_t)fd->cap * FIT_PARAMS * fd->R * sizeof *fd->v);
+  }
+  int k = fd->n_keys++;
+  snprintf(fd->curve[k], sizeof fd->curve[k], "%s", curve);
+  snprintf(fd->form[k], sizeof fd->form[k], "%s", form);
+  for (int i = 0; i < FIT_PARAMS * fd->R; i++) fd->v[(size_t)k * FIT_PARAMS * fd->R + i] = NAN;
+  return k;
+}
+
+/* One replicate's fits.csv. The fit stage leaves out curves it cannot fit, so a (curve, form)
+ * missing from some replicates is allowed (it counts like a non-finite value); twice is not. */
 static int fits_read(fits_data *fd, const char *path, int rep) {
   csv_table csv;
   CHECK(csv_read(&csv, path));
   static const char *const names[] = {"curve", "form", "alpha", "beta", "d_star", "gold_star"};
   int col[6], rc = OO_OK;
   for (int k = 0; k < 6; k++) CHECK_GOTO(rc, csv_col(&csv, names[k], &col[k]), done);
-  if (rep == 0) {
-    fd->curve = xcalloc((size_t)(csv.n_rows ? csv.n_rows : 1), sizeof *fd->curve);
-    fd->form = xcalloc((size_t)(csv.n_rows ? csv.n_rows : 1), sizeof *fd->form);
-    fd->v = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * FIT_PARAMS * fd->R * sizeof *fd->v);
-  }
-  char *seen = xcalloc((size_t)(fd->n_keys > csv.n_rows ? fd->n_keys : csv.n_rows) + 1, 1); /* by key */
+  char *seen = xcalloc((size_t)(fd->n_keys + csv.n_rows + 1), 1); /* by key: this file adds <= n_rows */
   for (int r = 0; r < csv.n_rows; r++) {
     const char *curve = csv_cell(&csv, r, col[0]), *form = csv_cell(&csv, r, col[1]);
-    int key = -1;
     if (strlen(curve) >= sizeof fd->curve[0] || strlen(form) >= sizeof fd->form[0]) {
       rc = oo_error_at(__FILE__, __LINE__, "%s:%d: curve '%.40s...' or form name too long", path, csv.lines[r], curve);
-      goto done_seen;
+      break;
     }
-    for (int k = 0; k < fd->n_keys && key < 0; k++)
-      if (!strcmp(fd->curve[k], curve) && !strcmp(fd->form[k], form)) key = k;
-    if (key < 0 && rep == 0) {
-      key = fd->n_keys++;
-      snprintf(fd->curve[key], sizeof fd->curve[key], "%s", curve);
-      snprintf(fd->form[key], sizeof fd->form[key], "%s", form);
-    }
-    if (key < 0 || seen[key]) {
-      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: fit of curve '%s', form '%s' %s", path, csv.lines[r], curve,
-                       form, key < 0 ? "is not in rep0's fits.csv (replicates must fit the same curves)"
-                                     : "appears twice");
-      goto done_seen;
+    int key = fits_key(fd, curve, form);
+    if (seen[key]) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: fit of curve '%s', form '%s' appears twice", path,
+                       csv.lines[r], curve, form);
+      break;
     }
     seen[key] = 1;
-    for (int p = 0; p < FIT_PARAMS; p++)
-      CHECK_GOTO(rc, csv_num(&csv, r, col[2 + p], &fd->v[((size_t)key * FIT_PARAMS + p) * fd->R + rep]), done_seen);
+    for (int p = 0; p < FIT_PARAMS && !rc; p++)
+      rc = csv_num(&csv, r, col[2 + p], &fd->v[((size_t)key * FIT_PARAMS + p) * fd->R + rep]);
+    if (rc) break;
   }
-  for (int k = 0; k < fd->n_keys && !rc; k++)
-    if (!seen[k])
-      rc = oo_error_at(__FILE__, __LINE__, "%s: no fit of curve '%s', form '%s' (rep0's fits.csv has one)", path,
-                       fd->curve[k], fd->form[k]);
-done_seen:
   xfree(&seen);
 done:
   csv_free(&csv);

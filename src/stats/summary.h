@@ -38,6 +38,7 @@ typedef struct {
   summary_row *rows;   /* (n_rows) */
   double *gold;        /* (n_rows, R) each replicate's gold at the row's x */
   double *diff;        /* (n_rows, R) each replicate's paired difference */
+  char left_out[256];  /* PPO methods without a sqrt(KL) grid (no KL > 0), ", "-separated; "" if none */
 } summary_table;
 
 /* Reads DIR/rep0 .. rep<R-1> and fills t (free with summary_free). R >= 1. */
