@@ -771,6 +771,16 @@ static void curve_label(char *out, size_t cap, const summary_row *r) {
   else snprintf(out, cap, "%s", r->objective);
 }
 
+/* End of the run of rows that share rows[r0]'s method (and objective, with same_objective):
+ * summary tables keep each method's and each curve's rows contiguous. */
+static int rows_end(const summary_table *t, int r0, int same_objective) {
+  int r1 = r0 + 1;
+  while (r1 < t->n_rows && !strcmp(t->rows[r1].method, t->rows[r0].method) &&
+         (!same_objective || !strcmp(t->rows[r1].objective, t->rows[r0].objective)))
+    r1++;
+  return r1;
+}
+
 static void fmt_interval(char *out, size_t cap, stats_ci c) {
   if (isnan(c.lo)) snprintf(out, cap, "%+.3f [n/a]", c.mean);
   else snprintf(out, cap, "%+.3f [%+.3f, %+.3f]", c.mean, c.lo, c.hi);
@@ -805,16 +815,11 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
     fprintf(gp.f, ")\nset xtics nomirror\n");
   }
   char bands[8192] = "", lines[8192] = "";
-  for (int r0 = 0; r0 < t->n_rows;) {
-    int r1 = r0 + 1; /* rows [r0, r1) are one curve */
-    while (r1 < t->n_rows && !strcmp(t->rows[r1].method, t->rows[r0].method) &&
-           !strcmp(t->rows[r1].objective, t->rows[r0].objective))
-      r1++;
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    r1 = rows_end(t, r0, 1); /* rows [r0, r1) are one curve */
     const summary_row *h = &t->rows[r0];
-    if (is_bon_method(h->method) != bon || (diff && (!strcmp(h->objective, "single") || isnan(h->diff.mean)))) {
-      r0 = r1;
+    if (is_bon_method(h->method) != bon || (diff && (!strcmp(h->objective, "single") || isnan(h->diff.mean))))
       continue;
-    }
     if (strcmp(last_method, h->method)) method_index++;
     snprintf(last_method, sizeof last_method, "%s", h->method);
     fprintf(gp.f, "$c%d << EOD\n", k);
@@ -840,7 +845,6 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
              label, R >= 2 ? ", 95% CI" : "");
     REQUIRE(strlen(bands) + 1 < sizeof bands && strlen(lines) + 1 < sizeof lines, "too many curves for '%s'", png);
     k++;
-    r0 = r1;
   }
   if (bands[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", bands), fail);
   if (diff) CHECK_GOTO(rc, gp_item(&gp, "0 with lines lw 1.5 lc rgb '#000000' title 'no difference'"), fail);
@@ -864,13 +868,12 @@ static int md_verdicts(FILE *md, const summary_table *t) {
               "| method | objective | at | objective − single [95%% CI] | wins | verdict |\n"
               "|---|---|---|---|---:|---|\n", R, R == 1 ? "" : "s");
   char buf[200];
-  for (int r0 = 0; r0 < t->n_rows;) {
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
     const char *method = t->rows[r0].method;
-    int r1 = r0, end = r0;
-    while (r1 < t->n_rows && !strcmp(t->rows[r1].method, method)) {
-      if (t->rows[r1].x > t->rows[end].x) end = r1;
-      r1++;
-    }
+    int end = r0;
+    r1 = rows_end(t, r0, 0);
+    for (int r = r0; r < r1; r++)
+      if (t->rows[r].x > t->rows[end].x) end = r;
     double x_end = t->rows[end].x;
     /* does single overoptimize in this method? (decides the wording of a positive difference) */
     int single_over = 0, has_single = 0;
@@ -898,7 +901,6 @@ static int md_verdicts(FILE *md, const summary_table *t) {
       else snprintf(verdict, sizeof verdict, "unresolved");
       fprintf(md, "| %s | %s | %s | %s | %d/%d | %s |\n", method, row->objective, at, buf, row->wins, R, verdict);
     }
-    r0 = r1;
   }
   fprintf(md, "\n## Does single overoptimize?\n\n"
               "x_peak is where single's mean gold over replicates is largest; per replicate, drop = "
@@ -907,13 +909,14 @@ static int md_verdicts(FILE *md, const summary_table *t) {
               "from the same replicates, so the interval is somewhat optimistic.\n\n"
               "| method | peak of mean gold | at | largest x | peak − end [95%% CI] | replicates with a drop | verdict |\n"
               "|---|---:|---|---|---|---:|---|\n");
-  for (int r0 = 0; r0 < t->n_rows;) {
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
     const char *method = t->rows[r0].method;
-    int r1 = r0, has_single = 0, peak = -1;
-    for (; r1 < t->n_rows && !strcmp(t->rows[r1].method, method); r1++)
-      if (!strcmp(t->rows[r1].objective, "single")) {
+    int has_single = 0, peak = -1;
+    r1 = rows_end(t, r0, 0);
+    for (int r = r0; r < r1; r++)
+      if (!strcmp(t->rows[r].objective, "single")) {
         has_single = 1;
-        if (peak < 0 || t->rows[r1].gold.mean > t->rows[peak].gold.mean) peak = r1;
+        if (peak < 0 || t->rows[r].gold.mean > t->rows[peak].gold.mean) peak = r;
       }
     if (has_single) {
       double xp, xe;
@@ -930,7 +933,6 @@ static int md_verdicts(FILE *md, const summary_table *t) {
       fprintf(md, "| %s | %.3f | %s | %s | %s | %d/%d | %s |\n", method, t->rows[peak].gold.mean, at, end, buf,
               w, R, verdict);
     }
-    r0 = r1;
   }
   fprintf(md, "\n");
   return OO_OK;
@@ -941,11 +943,9 @@ static void md_replicate_curves(FILE *md, const summary_table *t) {
   fprintf(md, "## Gold per objective (summary.csv)\n\n"
               "| method | objective | largest x | gold there [95%% CI] | sd | peak mean gold | x at peak |\n"
               "|---|---|---:|---|---:|---:|---:|\n");
-  for (int r0 = 0; r0 < t->n_rows;) {
-    int r1 = r0 + 1, end = r0, peak = r0;
-    while (r1 < t->n_rows && !strcmp(t->rows[r1].method, t->rows[r0].method) &&
-           !strcmp(t->rows[r1].objective, t->rows[r0].objective))
-      r1++;
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    int end = r0, peak = r0;
+    r1 = rows_end(t, r0, 1);
     for (int r = r0; r < r1; r++) {
       if (t->rows[r].x > t->rows[end].x) end = r;
       if (t->rows[r].gold.mean > t->rows[peak].gold.mean) peak = r;
@@ -954,7 +954,6 @@ static void md_replicate_curves(FILE *md, const summary_table *t) {
     fmt_interval(buf, sizeof buf, t->rows[end].gold);
     fprintf(md, "| %s | %s | %.4g | %s | %.3f | %.3f | %.4g |\n", t->rows[r0].method, t->rows[r0].objective,
             t->rows[end].x, buf, t->rows[end].gold.sd, t->rows[peak].gold.mean, t->rows[peak].x);
-    r0 = r1;
   }
   fprintf(md, "\n");
 }
