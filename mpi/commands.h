@@ -20,6 +20,10 @@ int cmd_layout(int argc, char **argv);
 /* overopt report DIR: DIR/report/<plot>.png and report.md from the run's CSV files. Rank 0 only. */
 int cmd_report(int argc, char **argv);
 
+/* overopt summary DIR [--replicates R] (cmd_summary.c): summary.csv/.h5 and fits_summary.csv
+ * over the replicates DIR/rep<i>. Rank 0 only. */
+int cmd_summary(int argc, char **argv);
+
 /* overopt bench [--config F] [--quick]: training step, KV-cache sampling and reward scoring
  * throughput as a ratio to OpenBLAS sgemm on the same shapes, one BLAS thread. Rank 0 only. */
 int cmd_bench(int argc, char **argv);

@@ -35,6 +35,7 @@ static const oo_command commands[] = {
     {"sweep", cmd_sweep, "CONFIG [--set key=value ...] [--point I] [--slurm] [--dry-run]",
      "run every point of a config's sweep axes (or one point, or submit them as a Slurm job array)", 1},
     {"report", cmd_report, "DIR", "plots and report.md of a run or sweep directory", 0},
+    {"summary", cmd_summary, "DIR [--replicates R]", "statistics over the replicates DIR/rep<i> (summary.csv)", 0},
     {"bench", cmd_bench, "[--config F] [--quick]",
      "time sgemm, a training step, sampling and scoring; ratios to sgemm", 0},
 };

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "core/core.h"
+#include "stats/summary.h"
 
 /* ---- CSV -------------------------------------------------------------------------------- */
 
@@ -702,8 +703,7 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Names of DIR's ppo_<tag>.csv files, sorted; *n = count. */
-static int list_ppo(const char *dir, char ***names, int *n) {
+int ppo_list_files(const char *dir, char ***names, int *n) {
   DIR *d = opendir(dir);
   REQUIRE(d, "cannot read directory '%s': %s", dir, strerror(errno));
   int cap = 16;
@@ -757,15 +757,316 @@ static void note_skip(FILE *md, const char *what, const char *why) {
   fprintf(md, "- %s: skipped (%s)\n", what, why);
 }
 
+/* ---- the replicate report (DIR/summary.csv present; definitions in docs/statistics.md) ---- */
+
+/* BoN's analytic KL of best-of-n against n, as the bon stage writes it. */
+static double bon_sqrt_kl(double n) { return sqrt_kl(log(n) - (n - 1) / n); }
+
+static int is_bon_method(const char *method) { return strcmp(method, "bon") == 0; }
+
+/* Label of a (method, objective) curve in plots and tables: the objective, with the beta for
+ * ppo_beta<b> methods. */
+static void curve_label(char *out, size_t cap, const summary_row *r) {
+  if (strncmp(r->method, "ppo_", 4) == 0) snprintf(out, cap, "%s %s", r->objective, r->method + 4);
+  else snprintf(out, cap, "%s", r->objective);
+}
+
+/* End of the run of rows that share rows[r0]'s method (and objective, with same_objective):
+ * summary tables keep each method's and each curve's rows contiguous. */
+static int rows_end(const summary_table *t, int r0, int same_objective) {
+  int r1 = r0 + 1;
+  while (r1 < t->n_rows && !strcmp(t->rows[r1].method, t->rows[r0].method) &&
+         (!same_objective || !strcmp(t->rows[r1].objective, t->rows[r0].objective)))
+    r1++;
+  return r1;
+}
+
+static void fmt_interval(char *out, size_t cap, stats_ci c) {
+  if (isnan(c.lo)) snprintf(out, cap, "%+.3f [n/a]", c.mean);
+  else snprintf(out, cap, "%+.3f [%+.3f, %+.3f]", c.mean, c.lo, c.hi);
+}
+
+/* Gold (diff = 0) or the paired difference objective − single (diff = 1, single left out)
+ * against sqrt(KL) for the rows of BoN (bon = 1) or of the PPO methods: per curve a shaded 95%
+ * band, thin lines for the replicates and the mean on top. */
+static int plot_bands(const gp_env *g, const char *outdir, const char *png, const char *title,
+                      const summary_table *t, int bon, int diff) {
+  gp_plot gp;
+  CHECK(gp_begin(&gp, g, outdir, png, title,
+                 bon ? "sqrt(KL) = sqrt(log n - (n-1)/n) (nats^0.5); top axis: n" : "sqrt(KL) (nats^0.5)",
+                 diff ? "gold(objective) - gold(single), same replicate (std of pi_init)"
+                      : "gold score (std of pi_init)"));
+  const double *values = diff ? t->diff : t->gold; /* (n_rows, R) */
+  int R = t->R, rc = OO_OK, k = 0, method_index = 0;
+  double xmax = 0;
+  char last_method[64] = "";
+  fprintf(gp.f, "set style fill transparent solid 0.18 noborder\n");
+  for (int r = 0; r < t->n_rows; r++)
+    if (is_bon_method(t->rows[r].method) == bon)
+      xmax = fmax(xmax, bon ? bon_sqrt_kl(t->rows[r].x) : t->rows[r].x);
+  fprintf(gp.f, "set xrange [0:%.9g]\n", xmax > 0 ? xmax * 1.03 : 1);
+  if (bon) { /* n on the top axis */
+    fprintf(gp.f, "set x2range [0:%.9g]\nset x2tics (", xmax > 0 ? xmax * 1.03 : 1);
+    for (int r = 0, first = 1; r < t->n_rows && (first || !strcmp(t->rows[r].objective, t->rows[r - 1].objective)); r++)
+      if (is_bon_method(t->rows[r].method)) {
+        fprintf(gp.f, "%s'%.0f' %.9g", first ? "" : ", ", t->rows[r].x, bon_sqrt_kl(t->rows[r].x));
+        first = 0;
+      }
+    fprintf(gp.f, ")\nset xtics nomirror\n");
+  }
+  char bands[8192] = "", lines[8192] = "";
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    r1 = rows_end(t, r0, 1); /* rows [r0, r1) are one curve */
+    const summary_row *h = &t->rows[r0];
+    if (is_bon_method(h->method) != bon || (diff && (!strcmp(h->objective, "single") || isnan(h->diff.mean))))
+      continue;
+    if (strcmp(last_method, h->method)) method_index++;
+    snprintf(last_method, sizeof last_method, "%s", h->method);
+    fprintf(gp.f, "$c%d << EOD\n", k);
+    for (int r = r0; r < r1; r++) {
+      const summary_row *row = &t->rows[r];
+      const stats_ci *c = diff ? &row->diff : &row->gold;
+      fprintf(gp.f, "%.9g %.9g %.9g %.9g", bon ? bon_sqrt_kl(row->x) : row->x, c->mean, c->lo, c->hi);
+      for (int i = 0; i < R; i++) fprintf(gp.f, " %.9g", values[(size_t)r * R + i]);
+      fprintf(gp.f, "\n");
+    }
+    fprintf(gp.f, "EOD\n");
+    char label[200];
+    curve_label(label, sizeof label, h);
+    const char *color = objective_color(h->objective, k);
+    size_t nb = strlen(bands), nl = strlen(lines);
+    if (R >= 2)
+      snprintf(bands + nb, sizeof bands - nb, "%s$c%d using 1:3:4 with filledcurves lc rgb '%s' notitle",
+               nb ? ", \\\n  " : "", k, color);
+    snprintf(lines + nl, sizeof lines - nl,
+             "%sfor [j=5:%d] $c%d using 1:j with lines lw 0.8 dt %d lc rgb '%s' notitle, \\\n  "
+             "$c%d using 1:2 with linespoints lw 2.5 dt %d pt %d ps 1.1 lc rgb '%s' title '%s (mean%s)'",
+             nl ? ", \\\n  " : "", 4 + R, k, method_index, color, k, method_index, 4 + 2 * (k % 6), color,
+             label, R >= 2 ? ", 95% CI" : "");
+    REQUIRE(strlen(bands) + 1 < sizeof bands && strlen(lines) + 1 < sizeof lines, "too many curves for '%s'", png);
+    k++;
+  }
+  if (bands[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", bands), fail);
+  if (diff) CHECK_GOTO(rc, gp_item(&gp, "0 with lines lw 1.5 lc rgb '#000000' title 'no difference'"), fail);
+  CHECK_GOTO(rc, gp_item(&gp, "1/0 with lines lw 0.8 lc rgb '#777777' title 'each replicate'"), fail);
+  if (lines[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", lines), fail);
+  return gp_end(&gp, 0);
+fail:
+  pclose(gp.f);
+  return rc;
+}
+
+/* The verdict tables: objective − single at each method's largest x, and whether single
+ * overoptimizes (paired peak − end). Claims only where the 95% interval excludes zero. */
+static int md_verdicts(FILE *md, const summary_table *t) {
+  int R = t->R;
+  fprintf(md, "## Verdict: objective − single at the largest common KL\n\n"
+              "Paired difference of gold within each replicate at the method's largest x (best-of-n: "
+              "the largest n; PPO: the largest point of the common sqrt(KL) grid), mean and 95%% "
+              "Student-t interval over %d replicate%s; wins = replicates where the objective's gold "
+              "is higher. A claim is printed only when the interval excludes zero.\n\n"
+              "| method | objective | at | objective − single [95%% CI] | wins | verdict |\n"
+              "|---|---|---|---|---:|---|\n", R, R == 1 ? "" : "s");
+  char buf[200];
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    const char *method = t->rows[r0].method;
+    int end = r0;
+    r1 = rows_end(t, r0, 0);
+    for (int r = r0; r < r1; r++)
+      if (t->rows[r].x > t->rows[end].x) end = r;
+    double x_end = t->rows[end].x;
+    /* does single overoptimize in this method? (decides the wording of a positive difference) */
+    int single_over = 0, has_single = 0;
+    for (int r = r0; r < r1; r++) has_single |= !strcmp(t->rows[r].objective, "single");
+    if (has_single) {
+      double xp, xe;
+      stats_ci drop;
+      int w;
+      CHECK(summary_peak_drop(t, method, "single", &xp, &xe, &drop, &w));
+      single_over = xp < xe && drop.lo > 0;
+    }
+    for (int r = r0; r < r1; r++) {
+      const summary_row *row = &t->rows[r];
+      if (row->x != x_end || !strcmp(row->objective, "single")) continue;
+      char at[96], verdict[200];
+      if (is_bon_method(method)) snprintf(at, sizeof at, "n = %.0f", row->x);
+      else snprintf(at, sizeof at, "sqrt(KL) = %.3f", row->x);
+      fmt_interval(buf, sizeof buf, row->diff);
+      if (!has_single) snprintf(verdict, sizeof verdict, "unresolved (no `single` in %s)", method);
+      else if (R < 2) snprintf(verdict, sizeof verdict, "unresolved (one replicate: no interval)");
+      else if (row->diff.lo > 0 && single_over)
+        snprintf(verdict, sizeof verdict, "`%s` mitigates overoptimization (gold above single)", row->objective);
+      else if (row->diff.lo > 0) snprintf(verdict, sizeof verdict, "`%s` gold above single", row->objective);
+      else if (row->diff.hi < 0) snprintf(verdict, sizeof verdict, "`%s` gold below single", row->objective);
+      else snprintf(verdict, sizeof verdict, "unresolved");
+      fprintf(md, "| %s | %s | %s | %s | %d/%d | %s |\n", method, row->objective, at, buf, row->wins, R, verdict);
+    }
+  }
+  fprintf(md, "\n## Does single overoptimize?\n\n"
+              "x_peak is where single's mean gold over replicates is largest; per replicate, drop = "
+              "gold(x_peak) − gold(largest x); \"single overoptimizes\" when the mean gold peaks "
+              "before the largest x and the 95%% interval of the drop excludes zero. x_peak is chosen "
+              "from the same replicates, so the interval is somewhat optimistic.\n\n"
+              "| method | peak of mean gold | at | largest x | peak − end [95%% CI] | replicates with a drop | verdict |\n"
+              "|---|---:|---|---|---|---:|---|\n");
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    const char *method = t->rows[r0].method;
+    int has_single = 0, peak = -1;
+    r1 = rows_end(t, r0, 0);
+    for (int r = r0; r < r1; r++)
+      if (!strcmp(t->rows[r].objective, "single")) {
+        has_single = 1;
+        if (peak < 0 || t->rows[r].gold.mean > t->rows[peak].gold.mean) peak = r;
+      }
+    if (has_single) {
+      double xp, xe;
+      stats_ci drop;
+      int w;
+      CHECK(summary_peak_drop(t, method, "single", &xp, &xe, &drop, &w));
+      const char *verdict = xp >= xe ? "unresolved (mean gold peaks at the largest x)"
+                            : R < 2 ? "unresolved (one replicate: no interval)"
+                            : drop.lo > 0 ? "single overoptimizes" : "unresolved";
+      char at[64], end[64];
+      snprintf(at, sizeof at, is_bon_method(method) ? "n = %.0f" : "sqrt(KL) = %.3f", xp);
+      snprintf(end, sizeof end, is_bon_method(method) ? "n = %.0f" : "sqrt(KL) = %.3f", xe);
+      fmt_interval(buf, sizeof buf, drop);
+      fprintf(md, "| %s | %.3f | %s | %s | %s | %d/%d | %s |\n", method, t->rows[peak].gold.mean, at, end, buf,
+              w, R, verdict);
+    }
+  }
+  fprintf(md, "\n");
+  return OO_OK;
+}
+
+/* Gold per curve at its largest x and its peak (means over replicates, 95% intervals). */
+static void md_replicate_curves(FILE *md, const summary_table *t) {
+  fprintf(md, "## Gold per objective (summary.csv)\n\n"
+              "| method | objective | largest x | gold there [95%% CI] | sd | peak mean gold | x at peak |\n"
+              "|---|---|---:|---|---:|---:|---:|\n");
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    int end = r0, peak = r0;
+    r1 = rows_end(t, r0, 1);
+    for (int r = r0; r < r1; r++) {
+      if (t->rows[r].x > t->rows[end].x) end = r;
+      if (t->rows[r].gold.mean > t->rows[peak].gold.mean) peak = r;
+    }
+    char buf[200];
+    fmt_interval(buf, sizeof buf, t->rows[end].gold);
+    fprintf(md, "| %s | %s | %.4g | %s | %.3f | %.3f | %.4g |\n", t->rows[r0].method, t->rows[r0].objective,
+            t->rows[end].x, buf, t->rows[end].gold.sd, t->rows[peak].gold.mean, t->rows[peak].x);
+  }
+  fprintf(md, "\n");
+}
+
+/* fits_summary.csv as a table. */
+static int md_fits_summary(FILE *md, const char *path) {
+  csv_table c;
+  CHECK(csv_read(&c, path));
+  static const char *const names[] = {"curve", "form", "parameter", "replicates", "mean", "sd", "ci_lo", "ci_hi", NULL};
+  int col[8], rc = csv_cols(&c, names, col);
+  if (rc) goto done;
+  fprintf(md, "## Fitted functional forms over replicates (fits_summary.csv)\n\n"
+              "Mean and 95%% interval over the replicates whose fit gave a finite value.\n\n"
+              "| curve | form | parameter | replicates | mean | sd | 95%% CI |\n|---|---|---|---:|---:|---:|---|\n");
+  for (int r = 0; r < c.n_rows; r++) {
+    double v[5];
+    for (int k = 0; k < 5; k++) CHECK_GOTO(rc, csv_num(&c, r, col[3 + k], &v[k]), done);
+    fprintf(md, "| %s | %s | %s | %.0f | %.4g | %.3g | ", csv_cell(&c, r, col[0]), csv_cell(&c, r, col[1]),
+            csv_cell(&c, r, col[2]), v[0], v[1], v[2]);
+    if (isnan(v[3])) fprintf(md, "n/a |\n");
+    else fprintf(md, "[%.4g, %.4g] |\n", v[3], v[4]);
+  }
+  fprintf(md, "\n");
+done:
+  csv_free(&c);
+  return rc;
+}
+
+/* R from summary.csv's replicates column; the table is recomputed from DIR/rep<i> (for the
+ * replicate lines and the paired peak − end) and must match summary.csv row for row. */
+static int load_replicate_summary(const char *dir, const char *path, summary_table *t) {
+  csv_table c;
+  CHECK(csv_read(&c, path));
+  static const char *const names[] = {"method", "objective", "x", "replicates", NULL};
+  int col[4], rc = csv_cols(&c, names, col);
+  double R = 0, x;
+  if (!rc && c.n_rows == 0) rc = oo_error_at(__FILE__, __LINE__, "%s: no data rows", path);
+  if (!rc) rc = csv_num(&c, 0, col[3], &R);
+  if (!rc && !(R >= 1 && R == floor(R) && R <= 100000))
+    rc = oo_error_at(__FILE__, __LINE__, "%s:%d: replicates = %s is not a positive integer", path, c.lines[0],
+                     csv_cell(&c, 0, col[3]));
+  if (!rc) rc = summary_compute(t, dir, (int)R);
+  if (!rc && t->n_rows != c.n_rows)
+    rc = oo_error_at(__FILE__, __LINE__, "%s has %d rows but its replicates give %d: it is stale (run "
+                     "`overopt summary %s`)", path, c.n_rows, t->n_rows, dir);
+  for (int r = 0; r < c.n_rows && !rc; r++) {
+    const summary_row *row = &t->rows[r];
+    CHECK_GOTO(rc, csv_num(&c, r, col[2], &x), done);
+    if (strcmp(csv_cell(&c, r, col[0]), row->method) || strcmp(csv_cell(&c, r, col[1]), row->objective) ||
+        !(fabs(x - row->x) <= 1e-6 * fmax(1, fabs(row->x))))
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: row %s,%s,%s but the replicates give %s,%s,%.9g: it is "
+                       "stale (run `overopt summary %s`)", path, c.lines[r], csv_cell(&c, r, col[0]),
+                       csv_cell(&c, r, col[1]), csv_cell(&c, r, col[2]), row->method, row->objective, row->x, dir);
+  }
+done:
+  csv_free(&c);
+  if (rc && t->rows) summary_free(t);
+  return rc;
+}
+
+static int report_replicates(const char *dir, const char *outdir, FILE *md, const char *summary_path) {
+  summary_table t = {0};
+  CHECK(load_replicate_summary(dir, summary_path, &t));
+  char path[4352];
+  int rc = OO_OK, has_bon = 0, has_ppo = 0;
+  gp_env g;
+  CHECK_GOTO(rc, gp_detect(&g), done);
+  for (int r = 0; r < t.n_rows; r++) {
+    has_bon |= is_bon_method(t.rows[r].method);
+    has_ppo |= !is_bon_method(t.rows[r].method);
+  }
+  fprintf(md, "# overopt report: %d replicates\n\nRun directory: `%s` (replicates `rep0` .. `rep%d`; "
+              "summary.csv, summary.h5, fits_summary.csv). Definitions: docs/statistics.md.\n\n"
+              "Gold is calibrated to mean 0, std 1 on π_init's samples; PPO gold is relative to π_init's "
+              "evaluation and PPO x is sqrt of the running maximum of the evaluation KL (nats^0.5).\n\n",
+              t.R, dir, t.R - 1);
+  if (t.left_out[0])
+    fprintf(md, "**Left out:** PPO method(s) %s: some replicate's objective never has an evaluation KL above "
+                "0, so there is no common sqrt(KL) grid (docs/statistics.md).\n\n", t.left_out);
+  CHECK_GOTO(rc, md_verdicts(md, &t), done);
+  md_replicate_curves(md, &t);
+  if (have(dir, "fits_summary.csv", path, sizeof path)) CHECK_GOTO(rc, md_fits_summary(md, path), done);
+  if (have(dir, "config.cfg", path, sizeof path)) CHECK_GOTO(rc, md_copy_file(md, path), done);
+  fprintf(md, "## Plots\n\nShaded: 95%% interval of the mean over replicates; thin lines: each replicate; "
+              "thick: the mean.\n\n");
+  if (has_bon) {
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_gold.png", "Best-of-n: gold vs KL over replicates", &t, 1, 0), done);
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_diff.png", "Best-of-n: objective - single, paired within replicates",
+                              &t, 1, 1), done);
+    fprintf(md, "![Best-of-n gold over replicates](bon_gold.png)\n\n![Best-of-n objective − single](bon_diff.png)\n\n");
+  }
+  if (has_ppo) {
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_gold.png", "PPO: gold vs KL over replicates (common grid)", &t, 0, 0),
+               done);
+    CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_diff.png", "PPO: objective - single, paired within replicates",
+                              &t, 0, 1), done);
+    fprintf(md, "![PPO gold over replicates](ppo_gold.png)\n\n![PPO objective − single](ppo_diff.png)\n\n");
+  }
+done:
+  summary_free(&t);
+  return rc;
+}
+
 static int report_body(const char *dir, const char *outdir, FILE *md, report_data *d) {
   char path[4352];
+  if (have(dir, "summary.csv", path, sizeof path)) return report_replicates(dir, outdir, md, path);
   int has_bon = have(dir, "bon.csv", path, sizeof path);
   if (has_bon) CHECK(load_bon(path, &d->bon));
   int has_rm = have(dir, "rm_members.csv", path, sizeof path);
   if (has_rm) CHECK(load_rm(path, &d->rm));
   int has_sweep = have(dir, "sweep.csv", path, sizeof path);
   if (has_sweep) CHECK(load_sweep(path, &d->sweep, &d->sweep_t));
-  CHECK(list_ppo(dir, &d->ppo_files, &d->n_ppo));
+  CHECK(ppo_list_files(dir, &d->ppo_files, &d->n_ppo));
   for (int i = 0; i < d->n_ppo; i++) {
     char tag[256];
     snprintf(tag, sizeof tag, "%.*s", (int)strlen(d->ppo_files[i]) - 8, d->ppo_files[i] + 4);

@@ -16,6 +16,11 @@
  *
  * Outputs: DIR/report/{bon_gold,bon_proxy,ppo_gold,ppo_proxy,ppo_variance,rm_accuracy,
  * sweep_alpha_beta}.png (each only when its input exists) and DIR/report/report.md.
+ *
+ * Replicates: when DIR/summary.csv exists (src/stats/summary.h), the report is the replicate
+ * report instead: bon_gold.png and ppo_gold.png with 95% bands and per-replicate lines (from
+ * DIR/rep<i>/), verdict tables that claim only what the intervals support, fits_summary.csv.
+ * Definitions: docs/statistics.md.
  */
 #ifndef OO_REPORT_H
 #define OO_REPORT_H
@@ -47,10 +52,14 @@ const char *csv_cell(const csv_table *t, int row, int col);
  * columns kl_col and val_col (the step-0 evaluation, i.e. pi_init on the evaluation prompts)
  * gives the origin subtracted from val_col. *origin = 0 when no such row exists. */
 int ppo_eval_origin(const csv_table *t, int kl_col, int val_col, double *origin);
+/* Names of dir's ppo_<tag>.csv files (xstrdup'ed, sorted by strcmp) into *names (xmalloc; free
+ * each and the array with xfree); *n = count. */
+int ppo_list_files(const char *dir, char ***names, int *n);
 
 /* ---- the report ------------------------------------------------------------------------- */
 
-/* Writes DIR/report/<plot>.png and DIR/report/report.md from the CSV files in dir; the path of
+/* Writes DIR/report/<plot>.png and DIR/report/report.md from the CSV files in dir (or, when
+ * dir has summary.csv, the replicate report from it and dir/rep<i>/); the path of
  * report.md goes to md_path (cap bytes). Plots whose inputs are missing are skipped with a
  * warning and a note in report.md; it is an error when dir holds none of the inputs.
  * gnuplot is run through popen (env OVEROPT_GNUPLOT overrides the command "gnuplot"). */

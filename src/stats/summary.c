@@ -1,0 +1,683 @@
+/* summary: the replicate table (summary.csv/.h5) and fits_summary.csv; see summary.h and
+ * docs/statistics.md for every definition.
+ *
+ * Flow: define the rows (bon: rep0's objectives and n grid; ppo: every replicate's evaluation
+ * curve, then each method's sqrt(KL) grid), allocate the (rows, R) value matrices, fill them from
+ * every replicate, then the paired differences and the statistics per row.
+ * Invariants: rows of one (method, objective) are contiguous with x ascending; a replicate whose
+ * files differ from rep0's in which objectives, n or curves they hold is an error, never a gap.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "stats/summary.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/core.h"
+#include "io/h5io.h"
+#include "report/report.h"
+
+/* ---- paths and rows ---------------------------------------------------------------------- */
+
+static int rep_dir(char *out, size_t cap, const char *dir, int rep) {
+  int n = snprintf(out, cap, "%s/rep%d", dir, rep);
+  REQUIRE(n > 0 && (size_t)n < cap, "path too long: '%s/rep%d'", dir, rep);
+  return OO_OK;
+}
+
+static int rep_file(char *out, size_t cap, const char *dir, int rep, const char *name) {
+  char rd[4200];
+  CHECK(rep_dir(rd, sizeof rd, dir, rep));
+  return oo_path_join(out, cap, rd, name);
+}
+
+/* The error for a file rep0 has and replicate rep lacks. */
+static int missing_in_replicate(const char *dir, int rep, const char *name) {
+  char rd[4200];
+  CHECK(rep_dir(rd, sizeof rd, dir, rep));
+  OO_FAIL("replicate directory '%s' has no %s (rep0 has one; every replicate needs the same "
+          "files: did replicate %d finish?)", rd, name, rep);
+}
+
+int summary_count_replicates(const char *dir) {
+  char rd[4200];
+  struct stat sb;
+  int R = 0;
+  while (R < 100000 && !rep_dir(rd, sizeof rd, dir, R) && stat(rd, &sb) == 0 && S_ISDIR(sb.st_mode)) R++;
+  oo_error_clear();
+  return R;
+}
+
+static int add_row(summary_table *t, int *cap, const char *method, const char *objective, double x) {
+  REQUIRE(strlen(method) < sizeof t->rows[0].method && strlen(objective) < sizeof t->rows[0].objective,
+          "method '%s' or objective '%s' name too long", method, objective);
+  if (t->n_rows == *cap) t->rows = xrealloc(t->rows, (size_t)(*cap = *cap ? 2 * *cap : 64) * sizeof *t->rows);
+  summary_row *r = &t->rows[t->n_rows++];
+  memset(r, 0, sizeof *r);
+  snprintf(r->method, sizeof r->method, "%s", method);
+  snprintf(r->objective, sizeof r->objective, "%s", objective);
+  r->x = x;
+  return OO_OK;
+}
+
+static int find_row(const summary_table *t, const char *method, const char *objective, double x) {
+  for (int r = 0; r < t->n_rows; r++)
+    if (t->rows[r].x == x && !strcmp(t->rows[r].objective, objective) && !strcmp(t->rows[r].method, method))
+      return r;
+  return -1;
+}
+
+void summary_free(summary_table *t) {
+  xfree(&t->rows);
+  xfree(&t->gold);
+  xfree(&t->diff);
+  t->n_rows = 0;
+}
+
+/* ---- best-of-n --------------------------------------------------------------------------- */
+
+static int is_member(const char *objective) { return strncmp(objective, "member_", 7) == 0; }
+
+/* Reads bon.csv's objective, n and gold columns; n must be a positive integer. */
+static int bon_open(csv_table *csv, const char *path, int col[3]) {
+  CHECK(csv_read(csv, path));
+  static const char *const names[] = {"objective", "n", "gold"};
+  int rc = OO_OK;
+  for (int k = 0; k < 3 && !rc; k++) rc = csv_col(csv, names[k], &col[k]);
+  if (rc) csv_free(csv);
+  return rc;
+}
+
+static int bon_n(const csv_table *csv, int r, int col, double *n) {
+  CHECK(csv_num(csv, r, col, n));
+  REQUIRE(*n >= 1 && *n == floor(*n), "%s:%d: n = %s is not a positive integer", csv->path,
+          csv->lines[r], csv_cell(csv, r, col));
+  return OO_OK;
+}
+
+/* Rows bon/<objective>/<n> for rep0's bon.csv (member_<j> rows left out): objectives in order of
+ * first appearance, n ascending within each. */
+static int bon_define(summary_table *t, int *cap, const char *path) {
+  csv_table csv;
+  int col[3], first = t->n_rows, rc = OO_OK;
+  CHECK(bon_open(&csv, path, col));
+  for (int r = 0; r < csv.n_rows && !rc; r++) {
+    const char *obj = csv_cell(&csv, r, col[0]);
+    double n;
+    CHECK_GOTO(rc, bon_n(&csv, r, col[1], &n), done);
+    if (is_member(obj) || find_row(t, "bon", obj, n) >= 0) continue; /* duplicates: bon_fill */
+    CHECK_GOTO(rc, add_row(t, cap, "bon", obj, n), done);
+  }
+  /* group the rows of each objective (stable, in order of first appearance), then sort each
+   * group by n (insertion sort: the file is normally sorted already) */
+  int n = t->n_rows - first;
+  summary_row *grouped = xmalloc((size_t)(n ? n : 1) * sizeof *grouped);
+  char *used = xcalloc((size_t)(n ? n : 1), 1);
+  for (int i = 0, k = 0; i < n; i++)
+    for (int j = i; j < n && !used[i]; j++)
+      if (!used[j] && !strcmp(t->rows[first + j].objective, t->rows[first + i].objective)) {
+        grouped[k++] = t->rows[first + j];
+        used[j] = 1;
+      }
+  memcpy(t->rows + first, grouped, (size_t)n * sizeof *grouped);
+  xfree(&grouped);
+  xfree(&used);
+  for (int i = first + 1; i < t->n_rows; i++)
+    for (int j = i; j > first; j--) {
+      summary_row *a = &t->rows[j - 1], *b = &t->rows[j];
+      if (strcmp(a->objective, b->objective) || a->x <= b->x) break;
+      summary_row tmp = *a;
+      *a = *b;
+      *b = tmp;
+    }
+  if (!rc && n == 0) rc = oo_error_at(__FILE__, __LINE__, "%s: no data rows (besides member_<j>)", path);
+done:
+  csv_free(&csv);
+  return rc;
+}
+
+/* Fills column rep of t->gold for the bon rows from one replicate's bon.csv; every bon row must
+ * appear exactly once. */
+static int bon_fill(summary_table *t, const char *path, int rep) {
+  csv_table csv;
+  int col[3], rc = OO_OK;
+  CHECK(bon_open(&csv, path, col));
+  char *seen = xcalloc((size_t)t->n_rows, 1);
+  for (int r = 0; r < csv.n_rows && !rc; r++) {
+    const char *obj = csv_cell(&csv, r, col[0]);
+    double n, gold;
+    if (is_member(obj)) continue;
+    CHECK_GOTO(rc, bon_n(&csv, r, col[1], &n), done);
+    CHECK_GOTO(rc, csv_num(&csv, r, col[2], &gold), done);
+    int row = find_row(t, "bon", obj, n);
+    if (row < 0 || seen[row]) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: objective '%s' at n = %.0f %s", path, csv.lines[r], obj, n,
+                       row < 0 ? "is not in rep0's bon.csv (replicates must share objectives and n)"
+                               : "appears twice");
+      goto done;
+    }
+    seen[row] = 1;
+    t->gold[(size_t)row * t->R + rep] = gold;
+  }
+  for (int row = 0; row < t->n_rows && !rc; row++)
+    if (!strcmp(t->rows[row].method, "bon") && !seen[row])
+      rc = oo_error_at(__FILE__, __LINE__, "%s: no row for objective '%s' at n = %.0f (rep0's bon.csv has one)",
+                       path, t->rows[row].objective, t->rows[row].x);
+done:
+  xfree(&seen);
+  csv_free(&csv);
+  return rc;
+}
+
+/* ---- PPO --------------------------------------------------------------------------------- */
+
+typedef struct {
+  char tag[96];         /* file name between ppo_ and .csv */
+  char method[64];      /* ppo, or ppo_beta<b> for tags <objective>_beta<b> */
+  char objective[96];   /* the tag without its _beta<b> */
+} ppo_tag;
+
+typedef struct {
+  int n;                /* evaluation rows */
+  double *x;            /* (n) sqrt of the running maximum of eval_kl, non-decreasing */
+  double *g;            /* (n) eval_gold − the step-0 evaluation's eval_gold; g[0] = 0 */
+  char path[4400];      /* the file, for messages */
+} ppo_curve;
+
+static int parse_tag(ppo_tag *p, const char *file) {
+  size_t len = strlen(file) - 8; /* "ppo_" + tag + ".csv" */
+  REQUIRE(len < sizeof p->tag, "PPO file name '%s' too long", file);
+  memcpy(p->tag, file + 4, len);
+  p->tag[len] = 0;
+  const char *beta = NULL;
+  for (const char *s = strstr(p->tag, "_beta"); s; s = strstr(s + 1, "_beta")) beta = s;
+  if (beta && beta > p->tag && beta[5]) {
+    REQUIRE(strlen(beta) < sizeof p->method - 3, "PPO file name '%s': beta suffix too long", file);
+    snprintf(p->method, sizeof p->method, "ppo%s", beta); /* "ppo" + "_beta<b>" */
+    snprintf(p->objective, sizeof p->objective, "%.*s", (int)(beta - p->tag), p->tag);
+  } else {
+    snprintf(p->method, sizeof p->method, "ppo");
+    snprintf(p->objective, sizeof p->objective, "%s", p->tag);
+  }
+  return OO_OK;
+}
+
+static void curve_free(ppo_curve *c) {
+  xfree(&c->x);
+  xfree(&c->g);
+}
+
+/* One replicate's evaluation curve from ppo_<tag>.csv: rows with finite eval_kl and eval_gold,
+ * gold relative to the first of them (ppo_eval_origin, as the single-run report does), x = sqrt
+ * of the running maximum of eval_kl (negative estimates count as 0). */
+static int curve_load(ppo_curve *c, const char *path) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->path, sizeof c->path, "%s", path);
+  csv_table csv;
+  CHECK(csv_read(&csv, path));
+  int kl_col, gold_col, rc = csv_col(&csv, "eval_kl", &kl_col);
+  double origin = 0, run_max = 0;
+  if (!rc) rc = csv_col(&csv, "eval_gold", &gold_col);
+  if (!rc) rc = ppo_eval_origin(&csv, kl_col, gold_col, &origin);
+  if (rc) goto done;
+  c->x = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->x);
+  c->g = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->g);
+  for (int r = 0; r < csv.n_rows; r++) {
+    double kl, gold;
+    CHECK_GOTO(rc, csv_num(&csv, r, kl_col, &kl), done);
+    CHECK_GOTO(rc, csv_num(&csv, r, gold_col, &gold), done);
+    if (!isfinite(kl) || !isfinite(gold)) continue;
+    if (kl > run_max) run_max = kl;
+    c->x[c->n] = sqrt(run_max);
+    c->g[c->n] = gold - origin;
+    c->n++;
+  }
+  if (c->n == 0)
+    rc = oo_error_at(__FILE__, __LINE__, "%s: no evaluation rows (finite eval_kl and eval_gold): "
+                     "set ppo.eval_every so the PPO stage evaluates", path);
+done:
+  csv_free(&csv);
+  if (rc) curve_free(c);
+  return rc;
+}
+
+/* Gold of curve c at sqrt(KL) = x: linear between the two consecutive rows whose running-max
+ * sqrt(KL) first brackets x (x[k-1] < x <= x[k]); g[0] (= 0, pi_init) for x <= x[0]; NaN when the
+ * curve never reaches x. */
+static double curve_at(const ppo_curve *c, double x) {
+  if (x <= c->x[0]) return c->g[0];
+  for (int k = 1; k < c->n; k++)
+    if (c->x[k] >= x) {
+      double w = (x - c->x[k - 1]) / (c->x[k] - c->x[k - 1]);
+      return c->g[k - 1] + w * (c->g[k] - c->g[k - 1]);
+    }
+  return NAN;
+}
+
+typedef struct {
+  int n_tags;          /* PPO files in rep0 */
+  ppo_tag *tags;       /* (n_tags) sorted by tag */
+  ppo_curve *curves;   /* (n_tags, R) */
+  int *first_row;      /* (n_tags) row of the tag's x = 0; -1 when its method has no grid */
+} ppo_data;
+
+static void ppo_data_free(ppo_data *p, int R) {
+  if (p->curves)
+    for (int i = 0; i < p->n_tags * R; i++) curve_free(&p->curves[i]);
+  xfree(&p->curves);
+  xfree(&p->tags);
+  xfree(&p->first_row);
+}
+
+/* Reads every replicate's curves for rep0's PPO tags and defines each method's grid rows. */
+static int ppo_define(summary_table *t, int *cap, ppo_data *p, const char *dir, int R) {
+  char rd[4200], path[4400];
+  char **files = NULL;
+  int n_files = 0, rc = OO_OK;
+  CHECK(rep_dir(rd, sizeof rd, dir, 0));
+  CHECK(ppo_list_files(rd, &files, &p->n_tags));
+  p->tags = xcalloc((size_t)(p->n_tags ? p->n_tags : 1), sizeof *p->tags);
+  p->curves = xcalloc((size_t)(p->n_tags ? p->n_tags : 1) * R, sizeof *p->curves);
+  p->first_row = xmalloc((size_t)(p->n_tags ? p->n_tags : 1) * sizeof *p->first_row);
+  for (int k = 0; k < p->n_tags; k++) p->first_row[k] = -1; /* -1: the tag's method has no grid */
+  for (int k = 0; k < p->n_tags && !rc; k++) rc = parse_tag(&p->tags[k], files[k]);
+  for (int i = 0; i < R && !rc; i++) {
+    char **other = NULL;
+    CHECK_GOTO(rc, rep_dir(rd, sizeof rd, dir, i), done);
+    CHECK_GOTO(rc, ppo_list_files(rd, &other, &n_files), done);
+    for (int k = 0; k < n_files; k++) xfree(&other[k]);
+    xfree(&other);
+    for (int k = 0; k < p->n_tags && !rc; k++) {
+      CHECK_GOTO(rc, oo_path_join(path, sizeof path, rd, files[k]), done);
+      if (!oo_file_exists(path)) {
+        rc = missing_in_replicate(dir, i, files[k]);
+        goto done;
+      }
+      CHECK_GOTO(rc, curve_load(&p->curves[(size_t)k * R + i], path), done);
+    }
+    if (!rc && n_files != p->n_tags)
+      rc = oo_error_at(__FILE__, __LINE__, "replicate directory '%s' has %d ppo_<tag>.csv files, rep0 has %d "
+                       "(every replicate needs the same files)", rd, n_files, p->n_tags);
+  }
+  /* Each method's grid: SUMMARY_GRID points from 0 to the smallest, over its objectives and the
+   * replicates, of the largest sqrt(KL) reached, so no curve is extrapolated. */
+  for (int k = 0; k < p->n_tags && !rc; k++) {
+    const char *method = p->tags[k].method;
+    int seen_before = 0;
+    for (int j = 0; j < k; j++) seen_before |= !strcmp(p->tags[j].method, method);
+    if (seen_before) continue;
+    double x_max = INFINITY;
+    const char *limiting = "";
+    for (int j = k; j < p->n_tags; j++) {
+      if (strcmp(p->tags[j].method, method)) continue;
+      for (int i = 0; i < R; i++) {
+        const ppo_curve *c = &p->curves[(size_t)j * R + i];
+        if (c->x[c->n - 1] < x_max) x_max = c->x[c->n - 1], limiting = c->path;
+      }
+    }
+    if (!(x_max > 0)) { /* e.g. a few PPO steps whose KL estimates are all <= 0: no KL axis */
+      LOG_WARN("summary: PPO method '%s' left out: %s never has an evaluation KL above 0, so its "
+               "objectives have no common sqrt(KL) grid", method, limiting);
+      size_t used = strlen(t->left_out);
+      snprintf(t->left_out + used, sizeof t->left_out - used, "%s%s", used ? ", " : "", method);
+      continue;
+    }
+    for (int j = k; j < p->n_tags && !rc; j++) {
+      if (strcmp(p->tags[j].method, method)) continue;
+      p->first_row[j] = t->n_rows;
+      for (int g = 0; g < SUMMARY_GRID && !rc; g++)
+        rc = add_row(t, cap, method, p->tags[j].objective,
+                     g == SUMMARY_GRID - 1 ? x_max : x_max * g / (SUMMARY_GRID - 1));
+    }
+  }
+done:
+  for (int k = 0; k < p->n_tags; k++) xfree(&files[k]);
+  xfree(&files);
+  return rc;
+}
+
+static int ppo_fill(summary_table *t, const ppo_data *p) {
+  for (int k = 0; k < p->n_tags; k++)
+    for (int g = 0; g < SUMMARY_GRID && p->first_row[k] >= 0; g++) {
+      int row = p->first_row[k] + g;
+      for (int i = 0; i < t->R; i++) {
+        const ppo_curve *c = &p->curves[(size_t)k * t->R + i];
+        double v = curve_at(c, t->rows[row].x);
+        REQUIRE(!isnan(v), "%s: no value at sqrt(KL) = %.9g (internal: the grid exceeds the curve)", c->path,
+                t->rows[row].x);
+        t->gold[(size_t)row * t->R + i] = v;
+      }
+    }
+  return OO_OK;
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+/* Paired differences against single of the same method at the same x, and each row's stats. */
+static void finish_rows(summary_table *t) {
+  int R = t->R;
+  for (int r = 0; r < t->n_rows; r++) {
+    summary_row *row = &t->rows[r];
+    int s = find_row(t, row->method, "single", row->x);
+    row->wins = 0;
+    for (int i = 0; i < R; i++) {
+      double d = s >= 0 ? t->gold[(size_t)r * R + i] - t->gold[(size_t)s * R + i] : NAN;
+      t->diff[(size_t)r * R + i] = d;
+      row->wins += d > 0;
+    }
+    row->gold = stats_mean_ci(t->gold + (size_t)r * R, R);
+    row->diff = stats_mean_ci(t->diff + (size_t)r * R, R);
+  }
+}
+
+int summary_compute(summary_table *t, const char *dir, int R) {
+  memset(t, 0, sizeof *t);
+  REQUIRE(R >= 1, "replicates = %d: need at least 1", R);
+  t->R = R;
+  char rd[4200], path[4400];
+  struct stat sb;
+  for (int i = 0; i < R; i++) {
+    CHECK(rep_dir(rd, sizeof rd, dir, i));
+    REQUIRE(stat(rd, &sb) == 0 && S_ISDIR(sb.st_mode),
+            "replicate directory '%s' not found (expected %d replicates, rep0 .. rep%d, in '%s')", rd, R,
+            R - 1, dir);
+  }
+  int cap = 0, rc = OO_OK;
+  ppo_data ppo = {0};
+  CHECK(rep_file(path, sizeof path, dir, 0, "bon.csv"));
+  int has_bon = oo_file_exists(path);
+  if (has_bon) CHECK_GOTO(rc, bon_define(t, &cap, path), fail);
+  CHECK_GOTO(rc, ppo_define(t, &cap, &ppo, dir, R), fail);
+  if (t->n_rows == 0) {
+    rc = oo_error_at(__FILE__, __LINE__, "'%s/rep0' has neither bon.csv nor a PPO run with evaluation KL "
+                     "above 0: nothing to summarize (did the replicates run?)", dir);
+    goto fail;
+  }
+  t->gold = xmalloc((size_t)t->n_rows * R * sizeof *t->gold);
+  t->diff = xmalloc((size_t)t->n_rows * R * sizeof *t->diff);
+  for (int i = 0; i < R && has_bon; i++) {
+    CHECK_GOTO(rc, rep_file(path, sizeof path, dir, i, "bon.csv"), fail);
+    if (!oo_file_exists(path)) {
+      rc = missing_in_replicate(dir, i, "bon.csv");
+      goto fail;
+    }
+    CHECK_GOTO(rc, bon_fill(t, path, i), fail);
+  }
+  CHECK_GOTO(rc, ppo_fill(t, &ppo), fail);
+  finish_rows(t);
+  ppo_data_free(&ppo, R);
+  return OO_OK;
+fail:
+  ppo_data_free(&ppo, R);
+  summary_free(t);
+  return rc;
+}
+
+int summary_peak_drop(const summary_table *t, const char *method, const char *objective,
+                      double *x_peak, double *x_end, stats_ci *drop, int *wins) {
+  int peak = -1, end = -1;
+  for (int r = 0; r < t->n_rows; r++) {
+    const summary_row *row = &t->rows[r];
+    if (strcmp(row->method, method) || strcmp(row->objective, objective)) continue;
+    if (peak < 0 || row->gold.mean > t->rows[peak].gold.mean) peak = r;
+    if (end < 0 || row->x > t->rows[end].x) end = r;
+  }
+  REQUIRE(peak >= 0, "summary has no rows for method '%s', objective '%s'", method, objective);
+  double *d = xmalloc((size_t)t->R * sizeof *d);
+  *wins = 0;
+  for (int i = 0; i < t->R; i++) {
+    d[i] = t->gold[(size_t)peak * t->R + i] - t->gold[(size_t)end * t->R + i];
+    *wins += d[i] > 0;
+  }
+  *drop = stats_mean_ci(d, t->R);
+  *x_peak = t->rows[peak].x;
+  *x_end = t->rows[end].x;
+  xfree(&d);
+  return OO_OK;
+}
+
+/* ---- writers ----------------------------------------------------------------------------- */
+
+static void put_num(FILE *f, const char *sep, double v) {
+  if (isnan(v)) fprintf(f, "%snan", sep); /* never "-nan" */
+  else fprintf(f, "%s%.9g", sep, v);
+}
+
+/* Writes path through path.tmp: body prints the content; every write and the close are checked. */
+static int write_atomic(const char *path, void (*body)(FILE *f, const void *ctx), const void *ctx) {
+  char tmp[4500];
+  int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  REQUIRE(n > 0 && (size_t)n < sizeof tmp, "path too long: '%s'", path);
+  FILE *f = fopen(tmp, "w");
+  REQUIRE(f, "cannot write '%s': %s", tmp, strerror(errno));
+  body(f, ctx);
+  int bad = ferror(f), err = errno;
+  if (fclose(f) != 0 && !bad) bad = 1, err = errno;
+  if (bad) {
+    remove(tmp);
+    OO_FAIL("error writing '%s': %s", tmp, strerror(err));
+  }
+  REQUIRE(rename(tmp, path) == 0, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+  return OO_OK;
+}
+
+static void summary_csv_body(FILE *f, const void *ctx) {
+  const summary_table *t = ctx;
+  fprintf(f, "method,objective,x,replicates,gold_mean,gold_sd,gold_ci_lo,gold_ci_hi,diff_mean,"
+             "diff_ci_lo,diff_ci_hi,wins\n");
+  for (int r = 0; r < t->n_rows; r++) {
+    const summary_row *row = &t->rows[r];
+    fprintf(f, "%s,%s", row->method, row->objective);
+    put_num(f, ",", row->x);
+    fprintf(f, ",%d", t->R);
+    const double v[] = {row->gold.mean, row->gold.sd, row->gold.lo, row->gold.hi,
+                        row->diff.mean, row->diff.lo, row->diff.hi};
+    for (int k = 0; k < 7; k++) put_num(f, ",", v[k]);
+    fprintf(f, ",%d\n", row->wins);
+  }
+}
+
+/* A fixed-length string dataset (h5io has numeric datasets only); strings at base + i*stride. */
+static int h5_write_strings(h5_writer *w, const char *name, const char *base, size_t stride, int n) {
+  size_t width = 1;
+  for (int i = 0; i < n; i++)
+    if (strlen(base + (size_t)i * stride) + 1 > width) width = strlen(base + (size_t)i * stride) + 1;
+  char *buf = xcalloc((size_t)(n ? n : 1) * width, 1);
+  for (int i = 0; i < n; i++) memcpy(buf + (size_t)i * width, base + (size_t)i * stride, strlen(base + (size_t)i * stride));
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, width);
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t space = H5Screate_simple(1, dims, NULL);
+  hid_t ds = H5Dcreate2((hid_t)w->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t st = ds >= 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
+  if (ds >= 0) H5Dclose(ds);
+  H5Sclose(space);
+  H5Tclose(type);
+  xfree(&buf);
+  REQUIRE(st >= 0, "file '%s': cannot write string dataset '%s'", w->path, name);
+  return OO_OK;
+}
+
+static int summary_h5_body(h5_writer *w, const summary_table *t) {
+  static const char *const cols[][3] = {
+      /* name, units, description */
+      {"method", "", "bon, ppo, or ppo_beta<b> (PPO runs whose tag is <objective>_beta<b>)"},
+      {"objective", "", "the proxy objective (single, mean, wco, uwo_<lambda>, ...)"},
+      {"x", "n | nats^0.5", "bon: samples n; ppo methods: sqrt(KL) grid point (running max of eval_kl)"},
+      {"replicates", "count", "R, the replicates every statistic is taken over"},
+      {"gold_mean", "gold std of pi_init", "mean over replicates of the gold score (ppo: minus pi_init's)"},
+      {"gold_sd", "gold std of pi_init", "sample standard deviation over replicates (n-1)"},
+      {"gold_ci_lo", "gold std of pi_init", "gold_mean - t(0.975,R-1) gold_sd/sqrt(R)"},
+      {"gold_ci_hi", "gold std of pi_init", "gold_mean + t(0.975,R-1) gold_sd/sqrt(R)"},
+      {"diff_mean", "gold std of pi_init", "mean of the paired difference gold(objective) - gold(single), same replicate and x"},
+      {"diff_ci_lo", "gold std of pi_init", "diff_mean - t(0.975,R-1) sd(diff)/sqrt(R)"},
+      {"diff_ci_hi", "gold std of pi_init", "diff_mean + t(0.975,R-1) sd(diff)/sqrt(R)"},
+      {"wins", "count", "replicates whose paired difference is > 0"},
+      {"gold_replicates", "gold std of pi_init", "[rows, R] each replicate's gold at the row's x"},
+      {"diff_replicates", "gold std of pi_init", "[rows, R] each replicate's paired difference"}};
+  int n = t->n_rows, R = t->R;
+  long dims1[1] = {n}, dims2[2] = {n, R};
+  double *col = xmalloc((size_t)(n ? n : 1) * sizeof *col);
+  int *icol = xmalloc((size_t)(n ? n : 1) * sizeof *icol), rc = OO_OK;
+  CHECK_GOTO(rc, h5_write_strings(w, "method", t->rows[0].method, sizeof *t->rows, n), done);
+  CHECK_GOTO(rc, h5_write_strings(w, "objective", t->rows[0].objective, sizeof *t->rows, n), done);
+  for (int k = 2; k < 12; k++) {
+    for (int r = 0; r < n; r++) {
+      const summary_row *row = &t->rows[r];
+      const double v[] = {row->x, R, row->gold.mean, row->gold.sd, row->gold.lo, row->gold.hi,
+                          row->diff.mean, row->diff.lo, row->diff.hi, row->wins};
+      col[r] = v[k - 2];
+      icol[r] = (int)v[k - 2];
+    }
+    if (k == 3 || k == 11) CHECK_GOTO(rc, h5_write_i32(w, cols[k][0], 1, dims1, icol), done);
+    else CHECK_GOTO(rc, h5_write_f64(w, cols[k][0], 1, dims1, col), done);
+  }
+  CHECK_GOTO(rc, h5_write_f64(w, "gold_replicates", 2, dims2, t->gold), done);
+  CHECK_GOTO(rc, h5_write_f64(w, "diff_replicates", 2, dims2, t->diff), done);
+  for (int k = 0; k < 14; k++) {
+    CHECK_GOTO(rc, h5_attr_write_str(w, cols[k][0], "units", cols[k][1]), done);
+    CHECK_GOTO(rc, h5_attr_write_str(w, cols[k][0], "description", cols[k][2]), done);
+  }
+  CHECK_GOTO(rc, h5_attr_write_int(w, "/", "replicates", R), done);
+  CHECK_GOTO(rc, h5_attr_write_int(w, "/", "ppo_grid_points", SUMMARY_GRID), done);
+  CHECK_GOTO(rc, h5_attr_write_double(w, "/", "t_quantile", R > 1 ? stats_t95(R - 1) : NAN), done);
+  CHECK_GOTO(rc, h5_attr_write_str(w, "/", "definitions", "docs/statistics.md"), done);
+done:
+  xfree(&col);
+  xfree(&icol);
+  return rc;
+}
+
+/* ---- fits_summary.csv -------------------------------------------------------------------- */
+
+enum { FIT_PARAMS = 4 };
+static const char *const fit_params[FIT_PARAMS] = {"alpha", "beta", "d_star", "gold_star"};
+
+typedef struct {
+  int n_keys;           /* (curve, form) pairs of any replicate's fits.csv, first appearance order */
+  int cap;              /* allocated keys */
+  char (*curve)[128];   /* (n_keys) */
+  char (*form)[16];     /* (n_keys) */
+  double *v;            /* (n_keys, FIT_PARAMS, R); NaN where a replicate has no such fit */
+  int R;                /* replicates */
+} fits_data;
+
+static int fits_key(fits_data *fd, const char *curve, const char *form) {
+  for (int k = 0; k < fd->n_keys; k++)
+    if (!strcmp(fd->curve[k], curve) && !strcmp(fd->form[k], form)) return k;
+  if (fd->n_keys == fd->cap) {
+    fd->cap = fd->cap ? 2 * fd->cap : 16;
+    fd->curve = xrealloc(fd->curve, (size_t)fd->cap * sizeof *fd->curve);
+    fd->form = xrealloc(fd->form, (size_t)fd->cap * sizeof *fd->form);
+    fd->v = xrealloc(fd->v, (size_t)fd->cap * FIT_PARAMS * fd->R * sizeof *fd->v);
+  }
+  int k = fd->n_keys++;
+  snprintf(fd->curve[k], sizeof fd->curve[k], "%s", curve);
+  snprintf(fd->form[k], sizeof fd->form[k], "%s", form);
+  for (int i = 0; i < FIT_PARAMS * fd->R; i++) fd->v[(size_t)k * FIT_PARAMS * fd->R + i] = NAN;
+  return k;
+}
+
+/* One replicate's fits.csv. The fit stage leaves out curves it cannot fit, so a (curve, form)
+ * missing from some replicates is allowed (it counts like a non-finite value); twice is not. */
+static int fits_read(fits_data *fd, const char *path, int rep) {
+  csv_table csv;
+  CHECK(csv_read(&csv, path));
+  static const char *const names[] = {"curve", "form", "alpha", "beta", "d_star", "gold_star"};
+  int col[6], rc = OO_OK;
+  for (int k = 0; k < 6; k++) CHECK_GOTO(rc, csv_col(&csv, names[k], &col[k]), done);
+  char *seen = xcalloc((size_t)(fd->n_keys + csv.n_rows + 1), 1); /* by key: this file adds <= n_rows */
+  for (int r = 0; r < csv.n_rows; r++) {
+    const char *curve = csv_cell(&csv, r, col[0]), *form = csv_cell(&csv, r, col[1]);
+    if (strlen(curve) >= sizeof fd->curve[0] || strlen(form) >= sizeof fd->form[0]) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: curve '%.40s...' or form name too long", path, csv.lines[r], curve);
+      break;
+    }
+    int key = fits_key(fd, curve, form);
+    if (seen[key]) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: fit of curve '%s', form '%s' appears twice", path,
+                       csv.lines[r], curve, form);
+      break;
+    }
+    seen[key] = 1;
+    for (int p = 0; p < FIT_PARAMS && !rc; p++)
+      rc = csv_num(&csv, r, col[2 + p], &fd->v[((size_t)key * FIT_PARAMS + p) * fd->R + rep]);
+    if (rc) break;
+  }
+  xfree(&seen);
+done:
+  csv_free(&csv);
+  return rc;
+}
+
+static void fits_csv_body(FILE *f, const void *ctx) {
+  const fits_data *fd = ctx;
+  fprintf(f, "curve,form,parameter,replicates,mean,sd,ci_lo,ci_hi\n");
+  double *finite = xmalloc((size_t)fd->R * sizeof *finite);
+  for (int k = 0; k < fd->n_keys; k++)
+    for (int p = 0; p < FIT_PARAMS; p++) {
+      const double *v = fd->v + ((size_t)k * FIT_PARAMS + p) * fd->R;
+      int n = 0;
+      for (int i = 0; i < fd->R; i++)
+        if (isfinite(v[i])) finite[n++] = v[i];
+      stats_ci c = stats_mean_ci(finite, n);
+      fprintf(f, "%s,%s,%s,%d", fd->curve[k], fd->form[k], fit_params[p], n);
+      put_num(f, ",", c.mean);
+      put_num(f, ",", c.sd);
+      put_num(f, ",", c.lo);
+      put_num(f, ",", c.hi);
+      fprintf(f, "\n");
+    }
+  xfree(&finite);
+}
+
+static int fits_summary_write(const char *dir, int R) {
+  char path[4400], out[4400];
+  fits_data fd = {0};
+  fd.R = R;
+  int rc = OO_OK;
+  for (int i = 0; i < R && !rc; i++) {
+    CHECK_GOTO(rc, rep_file(path, sizeof path, dir, i, "fits.csv"), done);
+    if (!oo_file_exists(path)) {
+      rc = missing_in_replicate(dir, i, "fits.csv");
+      break;
+    }
+    rc = fits_read(&fd, path, i);
+  }
+  if (!rc) rc = oo_path_join(out, sizeof out, dir, "fits_summary.csv");
+  if (!rc) rc = write_atomic(out, fits_csv_body, &fd);
+done:
+  xfree(&fd.curve);
+  xfree(&fd.form);
+  xfree(&fd.v);
+  return rc;
+}
+
+int summary_write(const char *dir, int R) {
+  summary_table t;
+  char path[4400];
+  CHECK(summary_compute(&t, dir, R));
+  int rc = oo_path_join(path, sizeof path, dir, "summary.csv");
+  if (!rc) rc = write_atomic(path, summary_csv_body, &t);
+  if (!rc) rc = oo_path_join(path, sizeof path, dir, "summary.h5");
+  if (!rc) {
+    h5_writer w;
+    rc = h5_create(&w, path);
+    if (!rc) rc = summary_h5_body(&w, &t);
+    if (!rc) rc = h5_commit(&w);
+    else h5_discard(&w);
+  }
+  summary_free(&t);
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  CHECK(rep_file(path, sizeof path, dir, 0, "fits.csv"));
+  if (oo_file_exists(path)) return fits_summary_write(dir, R);
+  CHECK(oo_path_join(path, sizeof path, dir, "fits_summary.csv"));
+  REQUIRE(remove(path) == 0 || errno == ENOENT, "cannot remove the stale '%s': %s", path, strerror(errno));
+  return OO_OK;
+}
