@@ -754,7 +754,8 @@ int cmd_fit(int argc, char **argv) {
 /* ---- the report step of `overopt run` ------------------------------------------------------------ */
 
 int report_run_dir_changed(const char *dir, int *skipped, char *md_path, size_t cap) {
-  static const char *const fixed[] = {"bon.csv", "fits.csv", "rm_members.csv", "winrates.csv", "config.cfg", NULL};
+  static const char *const fixed[] = {"bon.csv", "fits.csv", "rm_members.csv", "winrates.csv", "config.cfg",
+                                      "summary.csv", "fits_summary.csv", NULL};
   uint64_t h = 0;
   char path[4400];
   for (int i = 0; fixed[i]; i++) {
