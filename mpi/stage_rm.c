@@ -132,9 +132,19 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   char what[64];
   snprintf(what, sizeof what, "rm member %d", member);
   oo_progress_start(&prog, what, total, "pair");
+  /* bootstrap: the member trains on n_train pairs drawn with replacement from the training pairs,
+   * one draw per member from (seed, RNG_DATA, 2000 + member, 0), the same on every replica */
+  int *pairs = w->train;
+  int bootstrap = 0;
+  for (int i = 0; i < cfg->rm.n_diversity; i++) bootstrap |= !strcmp(cfg->rm.diversity[i], "bootstrap");
+  if (bootstrap) {
+    pairs = xmalloc(sizeof(int) * (size_t)(w->n_train > 0 ? w->n_train : 1));
+    oo_rng br = oo_rng_make(seed, RNG_DATA, 2000 + (uint64_t)member, 0);
+    for (int i = 0; i < w->n_train; i++) pairs[i] = w->train[oo_rng_below(&br, (uint64_t)w->n_train)];
+  }
   int rc = OO_OK;
   for (int ep = 0; ep < cfg->rm.epochs && !rc; ep++) {
-    memcpy(order, w->train, sizeof(int) * (size_t)w->n_train);
+    memcpy(order, pairs, sizeof(int) * (size_t)w->n_train);
     oo_rng dr = oo_rng_make(seed, RNG_DATA, 1000 + (uint64_t)member, (uint64_t)ep);
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0;
@@ -190,6 +200,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
   }
   xfree(&order);
+  if (pairs != w->train) xfree(&pairs);
   CHECK(rc);
   /* Calibration on the pi_init responses of the training pairs (both sides). */
   float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));

@@ -125,6 +125,8 @@ static const cfg_key SCHEMA[] = {
          "trunk from the base LM of the same size, or random"),
     ENUM("rm.normalize", rm.normalize, "zscore", "center|zscore",
          "per member on pi_init responses: shift to mean 0, or also scale to std 1"),
+    ELIST("rm.diversity", rm.diversity, rm.n_diversity, "[finetune]", "finetune|bootstrap",
+          "what makes members differ: finetune = init seed and data order; bootstrap adds a resample of the pairs"),
 
     INT("bon.n_prompts", bon.n_prompts, "32", 1, 1000000, "evaluation prompts"),
     INT("bon.n_samples", bon.n_samples, "512", 1, 100000, "N samples per prompt (n runs up to N)"),

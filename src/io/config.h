@@ -83,6 +83,8 @@ typedef struct {
     int warmup;
     char init[16];        /* pretrained | scratch */
     char normalize[16];   /* center | zscore (on pi_init responses) */
+    char diversity[CFG_LIST][16]; /* what makes members differ: finetune (seeds), bootstrap (resampled pairs) */
+    int n_diversity;
   } rm;
   struct {
     int n_prompts;           /* evaluation prompts */
