@@ -41,10 +41,13 @@ static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
   snprintf(out, 32, "%016llx", (unsigned long long)h);
 }
 
-/* Mean validation loss over a fixed set of windows, split over ranks (collective on world). */
+/* Mean validation loss over a fixed set of windows, split over ranks (collective on world).
+ * NaN without a validation split (corpus.val_fraction = 0): every rank holds the same corpus,
+ * so every rank returns before the collective. */
 static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int rows, int T, int *tok,
                              int *tgt) {
   const oo_comms *cm = &run->comms;
+  if (c->split_n[CORPUS_VAL] == 0) return NAN;
   int n_eval = 2 * run->cfg.pretrain.batch;
   double sum = 0;
   for (int base = 0; base < n_eval; base += cm->size * rows) {
@@ -73,7 +76,7 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
   int rc = gpt_write(m, &w, "", with_optim);
   if (!rc) rc = run_stamp(run, &w);
   if (!rc) rc = h5_attr_write_str(&w, "/", "config_hash", hash);
-  if (!rc) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss);
+  if (!rc && !isnan(val_loss)) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss); /* absent: no validation */
   if (rc) {
     h5_discard(&w);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -213,8 +216,11 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   }
   if (!rc) {
     if (isnan(val)) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
-    LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
-             val / 0.69314718055994531);
+    if (isnan(val))
+      LOG_INFO("pretrain %s: final train loss %.4f, no validation (corpus.val_fraction = 0)", job->name, loss_ema);
+    else
+      LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
+               val / 0.69314718055994531);
     rc = save_lm(run, &m, path, hash, 0, val);
     if (!rc) rc = write_train_csv(run, job, step_loss, step_lr, start_step, m.step);
     MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
