@@ -172,15 +172,18 @@ static const cfg_key SCHEMA[] = {
  * "file.cfg:12", "--set" or "" (the default). Kept beside the config, not in it, so configs stay
  * plain comparable bytes; cross-key messages use it only for the path it was recorded for. */
 static char g_origin[sizeof SCHEMA / sizeof SCHEMA[0]][160];
+static char g_origin_sweep[sizeof SCHEMA / sizeof SCHEMA[0]][160]; /* the line of the key's sweep axis */
 static char g_origin_path[1024];
+static int g_in_sweep_point; /* 1 while check_sweep_points checks a point: swept keys come from their axis */
 
-static void origin_record(const cfg_key *k, const char *where) {
-  char *o = g_origin[k - SCHEMA];
+static void origin_record_in(char (*table)[160], const cfg_key *k, const char *where) {
+  char *o = table[k - SCHEMA];
   snprintf(o, sizeof g_origin[0], "%.150s", where);
   size_t n = strlen(o); /* where is "file:line: " or "--set '...': " */
   while (n && (o[n - 1] == ' ' || o[n - 1] == ':')) o[--n] = 0;
   if (!strncmp(o, "--set", 5)) o[5] = 0;
 }
+static void origin_record(const cfg_key *k, const char *where) { origin_record_in(g_origin, k, where); }
 
 static const cfg_key *find_key(const char *name) {
   for (int i = 0; i < N_KEYS; i++)
@@ -575,6 +578,7 @@ static int set_assignment(oo_config *cfg, const char *assignment, const char *wh
 void cfg_defaults(oo_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   memset(g_origin, 0, sizeof g_origin);
+  memset(g_origin_sweep, 0, sizeof g_origin_sweep);
   g_origin_path[0] = 0;
   for (int i = 0; i < N_KEYS; i++) {
     if (SCHEMA[i].type == K_SWEEP) continue; /* no axes: zeroed above */
@@ -605,6 +609,7 @@ static const char *at(const char *key, const char *path) {
   if (!k || !path || strcmp(path, g_origin_path)) return "";
   char *b = buf[next++ % 4];
   const char *o = g_origin[k - SCHEMA];
+  if (g_in_sweep_point && g_origin_sweep[k - SCHEMA][0]) o = g_origin_sweep[k - SCHEMA];
   snprintf(b, sizeof buf[0], " (%s)", o[0] ? o : "default");
   return b;
 }
@@ -692,7 +697,10 @@ static int check_sweep_points(const oo_config *cfg, const char *path) {
       snprintf(point + len, sizeof point - len, "%s%s=%s", a ? ", " : "", ax->key, ax->values[idx[a]]);
     }
     char msg[1024];
-    if (!rc && cross_check(pt, path, msg, sizeof msg))
+    g_in_sweep_point = 1;
+    int bad = !rc && cross_check(pt, path, msg, sizeof msg);
+    g_in_sweep_point = 0;
+    if (bad)
       rc = oo_error_at(__FILE__, __LINE__, "%s: sweep point (%s) is invalid: %s", path, point, msg);
     if (rc) break;
     int a = 0;
@@ -790,6 +798,7 @@ static int load_sweep(oo_config *cfg, const config_setting_t *axes, const char *
         rc = oo_error_at(__FILE__, __LINE__, "%s'%s' is swept by two axes: merge their values", where, kn);
     if (rc) break;
     snprintf(ax->key, sizeof ax->key, "%s", kn);
+    origin_record_in(g_origin_sweep, k, where);
     where_at(where, sizeof where, path, values);
     int nv = config_setting_length(values);
     if (!config_setting_is_array(values) && !config_setting_is_list(values)) {
