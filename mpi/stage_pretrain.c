@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "collectives.h"
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "data/corpus.h"
 #include "model/gpt.h"
@@ -86,23 +87,17 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
 }
 
 /* Rank 0: rows step,loss,lr for steps first+1 .. last (loss/lr indexed by step - 1), written
- * under a temporary name and renamed. */
+ * atomically. */
 static int write_train_csv(const oo_run *run, const lm_job *job, const double *loss, const float *lr, long first,
                            long last) {
   if (run->comms.rank != 0) return OO_OK;
-  char path[4400], tmp[4450];
+  char path[4400];
   snprintf(path, sizeof path, "%s/lm_%s_train.csv", run->dir, job->name);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  REQUIRE(f, "cannot write '%s': check that the run directory is writable", tmp);
-  fprintf(f, "step,loss,lr\n");
-  for (long s = first; s < last; s++) fprintf(f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
-  int bad = ferror(f);
-  bad |= fclose(f) != 0;
-  if (bad || rename(tmp, path) != 0) {
-    unlink(tmp);
-    OO_FAIL("cannot write '%s'", path);
-  }
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "step,loss,lr\n");
+  for (long s = first; s < last; s++) fprintf(af.f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
+  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 

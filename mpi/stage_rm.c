@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "collectives.h"
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "data/prefs.h"
 #include "model/gpt.h"
@@ -269,15 +270,15 @@ static int write_rm(oo_run *run, gpt *members, const double *metrics, const floa
   }
   CHECK(h5_commit(&hw));
   CHECK(run_path(run, "rm_members.csv", path, sizeof path));
-  FILE *f = fopen(path, "w");
-  REQUIRE(f, "cannot write '%s'", path);
-  fprintf(f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
   for (int m = 0; m < K; m++)
     for (int e = 0; e < E; e++) {
       const double *x = metrics + ((size_t)m * E + e) * N_MET;
-      fprintf(f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
+      fprintf(af.f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
     }
-  fclose(f);
+  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 

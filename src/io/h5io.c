@@ -155,6 +155,7 @@ int h5_create(h5_writer *w, const char *path) {
   if (f < 0) h5_reason(&s);
   H5Pclose(fapl);
   if (f < 0) {
+    unlink(w->tmp_path); /* H5Fcreate may have created it before failing (a full disk, #12) */
     w->tmp_path[0] = 0;
     OO_FAIL("cannot create file '%s' (writing it as '%s.tmp.%ld'): %s (%s); check that the "
             "directory exists and is writable",
@@ -178,9 +179,13 @@ int h5_commit(h5_writer *w) {
   }
   /* Make the data durable before the rename publishes it. */
   int fd = open(w->tmp_path, O_RDONLY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
+  int synced = fd >= 0 && fsync(fd) == 0;
+  int serr = errno;
+  if (fd >= 0) close(fd);
+  if (!synced) {
+    unlink(w->tmp_path);
+    w->tmp_path[0] = 0;
+    OO_FAIL("file '%s': cannot sync the temporary file to disk: %s", w->path, strerror(serr));
   }
   if (rename(w->tmp_path, w->path) != 0) {
     int err = errno;
