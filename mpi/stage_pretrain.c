@@ -26,6 +26,7 @@
 #include "data/corpus.h"
 #include "model/gpt.h"
 #include "run.h"
+#include "train_guard.h"
 
 typedef struct {
   cfg_size size; /* model size */
@@ -183,7 +184,9 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     }
     CHECK(dp_allreduce_grads(&m, cm->world, (float)rows / (float)Bg));
     MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, cm->world);
-    gpt_clip_grad(&m, (float)cfg->pretrain.grad_clip);
+    float gnorm = gpt_clip_grad(&m, (float)cfg->pretrain.grad_clip);
+    rc = train_check_finite(what, s + 1, cm->rank, loss, gnorm); /* the same on every rank: all stop */
+    if (rc) break;
     opt.lr = gpt_lr_schedule(s, cfg->pretrain.warmup, job->steps, (float)cfg->pretrain.lr,
                              (float)cfg->pretrain.lr * 0.1f);
     gpt_adamw_step(&m, &opt);

@@ -25,6 +25,7 @@
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 #include "run.h"
+#include "train_guard.h"
 
 enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
 
@@ -169,8 +170,10 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
       MPI_Allreduce(MPI_IN_PLACE, part, 2, MPI_DOUBLE, MPI_SUM, mc);
       loss_sum += part[0];
       acc_sum += part[1];
-      gpt_clip_grad(g, 1.0f);
+      float gnorm = gpt_clip_grad(g, 1.0f);
       long step = (long)ep * steps_per_epoch + s;
+      rc = train_check_finite(what, step + 1, run->comms.rank, part[0] / bsz, gnorm); /* alike on the member's ranks */
+      if (rc) break;
       opt.lr = gpt_lr_schedule(step, cfg->rm.warmup, total, (float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f);
       gpt_adamw_step(g, &opt);
       if (rr == 0) {
@@ -312,7 +315,9 @@ int stage_rm(oo_run *run) {
     if (pd.split[i] == 0) w.train[w.n_train++] = i;
     else w.test[w.n_test++] = i;
   }
-  w.bcap = cfg->rm.batch;
+  /* Buffers hold one step's pairs: never more than the training set, however large rm.batch is
+   * (rm.batch = 65536 on 40 pairs once allocated 14.7 GB, #12). */
+  w.bcap = cfg->rm.batch < w.n_train ? cfg->rm.batch : (w.n_train > 0 ? w.n_train : 1);
   w.btok = xmalloc(sizeof(int) * (size_t)2 * w.bcap * w.Tmax);
   w.blen = xmalloc(sizeof(int) * (size_t)2 * w.bcap);
   w.dout = xmalloc_floats((size_t)2 * w.bcap * w.Tmax);

@@ -15,6 +15,7 @@
 #include "io/h5io.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <hdf5.h>
@@ -438,6 +439,20 @@ static int type_ok(hid_t t, int want) {
   }
 }
 
+/* float32 datasets are tensors (weights, scores, gold values): a NaN or inf in one is an
+ * error naming the file, the dataset and the first bad element (#12). float64 datasets are
+ * tables whose missing entries are NaN by design (PPO curves between evaluations): not checked
+ * here. */
+static int check_finite(h5_reader *r, const char *name, const float *x, size_t count) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(x[i]) && !bad++) first = i;
+  REQUIRE(!bad, "file '%s': dataset '%s' holds %zu non-finite value%s (NaN or inf; the first at flat index %zu, "
+          "%g) of %zu: the file is damaged or the run that wrote it diverged; delete it and rerun the stage that "
+          "produced it", r->path, name, bad, bad == 1 ? "" : "s", first, (double)x[first], count);
+  return OO_OK;
+}
+
 /* Opens, checks type and shape (expect entries of -1 accept any extent; expect NULL accepts
  * any shape of the given rank), reports the actual dims and reads into out (or, if out is
  * NULL, allocates a buffer with xmalloc). */
@@ -486,8 +501,10 @@ static int read_dataset(h5_reader *r, const char *name, int rank, const long *ex
     rc = oo_error_at(__FILE__, __LINE__,
                      "file '%s': reading dataset '%s' failed (file damaged or truncated?): %s",
                      r->path, name, h5_reason(&s));
-    if (alloc_out) xfree(alloc_out);
+  } else if (want == WANT_F32) {
+    rc = check_finite(r, name, (const float *)out, count);
   }
+  if (rc && alloc_out) xfree(alloc_out);
 done:
   if (t >= 0) H5Tclose(t);
   H5Dclose(ds);
@@ -600,7 +617,10 @@ int h5_attr_read_int(h5_reader *r, const char *obj, const char *name, long *valu
 
 int h5_attr_read_double(h5_reader *r, const char *obj, const char *name, double *value) {
   long unused;
-  return read_attr_number(r, obj, name, 0, &unused, value);
+  CHECK(read_attr_number(r, obj, name, 0, &unused, value));
+  REQUIRE(isfinite(*value), "file '%s': attribute '%s' on '%s' = %g is not finite: the file is damaged or the run "
+          "that wrote it diverged; delete it and rerun the stage that produced it", r->path, name, obj, *value);
+  return OO_OK;
 }
 
 int h5_attr_read_str_alloc(h5_reader *r, const char *obj, const char *name, char **out) {
