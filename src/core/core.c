@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
@@ -304,4 +305,27 @@ int oo_path_join(char *out, size_t cap, const char *dir, const char *name) {
   int n = snprintf(out, cap, "%s/%s", dir, name);
   REQUIRE(n > 0 && (size_t)n < cap, "path too long: '%s/%s'", dir, name);
   return OO_OK;
+}
+
+double oo_mem_limit(void) {
+  const char *env = getenv("OVEROPT_MEM_LIMIT");
+  if (env && *env) {
+    char *end;
+    double v = strtod(env, &end);
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, *end) : NULL;
+    if (u && *end) v *= pow(1024.0, (double)(u - units + 1));
+    if (v > 0) return v;
+  }
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 1e18; /* unknown: no limit */
+  return (double)pages * (double)page;
+}
+
+void oo_bytes_text(double bytes, char *out, size_t cap) {
+  const char *unit[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 6) bytes /= 1000, u++;
+  if (u == 0) snprintf(out, cap, "%.0f B", bytes);
+  else snprintf(out, cap, "%.3g %s", bytes, unit[u]);
 }

@@ -453,6 +453,35 @@ static int check_finite(h5_reader *r, const char *name, const float *x, size_t c
   return OO_OK;
 }
 
+/* Before a read allocates or fills memory by a shape taken from the file (#12): unfiltered
+ * data cannot be larger in memory than on disk, so a shape claiming more than the stored bytes
+ * is a damaged header or a truncated file; and what a read allocates must fit the memory limit. */
+static int check_storage(h5_reader *r, const char *name, hid_t ds, int rk, const long *dims, size_t file_esz,
+                         size_t mem_esz, int allocates) {
+  double count = 1;
+  for (int i = 0; i < rk; i++) count *= (double)dims[i];
+  if (count == 0) return OO_OK;
+  double need = count * (double)file_esz;
+  char s1[256], a[32], b[32];
+  hid_t dcpl = H5Dget_create_plist(ds);
+  int nfilters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+  if (dcpl >= 0) H5Pclose(dcpl);
+  double stored = (double)H5Dget_storage_size(ds);
+  oo_bytes_text(need, a, sizeof a);
+  oo_bytes_text(stored, b, sizeof b);
+  REQUIRE(nfilters > 0 || stored >= need,
+          "file '%s': dataset '%s' has shape %s (%s) but stores only %s: the file is truncated or damaged; delete it "
+          "and rerun the stage that produced it", r->path, name, shape_str(s1, sizeof s1, rk, dims), a, b);
+  double limit = oo_mem_limit();
+  need = count * (double)mem_esz;
+  oo_bytes_text(need, a, sizeof a);
+  oo_bytes_text(limit, b, sizeof b);
+  REQUIRE(!allocates || need <= limit,
+          "file '%s': dataset '%s' has shape %s (%s), more than the memory limit of %s (physical memory, or "
+          "OVEROPT_MEM_LIMIT)", r->path, name, shape_str(s1, sizeof s1, rk, dims), a, b);
+  return OO_OK;
+}
+
 /* Opens, checks type and shape (expect entries of -1 accept any extent; expect NULL accepts
  * any shape of the given rank), reports the actual dims and reads into out (or, if out is
  * NULL, allocates a buffer with xmalloc). */
@@ -492,6 +521,7 @@ static int read_dataset(h5_reader *r, const char *name, int rank, const long *ex
     for (int i = 0; i < rk; i++) dims_out[i] = dims[i];
   hid_t mem = want == WANT_F32 ? H5T_NATIVE_FLOAT : want == WANT_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT;
   size_t esz = want == WANT_F64 ? sizeof(double) : 4;
+  CHECK_GOTO(rc, check_storage(r, name, ds, rk, dims, H5Tget_size(t), esz, alloc_out != NULL), done);
   if (alloc_out) {
     *alloc_out = want == WANT_I32 ? xmalloc(count * esz) : (void *)xmalloc_floats(count * esz / 4);
     out = *alloc_out;
