@@ -981,8 +981,9 @@ static int read_text(const char *path, char **out) {
   return OO_OK;
 }
 
-/* Checks every @include'd file of text (relative to dir) for integer literals that would wrap. */
-static int check_includes(const char *text, const char *dir, int depth) {
+/* Checks that every @include'd file of text (the contents of path; includes resolve relative to
+ * dir) can be read and holds no integer literal that would wrap. */
+static int check_includes(const char *text, const char *path, const char *dir, int depth) {
   REQUIRE(depth < 10, "config @include nesting is deeper than 10 (an include loop?)");
   for (const char *p = strstr(text, "@include"); p; p = strstr(p + 1, "@include")) {
     const char *q = strchr(p, '"');
@@ -994,12 +995,14 @@ static int check_includes(const char *text, const char *dir, int depth) {
     else
       snprintf(inc, sizeof inc, "%s/%.*s", dir, (int)(e - q - 1), q + 1);
     char *t = NULL;
-    if (read_text(inc, &t)) {
-      oo_error_clear(); /* libconfig names a missing include itself */
-      continue;
+    if (read_text(inc, &t)) { /* libconfig would only say "cannot open include file" */
+      int line = 1;
+      for (const char *c = text; c < p; c++) line += *c == '\n';
+      oo_error_clear();
+      OO_FAIL("%s:%d: cannot read the included file '%s': %s", path, line, inc, strerror(errno));
     }
     int rc = widen_literals(t, inc, 0, NULL);
-    if (!rc) rc = check_includes(t, dir, depth + 1);
+    if (!rc) rc = check_includes(t, inc, dir, depth + 1);
     xfree(&t);
     CHECK(rc);
   }
@@ -1026,7 +1029,7 @@ int cfg_load(oo_config *cfg, const char *path) {
   } else {
     dir[0] = 0;
   }
-  wrc = check_includes(text, dir, 0);
+  wrc = check_includes(text, path, dir, 0);
   int read_ok = !wrc && config_read_string(&lc, text);
   xfree(&text);
   if (wrc) {
