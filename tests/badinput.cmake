@@ -7,3 +7,10 @@ add_test(NAME badinput
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh $<TARGET_FILE:overopt> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/scratch/badinput $<TARGET_FILE:badh5>)
 set_tests_properties(badinput PROPERTIES LABELS "script;badinput" ENVIRONMENT "${OO_TEST_ENV}" TIMEOUT 1200)
+
+# full_disk.sh: the tiny pipeline into small tmpfs mounts (root only; skipped elsewhere).
+add_test(NAME full_disk
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/full_disk.sh $<TARGET_FILE:overopt> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/scratch/full_disk $<TARGET_FILE:test_atomic_file>)
+set_tests_properties(full_disk PROPERTIES LABELS "script;badinput" ENVIRONMENT "${OO_TEST_ENV}" TIMEOUT 600
+                     SKIP_RETURN_CODE 77)

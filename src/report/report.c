@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "core/core.h"
@@ -461,7 +462,10 @@ static int gp_end(gp_plot *gp, int raw) {
   REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "gnuplot failed while drawing '%s' (its message is above)", gp->png);
   struct stat sb;
-  REQUIRE(stat(gp->png, &sb) == 0 && sb.st_size > 0, "gnuplot wrote no image '%s'", gp->png);
+  if (stat(gp->png, &sb) != 0 || sb.st_size == 0) {
+    unlink(gp->png); /* no empty image left as an artifact */
+    OO_FAIL("gnuplot wrote no image '%s' (is the disk full? check its free space)", gp->png);
+  }
   return OO_OK;
 }
 
