@@ -429,6 +429,12 @@ static int score_run(int argc, char **argv) {
   for (int first = 0; first < t.n; first += Bmax) {
     int B = t.n - first < Bmax ? t.n - first : Bmax;
     score_lines(&rs, &t, first, B, tokens, r);
+    for (size_t i = 0; i < (size_t)B * rs.K && !rc; i++) /* finite weights can still overflow: never print nan */
+      if (!isfinite(r[i]))
+        rc = oo_error_at(__FILE__, __LINE__, "score: line %zu of '%s' scores %g under member %zu of '%s': the "
+                         "checkpoint's weights overflow on this input; it cannot be used as is",
+                         first + i / rs.K + 1, a.text, (double)r[i], i % rs.K, a.model);
+    if (rc) break;
     for (int b = 0; b < B; b++) {
       const float *row = r + (size_t)b * rs.K;
       if (!ensemble) {
@@ -446,7 +452,7 @@ static int score_run(int argc, char **argv) {
   xfree(&r);
   text_lines_free(&t);
   reward_set_free(&rs);
-  return OO_OK;
+  return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
 }
 
 /* ---- entry points (commands.h convention: print our own errors, return the exit code) ---- */

@@ -11,7 +11,8 @@
 # `check`, `sample`, `score`, `bon-curves` or one stage, and must
 #   - exit non-zero (exit 0 counts as "silent"),
 #   - within TIME_LIMIT seconds (killed by timeout: "hang"),
-#   - without a signal, an abort or a sanitizer report ("crash"),
+#   - without a signal, a sanitizer report or an internal fatal error such as out of memory
+#     ("crash"),
 #   - with a message naming the key, dataset, attribute or file (else "unclear").
 # The counts are printed per class; the test fails unless every case is a clean error.
 # Running it with another overopt binary (e.g. an older build) measures that build.
@@ -35,7 +36,7 @@ run_case() {
   local class
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
     class=hang
-  elif grep -qE 'runtime error:|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|Segmentation fault|core dumped' "$log" ||
+  elif grep -qE 'runtime error:|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|Segmentation fault|core dumped|: fatal: ' "$log" ||
        [ $rc -ge 128 ]; then
     class=crash
   elif [ $rc -eq 0 ]; then

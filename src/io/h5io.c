@@ -247,6 +247,14 @@ static int write_dataset(h5_writer *w, const char *name, int rank, const long *d
 }
 
 int h5_write_f32(h5_writer *w, const char *name, int rank, const long *dims, const float *data) {
+  size_t count = 1; /* tensors and scores entering a file are finite, as readers require (#12) */
+  for (int i = 0; i < rank && data; i++) count *= dims[i] > 0 ? (size_t)dims[i] : 0;
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; data && i < count; i++)
+    if (!isfinite(data[i]) && !bad++) first = i;
+  REQUIRE(!bad, "file '%s': refusing to write dataset '%s' with %zu non-finite value%s (the first at flat index %zu, "
+          "%g): the computation that produced it diverged", w->path, name, bad, bad == 1 ? "" : "s", first,
+          (double)data[first]);
   return write_dataset(w, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
 }
 int h5_write_f64(h5_writer *w, const char *name, int rank, const long *dims, const double *data) {
