@@ -186,7 +186,7 @@ static int sample_run(int argc, char **argv) {
   tool_args a = {.cmd = "sample",
                  .usage = "--model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K] "
                           "[--max-tokens M] [--seed S]",
-                 .n = 1, .temperature = 1.0, .top_p = 1.0, .top_k = 0, .max_tokens = 128, .seed = 1};
+                 .n = 1, .temperature = 1.0, .top_p = 1.0, .top_k = 0, .max_tokens = -1, .seed = 1}; /* -1: what the context leaves */
   static const char *const flags[] = {"--model", "--prompt", "-n", "--temperature", "--top-p",
                                       "--top-k", "--max-tokens", "--seed"};
   CHECK(parse_tool_args(&a, argc, argv, flags, 8));
@@ -205,6 +205,14 @@ static int sample_run(int argc, char **argv) {
                      "sample: the prompt has %d bytes but model '%s' has context n_ctx=%d, which leaves no room "
                      "for a response: use a prompt of at most %d bytes",
                      Tp - 1, a.model, m.d.T, m.d.T - 2);
+    goto done;
+  }
+  if (max_new < 0) max_new = m.d.T - Tp;
+  if (max_new > m.d.T - Tp) { /* once clamped silently, after allocating by it (#12) */
+    rc = oo_error_at(__FILE__, __LINE__,
+                     "sample: --max-tokens %d does not fit: model '%s' has context n_ctx=%d and the prompt takes %d "
+                     "(with its end-of-text), which leaves at most %d new tokens",
+                     max_new, a.model, m.d.T, Tp, m.d.T - Tp);
     goto done;
   }
   CHECK_GOTO(rc, gpt_kv_create(&kv, &m, B), done);

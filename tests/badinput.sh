@@ -228,6 +228,9 @@ printf 'not an hdf5 file\n' > h5/lm_text.h5
 n_h5=$((n_h5 + 1))
 run_case sample_lm_text "lm_text.h5" "$OVEROPT" sample --model h5/lm_text.h5 --prompt "The " -n 1
 
+# A command-line size beyond what the model's context leaves (once clamped silently).
+run_case sample_max_tokens "max-tokens 1000000 does not fit" "$OVEROPT" sample --model "$LM" --prompt "The " --max-tokens 1000000
+
 GOLD=$GOOD/gold.h5
 score_case gold_nan_head "dataset 'head_w'.*non-finite" "$GOLD" nan head_w
 score_case gold_inf_ln1 "dataset 'ln1_w'.*non-finite" "$GOLD" inf ln1_w
