@@ -14,3 +14,6 @@ add_test(NAME full_disk
                  ${CMAKE_CURRENT_BINARY_DIR}/scratch/full_disk $<TARGET_FILE:test_atomic_file>)
 set_tests_properties(full_disk PROPERTIES LABELS "script;badinput" ENVIRONMENT "${OO_TEST_ENV}" TIMEOUT 600
                      SKIP_RETURN_CODE 77)
+
+# edge_values.sh: every value `check` accepts must run (keys at the ends of their ranges).
+oo_script_test(NAME edge_values SCRIPT edge_values.sh LABELS badinput TIMEOUT 900)
