@@ -114,6 +114,8 @@ long oo_mem_live_blocks(void) { return live_blocks; }
 static int log_rank = 0;
 static int log_level = OO_LOG_INFO;
 static FILE *log_file = NULL;
+static char log_path[4096];  /* for the message when a write to it fails */
+static int log_write_failed; /* set once the log file missed a line (reported once) */
 
 void oo_log_set_rank(int rank) { log_rank = rank; }
 int oo_log_rank(void) { return log_rank; }
@@ -121,9 +123,13 @@ void oo_log_set_level(int level) { log_level = level; }
 int oo_log_level(void) { return log_level; }
 
 int oo_log_open_file(const char *path) {
-  if (log_file) fclose(log_file);
+  int bad = 0;
+  if (log_file) bad = (fclose(log_file) != 0) | log_write_failed;
   log_file = NULL;
+  log_write_failed = 0;
+  REQUIRE(!bad, "the log file '%s' is incomplete: a write to it failed (disk full?)", log_path);
   if (!path || log_rank != 0) return OO_OK;
+  snprintf(log_path, sizeof log_path, "%s", path);
   log_file = fopen(path, "a");
   REQUIRE(log_file, "cannot open log file '%s': %s", path, strerror(errno));
   return OO_OK;
@@ -146,8 +152,13 @@ void oo_log(int level, const char *fmt, ...) {
     fflush(out);
   }
   if (log_file && level <= OO_LOG_INFO) {
-    fprintf(log_file, "%s%s\n", tag, msg);
-    fflush(log_file);
+    int bad = fprintf(log_file, "%s%s\n", tag, msg) < 0;
+    bad |= fflush(log_file) != 0;
+    if (bad && !log_write_failed) { /* a log line lost is said once, not silently (#12) */
+      log_write_failed = 1;
+      fprintf(stderr, "warning: cannot write the log file '%s': %s; it is incomplete from here on\n", log_path,
+              strerror(errno));
+    }
   }
 }
 
