@@ -26,8 +26,7 @@ static void add_model(mem_budget *b, const char *stage, const cfg_size *s, int T
   if (B < 1) B = 1;
   double fixed = gpt_memory_bytes(d, kind, 0, T, train), all = gpt_memory_bytes(d, kind, B, T, train);
   char what[80];
-  snprintf(what, sizeof what, "%d x %s %s%s", copies, name, train ? "(training)" : "(inference)",
-           "");
+  snprintf(what, sizeof what, "%d x %s %s", copies, name, train ? "(training)" : "(inference)");
   add(b, stage, size_key, fixed * copies, what);
   snprintf(what, sizeof what, "%s activations, %d sequences of %d", name, B, T);
   add(b, stage, batch_key, (all - fixed) * copies, what);
@@ -44,9 +43,21 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
   const int gold_kind_lm = !strcmp(c->gold.kind, "teacher");
   char what[80];
 
-  /* pretrain: one LM at a time (the policy, the rm size for rm.init = pretrained, the teacher). */
-  add_model(b, "pretrain", &c->pretrain.policy, T, GPT_LM, share(c->pretrain.batch, ranks), 1, 1,
-            "pretrain.policy.d_model", "pretrain.batch", "policy LM");
+  /* pretrain: one LM at a time, the largest counts: the policy, the rm size (rm.init =
+   * pretrained) or the teacher (gold.kind = teacher). */
+  const cfg_size *lms[3] = {&c->pretrain.policy, NULL, NULL};
+  const char *lm_keys[3] = {"pretrain.policy.d_model", "rm.size.d_model", "gold.size.d_model"};
+  if (!strcmp(c->rm.init, "pretrained")) lms[1] = &c->rm.size;
+  if (gold_kind_lm) lms[2] = &c->gold.size;
+  int big = 0;
+  for (int i = 1; i < 3; i++) {
+    if (!lms[i]) continue;
+    gpt_dims di = {GPT_VOCAB, T, lms[i]->d_model, lms[i]->n_layer, lms[i]->n_head};
+    gpt_dims db = {GPT_VOCAB, T, lms[big]->d_model, lms[big]->n_layer, lms[big]->n_head};
+    if (gpt_memory_bytes(di, GPT_LM, 1, T, 1) > gpt_memory_bytes(db, GPT_LM, 1, T, 1)) big = i;
+  }
+  add_model(b, "pretrain", lms[big], T, GPT_LM, share(c->pretrain.batch, ranks), 1, 1, lm_keys[big], "pretrain.batch",
+            "LM");
 
   /* gold: the gold RM scores pi_init's samples of calib_prompts prompts. */
   add_model(b, "gold", &c->pretrain.policy, T, GPT_LM, 64, 0, 1, "pretrain.policy.d_model", "gold.calib_prompts",

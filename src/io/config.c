@@ -888,7 +888,7 @@ static int walk_group(oo_config *cfg, const config_setting_t *group, const char 
  * an L appended to every integer literal outside the int range, so libconfig reads it as a
  * 64-bit integer and set_element's range check names the key, the line and the range.
  * Literals beyond 64 bits are an error here. Strings and comments are skipped. The caller frees
- * the copy. Files pulled in with @include are not rewritten, only checked (include_ok = 0:
+ * the copy. Files pulled in with @include are not rewritten, only checked (rewrite = 0:
  * any literal that would wrap is an error naming the file and line). */
 static int widen_literals(const char *text, const char *file, int rewrite, char **out) {
   size_t n = strlen(text);
