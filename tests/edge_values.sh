@@ -16,8 +16,9 @@ while read -r settings; do
   n=$((n + 1))
   args=()
   for kv in $settings; do args+=(--set "$kv"); done
-  if "$OVEROPT" check "$TINY" "${args[@]}" > /dev/null 2> check.err; then
-    if ! timeout 300 "$OVEROPT" run "$TINY" --set "run.out_dir=$SCRATCH/r$n" "${args[@]}" > "log$n.txt" 2>&1; then
+  # < /dev/null: MPI start-up reads stdin, which here is the list being read
+  if "$OVEROPT" check "$TINY" "${args[@]}" > /dev/null 2> check.err < /dev/null; then
+    if ! timeout 300 "$OVEROPT" run "$TINY" --set "run.out_dir=$SCRATCH/r$n" "${args[@]}" > "log$n.txt" 2>&1 < /dev/null; then
       echo "FAILED: accepted by check but does not run: $settings"
       grep -v ORTE "log$n.txt" | grep -m3 -iE 'error|fatal' | sed 's/^/    /'
       fails=$((fails + 1))
@@ -58,4 +59,5 @@ ppo.gae_lambda=0
 gold.kind=teacher gold.teacher_steps=0
 LIST
 echo "edge_values: $n settings, $fails failed"
+[ $n -eq 29 ] || { echo "FAILED: read $n settings of 29"; exit 1; }
 [ $fails -eq 0 ]
