@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "fit/fit.h"
 #include "fit_dist.h"
@@ -285,22 +286,13 @@ static void fmt_num(char *out, size_t cap, double x) {
   else snprintf(out, cap, "%.12g", x);
 }
 
-static int rename_into(const char *tmp, const char *path) {
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    remove(tmp);
-    OO_FAIL("cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
-  }
-  return OO_OK;
-}
-
 /* Rank 0: dir/fits.csv and dir/fits.h5 from the fitted curves (those with ok set). */
 static int write_fits(const char *dir, const fit_curve *c, int n, uint64_t hash) {
-  char path[4400], tmp[4500];
+  char path[4400];
   CHECK(oo_path_join(path, sizeof path, dir, "fits.csv"));
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  REQUIRE(f, "cannot write '%s': %s (check the directory's permissions and free space)", tmp, strerror(errno));
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  FILE *f = af.f;
   fprintf(f, "%s\n", FITS_HEADER);
   int n_ok = 0;
   for (int i = 0; i < n; i++) {
@@ -315,13 +307,7 @@ static int write_fits(const char *dir, const fit_curve *c, int n, uint64_t hash)
             v[3], v[4]);
     n_ok++;
   }
-  int bad = ferror(f);
-  bad |= fclose(f);
-  if (bad) {
-    remove(tmp);
-    OO_FAIL("cannot write '%s' (disk full?)", tmp);
-  }
-  CHECK(rename_into(tmp, path));
+  CHECK(atomic_commit(&af));
 
   /* fits.h5: one table, row i = line i + 1 of fits.csv; "curves" names the rows. */
   CHECK(oo_path_join(path, sizeof path, dir, "fits.h5"));
@@ -619,15 +605,13 @@ static int write_sweep(const char *dir, const int *idx, int n) {
 
   /* sweep.csv: point, axis values, the point's coefficients, rm_params, then the scaling law at
    * the point (alpha_bon_fit, ...). */
-  char path[4400], tmp[4500];
+  char path[4400];
+  atomic_file af = {0};
   FILE *f = NULL;
   if (!rc) rc = oo_path_join(path, sizeof path, dir, "sweep.csv");
+  if (!rc) rc = atomic_open(&af, path);
   if (!rc) {
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s': %s", tmp, strerror(errno));
-  }
-  if (!rc) {
+    f = af.f;
     fprintf(f, "point");
     for (int a = 0; a < n_axes; a++) fprintf(f, ",%s", keys[a]);
     fprintf(f, ",alpha_bon,beta_bon,alpha_rl,beta_rl,rm_params");
@@ -649,13 +633,7 @@ static int write_sweep(const char *dir, const int *idx, int n) {
       }
       fprintf(f, "\n");
     }
-    int bad = ferror(f);
-    bad |= fclose(f);
-    if (bad) {
-      remove(tmp);
-      rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s' (disk full?)", tmp);
-    }
-    if (!rc) rc = rename_into(tmp, path);
+    rc = atomic_commit(&af);
   }
 
   /* fits.csv of the sweep: every point's single fits (source point_<i>), then the scaling rows
@@ -784,9 +762,8 @@ int report_run_dir_changed(const char *dir, int *skipped, char *md_path, size_t 
   *skipped = oo_file_exists(md_path) && strcmp(got, want) == 0;
   if (*skipped) return OO_OK;
   CHECK(report_write(dir, md_path, cap));
-  f = fopen(stamp, "w");
-  REQUIRE(f, "cannot write '%s': %s", stamp, strerror(errno));
-  fprintf(f, "%s\n", want);
-  REQUIRE(fclose(f) == 0, "cannot write '%s'", stamp);
+  char line[40];
+  int len = snprintf(line, sizeof line, "%s\n", want);
+  CHECK(atomic_write(stamp, line, (size_t)len));
   return OO_OK;
 }

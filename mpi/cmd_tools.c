@@ -186,7 +186,7 @@ static int sample_run(int argc, char **argv) {
   tool_args a = {.cmd = "sample",
                  .usage = "--model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K] "
                           "[--max-tokens M] [--seed S]",
-                 .n = 1, .temperature = 1.0, .top_p = 1.0, .top_k = 0, .max_tokens = 128, .seed = 1};
+                 .n = 1, .temperature = 1.0, .top_p = 1.0, .top_k = 0, .max_tokens = -1, .seed = 1}; /* -1: what the context leaves */
   static const char *const flags[] = {"--model", "--prompt", "-n", "--temperature", "--top-p",
                                       "--top-k", "--max-tokens", "--seed"};
   CHECK(parse_tool_args(&a, argc, argv, flags, 8));
@@ -205,6 +205,14 @@ static int sample_run(int argc, char **argv) {
                      "sample: the prompt has %d bytes but model '%s' has context n_ctx=%d, which leaves no room "
                      "for a response: use a prompt of at most %d bytes",
                      Tp - 1, a.model, m.d.T, m.d.T - 2);
+    goto done;
+  }
+  if (max_new < 0) max_new = m.d.T - Tp;
+  if (max_new > m.d.T - Tp) { /* once clamped silently, after allocating by it (#12) */
+    rc = oo_error_at(__FILE__, __LINE__,
+                     "sample: --max-tokens %d does not fit: model '%s' has context n_ctx=%d and the prompt takes %d "
+                     "(with its end-of-text), which leaves at most %d new tokens",
+                     max_new, a.model, m.d.T, Tp, m.d.T - Tp);
     goto done;
   }
   CHECK_GOTO(rc, gpt_kv_create(&kv, &m, B), done);
@@ -429,6 +437,12 @@ static int score_run(int argc, char **argv) {
   for (int first = 0; first < t.n; first += Bmax) {
     int B = t.n - first < Bmax ? t.n - first : Bmax;
     score_lines(&rs, &t, first, B, tokens, r);
+    for (size_t i = 0; i < (size_t)B * rs.K && !rc; i++) /* finite weights can still overflow: never print nan */
+      if (!isfinite(r[i]))
+        rc = oo_error_at(__FILE__, __LINE__, "score: line %zu of '%s' scores %g under member %zu of '%s': the "
+                         "checkpoint's weights overflow on this input; it cannot be used as is",
+                         first + i / rs.K + 1, a.text, (double)r[i], i % rs.K, a.model);
+    if (rc) break;
     for (int b = 0; b < B; b++) {
       const float *row = r + (size_t)b * rs.K;
       if (!ensemble) {
@@ -446,7 +460,7 @@ static int score_run(int argc, char **argv) {
   xfree(&r);
   text_lines_free(&t);
   reward_set_free(&rs);
-  return OO_OK;
+  return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
 }
 
 /* ---- entry points (commands.h convention: print our own errors, return the exit code) ---- */

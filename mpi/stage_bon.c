@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "data/corpus.h"
 #include "model/gpt.h"
@@ -144,10 +145,9 @@ static void csv_rows(FILE *f, const char *name, const bon_curve *c, const double
 }
 
 static int write_csv(const bon_named_curve *cv, int n_cv, const char *path) {
-  char tmp[4200];
-  REQUIRE(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, "path too long: '%s'", path);
-  FILE *f = fopen(tmp, "w");
-  REQUIRE(f, "cannot write '%s'", tmp);
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  FILE *f = af.f;
   fprintf(f, "objective,n,kl,proxy,gold,gold_se\n");
   const bon_curve *single = NULL;
   for (int i = 0; i < n_cv; i++) {
@@ -161,13 +161,7 @@ static int write_csv(const bon_named_curve *cv, int n_cv, const char *path) {
     csv_rows(f, name, single, single->member_proxy + (size_t)m * single->G,
              single->member_gold + (size_t)m * single->G);
   }
-  int bad = ferror(f);
-  bad |= fclose(f) != 0;
-  if (bad) {
-    remove(tmp);
-    OO_FAIL("writing '%s' failed (disk full?)", tmp);
-  }
-  REQUIRE(rename(tmp, path) == 0, "cannot rename '%s' to '%s'", tmp, path);
+  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 

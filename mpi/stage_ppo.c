@@ -24,6 +24,7 @@
  *   continues bit-identically (every random stream is keyed by step, not drawn in sequence).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -438,7 +439,13 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
       if (adaptive) beta = ppo_kl_adaptive(beta, kl, cfg->ppo.kl_target, 1, cfg->ppo.kl_horizon);
     }
   }
-  if (csv) fclose(csv);
+  if (csv) { /* every write, the flush, the fsync and the close checked (#12): a full disk is an error */
+    int bad = ferror(csv) || fflush(csv) != 0 || fsync(fileno(csv)) != 0;
+    int err = errno;
+    if (fclose(csv) != 0 && !bad) bad = 1, err = errno;
+    if (bad) unlink(csv_part);
+    if (bad && !rc) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s': %s", csv_part, strerror(err));
+  }
   if (!rc && s < steps) { /* stopped at the boundary of step s */
     if (is0) rc = write_results(run, x, j, &t, partial, s, beta, 1);
     CHECK_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->world));

@@ -21,10 +21,12 @@
 #include <unistd.h>
 
 #include "collectives.h"
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "data/corpus.h"
 #include "model/gpt.h"
 #include "run.h"
+#include "train_guard.h"
 
 typedef struct {
   cfg_size size; /* model size */
@@ -41,10 +43,13 @@ static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
   snprintf(out, 32, "%016llx", (unsigned long long)h);
 }
 
-/* Mean validation loss over a fixed set of windows, split over ranks (collective on world). */
+/* Mean validation loss over a fixed set of windows, split over ranks (collective on world).
+ * NaN without a validation split (corpus.val_fraction = 0): every rank holds the same corpus,
+ * so every rank returns before the collective. */
 static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int rows, int T, int *tok,
                              int *tgt) {
   const oo_comms *cm = &run->comms;
+  if (c->split_n[CORPUS_VAL] == 0) return NAN;
   int n_eval = 2 * run->cfg.pretrain.batch;
   double sum = 0;
   for (int base = 0; base < n_eval; base += cm->size * rows) {
@@ -73,7 +78,7 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
   int rc = gpt_write(m, &w, "", with_optim);
   if (!rc) rc = run_stamp(run, &w);
   if (!rc) rc = h5_attr_write_str(&w, "/", "config_hash", hash);
-  if (!rc) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss);
+  if (!rc && !isnan(val_loss)) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss); /* absent: no validation */
   if (rc) {
     h5_discard(&w);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -83,38 +88,37 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
 }
 
 /* Rank 0: rows step,loss,lr for steps first+1 .. last (loss/lr indexed by step - 1), written
- * under a temporary name and renamed. */
+ * atomically. */
 static int write_train_csv(const oo_run *run, const lm_job *job, const double *loss, const float *lr, long first,
                            long last) {
   if (run->comms.rank != 0) return OO_OK;
-  char path[4400], tmp[4450];
+  char path[4400];
   snprintf(path, sizeof path, "%s/lm_%s_train.csv", run->world_dir, job->name);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  REQUIRE(f, "cannot write '%s': check that the run directory is writable", tmp);
-  fprintf(f, "step,loss,lr\n");
-  for (long s = first; s < last; s++) fprintf(f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
-  int bad = ferror(f);
-  bad |= fclose(f) != 0;
-  if (bad || rename(tmp, path) != 0) {
-    unlink(tmp);
-    OO_FAIL("cannot write '%s'", path);
-  }
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "step,loss,lr\n");
+  for (long s = first; s < last; s++) fprintf(af.f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
+  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 
 static int try_resume(gpt *m, const char *partial, const char *hash) {
   if (!oo_file_exists(partial)) return 0;
   h5_reader r;
-  if (h5_open(&r, partial)) {
+  if (h5_open(&r, partial)) { /* a damaged resume file is not used, but never silently (#12) */
+    LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): %s", partial, oo_error_message());
     oo_error_clear();
     return 0;
   }
   char got[64] = "";
   int ok = h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) == OO_OK && strcmp(got, hash) == 0;
+  if (!ok) LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): it was written for another config", partial);
   gpt tmp;
   memset(&tmp, 0, sizeof tmp);
-  if (ok) ok = gpt_read(&tmp, &r, "", GPT_LM, 1) == OO_OK;
+  if (ok && gpt_read(&tmp, &r, "", GPT_LM, 1) != OO_OK) {
+    ok = 0;
+    LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): %s", partial, oo_error_message());
+  }
   h5_close(&r);
   oo_error_clear();
   if (!ok) return 0;
@@ -185,7 +189,9 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     }
     CHECK(dp_allreduce_grads(&m, cm->world, (float)rows / (float)Bg));
     MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, cm->world);
-    gpt_clip_grad(&m, (float)cfg->pretrain.grad_clip);
+    float gnorm = gpt_clip_grad(&m, (float)cfg->pretrain.grad_clip);
+    rc = train_check_finite(what, s + 1, cm->rank, loss, gnorm); /* the same on every rank: all stop */
+    if (rc) break;
     opt.lr = gpt_lr_schedule(s, cfg->pretrain.warmup, job->steps, (float)cfg->pretrain.lr,
                              (float)cfg->pretrain.lr * 0.1f);
     gpt_adamw_step(&m, &opt);
@@ -213,8 +219,11 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   }
   if (!rc) {
     if (isnan(val)) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
-    LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
-             val / 0.69314718055994531);
+    if (isnan(val))
+      LOG_INFO("pretrain %s: final train loss %.4f, no validation (corpus.val_fraction = 0)", job->name, loss_ema);
+    else
+      LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
+               val / 0.69314718055994531);
     rc = save_lm(run, &m, path, hash, 0, val);
     if (!rc) rc = write_train_csv(run, job, step_loss, step_lr, start_step, m.step);
     MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);

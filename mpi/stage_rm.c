@@ -19,11 +19,13 @@
 #include <string.h>
 
 #include "collectives.h"
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "data/prefs.h"
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 #include "run.h"
+#include "train_guard.h"
 
 enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
 
@@ -178,8 +180,10 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
       MPI_Allreduce(MPI_IN_PLACE, part, 2, MPI_DOUBLE, MPI_SUM, mc);
       loss_sum += part[0];
       acc_sum += part[1];
-      gpt_clip_grad(g, 1.0f);
+      float gnorm = gpt_clip_grad(g, 1.0f);
       long step = (long)ep * steps_per_epoch + s;
+      rc = train_check_finite(what, step + 1, run->comms.rank, part[0] / bsz, gnorm); /* alike on the member's ranks */
+      if (rc) break;
       opt.lr = gpt_lr_schedule(step, cfg->rm.warmup, total, (float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f);
       gpt_adamw_step(g, &opt);
       if (rr == 0) {
@@ -280,15 +284,15 @@ static int write_rm(oo_run *run, gpt *members, const double *metrics, const floa
   }
   CHECK(h5_commit(&hw));
   CHECK(run_path(run, "rm_members.csv", path, sizeof path));
-  FILE *f = fopen(path, "w");
-  REQUIRE(f, "cannot write '%s'", path);
-  fprintf(f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
   for (int m = 0; m < K; m++)
     for (int e = 0; e < E; e++) {
       const double *x = metrics + ((size_t)m * E + e) * N_MET;
-      fprintf(f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
+      fprintf(af.f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
     }
-  fclose(f);
+  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 
@@ -322,7 +326,9 @@ int stage_rm(oo_run *run) {
     if (pd.split[i] == 0) w.train[w.n_train++] = i;
     else w.test[w.n_test++] = i;
   }
-  w.bcap = cfg->rm.batch;
+  /* Buffers hold one step's pairs: never more than the training set, however large rm.batch is
+   * (rm.batch = 65536 on 40 pairs once allocated 14.7 GB, #12). */
+  w.bcap = cfg->rm.batch < w.n_train ? cfg->rm.batch : (w.n_train > 0 ? w.n_train : 1);
   w.btok = xmalloc(sizeof(int) * (size_t)2 * w.bcap * w.Tmax);
   w.blen = xmalloc(sizeof(int) * (size_t)2 * w.bcap);
   w.dout = xmalloc_floats((size_t)2 * w.bcap * w.Tmax);

@@ -126,16 +126,22 @@ static void test_bad_files(void) {
       {"bad_list.cfg", "wcoo", "'ppo.objectives[1]' = \"wcoo\" is not accepted"},
       {"bad_list.cfg", "wcoo", "(did you mean 'wco'?)"},
       {"syntax.cfg", "k = ;", "syntax error"},
-      {"heads.cfg", NULL, "'rm.size.n_head' = 3 does not divide 'rm.size.d_model' = 64"},
-      {"ctx.cfg", NULL, "'prefs.prompt_len' + 'prefs.response_len' + 2 = 114 exceeds 'pretrain.n_ctx' = 96"},
-      {"minibatch.cfg", NULL, "'ppo.minibatch' = 5 does not divide 'ppo.batch' = 32"},
-      {"member.cfg", NULL, "'ppo.member' = 5 must be below 'rm.k' = 5"},
-      {"checkpoint.cfg", NULL, "'gold.kind' = \"checkpoint\" requires 'gold.checkpoint'"},
+      {"int64.cfg", "4294967344", "'pretrain.n_ctx' = 4294967344 is out of range: accepted 16 .. 1024"},
+      {"heads.cfg", NULL, "'rm.size.n_head' (" SRC "/tests/config_bad/heads.cfg:2) = 3 does not divide 'rm.size.d_model' ("
+       SRC "/tests/config_bad/heads.cfg:2) = 64"},
+      {"ctx.cfg", NULL, "'prefs.prompt_len' (default) + 'prefs.response_len' (" SRC
+       "/tests/config_bad/ctx.cfg:2) + 2 = 114 exceeds 'pretrain.n_ctx' (default) = 96"},
+      {"minibatch.cfg", NULL, "'ppo.minibatch' (" SRC "/tests/config_bad/minibatch.cfg:2) = 5 does not divide 'ppo.batch' ("
+       SRC "/tests/config_bad/minibatch.cfg:2) = 32"},
+      {"member.cfg", NULL, "'ppo.member' (" SRC "/tests/config_bad/member.cfg:3) = 5 must be below 'rm.k' (" SRC
+       "/tests/config_bad/member.cfg:2) = 5"},
+      {"checkpoint.cfg", NULL, "'gold.kind' (" SRC "/tests/config_bad/checkpoint.cfg:2) = \"checkpoint\" requires 'gold.checkpoint' (default)"},
       {"sweep_bad_key.cfg", "d_modl", "unknown key 'rm.size.d_modl' (did you mean 'rm.size.d_model'?)"},
       {"sweep_bad_value.cfg", "0.75",
        "sweep axis 'prefs.noise', value 0.75: 'prefs.noise' = 0.75 is out of range: accepted 0.0 .. 0.5"},
       {"sweep_bad_point.cfg", NULL,
-       "sweep point (rm.size.d_model=30) is invalid: 'rm.size.n_head' = 4 does not divide 'rm.size.d_model' = 30"},
+       "sweep point (rm.size.d_model=30) is invalid: 'rm.size.n_head' (default) = 4 does not divide 'rm.size.d_model' ("
+       SRC "/tests/config_bad/sweep_bad_point.cfg:3) = 30"},
       {"sweep_bad_field.cfg", "vals", "unknown key 'sweep.axes[0].vals' (an axis has 'key' and 'values')"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
@@ -114,6 +115,8 @@ static int log_rank = 0;
 static int log_leader = -1; /* -1: the leader is world rank 0; else this rank leads (1) or not (0) */
 static int log_level = OO_LOG_INFO;
 static FILE *log_file = NULL;
+static char log_path[4096];  /* for the message when a write to it fails */
+static int log_write_failed; /* set once the log file missed a line (reported once) */
 
 void oo_log_set_rank(int rank) { log_rank = rank; }
 int oo_log_rank(void) { return log_rank; }
@@ -123,9 +126,13 @@ void oo_log_set_level(int level) { log_level = level; }
 int oo_log_level(void) { return log_level; }
 
 int oo_log_open_file(const char *path) {
-  if (log_file) fclose(log_file);
+  int bad = 0;
+  if (log_file) bad = (fclose(log_file) != 0) | log_write_failed;
   log_file = NULL;
+  log_write_failed = 0;
+  REQUIRE(!bad, "the log file '%s' is incomplete: a write to it failed (disk full?)", log_path);
   if (!path || !is_leader()) return OO_OK;
+  snprintf(log_path, sizeof log_path, "%s", path);
   log_file = fopen(path, "a");
   REQUIRE(log_file, "cannot open log file '%s': %s", path, strerror(errno));
   return OO_OK;
@@ -148,8 +155,13 @@ void oo_log(int level, const char *fmt, ...) {
     fflush(out);
   }
   if (log_file && level <= OO_LOG_INFO) {
-    fprintf(log_file, "%s%s\n", tag, msg);
-    fflush(log_file);
+    int bad = fprintf(log_file, "%s%s\n", tag, msg) < 0;
+    bad |= fflush(log_file) != 0;
+    if (bad && !log_write_failed) { /* a log line lost is said once, not silently (#12) */
+      log_write_failed = 1;
+      fprintf(stderr, "warning: cannot write the log file '%s': %s; it is incomplete from here on\n", log_path,
+              strerror(errno));
+    }
   }
 }
 
@@ -307,4 +319,27 @@ int oo_path_join(char *out, size_t cap, const char *dir, const char *name) {
   int n = snprintf(out, cap, "%s/%s", dir, name);
   REQUIRE(n > 0 && (size_t)n < cap, "path too long: '%s/%s'", dir, name);
   return OO_OK;
+}
+
+double oo_mem_limit(void) {
+  const char *env = getenv("OVEROPT_MEM_LIMIT");
+  if (env && *env) {
+    char *end;
+    double v = strtod(env, &end);
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, *end) : NULL;
+    if (u && *end) v *= pow(1024.0, (double)(u - units + 1));
+    if (v > 0) return v;
+  }
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 1e18; /* unknown: no limit */
+  return (double)pages * (double)page;
+}
+
+void oo_bytes_text(double bytes, char *out, size_t cap) {
+  const char *unit[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 6) bytes /= 1000, u++;
+  if (u == 0) snprintf(out, cap, "%.0f B", bytes);
+  else snprintf(out, cap, "%.3g %s", bytes, unit[u]);
 }

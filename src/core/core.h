@@ -74,6 +74,12 @@ float *xmalloc_floats_at(size_t count, const char *file, int line);
 char *xstrdup(const char *s);
 /* Live block count (for leak checks in tests). */
 long oo_mem_live_blocks(void);
+/* The most memory one rank may use for buffers sized by a config value or a file header,
+ * checked before allocating (#12): the machine's physical memory (sysconf), or the value of the
+ * environment variable OVEROPT_MEM_LIMIT (bytes; a suffix K, M, G or T multiplies) when set. */
+double oo_mem_limit(void);
+/* Human-readable size: "512 B", "3.2 MB", "1.6 GB", "200 TB" (decimal units). */
+void oo_bytes_text(double bytes, char *out, size_t cap);
 
 /* ---- logging and progress ---------------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
@@ -175,6 +176,23 @@ static const cfg_key SCHEMA[] = {
     STR("slurm.extra", slurm.extra, "", "extra #SBATCH lines, ';'-separated"),
 };
 #define N_KEYS ((int)(sizeof SCHEMA / sizeof SCHEMA[0]))
+
+/* Where each key got its value in the most recent cfg_load (and the --set overrides after it):
+ * "file.cfg:12", "--set" or "" (the default). Kept beside the config, not in it, so configs stay
+ * plain comparable bytes; cross-key messages use it only for the path it was recorded for. */
+static char g_origin[sizeof SCHEMA / sizeof SCHEMA[0]][160];
+static char g_origin_sweep[sizeof SCHEMA / sizeof SCHEMA[0]][160]; /* the line of the key's sweep axis */
+static char g_origin_path[1024];
+static int g_in_sweep_point; /* 1 while check_sweep_points checks a point: swept keys come from their axis */
+
+static void origin_record_in(char (*table)[160], const cfg_key *k, const char *where) {
+  char *o = table[k - SCHEMA];
+  snprintf(o, sizeof g_origin[0], "%.150s", where);
+  size_t n = strlen(o); /* where is "file:line: " or "--set '...': " */
+  while (n && (o[n - 1] == ' ' || o[n - 1] == ':')) o[--n] = 0;
+  if (!strncmp(o, "--set", 5)) o[5] = 0;
+}
+static void origin_record(const cfg_key *k, const char *where) { origin_record_in(g_origin, k, where); }
 
 static const cfg_key *find_key(const char *name) {
   for (int i = 0; i < N_KEYS; i++)
@@ -561,11 +579,16 @@ static int set_assignment(oo_config *cfg, const char *assignment, const char *wh
         OO_FAIL("%s'%s' is a group of keys: set one of them, e.g. '%s'", where, key, SCHEMA[i].key);
   }
   if (!k) return unknown_key(where, key);
-  return set_text(cfg, k, eq + 1, where);
+  CHECK(set_text(cfg, k, eq + 1, where));
+  origin_record(k, "--set");
+  return OO_OK;
 }
 
 void cfg_defaults(oo_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
+  memset(g_origin, 0, sizeof g_origin);
+  memset(g_origin_sweep, 0, sizeof g_origin_sweep);
+  g_origin_path[0] = 0;
   for (int i = 0; i < N_KEYS; i++) {
     if (SCHEMA[i].type == K_SWEEP) continue; /* no axes: zeroed above */
     if (set_text(cfg, &SCHEMA[i], SCHEMA[i].def, "schema default: "))
@@ -586,33 +609,53 @@ int cfg_set(oo_config *cfg, const char *assignment) {
 
 /* ---- cross-key checks ------------------------------------------------------------------- */
 
-/* Returns 1 and a message naming the keys when cfg breaks a rule between keys. */
-static int cross_check(const oo_config *c, char *msg, size_t cap) {
+/* " (file.cfg:12)", " (--set)" or " (default)": where key got its value, when cfg was loaded
+ * from path; "" otherwise. Four rotating buffers, so one message can name four keys. */
+static const char *at(const char *key, const char *path) {
+  static char buf[4][200];
+  static int next;
+  const cfg_key *k = find_key(key);
+  if (!k || !path || strcmp(path, g_origin_path)) return "";
+  char *b = buf[next++ % 4];
+  const char *o = g_origin[k - SCHEMA];
+  if (g_in_sweep_point && g_origin_sweep[k - SCHEMA][0]) o = g_origin_sweep[k - SCHEMA];
+  snprintf(b, sizeof buf[0], " (%s)", o[0] ? o : "default");
+  return b;
+}
+
+/* Returns 1 and a message naming the keys, and where each was set, when cfg breaks a rule
+ * between keys. */
+static int cross_check(const oo_config *c, const char *path, char *msg, size_t cap) {
   const struct {
     const char *name;
     const cfg_size *s;
   } sizes[] = {{"pretrain.policy", &c->pretrain.policy}, {"gold.size", &c->gold.size}, {"rm.size", &c->rm.size}};
   for (int i = 0; i < 3; i++)
     if (sizes[i].s->d_model % sizes[i].s->n_head) {
-      snprintf(msg, cap, "'%s.n_head' = %d does not divide '%s.d_model' = %d: choose a head count that divides d_model",
-               sizes[i].name, sizes[i].s->n_head, sizes[i].name, sizes[i].s->d_model);
+      char nh[80], dm[80];
+      snprintf(nh, sizeof nh, "%s.n_head", sizes[i].name);
+      snprintf(dm, sizeof dm, "%s.d_model", sizes[i].name);
+      snprintf(msg, cap, "'%s'%s = %d does not divide '%s'%s = %d: choose a head count that divides d_model", nh,
+               at(nh, path), sizes[i].s->n_head, dm, at(dm, path), sizes[i].s->d_model);
       return 1;
     }
   int need = c->prefs.prompt_len + c->prefs.response_len + 2;
   if (need > c->pretrain.n_ctx) {
     snprintf(msg, cap,
-             "'prefs.prompt_len' + 'prefs.response_len' + 2 = %d exceeds 'pretrain.n_ctx' = %d (a sequence is "
-             "end-of-text, prompt, response, end-of-text): raise pretrain.n_ctx or shorten the prompt or response",
-             need, c->pretrain.n_ctx);
+             "'prefs.prompt_len'%s + 'prefs.response_len'%s + 2 = %d exceeds 'pretrain.n_ctx'%s = %d (a sequence "
+             "is end-of-text, prompt, response, end-of-text): raise pretrain.n_ctx or shorten the prompt or response",
+             at("prefs.prompt_len", path), at("prefs.response_len", path), need, at("pretrain.n_ctx", path),
+             c->pretrain.n_ctx);
     return 1;
   }
   if (c->ppo.batch % c->ppo.minibatch) {
-    snprintf(msg, cap, "'ppo.minibatch' = %d does not divide 'ppo.batch' = %d", c->ppo.minibatch, c->ppo.batch);
+    snprintf(msg, cap, "'ppo.minibatch'%s = %d does not divide 'ppo.batch'%s = %d", at("ppo.minibatch", path),
+             c->ppo.minibatch, at("ppo.batch", path), c->ppo.batch);
     return 1;
   }
   if (c->ppo.member >= c->rm.k) {
-    snprintf(msg, cap, "'ppo.member' = %d must be below 'rm.k' = %d (members are numbered from 0)", c->ppo.member,
-             c->rm.k);
+    snprintf(msg, cap, "'ppo.member'%s = %d must be below 'rm.k'%s = %d (members are numbered from 0)",
+             at("ppo.member", path), c->ppo.member, at("rm.k", path), c->rm.k);
     return 1;
   }
   if (c->bon.n_samples < 1) {
@@ -620,14 +663,16 @@ static int cross_check(const oo_config *c, char *msg, size_t cap) {
     return 1;
   }
   if (!strcmp(c->gold.kind, "checkpoint") && !c->gold.checkpoint[0]) {
-    snprintf(msg, cap, "'gold.kind' = \"checkpoint\" requires 'gold.checkpoint', the path of a reward checkpoint");
+    snprintf(msg, cap, "'gold.kind'%s = \"checkpoint\" requires 'gold.checkpoint'%s, the path of a reward checkpoint",
+             at("gold.kind", path), at("gold.checkpoint", path));
     return 1;
   }
   if (c->ppo.lr_final > c->ppo.lr) {
     char a[64], b[64];
     format_double(c->ppo.lr_final, a, sizeof a);
     format_double(c->ppo.lr, b, sizeof b);
-    snprintf(msg, cap, "'ppo.lr_final' = %s exceeds 'ppo.lr' = %s: the schedule decays from ppo.lr to ppo.lr_final", a, b);
+    snprintf(msg, cap, "'ppo.lr_final'%s = %s exceeds 'ppo.lr'%s = %s: the schedule decays from ppo.lr to ppo.lr_final",
+             at("ppo.lr_final", path), a, at("ppo.lr", path), b);
     return 1;
   }
   if (!c->run.name[0] || strchr(c->run.name, '/') || !strcmp(c->run.name, ".") || !strcmp(c->run.name, "..")) {
@@ -661,7 +706,10 @@ static int check_sweep_points(const oo_config *cfg, const char *path) {
       snprintf(point + len, sizeof point - len, "%s%s=%s", a ? ", " : "", ax->key, ax->values[idx[a]]);
     }
     char msg[1024];
-    if (!rc && cross_check(pt, msg, sizeof msg))
+    g_in_sweep_point = 1;
+    int bad = !rc && cross_check(pt, path, msg, sizeof msg);
+    g_in_sweep_point = 0;
+    if (bad)
       rc = oo_error_at(__FILE__, __LINE__, "%s: sweep point (%s) is invalid: %s", path, point, msg);
     if (rc) break;
     int a = 0;
@@ -675,7 +723,7 @@ static int check_sweep_points(const oo_config *cfg, const char *path) {
 int cfg_validate(const oo_config *cfg, const char *path) {
   char msg[1024];
   if (!path) path = "config";
-  if (cross_check(cfg, msg, sizeof msg)) OO_FAIL("%s: %s", path, msg);
+  if (cross_check(cfg, path, msg, sizeof msg)) OO_FAIL("%s: %s", path, msg);
   CHECK(check_sweep_points(cfg, path));
   return OO_OK;
 }
@@ -759,6 +807,7 @@ static int load_sweep(oo_config *cfg, const config_setting_t *axes, const char *
         rc = oo_error_at(__FILE__, __LINE__, "%s'%s' is swept by two axes: merge their values", where, kn);
     if (rc) break;
     snprintf(ax->key, sizeof ax->key, "%s", kn);
+    origin_record_in(g_origin_sweep, k, where);
     where_at(where, sizeof where, path, values);
     int nv = config_setting_length(values);
     if (!config_setting_is_array(values) && !config_setting_is_list(values)) {
@@ -826,6 +875,7 @@ static int walk_group(oo_config *cfg, const config_setting_t *group, const char 
     } else if (k->type == K_SWEEP) {
       CHECK(load_sweep(cfg, s, path));
     } else if ((k->type == K_FLOAT_LIST || k->type == K_ENUM_LIST) && v.kind == V_LIST) {
+      origin_record(k, where);
       cfg_value vals[CFG_LIST];
       int n = config_setting_length(s);
       REQUIRE(n >= 1 && n <= CFG_LIST, "%s'%s' has %d values: accepted 1 to %d values", where, name, n, CFG_LIST);
@@ -833,18 +883,149 @@ static int walk_group(oo_config *cfg, const config_setting_t *group, const char 
       CHECK(set_list(cfg, k, vals, n, where));
     } else if (k->type == K_FLOAT_LIST || k->type == K_ENUM_LIST) {
       CHECK(set_list(cfg, k, &v, 1, where)); /* a scalar is a list of one */
+      origin_record(k, where);
     } else {
       CHECK(set_element(cfg, k, 0, &v, where));
+      origin_record(k, where);
     }
+  }
+  return OO_OK;
+}
+
+/* libconfig 1.5 reads a decimal literal without an L suffix as a 32-bit int and wraps it
+ * (n_ctx = 4294967344 would read as 48). widen_literals returns a copy of the config text with
+ * an L appended to every integer literal outside the int range, so libconfig reads it as a
+ * 64-bit integer and set_element's range check names the key, the line and the range.
+ * Literals beyond 64 bits are an error here. Strings and comments are skipped. The caller frees
+ * the copy. Files pulled in with @include are not rewritten, only checked (rewrite = 0:
+ * any literal that would wrap is an error naming the file and line). */
+static int widen_literals(const char *text, const char *file, int rewrite, char **out) {
+  size_t n = strlen(text);
+  char *o = rewrite ? xmalloc(2 * n + 1) : NULL; /* at most one L per byte */
+  size_t j = 0;
+  int line = 1;
+  char last_name[64] = "";
+  for (size_t i = 0; i < n;) {
+    char c = text[i];
+    size_t start = i;
+    if (c == '"') { /* string: copy through the closing quote */
+      for (i++; i < n && text[i] != '"'; i++) {
+        if (text[i] == '\\' && i + 1 < n) i++;
+        if (text[i] == '\n') line++;
+      }
+      i += i < n;
+    } else if (c == '#' || (c == '/' && i + 1 < n && text[i + 1] == '/')) {
+      while (i < n && text[i] != '\n') i++;
+    } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
+      for (i += 2; i < n && !(text[i] == '*' && i + 1 < n && text[i + 1] == '/'); i++) line += text[i] == '\n';
+      i = i + 2 < n ? i + 2 : n;
+    } else if (c == '@') { /* @include "file" */
+      while (i < n && text[i] != '\n') i++;
+    } else if (isalpha((unsigned char)c) || c == '_' || c == '*') { /* a name: may hold digits */
+      while (i < n && (isalnum((unsigned char)text[i]) || strchr("_*-", text[i]))) i++;
+      snprintf(last_name, sizeof last_name, "%.*s", (int)(i - start), text + start);
+    } else if (isdigit((unsigned char)c)) {
+      int hex = c == '0' && i + 1 < n && (text[i + 1] == 'x' || text[i + 1] == 'X');
+      i += hex ? 2 : 0;
+      while (i < n && (hex ? isxdigit((unsigned char)text[i]) : isdigit((unsigned char)text[i]))) i++;
+      int is_float = !hex && i < n && strchr(".eE", text[i]);
+      if (is_float) {
+        while (i < n && (isalnum((unsigned char)text[i]) || strchr(".+-", text[i]))) i++;
+      } else if (i >= n || text[i] != 'L') {
+        errno = 0;
+        unsigned long long v = strtoull(text + start, NULL, hex ? 16 : 10);
+        if (errno == ERANGE || v > (unsigned long long)LLONG_MAX) {
+          xfree(&o);
+          OO_FAIL("%s:%d: '%s' = %.*s does not fit a 64-bit integer; see `overopt check --reference` for the "
+                  "accepted range", file, line, last_name, (int)(i - start), text + start);
+        }
+        if (v > (unsigned long long)INT_MAX) {
+          if (!rewrite)
+            OO_FAIL("%s:%d: '%s' = %.*s does not fit a 32-bit integer (libconfig would read it wrapped); see "
+                    "`overopt check --reference` for the accepted range", file, line, last_name,
+                    (int)(i - start), text + start);
+          memcpy(o + j, text + start, i - start);
+          j += i - start;
+          o[j++] = 'L';
+          continue;
+        }
+      }
+    } else {
+      line += c == '\n';
+      i++;
+    }
+    if (o) {
+      memcpy(o + j, text + start, i - start);
+      j += i - start;
+    }
+  }
+  if (o) {
+    o[j] = 0;
+    *out = o;
+  }
+  return OO_OK;
+}
+
+/* Reads a whole file into a NUL-terminated buffer (xfree it). */
+static int read_text(const char *path, char **out) {
+  FILE *f = fopen(path, "rb");
+  REQUIRE(f, "cannot read config file '%s': %s", path, strerror(errno));
+  size_t cap = 4096, n = 0;
+  char *buf = xmalloc(cap);
+  for (;;) {
+    n += fread(buf + n, 1, cap - n - 1, f);
+    if (n + 1 < cap || feof(f) || ferror(f)) break;
+    REQUIRE(cap < ((size_t)16 << 20), "config file '%s' is larger than 16 MiB: is it a config?", path);
+    cap *= 2;
+    buf = xrealloc(buf, cap);
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    xfree(&buf);
+    OO_FAIL("cannot read config file '%s'", path);
+  }
+  buf[n] = 0;
+  *out = buf;
+  return OO_OK;
+}
+
+/* Checks that every @include'd file of text (the contents of path; includes resolve relative to
+ * dir) can be read and holds no integer literal that would wrap. */
+static int check_includes(const char *text, const char *path, const char *dir, int depth) {
+  REQUIRE(depth < 10, "config @include nesting is deeper than 10 (an include loop?)");
+  for (const char *p = strstr(text, "@include"); p; p = strstr(p + 1, "@include")) {
+    const char *q = strchr(p, '"');
+    const char *e = q ? strchr(q + 1, '"') : NULL;
+    if (!e) continue; /* libconfig reports the syntax error */
+    char inc[1024];
+    if (q[1] == '/' || !dir[0])
+      snprintf(inc, sizeof inc, "%.*s", (int)(e - q - 1), q + 1);
+    else
+      snprintf(inc, sizeof inc, "%s/%.*s", dir, (int)(e - q - 1), q + 1);
+    char *t = NULL;
+    if (read_text(inc, &t)) { /* libconfig would only say "cannot open include file" */
+      int line = 1;
+      for (const char *c = text; c < p; c++) line += *c == '\n';
+      oo_error_clear();
+      OO_FAIL("%s:%d: cannot read the included file '%s': %s", path, line, inc, strerror(errno));
+    }
+    int rc = widen_literals(t, inc, 0, NULL);
+    if (!rc) rc = check_includes(t, inc, dir, depth + 1);
+    xfree(&t);
+    CHECK(rc);
   }
   return OO_OK;
 }
 
 int cfg_load(oo_config *cfg, const char *path) {
   cfg_defaults(cfg);
-  FILE *f = fopen(path, "r");
-  REQUIRE(f, "cannot read config file '%s': %s", path, strerror(errno));
-  fclose(f);
+  snprintf(g_origin_path, sizeof g_origin_path, "%s", path);
+  char *raw = NULL, *text = NULL;
+  CHECK(read_text(path, &raw));
+  int wrc = widen_literals(raw, path, 1, &text);
+  xfree(&raw);
+  CHECK(wrc);
   config_t lc;
   config_init(&lc);
   /* @include "base.cfg" resolves next to the including file */
@@ -854,8 +1035,17 @@ int cfg_load(oo_config *cfg, const char *path) {
   if (slash) {
     *slash = 0;
     config_set_include_dir(&lc, dir);
+  } else {
+    dir[0] = 0;
   }
-  if (!config_read_file(&lc, path)) {
+  wrc = check_includes(text, path, dir, 0);
+  int read_ok = !wrc && config_read_string(&lc, text);
+  xfree(&text);
+  if (wrc) {
+    config_destroy(&lc);
+    return oo_error_trace(wrc, __FILE__, __LINE__);
+  }
+  if (!read_ok) {
     const char *file = config_error_file(&lc);
     int rc = config_error_type(&lc) == CONFIG_ERR_FILE_IO
                  ? oo_error_at(__FILE__, __LINE__, "cannot read config file '%s': %s", file ? file : path,

@@ -15,6 +15,7 @@
 #include "io/h5io.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <hdf5.h>
@@ -155,6 +156,7 @@ int h5_create(h5_writer *w, const char *path) {
   if (f < 0) h5_reason(&s);
   H5Pclose(fapl);
   if (f < 0) {
+    unlink(w->tmp_path); /* H5Fcreate may have created it before failing (a full disk, #12) */
     w->tmp_path[0] = 0;
     OO_FAIL("cannot create file '%s' (writing it as '%s.tmp.%ld'): %s (%s); check that the "
             "directory exists and is writable",
@@ -178,9 +180,13 @@ int h5_commit(h5_writer *w) {
   }
   /* Make the data durable before the rename publishes it. */
   int fd = open(w->tmp_path, O_RDONLY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
+  int synced = fd >= 0 && fsync(fd) == 0;
+  int serr = errno;
+  if (fd >= 0) close(fd);
+  if (!synced) {
+    unlink(w->tmp_path);
+    w->tmp_path[0] = 0;
+    OO_FAIL("file '%s': cannot sync the temporary file to disk: %s", w->path, strerror(serr));
   }
   if (rename(w->tmp_path, w->path) != 0) {
     int err = errno;
@@ -241,6 +247,14 @@ static int write_dataset(h5_writer *w, const char *name, int rank, const long *d
 }
 
 int h5_write_f32(h5_writer *w, const char *name, int rank, const long *dims, const float *data) {
+  size_t count = 1; /* tensors and scores entering a file are finite, as readers require (#12) */
+  for (int i = 0; i < rank && data; i++) count *= dims[i] > 0 ? (size_t)dims[i] : 0;
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; data && i < count; i++)
+    if (!isfinite(data[i]) && !bad++) first = i;
+  REQUIRE(!bad, "file '%s': refusing to write dataset '%s' with %zu non-finite value%s (the first at flat index %zu, "
+          "%g): the computation that produced it diverged", w->path, name, bad, bad == 1 ? "" : "s", first,
+          (double)data[first]);
   return write_dataset(w, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
 }
 int h5_write_f64(h5_writer *w, const char *name, int rank, const long *dims, const double *data) {
@@ -433,6 +447,49 @@ static int type_ok(hid_t t, int want) {
   }
 }
 
+/* float32 datasets are tensors (weights, scores, gold values): a NaN or inf in one is an
+ * error naming the file, the dataset and the first bad element (#12). float64 datasets are
+ * tables whose missing entries are NaN by design (PPO curves between evaluations): not checked
+ * here. */
+static int check_finite(h5_reader *r, const char *name, const float *x, size_t count) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(x[i]) && !bad++) first = i;
+  REQUIRE(!bad, "file '%s': dataset '%s' holds %zu non-finite value%s (NaN or inf; the first at flat index %zu, "
+          "%g) of %zu: the file is damaged or the run that wrote it diverged; delete it and rerun the stage that "
+          "produced it", r->path, name, bad, bad == 1 ? "" : "s", first, (double)x[first], count);
+  return OO_OK;
+}
+
+/* Before a read allocates or fills memory by a shape taken from the file (#12): unfiltered
+ * data cannot be larger in memory than on disk, so a shape claiming more than the stored bytes
+ * is a damaged header or a truncated file; and what a read allocates must fit the memory limit. */
+static int check_storage(h5_reader *r, const char *name, hid_t ds, int rk, const long *dims, size_t file_esz,
+                         size_t mem_esz, int allocates) {
+  double count = 1;
+  for (int i = 0; i < rk; i++) count *= (double)dims[i];
+  if (count == 0) return OO_OK;
+  double need = count * (double)file_esz;
+  char s1[256], a[32], b[32];
+  hid_t dcpl = H5Dget_create_plist(ds);
+  int nfilters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+  if (dcpl >= 0) H5Pclose(dcpl);
+  double stored = (double)H5Dget_storage_size(ds);
+  oo_bytes_text(need, a, sizeof a);
+  oo_bytes_text(stored, b, sizeof b);
+  REQUIRE(nfilters > 0 || stored >= need,
+          "file '%s': dataset '%s' has shape %s (%s) but stores only %s: the file is truncated or damaged; delete it "
+          "and rerun the stage that produced it", r->path, name, shape_str(s1, sizeof s1, rk, dims), a, b);
+  double limit = oo_mem_limit();
+  need = count * (double)mem_esz;
+  oo_bytes_text(need, a, sizeof a);
+  oo_bytes_text(limit, b, sizeof b);
+  REQUIRE(!allocates || need <= limit,
+          "file '%s': dataset '%s' has shape %s (%s), more than the memory limit of %s (physical memory, or "
+          "OVEROPT_MEM_LIMIT)", r->path, name, shape_str(s1, sizeof s1, rk, dims), a, b);
+  return OO_OK;
+}
+
 /* Opens, checks type and shape (expect entries of -1 accept any extent; expect NULL accepts
  * any shape of the given rank), reports the actual dims and reads into out (or, if out is
  * NULL, allocates a buffer with xmalloc). */
@@ -472,6 +529,7 @@ static int read_dataset(h5_reader *r, const char *name, int rank, const long *ex
     for (int i = 0; i < rk; i++) dims_out[i] = dims[i];
   hid_t mem = want == WANT_F32 ? H5T_NATIVE_FLOAT : want == WANT_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT;
   size_t esz = want == WANT_F64 ? sizeof(double) : 4;
+  CHECK_GOTO(rc, check_storage(r, name, ds, rk, dims, H5Tget_size(t), esz, alloc_out != NULL), done);
   if (alloc_out) {
     *alloc_out = want == WANT_I32 ? xmalloc(count * esz) : (void *)xmalloc_floats(count * esz / 4);
     out = *alloc_out;
@@ -481,8 +539,10 @@ static int read_dataset(h5_reader *r, const char *name, int rank, const long *ex
     rc = oo_error_at(__FILE__, __LINE__,
                      "file '%s': reading dataset '%s' failed (file damaged or truncated?): %s",
                      r->path, name, h5_reason(&s));
-    if (alloc_out) xfree(alloc_out);
+  } else if (want == WANT_F32) {
+    rc = check_finite(r, name, (const float *)out, count);
   }
+  if (rc && alloc_out) xfree(alloc_out);
 done:
   if (t >= 0) H5Tclose(t);
   H5Dclose(ds);
@@ -595,7 +655,10 @@ int h5_attr_read_int(h5_reader *r, const char *obj, const char *name, long *valu
 
 int h5_attr_read_double(h5_reader *r, const char *obj, const char *name, double *value) {
   long unused;
-  return read_attr_number(r, obj, name, 0, &unused, value);
+  CHECK(read_attr_number(r, obj, name, 0, &unused, value));
+  REQUIRE(isfinite(*value), "file '%s': attribute '%s' on '%s' = %g is not finite: the file is damaged or the run "
+          "that wrote it diverged; delete it and rerun the stage that produced it", r->path, name, obj, *value);
+  return OO_OK;
 }
 
 int h5_attr_read_str_alloc(h5_reader *r, const char *obj, const char *name, char **out) {

@@ -5,7 +5,10 @@
  * open read-only. A file is written under "<path>.tmp.<pid>" and renamed on h5_commit, so a
  * crash never leaves a half-written file under the final name. Names may contain groups
  * ("curves/mean/gold"): intermediate groups are created on write.
- * Every read checks rank, shape and type and names the file and dataset on error.
+ * Every read checks rank, shape and type and names the file and dataset on error. float32
+ * datasets (tensors: weights, scores, gold values) and double attributes must be finite: a NaN
+ * or inf is an error naming the file and the dataset or attribute. float64 datasets are tables
+ * that mark missing entries with NaN and are not checked.
  */
 #ifndef OO_H5IO_H
 #define OO_H5IO_H

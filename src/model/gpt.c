@@ -172,6 +172,24 @@ static void acts_free(gpt *m) {
   m->B_cap = m->T_cap = 0;
 }
 
+double gpt_memory_bytes(gpt_dims d, gpt_kind kind, int B, int T, int train) {
+  double params = 0;
+  for (int i = 0; i < GPT_NUM_TENSORS; i++) {
+    int rank;
+    long dims[3];
+    params += (double)gpt_tensor_shape(d, kind, i, &rank, dims);
+  }
+  struct gpt_acts a;
+  memset(&a, 0, sizeof a);
+  a.B = B;
+  a.T = T;
+  a.slots = train ? d.L : 1;
+  a.layers = xcalloc((size_t)a.slots, sizeof *a.layers);
+  double acts = (double)acts_layout(&a, NULL, d, kind, train) + (double)B * T; /* + tokens */
+  xfree(&a.layers);
+  return sizeof(float) * (params * (train ? 4 : 1) + acts);
+}
+
 void gpt_reserve(gpt *m, int B, int T) {
   if (B < 1 || T < 1 || T > m->d.T)
     OO_FATAL("gpt_reserve: B=%d T=%d outside 1..n_ctx=%d", B, T, m->d.T);

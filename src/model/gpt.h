@@ -93,6 +93,9 @@ int gpt_copy_trunk(gpt *dst, const gpt *src);
 void gpt_alloc_train(gpt *m);
 /* Sizes activation buffers for B x T (no-op if already large enough). */
 void gpt_reserve(gpt *m, int B, int T);
+/* Bytes a model of dims d holds once gpt_reserve(B, T) has run: parameters, activations and,
+ * with train, gradients and Adam moments. Allocates nothing of that size (for memory budgets). */
+double gpt_memory_bytes(gpt_dims d, gpt_kind kind, int B, int T, int train);
 
 /* ---- forward / backward --------------------------------------------------------------- */
 /* Forward over tokens (B,T) with T <= d.T. Results in gpt_logits (LM) or gpt_scalar_out

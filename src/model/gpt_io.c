@@ -183,9 +183,8 @@ static int read_calibration(h5_reader *r, const char *group, const char *name, d
   return OO_OK;
 }
 
-/* Checks dataset `name` exists with exactly the expected shape, then reads it. */
-static int read_tensor(h5_reader *r, const char *group, const char *name, int rank, const long *dims,
-                       float *out, gpt_dims d) {
+/* Checks dataset `name` exists with exactly the expected shape (no allocation, no read). */
+static int check_tensor(h5_reader *r, const char *group, const char *name, int rank, const long *dims, gpt_dims d) {
   char path[1100], gd[1100], want[96], got[96];
   CHECK(object_path(path, sizeof path, group, name));
   group_desc(gd, sizeof gd, group);
@@ -202,7 +201,45 @@ static int read_tensor(h5_reader *r, const char *group, const char *name, int ra
           "n_ctx=%d",
           r->path, gd, name, shape_text(got, sizeof got, frank, fdims), shape_text(want, sizeof want, rank, dims),
           d.L, d.NH, d.C, d.T);
+  return OO_OK;
+}
+
+/* check_tensor, then reads it (h5io refuses NaN/inf, naming the file and dataset). */
+static int read_tensor(h5_reader *r, const char *group, const char *name, int rank, const long *dims,
+                       float *out, gpt_dims d) {
+  char path[1100];
+  CHECK(check_tensor(r, group, name, rank, dims, d));
+  CHECK(object_path(path, sizeof path, group, name));
   CHECK(h5_read_f32(r, path, rank, dims, out));
+  return OO_OK;
+}
+
+/* Before anything is allocated (#12): the header's dims must describe a model that fits this
+ * machine's memory (a damaged header once claimed 200 TB and ended in an out-of-memory abort),
+ * and every tensor in the file must have the shape the header implies. */
+static int check_before_alloc(h5_reader *r, const char *group, gpt_dims d, gpt_kind kind, int with_optim) {
+  char gd[1100], need[32], lim[32];
+  group_desc(gd, sizeof gd, group);
+  double n = 0;
+  for (int i = 0; i < GPT_NUM_TENSORS; i++) {
+    int rank;
+    long dims[3];
+    n += (double)gpt_tensor_shape(d, kind, i, &rank, dims);
+  }
+  double bytes = n * sizeof(float) * (with_optim ? 4 : 1), limit = oo_mem_limit();
+  oo_bytes_text(bytes, need, sizeof need);
+  oo_bytes_text(limit, lim, sizeof lim);
+  REQUIRE(bytes <= limit,
+          "checkpoint '%s'%s: attributes n_layer = %d, d_model = %d, n_ctx = %d describe %.3g parameters (%s%s), more "
+          "than the memory limit of %s (physical memory, or OVEROPT_MEM_LIMIT): the header is damaged or the model is "
+          "too large for this machine",
+          r->path, gd, d.L, d.C, d.T, n, need, with_optim ? " with optimizer state" : "", lim);
+  for (int i = 0; i < GPT_NUM_TENSORS; i++) {
+    int rank;
+    long dims[3];
+    if (gpt_tensor_shape(d, kind, i, &rank, dims) == 0) continue;
+    CHECK(check_tensor(r, group, gpt_tensor_names[i], rank, dims, d));
+  }
   return OO_OK;
 }
 
@@ -251,6 +288,7 @@ int gpt_read(gpt *m, h5_reader *r, const char *group, int expect_kind, int with_
     OO_FAIL("checkpoint '%s'%s: expected a%s %s checkpoint, got kind '%s'", r->path,
             group_desc(gd, sizeof gd, group), expect_kind == GPT_LM ? "n" : "", want, kind_names[kind]);
   }
+  CHECK(check_before_alloc(r, group, d, kind, with_optim));
   CHECK(gpt_create(m, d, kind));
   int rc = read_body(m, r, group, with_optim);
   if (rc) {

@@ -39,7 +39,8 @@ static inline float kern_expf(float x) {
   p = fmaf(p, r, 1.0f);
   p = fmaf(p, r, 1.0f);
   int32_t ni = (int32_t)n;
-  int32_t bits = (ni + 127) << 23;
+  uint32_t bits = (uint32_t)(ni + 127) << 23; /* unsigned: a NaN x (ni garbage) still propagates as NaN
+                                               * through p, without a signed-shift UB (#12) */
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;

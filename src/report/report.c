@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "stats/summary.h"
 
@@ -461,7 +463,10 @@ static int gp_end(gp_plot *gp, int raw) {
   REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "gnuplot failed while drawing '%s' (its message is above)", gp->png);
   struct stat sb;
-  REQUIRE(stat(gp->png, &sb) == 0 && sb.st_size > 0, "gnuplot wrote no image '%s'", gp->png);
+  if (stat(gp->png, &sb) != 0 || sb.st_size == 0) {
+    unlink(gp->png); /* no empty image left as an artifact */
+    OO_FAIL("gnuplot wrote no image '%s' (is the disk full? check its free space)", gp->png);
+  }
   return OO_OK;
 }
 
@@ -1179,22 +1184,20 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
 int report_write(const char *dir, char *md_path, size_t cap) {
   struct stat sb;
   REQUIRE(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode), "run directory '%s' not found", dir);
-  char outdir[4200], tmp[4400];
+  char outdir[4200];
   CHECK(oo_path_join(outdir, sizeof outdir, dir, "report"));
   CHECK(oo_mkdir_p(outdir));
   CHECK(oo_path_join(md_path, cap, outdir, "report.md"));
-  CHECK(oo_path_join(tmp, sizeof tmp, outdir, "report.md.tmp"));
-  FILE *md = fopen(tmp, "w");
-  REQUIRE(md, "cannot write '%s': %s", tmp, strerror(errno));
+  atomic_file md;
+  CHECK(atomic_open(&md, md_path));
   report_data *d = xcalloc(1, sizeof *d);
-  int rc = report_body(dir, outdir, md, d);
+  int rc = report_body(dir, outdir, md.f, d);
   report_data_free(d);
   xfree(&d);
-  if (fclose(md) != 0 && !rc) rc = oo_error_at(__FILE__, __LINE__, "error writing '%s'", tmp);
   if (rc) {
-    remove(tmp);
+    atomic_abort(&md);
     return rc;
   }
-  REQUIRE(rename(tmp, md_path) == 0, "cannot rename '%s' to '%s': %s", tmp, md_path, strerror(errno));
+  CHECK(atomic_commit(&md));
   return OO_OK;
 }
