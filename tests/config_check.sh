@@ -23,7 +23,8 @@ if "$prog" check "$src/configs/quickstart.cfg" --set rm.normalise=zscore > /dev/
 grep -q "unknown key 'rm.normalise' (did you mean 'rm.normalize'?)" err.txt || bad "misspelt key message: $(cat err.txt)"
 # overrides are validated together: a --set can break a cross-key rule
 if "$prog" check "$src/configs/quickstart.cfg" --set prefs.response_len=100 > /dev/null 2> err.txt; then bad "too long response accepted"; fi
-grep -q "'prefs.response_len' (--set) + 2 = 134 exceeds 'pretrain.n_ctx' (.*quickstart.cfg:21) = 96" err.txt || bad "n_ctx message: $(cat err.txt)"
+nctx_line=$(grep -n '^ *n_ctx *=' "$src/configs/quickstart.cfg" | cut -d: -f1)
+grep -q "'prefs.response_len' (--set) + 2 = 134 exceeds 'pretrain.n_ctx' (.*quickstart.cfg:$nctx_line) = 96" err.txt || bad "n_ctx message: $(cat err.txt)"
 
 # a bad file names file and line
 if "$prog" check "$src/tests/config_bad/unknown_key.cfg" > /dev/null 2> err.txt; then bad "bad file accepted"; fi
