@@ -377,7 +377,7 @@ static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *r
 int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, const gpt_sample_opts *o,
                  oo_rng *rng, int *out_tokens, int *out_len, float *out_logp) {
   gpt_dims d = m->d;
-  REQUIRE(m->kind == GPT_LM, "gpt_generate: the model is not a language model (kind %d)", (int)m->kind);
+  REQUIRE(gpt_kind_has_logits(m->kind), "gpt_generate: the model is not a language model (kind %d)", (int)m->kind);
   REQUIRE(kv->k && kv->d.L == d.L && kv->d.C == d.C && kv->d.T == d.T && kv->d.NH == d.NH &&
               kv->d.V == d.V,
           "gpt_generate: the KV cache was created for other model dims; call gpt_kv_create for this model");

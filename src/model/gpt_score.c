@@ -65,7 +65,7 @@ void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax,
 
 void gpt_mean_logprob(gpt *lm, const int *tokens, const int *lens, int n, int Tmax, int start, int chunk,
                       float *out) {
-  if (lm->kind != GPT_LM) OO_FATAL("gpt_mean_logprob: the model is not a language model (kind %d)", (int)lm->kind);
+  if (!gpt_kind_has_logits(lm->kind)) OO_FATAL("gpt_mean_logprob: the model is not a language model (kind %d)", (int)lm->kind);
   if (start < 1) OO_FATAL("gpt_mean_logprob: start = %d must be >= 1 (position 0 has no prefix)", start);
   int *buf = score_setup(lm, lens, n, Tmax, chunk, "gpt_mean_logprob");
   const int V = lm->d.V;
