@@ -222,6 +222,8 @@ int gpt_create(gpt *m, gpt_dims d, gpt_kind kind) {
 
 void gpt_free(gpt *m) {
   acts_free(m);
+  if (m->score_kv) gpt_kv_free(m->score_kv);
+  xfree(&m->score_kv);
   xfree(&m->score_buf);
   xfree(&m->params);
   xfree(&m->grads);

@@ -64,6 +64,7 @@ extern const char *const gpt_tensor_names[GPT_NUM_TENSORS];
 size_t gpt_tensor_shape(gpt_dims d, gpt_kind kind, int i, int *rank, long dims[3]);
 
 typedef struct gpt_acts gpt_acts; /* training activations (gpt.c) */
+struct gpt_kvcache;               /* the sampling cache (below) */
 
 typedef struct {
   gpt_dims d;           /* dimensions */
@@ -83,8 +84,9 @@ typedef struct {
   int T_cap;            /* activation capacity: time */
   int B_cur;            /* B of the last forward */
   int T_cur;            /* T of the last forward */
-  int *score_buf;       /* scratch of gpt_score_last/gpt_mean_logprob, grown on demand */
+  int *score_buf;       /* scratch of gpt_mean_logprob, grown on demand */
   size_t score_buf_cap; /* its capacity in ints */
+  struct gpt_kvcache *score_kv; /* cache of gpt_score_last, grown on demand */
 } gpt;
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
@@ -146,9 +148,10 @@ float gpt_lr_schedule(long step, long warmup, long total, float lr_max, float lr
 double gpt_train_flops_per_token(gpt_dims d, int T);
 
 /* ---- sampling (gpt_sample.c) ---------------------------------------------------------------- */
-typedef struct {
+typedef struct gpt_kvcache {
   gpt_dims d;      /* model dims */
-  int B;           /* batch capacity */
+  int B;           /* batch capacity (cache slots) */
+  int rows;        /* rows one internal forward call takes (>= B; prompts go several positions at once) */
   float *k;        /* (L,B,T,C) cached keys */
   float *v;        /* (L,B,T,C) cached values */
   float *scratch;  /* per-step buffers */
@@ -187,11 +190,17 @@ int gpt_read(gpt *m, h5_reader *r, const char *group, int expect_kind, int with_
 int gpt_save(const gpt *m, const char *path, const char *config_text, int with_optim);
 int gpt_load(gpt *m, const char *path, int expect_kind);
 
-/* ---- scoring (gpt_score.c) ------------------------------------------------------------------ */
+/* ---- scoring (gpt_score.c, gpt_sample.c) ----------------------------------------------------- */
 /* Sequences are (n,Tmax) padded (the padding value is never read) with lens (n), 1 <= lens <= Tmax
- * <= n_ctx. Both run gpt_forward on chunks of `chunk` consecutive sequences with T = the longest
- * length in the chunk; a result depends on its sequence and its chunk's composition only.
- * Reserves the model for (chunk,Tmax) and allocates one (chunk,Tmax) int buffer per call. */
+ * <= n_ctx, in chunks of `chunk` consecutive sequences.
+ * gpt_score_last (gpt_sample.c) runs each chunk through the KV-cache path: the longest prefix
+ * all the chunk's sequences share (a best-of-n or PPO prompt) goes through the model once, then
+ * every remaining position of every sequence in one batch; the head is applied at the last
+ * positions only. Grows the model's score_kv to (chunk, chunk*Tmax rows) on demand.
+ * gpt_mean_logprob runs gpt_forward on each chunk with T = the longest length in it, reserving
+ * the model for (chunk,Tmax) and a (chunk,Tmax) int buffer.
+ * A result depends on its sequence and on its chunk's composition only (the chunk fixes the
+ * sgemm shapes; differences are float rounding). */
 /* raw[i] = the scalar head (reward model; raw, uncalibrated) at position lens[i]-1. */
 void gpt_score_last(gpt *m, const int *tokens, // (n,Tmax)
                     const int *lens,           // (n)

@@ -1,9 +1,14 @@
-/* gpt_sample: batched autoregressive generation with a key/value cache (gpt.h "sampling").
+/* gpt_sample: batched autoregressive generation with a key/value cache (gpt.h "sampling"), and
+ * scoring of sequences that share a prefix through the same cache (gpt_score_last).
  *
- * One call of gpt_generate feeds the B prompts (equal length Tp) through the model one
- * position at a time, then samples one token per step for every sequence still active.
- * Each position is a handful of sgemm calls with M = (active rows); attention of a row reads
- * the cached keys/values of its own slot only. Invariants:
+ * The core is forward_rows: n rows, row i being token tok[i] at position pos[i] of cache slot
+ * slot[i], go through the layers together (each linear layer is one sgemm with M = n); a row's
+ * key and value enter its slot before attention, and its attention reads the slot's positions
+ * 0..pos[i], so one call may hold several positions of a slot (in increasing order) as long as
+ * the earlier positions are cached or in the call.
+ * gpt_generate feeds each distinct prompt once (all its positions in one call; rows with the
+ * same prompt copy its cached keys/values), then samples one token per step for every sequence
+ * still active, one call per step with M = (active rows). Invariants:
  * - Row i of a step belongs to cache slot act[i]; finished sequences are dropped from act, so
  *   later steps cost nothing for them.
  * - Sequence b draws exactly one oo_rng_uniform(&rng[b]) per generated token, and its
@@ -22,41 +27,53 @@
 
 _Static_assert(sizeof(int) == sizeof(float), "kv->scratch holds int regions as float slots");
 
+#define GPT_SAMPLE_SEL 64 /* rows per head_rows call when picking rows out of a forward */
+
 /* ---- cache -------------------------------------------------------------------------------- */
 
-/* Scratch layout, in float slots, for batch capacity B. */
+/* Scratch layout, in float slots, for batch capacity B (slots) and `rows` rows per forward call. */
 typedef struct {
-  size_t x, xn, qkv, att, fch, fcg, mean, rstd, logits, scores, probs, heap, tok, act, total;
+  size_t x, xn, qkv, att, fch, fcg, mean, rstd, logits, scores, probs, heap, tok, act, pos, src, uord, total;
 } scratch_layout;
 
-static scratch_layout scratch_plan(gpt_dims d, int B) {
+static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
   scratch_layout s;
-  size_t o = 0, Bs = (size_t)B, C = (size_t)d.C;
+  size_t o = 0, Bs = (size_t)rows, C = (size_t)d.C, Bslots = (size_t)B;
 #define TAKE(field, n)                                                                        \
   do {                                                                                        \
     s.field = o;                                                                              \
     o += ((size_t)(n) + 15) / 16 * 16; /* keep every region 64-byte aligned */                \
   } while (0)
-  TAKE(x, Bs * C);               /* (B,C) residual stream */
-  TAKE(xn, Bs * C);              /* (B,C) LayerNorm output */
-  TAKE(qkv, Bs * 3 * C);         /* (B,3C) */
-  TAKE(att, Bs * C);             /* (B,C) attention output */
-  TAKE(fch, Bs * 4 * C);         /* (B,4C) MLP hidden before GELU */
-  TAKE(fcg, Bs * 4 * C);         /* (B,4C) MLP hidden after GELU */
-  TAKE(mean, Bs);                /* (B) LayerNorm statistics (unused after the call) */
-  TAKE(rstd, Bs);                /* (B) */
-  TAKE(logits, Bs * (size_t)d.V); /* (B,V) */
+  TAKE(x, Bs * C);               /* (rows,C) residual stream */
+  TAKE(xn, Bs * C);              /* (rows,C) LayerNorm output */
+  TAKE(qkv, Bs * 3 * C);         /* (rows,3C) */
+  TAKE(att, Bs * C);             /* (rows,C) attention output */
+  TAKE(fch, Bs * 4 * C);         /* (rows,4C) MLP hidden before GELU */
+  TAKE(fcg, Bs * 4 * C);         /* (rows,4C) MLP hidden after GELU */
+  TAKE(mean, Bs);                /* (rows) LayerNorm statistics (unused after the call) */
+  TAKE(rstd, Bs);                /* (rows) */
+  TAKE(logits, Bslots * (size_t)d.V); /* (B,V) */
   TAKE(scores, (size_t)d.NH * (size_t)d.T); /* (NH,T) attention weights of one row */
   TAKE(probs, (size_t)d.V);      /* (V) sampling distribution of one row */
   TAKE(heap, (size_t)d.V);       /* (V) int: candidate order for top-k / top-p */
-  TAKE(tok, Bs);                 /* (B) int: token fed at this position, per row */
-  TAKE(act, Bs);                 /* (B) int: cache slot of each active row */
+  TAKE(tok, Bs);                 /* (rows) int: token fed, per row */
+  TAKE(act, Bs);                 /* (rows) int: cache slot of each row */
+  TAKE(pos, Bs);                 /* (rows) int: position of each row */
+  TAKE(src, Bslots);             /* (B) int: per slot, the slot whose prompt it shares (itself if first) */
+  TAKE(uord, Bslots);            /* (B) int: per slot, the rank of its prompt among the distinct ones */
 #undef TAKE
   s.total = o;
   return s;
 }
 
-int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
+/* Rows per forward call of a cache for B slots: enough for every position of a few prompts at
+ * once, so a prompt's sgemm calls have M = Tp or more. */
+static int default_rows(const gpt_dims d, int B) {
+  int rows = 4 * d.T;
+  return rows > B ? rows : B;
+}
+
+static int kv_create_rows(gpt_kvcache *kv, const gpt *m, int B, int rows) {
   memset(kv, 0, sizeof *kv);
   gpt_dims d = m->d;
   REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
@@ -65,9 +82,10 @@ int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
   size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C;
   kv->d = d;
   kv->B = B;
+  kv->rows = rows;
   kv->k = xmalloc_floats(n);
   kv->v = xmalloc_floats(n);
-  scratch_layout s = scratch_plan(d, B);
+  scratch_layout s = scratch_plan(d, B, rows);
   kv->scratch_n = s.total;
   kv->scratch = xmalloc_floats(s.total);
   /* Touch every page now: first-touch page faults inside generation cost ~10% of a run. */
@@ -75,6 +93,11 @@ int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
   memset(kv->v, 0, n * sizeof(float));
   memset(kv->scratch, 0, s.total * sizeof(float));
   return OO_OK;
+}
+
+int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
+  REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
+  return kv_create_rows(kv, m, B, default_rows(m->d, B));
 }
 
 void gpt_kv_free(gpt_kvcache *kv) {
@@ -239,10 +262,10 @@ static void attend_row_scalar(float *out, const float *q, const float *K, const 
 #pragma GCC pop_options
 #endif
 
-/* Feeds token tok[i] at position pos for the n active rows (slots act[i]); stores keys and
- * values in the cache; if want_logits writes logits (n,V) to the scratch. */
-static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n, int pos,
-                             int want_logits) {
+/* Feeds the n rows of the scratch (token tok[i] at position pos[i] of slot act[i]) through
+ * every layer; stores their keys and values in the cache. The residual stream after the last
+ * layer is left in the scratch's x (n,C); head_rows applies the final LayerNorm and a head. */
+static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n) {
   gpt_dims d = m->d;
   int C = d.C, T = d.T, NH = d.NH;
   const gpt_tensors *p = &m->p;
@@ -250,10 +273,11 @@ static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout
   float *x = S + sl->x, *xn = S + sl->xn, *qkv = S + sl->qkv, *att = S + sl->att;
   float *fch = S + sl->fch, *scores = S + sl->scores;
   const int *tok = (const int *)(S + sl->tok), *act = (const int *)(S + sl->act);
+  const int *posv = (const int *)(S + sl->pos);
   size_t Cs = (size_t)C;
 
   for (int i = 0; i < n; i++) {
-    const float *te = p->wte + (size_t)tok[i] * Cs, *pe = p->wpe + (size_t)pos * Cs;
+    const float *te = p->wte + (size_t)tok[i] * Cs, *pe = p->wpe + (size_t)posv[i] * Cs;
     float *xi = x + (size_t)i * Cs;
     for (int c = 0; c < C; c++) xi[c] = te[c] + pe[c];
   }
@@ -263,15 +287,19 @@ static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout
     kern_layernorm_forward(xn, mean, rstd, x, p->ln1_w + lC, p->ln1_b + lC, n, C);
     kern_linear_forward(qkv, xn, p->qkv_w + lC * 3 * Cs, p->qkv_b + 3 * lC, NULL, n, C, 3 * C);
     float *Kl = kv->k + (size_t)l * kv->B * T * Cs, *Vl = kv->v + (size_t)l * kv->B * T * Cs;
+    for (int i = 0; i < n; i++) { /* every key and value first: later rows of a slot read earlier ones */
+      size_t slot = (size_t)act[i] * T * Cs;
+      const float *qi = qkv + (size_t)i * 3 * Cs;
+      memcpy(Kl + slot + (size_t)posv[i] * Cs, qi + Cs, Cs * sizeof(float));
+      memcpy(Vl + slot + (size_t)posv[i] * Cs, qi + 2 * Cs, Cs * sizeof(float));
+    }
     for (int i = 0; i < n; i++) {
       size_t slot = (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
-      memcpy(Kl + slot + (size_t)pos * Cs, qi + Cs, Cs * sizeof(float));
-      memcpy(Vl + slot + (size_t)pos * Cs, qi + 2 * Cs, Cs * sizeof(float));
       if ((C / NH) % 8 == 0)
-        attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, pos, C, NH, T);
+        attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
       else
-        attend_row_scalar(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, pos, C, NH, T);
+        attend_row_scalar(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
     }
     kern_linear_forward(x, att, p->attproj_w + lC * Cs, p->attproj_b + lC, x, n, C, C);
     kern_layernorm_forward(xn, mean, rstd, x, p->ln2_w + lC, p->ln2_b + lC, n, C);
@@ -279,10 +307,37 @@ static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout
     kern_gelu_forward(fcg, fch, (long)n * 4 * C);
     kern_linear_forward(x, fcg, p->fcproj_w + lC * 4 * Cs, p->fcproj_b + lC, x, n, 4 * C, C);
   }
-  if (!want_logits) return;
-  kern_layernorm_forward(xn, mean, rstd, x, p->lnf_w, p->lnf_b, n, C);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d.V, C, 1.0f, xn, C, p->wte, C, 0.0f,
-              S + sl->logits, d.V);
+}
+
+/* Final LayerNorm and the LM head (logits (nsel,V) into out) or the scalar head (raw (nsel)
+ * into out) on nsel rows of the scratch's x: rows idx[0..nsel), or the first nsel if idx is
+ * NULL. Gathered rows go through att (nsel <= rows). */
+static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, const int *idx, int nsel,
+                      int logits, float *out) {
+  const gpt_dims d = m->d;
+  const size_t Cs = (size_t)d.C;
+  float *S = kv->scratch, *x = S + sl->x, *xn = S + sl->xn;
+  if (idx) {
+    float *g = S + sl->att;
+    for (int i = 0; i < nsel; i++) memcpy(g + (size_t)i * Cs, x + (size_t)idx[i] * Cs, Cs * sizeof(float));
+    x = g;
+  }
+  kern_layernorm_forward(xn, S + sl->mean, S + sl->rstd, x, m->p.lnf_w, m->p.lnf_b, nsel, d.C);
+  if (logits)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nsel, d.V, d.C, 1.0f, xn, d.C, m->p.wte, d.C, 0.0f, out,
+                d.V);
+  else
+    kern_linear_forward(out, xn, m->p.head_w, m->p.head_b, NULL, nsel, d.C, 1);
+}
+
+/* Copies positions [0, np) of slot `from` to slot `to` in every layer's keys and values. */
+static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
+  const size_t TC = (size_t)kv->d.T * kv->d.C, n = (size_t)np * kv->d.C;
+  for (int l = 0; l < kv->d.L; l++) {
+    const size_t layer = (size_t)l * kv->B * TC;
+    memcpy(kv->k + layer + (size_t)to * TC, kv->k + layer + (size_t)from * TC, n * sizeof(float));
+    memcpy(kv->v + layer + (size_t)to * TC, kv->v + layer + (size_t)from * TC, n * sizeof(float));
+  }
 }
 
 /* ---- sampling ---------------------------------------------------------------------------- */
@@ -405,25 +460,73 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
   int n_gen = max_new < d.T - Tp ? max_new : d.T - Tp; /* prompt + response fit the context */
   if (n_gen <= 0) return OO_OK;
 
-  scratch_layout sl = scratch_plan(d, kv->B);
+  scratch_layout sl = scratch_plan(d, kv->B, kv->rows);
   float *S = kv->scratch;
-  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *heap = (int *)(S + sl.heap);
+  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *posv = (int *)(S + sl.pos);
+  int *heap = (int *)(S + sl.heap), *src = (int *)(S + sl.src), *uord = (int *)(S + sl.uord);
   float *logits = S + sl.logits, *probs = S + sl.probs;
-  int n = B;
-  for (int b = 0; b < B; b++) act[b] = b;
 
-  for (int pos = 0; n > 0; pos++) {
-    if (pos < Tp)
-      for (int i = 0; i < n; i++) tok[i] = prompt[(size_t)act[i] * Tp + pos];
-    int want = pos >= Tp - 1;
-    forward_position(m, kv, &sl, n, pos, want);
-    if (!want) continue;
+  /* Prompts: src[b] = the first slot with b's prompt, uord[b] = that prompt's rank among the
+   * distinct ones. Each distinct prompt goes through the model once, all its positions in one
+   * call (calls of up to kv->rows rows, slot-major, so a slot's positions arrive in order); the
+   * logits at its last position go to logits row uord[b]. */
+  int n_u = 0;
+  for (int b = 0; b < B; b++) {
+    src[b] = b;
+    for (int a = 0; a < b; a++)
+      if (src[a] == a && !memcmp(prompt + (size_t)a * Tp, prompt + (size_t)b * Tp, sizeof(int) * (size_t)Tp)) {
+        src[b] = a;
+        break;
+      }
+    uord[b] = src[b] == b ? n_u++ : uord[src[b]];
+  }
+  int n = 0, u_first = 0, n_last = 0; /* rows queued, ordinal of the call's first prompt, prompts ending in it */
+  for (int b = 0; b <= B; b++) {
+    if (b < B && src[b] != b) continue;
+    const int need = b < B ? (Tp < kv->rows ? Tp : kv->rows) : 0;
+    if (n > 0 && (b == B || n + need > kv->rows)) {
+      forward_rows(m, kv, &sl, n);
+      int sel[GPT_SAMPLE_SEL], ns = 0, u = u_first;
+      for (int i = 0; i <= n; i++) { /* the rows at a last prompt position, in ordinal order */
+        if ((i == n && ns > 0) || ns == GPT_SAMPLE_SEL || ns == kv->rows) {
+          head_rows(m, kv, &sl, sel, ns, 1, logits + (size_t)u * d.V);
+          u += ns;
+          ns = 0;
+        }
+        if (i < n && posv[i] == Tp - 1) sel[ns++] = i;
+      }
+      u_first += n_last;
+      n = n_last = 0;
+    }
+    if (b == B) break;
+    for (int t0 = 0; t0 < Tp; t0 += kv->rows) { /* a prompt longer than a call takes several */
+      const int nt = Tp - t0 < kv->rows ? Tp - t0 : kv->rows;
+      for (int t = 0; t < nt; t++, n++) act[n] = b, posv[n] = t0 + t, tok[n] = prompt[(size_t)b * Tp + t0 + t];
+      if (t0 + nt < Tp) {
+        forward_rows(m, kv, &sl, n);
+        n = 0;
+      }
+    }
+    n_last++;
+  }
+  for (int b = 0; b < B; b++)
+    if (src[b] != b) copy_prefix(kv, src[b], b, Tp);
+
+  n = B;
+  for (int b = 0; b < B; b++) act[b] = b;
+  for (int pos = Tp - 1; n > 0; pos++) {
+    if (pos >= Tp) { /* the prompt's last position was fed above */
+      for (int i = 0; i < n; i++) posv[i] = pos;
+      forward_rows(m, kv, &sl, n);
+      head_rows(m, kv, &sl, NULL, n, 1, logits);
+    }
     int s = pos - (Tp - 1); /* index of the token being generated */
     int kept = 0;
     for (int i = 0; i < n; i++) {
       int b = act[i];
       float lp;
-      int t = sample_row(logits + (size_t)i * d.V, d.V, o, &rng[b], probs, heap, &lp);
+      const float *z = logits + (size_t)(s == 0 ? uord[b] : i) * d.V;
+      int t = sample_row(z, d.V, o, &rng[b], probs, heap, &lp);
       out_tokens[(size_t)b * max_new + s] = t;
       if (out_logp) out_logp[(size_t)b * max_new + s] = lp;
       out_len[b] = s + 1;
@@ -437,4 +540,62 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
     n = kept;
   }
   return OO_OK;
+}
+
+/* ---- scoring --------------------------------------------------------------------------------- */
+
+void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax, int chunk, float *raw) {
+  const gpt_dims d = m->d;
+  if (!gpt_kind_has_scalar(m->kind)) OO_FATAL("gpt_score_last: the model is a language model; it needs a scalar head");
+  if (n < 0 || Tmax < 1 || Tmax > d.T || chunk < 1)
+    OO_FATAL("gpt_score_last: n=%d Tmax=%d chunk=%d (need n >= 0, 1 <= Tmax <= n_ctx=%d, chunk >= 1)", n, Tmax, chunk,
+             d.T);
+  for (int i = 0; i < n; i++) {
+    if (lens[i] < 1 || lens[i] > Tmax)
+      OO_FATAL("gpt_score_last: sequence %d has length %d outside 1..%d", i, lens[i], Tmax);
+    for (int t = 0; t < lens[i]; t++) {
+      const int x = tokens[(size_t)i * Tmax + t];
+      if (x < 0 || x >= d.V) OO_FATAL("gpt_score_last: token %d at (b=%d, t=%d) outside 0..%d", x, i, t, d.V - 1);
+    }
+  }
+  if (n == 0) return;
+  const int cap = chunk < n ? chunk : n;
+  gpt_kvcache *kv = m->score_kv;
+  if (!kv || kv->B < cap || kv->rows < cap * Tmax) { /* grown, never shrunk: no allocation once sized */
+    const int B = kv && kv->B > cap ? kv->B : cap;
+    const int rows = kv && kv->rows > cap * Tmax ? kv->rows : cap * Tmax;
+    if (kv) gpt_kv_free(kv);
+    else kv = m->score_kv = xmalloc(sizeof *kv);
+    if (kv_create_rows(kv, m, B, rows)) OO_FATAL("gpt_score_last: %s", oo_error_message());
+  }
+  scratch_layout sl = scratch_plan(d, kv->B, kv->rows);
+  float *S = kv->scratch;
+  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *posv = (int *)(S + sl.pos);
+  int *last = (int *)(S + sl.src); /* (B) row of each sequence's last position */
+  for (int c0 = 0; c0 < n; c0 += chunk) {
+    const int nc = n - c0 < chunk ? n - c0 : chunk;
+    const int *seq0 = tokens + (size_t)c0 * Tmax;
+    /* shared prefix: at most min(len) - 1 positions, so every sequence keeps its last one */
+    int L0 = lens[c0] - 1;
+    for (int i = 1; i < nc && L0 > 0; i++) {
+      const int *seq = seq0 + (size_t)i * Tmax;
+      if (lens[c0 + i] - 1 < L0) L0 = lens[c0 + i] - 1;
+      int t = 0;
+      while (t < L0 && seq[t] == seq0[t]) t++;
+      L0 = t;
+    }
+    if (L0 > 0) {
+      for (int t = 0; t < L0; t++) act[t] = 0, posv[t] = t, tok[t] = seq0[t];
+      forward_rows(m, kv, &sl, L0);
+      for (int i = 1; i < nc; i++) copy_prefix(kv, 0, i, L0);
+    }
+    int nr = 0;
+    for (int i = 0; i < nc; i++) {
+      const int *seq = seq0 + (size_t)i * Tmax;
+      for (int t = L0; t < lens[c0 + i]; t++, nr++) act[nr] = i, posv[nr] = t, tok[nr] = seq[t];
+      last[i] = nr - 1;
+    }
+    forward_rows(m, kv, &sl, nr);
+    head_rows(m, kv, &sl, last, nc, 0, raw + c0);
+  }
 }
