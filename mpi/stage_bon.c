@@ -405,8 +405,10 @@ static int sample_and_score(oo_run *run, bon_work *w, gpt *policy, rm_ensemble *
     if (c->rank == 0) {
       memcpy(w->proxy + (size_t)r0 * w->K, w->matrix, sizeof(float) * (size_t)nr * w->K);
       memcpy(w->gold + r0, w->goldv, sizeof(float) * (size_t)nr);
-      char extra[96];
-      snprintf(extra, sizeof extra, "rank 0: generation %.0f%%, scoring %.0f%%", 100 * t_gen / (t2 - t_start),
+      char extra[160];
+      const double projected = (t2 - t_start) * (double)w->total / (double)(r0 + nr); /* the whole stage */
+      snprintf(extra, sizeof extra, "projected total %02d:%02d for %ld samples | rank 0: generation %.0f%%, scoring %.0f%%",
+               (int)(projected / 60), (int)projected % 60, w->total, 100 * t_gen / (t2 - t_start),
                100 * t_score / (t2 - t_start));
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), extra);
     }
