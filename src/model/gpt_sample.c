@@ -250,16 +250,20 @@ static void attend_row_scalar(float *out, const float *q, const float *KT, const
 
 /* Feeds the n rows of the scratch (token tok[i] at position pos[i] of slot act[i]) through
  * every layer; stores their keys and values in the cache. The residual stream after the last
- * layer is left in the scratch's x (n,C); head_rows applies the final LayerNorm and a head. */
-static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n) {
+ * layer is left in the scratch's x (n,C); head_rows applies the final LayerNorm and a head.
+ * keep (increasing row indices, n_keep of them), if not NULL, keeps only those rows after the
+ * last layer's keys and values (a scorer needs the last position of each sequence): x then
+ * holds (n_keep,C), and act/pos are compacted the same way. */
+static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n, const int *keep,
+                         int n_keep) {
   gpt_dims d = m->d;
   int C = d.C, T = d.T, NH = d.NH;
   const gpt_tensors *p = &m->p;
   float *S = kv->scratch;
   float *x = S + sl->x, *xn = S + sl->xn, *qkv = S + sl->qkv, *att = S + sl->att;
   float *fch = S + sl->fch, *scores = S + sl->scores;
-  const int *tok = (const int *)(S + sl->tok), *act = (const int *)(S + sl->act);
-  const int *posv = (const int *)(S + sl->pos);
+  const int *tok = (const int *)(S + sl->tok);
+  int *act = (int *)(S + sl->act), *posv = (int *)(S + sl->pos);
   size_t Cs = (size_t)C;
 
   for (int i = 0; i < n; i++) {
@@ -279,6 +283,17 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
       float *kt = Kl + slot + posv[i]; /* keys transposed: (C,T) per slot */
       for (int c = 0; c < C; c++) kt[(size_t)c * T] = qi[Cs + c];
       memcpy(Vl + slot + (size_t)posv[i] * Cs, qi + 2 * Cs, Cs * sizeof(float));
+    }
+    if (keep && l == d.L - 1) { /* past the last keys and values only the kept rows matter */
+      for (int j = 0; j < n_keep; j++) { /* keep is increasing: row keep[j] moves down to j */
+        const int i = keep[j];
+        if (i == j) continue;
+        memcpy(x + (size_t)j * Cs, x + (size_t)i * Cs, Cs * sizeof(float));
+        memcpy(qkv + (size_t)j * 3 * Cs, qkv + (size_t)i * 3 * Cs, Cs * sizeof(float)); /* the query */
+        act[j] = act[i];
+        posv[j] = posv[i];
+      }
+      n = n_keep;
     }
     for (int i = 0; i < n; i++) {
       size_t slot = (size_t)act[i] * T * Cs;
@@ -473,7 +488,7 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
     if (b < B && src[b] != b) continue;
     const int need = b < B ? (Tp < kv->rows ? Tp : kv->rows) : 0;
     if (n > 0 && (b == B || n + need > kv->rows)) {
-      forward_rows(m, kv, &sl, n);
+      forward_rows(m, kv, &sl, n, NULL, 0);
       int sel[GPT_SAMPLE_SEL], ns = 0, u = u_first;
       for (int i = 0; i <= n; i++) { /* the rows at a last prompt position, in ordinal order */
         if ((i == n && ns > 0) || ns == GPT_SAMPLE_SEL || ns == kv->rows) {
@@ -491,7 +506,7 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
       const int nt = Tp - t0 < kv->rows ? Tp - t0 : kv->rows;
       for (int t = 0; t < nt; t++, n++) act[n] = b, posv[n] = t0 + t, tok[n] = prompt[(size_t)b * Tp + t0 + t];
       if (t0 + nt < Tp) {
-        forward_rows(m, kv, &sl, n);
+        forward_rows(m, kv, &sl, n, NULL, 0);
         n = 0;
       }
     }
@@ -505,7 +520,7 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
   for (int pos = Tp - 1; n > 0; pos++) {
     if (pos >= Tp) { /* the prompt's last position was fed above */
       for (int i = 0; i < n; i++) posv[i] = pos;
-      forward_rows(m, kv, &sl, n);
+      forward_rows(m, kv, &sl, n, NULL, 0);
       head_rows(m, kv, &sl, NULL, n, 1, logits);
     }
     int s = pos - (Tp - 1); /* index of the token being generated */
@@ -574,7 +589,7 @@ void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax,
     }
     if (L0 > 0) {
       for (int t = 0; t < L0; t++) act[t] = 0, posv[t] = t, tok[t] = seq0[t];
-      forward_rows(m, kv, &sl, L0);
+      forward_rows(m, kv, &sl, L0, NULL, 0);
       for (int i = 1; i < nc; i++) copy_prefix(kv, 0, i, L0);
     }
     int nr = 0;
@@ -583,7 +598,7 @@ void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax,
       for (int t = L0; t < lens[c0 + i]; t++, nr++) act[nr] = i, posv[nr] = t, tok[nr] = seq[t];
       last[i] = nr - 1;
     }
-    forward_rows(m, kv, &sl, nr);
-    head_rows(m, kv, &sl, last, nc, 0, raw + c0);
+    forward_rows(m, kv, &sl, nr, last, nc);
+    head_rows(m, kv, &sl, NULL, nc, 0, raw + c0);
   }
 }
