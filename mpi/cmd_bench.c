@@ -1,7 +1,9 @@
 /* cmd_bench: `overopt bench [--config F] [--quick]` times the model against OpenBLAS sgemm
  * in the same run and prints a table (bench.h). Without --config it measures the two
  * reference shapes (C 256 L 6 NH 8 T 256 batch 8; C 128 L 4 NH 4 T 128 batch 16); with a
- * config, the policy size and the proxy RM size at pretrain.n_ctx and pretrain.batch.
+ * config, the policy size and the proxy RM size at pretrain.n_ctx and pretrain.batch. Then a
+ * PPO step and a best-of-n round at the config's sizes (the defaults, i.e. the quickstart's,
+ * without --config): bench_rlhf.h.
  * BLAS runs on one thread: the ratio is per core, as ranks x threads <= cores in a run.
  * Single process, no MPI: main.c calls it on rank 0 while other ranks idle.
  */
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench_rlhf.h"
 #include "commands.h"
 #include "core/core.h"
 #include "io/config.h"
@@ -46,8 +49,9 @@ int cmd_bench(int argc, char **argv) {
   bench_opts shapes[2];
   int n = 0;
   const bench_opts base = {.B_sample = 64, .reps = quick ? 1 : 4, .max_new = quick ? 32 : 0};
+  oo_config cfg;
+  cfg_defaults(&cfg);
   if (path) {
-    oo_config cfg;
     if (cfg_load(&cfg, path) || cfg_validate(&cfg, path)) {
       fprintf(stderr, "overopt bench: %s\n", oo_error_message());
       return 1;
@@ -82,5 +86,11 @@ int cmd_bench(int argc, char **argv) {
     bench_print_row(stdout, &shapes[i], &r);
     fflush(stdout);
   }
+  bench_rlhf_result rr;
+  if (bench_rlhf(&cfg, quick ? 1 : 3, &rr)) {
+    fprintf(stderr, "overopt bench: %s\n", oo_error_message());
+    return 1;
+  }
+  bench_rlhf_print(stdout, &cfg, &rr);
   return 0;
 }

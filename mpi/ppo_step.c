@@ -56,14 +56,17 @@ int ppo_ctx_init(ppo_ctx *x) {
   REQUIRE(mb >= 1 && B % mb == 0, "'ppo.minibatch' = %d must divide 'ppo.batch' = %d", mb, B);
   REQUIRE(x->n_train >= 1, "ppo: no PPO training prompts (the prompt pool is used up by the other stages)");
   REQUIRE(x->n_eval >= 1, "ppo: no PPO evaluation prompts (ppo.n_eval_prompts)");
+  x->value_head = !strcmp(cfg->ppo.value, "head");
   if (x->roll_rank >= 0) {
-    REQUIRE(x->policy && x->ref && x->value, "internal: rollout rank %d lacks a model", c->rank);
+    REQUIRE(x->policy && x->ref && (x->value_head || x->value), "internal: rollout rank %d lacks a model", c->rank);
     REQUIRE(x->policy->d.T >= x->Tmax,
             "ppo: a sequence of 1 + prefs.prompt_len + prefs.response_len + 1 = %d tokens does not fit the "
             "policy's n_ctx = %d: raise pretrain.n_ctx or shorten prompts/responses",
             x->Tmax, x->policy->d.T);
-    REQUIRE(x->value->kind == GPT_VALUE && x->policy->kind == GPT_LM && x->ref->kind == GPT_LM,
-            "internal: ppo models have the wrong kinds");
+    REQUIRE(x->ref->kind == GPT_LM &&
+                (x->value_head ? x->policy->kind == GPT_LM_VALUE && !x->value
+                               : x->policy->kind == GPT_LM && x->value->kind == GPT_VALUE),
+            "internal: ppo models have the wrong kinds for ppo.value = %s", cfg->ppo.value);
   }
   if (lay->ranks[c->rank].is_rm) REQUIRE(x->gold, "internal: RM rank %d lacks the gold", c->rank);
   if (strcmp(cfg->ppo.kl_estimator, "k1") && strcmp(cfg->ppo.kl_estimator, "k2") &&
@@ -110,10 +113,12 @@ int ppo_ctx_init(ppo_ctx *x) {
     float **bufs[] = {&x->mb_logp, &x->mb_old, &x->mb_adv, &x->mb_ret, &x->mb_vold, &x->mb_v, &x->mb_dlogp, &x->mb_dv};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) *bufs[i] = xcalloc(F * Tr, sizeof(float));
     gpt_alloc_train(x->policy);
-    gpt_alloc_train(x->value);
     gpt_reserve(x->policy, x->fwd_cap, x->Tmax);
     gpt_reserve(x->ref, x->fwd_cap, x->Tmax);
-    gpt_reserve(x->value, x->fwd_cap, x->Tmax);
+    if (!x->value_head) {
+      gpt_alloc_train(x->value);
+      gpt_reserve(x->value, x->fwd_cap, x->Tmax);
+    }
     CHECK(gpt_kv_create(&x->kv, x->policy, x->gen_cap));
   }
   x->t_mpi = 0;
@@ -229,9 +234,15 @@ static void response_logprobs(const ppo_ctx *x, const float *logits, int T, int 
   }
 }
 
+/* Row b of the last forward's scalar output (B,T) as per-response-token values (Tr), 0 past rlen. */
+static void response_values(const ppo_ctx *x, const float *v, int T, int b, int rlen, float *out) {
+  for (int j = 0; j < x->Tr; j++) out[j] = j < rlen ? v[(size_t)b * T + x->Tp - 1 + j] : 0.0f;
+}
+
 /* Rollout ranks: teacher-forces this rank's rows of n through policy, reference (and value
- * model) into x->logp, x->ent, x->logp_ref (x->values); then shares them over policy_comm so
- * every rollout rank holds all n rows. Collective on policy_comm. */
+ * model, unless the value is the policy's head) into x->logp, x->ent, x->logp_ref (x->values);
+ * then shares them over policy_comm so every rollout rank holds all n rows. Collective on
+ * policy_comm. */
 static int teacher_force(ppo_ctx *x, int n, int with_value) {
   if (x->roll_rank < 0) return OO_OK;
   int lo, hi;
@@ -247,20 +258,19 @@ static int teacher_force(ppo_ctx *x, int n, int with_value) {
       const int i = c0 + b;
       response_logprobs(x, lg, T, b, x->rlen[i], x->logp + (size_t)i * Tr, x->ent + (size_t)i * Tr);
     }
+    if (with_value && x->value_head) /* the same forward gave the values */
+      for (int b = 0; b < nb; b++)
+        response_values(x, gpt_scalar_out(x->policy), T, b, x->rlen[c0 + b], x->values + (size_t)(c0 + b) * Tr);
     gpt_forward(x->ref, x->fwd_tok, nb, T);
     lg = gpt_logits(x->ref);
     for (int b = 0; b < nb; b++) {
       const int i = c0 + b;
       response_logprobs(x, lg, T, b, x->rlen[i], x->logp_ref + (size_t)i * Tr, NULL);
     }
-    if (with_value) {
+    if (with_value && !x->value_head) {
       gpt_forward(x->value, x->fwd_tok, nb, T);
-      const float *v = gpt_scalar_out(x->value);
-      for (int b = 0; b < nb; b++) {
-        const int i = c0 + b;
-        for (int j = 0; j < Tr; j++)
-          x->values[(size_t)i * Tr + j] = j < x->rlen[i] ? v[(size_t)b * T + x->Tp - 1 + j] : 0.0f;
-      }
+      for (int b = 0; b < nb; b++)
+        response_values(x, gpt_scalar_out(x->value), T, b, x->rlen[c0 + b], x->values + (size_t)(c0 + b) * Tr);
     }
   }
   for (int q = 0; q < x->n_roll; q++) {
@@ -292,8 +302,25 @@ static double mean_d(const double *a, int n) {
 
 /* ---- the update ------------------------------------------------------------------------------ */
 
+/* Clipped value loss of the values v (B,T) of the last forward into x->mb_v / x->mb_dv, and its
+ * gradient times vf_coef into dv (B,T) (zero outside the response tokens). Returns the loss. */
+static double value_loss(ppo_ctx *x, const float *v, int nb, int T, float *dv) {
+  const int Tr = x->Tr;
+  for (int b = 0; b < nb; b++) response_values(x, v, T, b, x->mb_rlen[b], x->mb_v + (size_t)b * Tr);
+  ppo_loss_stats vs;
+  double vl = ppo_value_loss(x->mb_dv, &vs, x->mb_v, x->mb_vold, x->mb_ret, x->mb_rlen, nb, Tr, x->cfg->ppo.vf_clip);
+  memset(dv, 0, sizeof(float) * (size_t)nb * T);
+  for (int b = 0; b < nb; b++)
+    for (int j = 0; j < x->mb_rlen[b]; j++)
+      dv[(size_t)b * T + x->Tp - 1 + j] = (float)x->cfg->ppo.vf_coef * x->mb_dv[(size_t)b * Tr + j];
+  return vl;
+}
+
 /* Rollout ranks: one minibatch (global rows rows[0..mb)) of the PPO update. acc gets this rank's
- * token-weighted sums {policy loss, clip fraction, approx kl, value loss, tokens}. */
+ * token-weighted sums {policy loss, clip fraction, approx kl, value loss, tokens}.
+ * ppo.value = head: one forward and one backward of the policy for policy loss + vf_coef * value
+ * loss, one clip over all its gradients; model: the policy and the value model each take their
+ * own forward, backward, clip and AdamW step. */
 static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, double acc[5]) {
   const oo_config *cfg = x->cfg;
   const int Tr = x->Tr, Tp = x->Tp, V = GPT_VOCAB;
@@ -304,7 +331,7 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
   const int nb = hi - lo;
   long ntok = 0;
   gpt_zero_grad(x->policy);
-  gpt_zero_grad(x->value);
+  if (!x->value_head) gpt_zero_grad(x->value);
   for (int b = 0; b < nb; b++) {
     const int i = rows[lo + b];
     x->mb_rows[b] = i;
@@ -329,21 +356,18 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
     for (int b = 0; b < nb; b++)
       gpt_logprobs_backward(lg + ((size_t)b * T + Tp - 1) * V, x->fwd_tok + (size_t)b * T + Tp, x->mb_rlen[b], V,
                             x->mb_dlogp + (size_t)b * Tr, NULL, dl + ((size_t)b * T + Tp - 1) * V);
-    gpt_backward(x->policy, dl);
-    /* value model: clipped value loss times vf_coef */
-    gpt_forward(x->value, x->fwd_tok, nb, T);
-    const float *v = gpt_scalar_out(x->value);
-    for (int b = 0; b < nb; b++)
-      for (int j = 0; j < Tr; j++)
-        x->mb_v[(size_t)b * Tr + j] = j < x->mb_rlen[b] ? v[(size_t)b * T + Tp - 1 + j] : 0.0f;
-    ppo_loss_stats vs;
-    double vl = ppo_value_loss(x->mb_dv, &vs, x->mb_v, x->mb_vold, x->mb_ret, x->mb_rlen, nb, Tr, cfg->ppo.vf_clip);
-    float *dv = gpt_dlogits_buffer(x->value);
-    memset(dv, 0, sizeof(float) * (size_t)nb * T);
-    for (int b = 0; b < nb; b++)
-      for (int j = 0; j < x->mb_rlen[b]; j++)
-        dv[(size_t)b * T + Tp - 1 + j] = (float)cfg->ppo.vf_coef * x->mb_dv[(size_t)b * Tr + j];
-    gpt_backward(x->value, dv);
+    double vl;
+    if (x->value_head) { /* value loss on the same forward; one backward for both */
+      float *dv = gpt_dscalar_buffer(x->policy);
+      vl = value_loss(x, gpt_scalar_out(x->policy), nb, T, dv);
+      gpt_backward_heads(x->policy, dl, dv);
+    } else {
+      gpt_backward(x->policy, dl);
+      gpt_forward(x->value, x->fwd_tok, nb, T);
+      float *dv = gpt_dlogits_buffer(x->value);
+      vl = value_loss(x, gpt_scalar_out(x->value), nb, T, dv);
+      gpt_backward(x->value, dv);
+    }
     acc[0] += pl * (double)ntok;
     acc[1] += ps.clip_frac * (double)ntok;
     acc[2] += ps.approx_kl * (double)ntok;
@@ -352,13 +376,13 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
   }
   /* Each rank differentiated the mean over its ntok tokens: weight by ntok / G, then sum. */
   const float scale = G > 0 ? (float)((double)ntok / (double)G) : 0.0f;
-  TIMED(x, dp_allreduce_grads(x->policy, x->comms->policy_comm, scale));
-  TIMED(x, dp_allreduce_grads(x->value, x->comms->policy_comm, scale));
-  gpt_clip_grad(x->policy, 1.0f);
-  gpt_clip_grad(x->value, 1.0f);
   gpt_adamw opt = {(float)lr, 0.9f, 0.95f, 1e-8f, 0.0f};
-  gpt_adamw_step(x->policy, &opt);
-  gpt_adamw_step(x->value, &opt);
+  gpt *models[2] = {x->policy, x->value_head ? NULL : x->value};
+  for (int i = 0; i < 2 && models[i]; i++) {
+    TIMED(x, dp_allreduce_grads(models[i], x->comms->policy_comm, scale));
+    gpt_clip_grad(models[i], 1.0f);
+    gpt_adamw_step(models[i], &opt);
+  }
   return OO_OK;
 }
 

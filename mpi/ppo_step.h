@@ -2,7 +2,8 @@
  * collectives"), separated from the stage so tests can drive it with models built in memory.
  *
  * Roles: rollout ranks (policy_comm) hold the policy, the frozen reference pi_init and the value
- * model; RM ranks hold the proxy members (rm_ensemble) and the gold; rank 0, the controller, is
+ * function: with ppo.value = head a scalar head on the policy's trunk (policy of kind
+ * GPT_LM_VALUE, no value model), with ppo.value = model a separate GPT_VALUE model; RM ranks hold the proxy members (rm_ensemble) and the gold; rank 0, the controller, is
  * always rollout rank 0 (layout.h), so it holds every rollout-side array without a gather.
  *
  * One step (ppo_step), collective on comms->world:
@@ -12,7 +13,7 @@
  *   2. the tokens reach every rank by one MPI_Allgatherv over world (non-rollout ranks send 0);
  *   3. rm_ensemble_score and gold_score_all score all n sequences; the broadcast at the end of
  *      each replaces DESIGN's "rewards back (scatterv)": every rank then holds every score;
- *   4. rollout ranks teacher-force their rows through policy, reference and value model and
+ *   4. rollout ranks teacher-force their rows through policy, reference (and value model) and
  *      share the per-token arrays (log p, log p_ref, values, entropy) by MPI_Allgatherv over
  *      policy_comm. Rewards, GAE and the whitening then run on the whole batch on every rollout
  *      rank: the whitening statistics are those of the global batch (DESIGN asks for an
@@ -22,7 +23,10 @@
  *      [q*mb/R, (q+1)*mb/R) of each minibatch. The losses are means over the minibatch's valid
  *      tokens: each rank differentiates the mean over its own tokens and the gradient allreduce
  *      scales by its share of the minibatch's tokens, so every rank takes the single-process
- *      step (up to summation order). Clip 1.0, AdamW (weight decay 0).
+ *      step (up to summation order). Clip 1.0, AdamW (weight decay 0). With the value head the loss
+ *      is policy loss + vf_coef * value loss through one forward and one backward of the policy,
+ *      and the clip is over the joint gradient (trlx); with a value model each model is clipped
+ *      and stepped on its own.
  * Sequences are [EOT, prompt (P bytes), response (<= R bytes), EOT if emitted], Tmax = P + R + 2,
  * padded with EOT. Response token j sits at position Tp + j (Tp = P + 1) and is predicted by the
  * logits at Tp - 1 + j, where the value of its state is read too. Per-token arrays are (n, Tr)
@@ -94,9 +98,9 @@ typedef struct {
   const oo_layout *lay;   /* roles */
   obj_spec obj;           /* proxy objective of this run */
   int use_gold;           /* 1: optimize the gold score (ppo.reward = gold) */
-  gpt *policy;            /* LM being trained (gpt_alloc_train done by init) */
+  gpt *policy;            /* LM (GPT_LM_VALUE with ppo.value = head) being trained (gpt_alloc_train by init) */
   gpt *ref;               /* frozen pi_init */
-  gpt *value;             /* GPT_VALUE being trained */
+  gpt *value;             /* GPT_VALUE being trained (ppo.value = model), NULL with ppo.value = head */
   rm_ensemble *ens;       /* proxy members hosted here */
   gold_model *gold;       /* gold RM (RM ranks) */
   const int *train_prompts; /* (n_train, P+1) PPO_TRAIN prompts, each [EOT, P bytes] */
@@ -105,6 +109,7 @@ typedef struct {
   int n_eval;             /* PPO_EVAL prompts */
 
   /* derived sizes */
+  int value_head;         /* 1: ppo.value = head (values from the policy's scalar head) */
   int P, R, Tp, Tmax, Tr; /* prompt bytes, response bytes, P+1, P+R+2, R+1 */
   int K;                  /* members */
   int n_roll, roll_rank;  /* rollout ranks, this rank's index (-1 if not rollout) */
@@ -138,7 +143,7 @@ typedef struct {
   double t_mpi;           /* running seconds in this module's collectives */
 } ppo_ctx;
 
-/* Sizes and allocates every buffer, gpt_alloc_train on policy and value, reserves the models'
+/* Sizes and allocates every buffer, gpt_alloc_train on policy (and value), reserves the models'
  * activations and the KV cache. Not collective. The caller fills the fields above "derived
  * sizes" first. Free with ppo_ctx_free (the models stay the caller's). */
 int ppo_ctx_init(ppo_ctx *x);

@@ -19,7 +19,8 @@
  *   before the update too, so eval_* and kl/proxy/gold of a row describe the same policy.
  *   eval_* are NaN on rows without an evaluation.
  * - Stop: the controller turns oo_stop_requested into the command's stop flag; the run then
- *   writes ppo_<tag>.partial.h5 (policy and value with AdamW state, beta, step, rows so far,
+ *   writes ppo_<tag>.partial.h5 (policy (with its value head, kind lm_value, when ppo.value = head)
+ *   and value model (ppo.value = model) with AdamW state, beta, step, rows so far,
  *   samples) and every rank returns OO_STOPPED. A rerun with the same hash resumes from it and
  *   continues bit-identically (every random stream is keyed by step, not drawn in sequence).
  */
@@ -226,7 +227,7 @@ typedef struct {
  * does not redo the others). */
 static const char *const ppo_keys[] = {"run.world_seed", "run.seed", "corpus.", "pretrain.", "gold.", "prefs.", "rm.", "ppo.kl_",
                                        "ppo.steps", "ppo.batch", "ppo.minibatch", "ppo.epochs", "ppo.lr",
-                                       "ppo.warmup", "ppo.clip", "ppo.vf_", "ppo.gae_lambda", "ppo.reward",
+                                       "ppo.warmup", "ppo.clip", "ppo.vf_", "ppo.value", "ppo.gae_lambda", "ppo.reward",
                                        "ppo.temperature", "ppo.eval_every", "ppo.n_eval_prompts", NULL};
 
 static void job_hash(const oo_config *cfg, ppo_job *j) {
@@ -247,14 +248,16 @@ static void zero_optim(gpt *m) {
   m->step = 0;
 }
 
-/* Rollout ranks: policy <- pi_init, value <- pi_init's trunk with a zero head, AdamW state zeroed. */
+/* Rollout ranks: policy <- pi_init, value function <- pi_init's trunk with a zero head (the
+ * policy's own head with ppo.value = head), AdamW state zeroed. */
 static int reset_models(ppo_ctx *x) {
   if (x->roll_rank < 0) return OO_OK;
-  memcpy(x->policy->params, x->ref->params, sizeof(float) * x->policy->n_params);
-  memset(x->value->params, 0, sizeof(float) * x->value->n_params);
-  CHECK(gpt_copy_trunk(x->value, x->ref));
-  zero_optim(x->policy);
-  zero_optim(x->value);
+  gpt *ms[2] = {x->policy, x->value};
+  for (int i = 0; i < 2 && ms[i]; i++) {
+    memset(ms[i]->params, 0, sizeof(float) * ms[i]->n_params);
+    CHECK(gpt_copy_trunk(ms[i], x->ref));
+    zero_optim(ms[i]);
+  }
   return OO_OK;
 }
 
@@ -274,7 +277,7 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
   if (!rc && with_state) {
     rc = h5_attr_write_double(&w, "/", "beta_next", beta_next);
     if (!rc) rc = gpt_write(x->policy, &w, "policy", 1);
-    if (!rc) rc = gpt_write(x->value, &w, "value", 1);
+    if (!rc && x->value) rc = gpt_write(x->value, &w, "value", 1);
   }
   if (rc) {
     h5_discard(&w);
@@ -284,10 +287,12 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
   return OO_OK;
 }
 
+/* The final policy as an LM checkpoint (a value head is training state, not part of the policy). */
 static int write_policy(const oo_run *run, const gpt *policy, const char *path) {
   h5_writer w;
   CHECK(h5_create(&w, path));
-  int rc = gpt_write(policy, &w, "", 0);
+  gpt lm = gpt_lm_view(policy);
+  int rc = gpt_write(&lm, &w, "", 0);
   if (!rc) rc = run_stamp(run, &w);
   if (rc) {
     h5_discard(&w);
@@ -316,15 +321,17 @@ static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char 
   if (!ok) oo_error_at(__FILE__, __LINE__, "its config hash %s is not this run's %s", got, hash);
   if (ok) ok = h5_attr_read_int(&r, "/", "steps_done", &s) == OO_OK && s >= 0 && s <= t->steps;
   if (ok) ok = h5_attr_read_double(&r, "/", "beta_next", &b) == OO_OK;
-  if (ok) ok = gpt_read(&pol, &r, "policy", GPT_LM, 1) == OO_OK && pol.n_params == x->policy->n_params;
-  if (ok) ok = gpt_read(&val, &r, "value", GPT_VALUE, 1) == OO_OK && val.n_params == x->value->n_params;
+  if (ok)
+    ok = gpt_read(&pol, &r, "policy", (int)x->policy->kind, 1) == OO_OK && pol.n_params == x->policy->n_params;
+  if (ok && x->value)
+    ok = gpt_read(&val, &r, "value", GPT_VALUE, 1) == OO_OK && val.n_params == x->value->n_params;
   if (ok) ok = table_read(&r, t, x->cfg, s) == OO_OK;
   if (!ok) LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
   h5_close(&r);
   oo_error_clear();
   if (ok) {
     gpt *dst[2] = {x->policy, x->value}, *src[2] = {&pol, &val};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && dst[i]; i++) {
       memcpy(dst[i]->params, src[i]->params, sizeof(float) * dst[i]->n_params);
       memcpy(dst[i]->adam_m, src[i]->adam_m, sizeof(float) * dst[i]->n_params);
       memcpy(dst[i]->adam_v, src[i]->adam_v, sizeof(float) * dst[i]->n_params);
@@ -343,7 +350,7 @@ static int share_models(ppo_ctx *x) {
   if (x->roll_rank < 0 || x->comms->policy_size == 1) return OO_OK;
   MPI_Comm pc = x->comms->policy_comm;
   gpt *ms[2] = {x->policy, x->value};
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 2 && ms[i]; i++) {
     int n = (int)ms[i]->n_params;
     CHECK_MPI(MPI_Bcast(ms[i]->params, n, MPI_FLOAT, 0, pc));
     CHECK_MPI(MPI_Bcast(ms[i]->adam_m, n, MPI_FLOAT, 0, pc));
@@ -393,9 +400,9 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
     for (long s = 0; s < start; s++) csv_row(csv, &t, s);
   }
   LOG_INFO("ppo %s: objective %s, reward %s, beta %g (%s), %d steps of %d rollouts (minibatch %d, %d epochs) on %d "
-           "rollout rank(s), %d RM rank(s)",
+           "rollout rank(s), %d RM rank(s), value %s",
            j->tag, obj_name(j->obj.kind), cfg->ppo.reward, j->beta, cfg->ppo.kl_mode, steps, cfg->ppo.batch,
-           cfg->ppo.minibatch, cfg->ppo.epochs, run->layout.n_rollout, run->layout.n_rm);
+           cfg->ppo.minibatch, cfg->ppo.epochs, run->layout.n_rollout, run->layout.n_rm, cfg->ppo.value);
   oo_progress prog;
   char what[96];
   snprintf(what, sizeof what, "ppo %s", j->tag);
@@ -538,8 +545,9 @@ int stage_ppo(oo_run *run) {
   if (!rc && me->is_rollout) {
     rc = pretrain_lm_path(run, &cfg->pretrain.policy, path, sizeof path);
     if (!rc) rc = gpt_load(&ref, path, GPT_LM);
-    if (!rc) rc = gpt_create(&policy, ref.d, GPT_LM);
-    if (!rc) rc = gpt_create(&value, ref.d, GPT_VALUE);
+    const int head = !strcmp(cfg->ppo.value, "head");
+    if (!rc) rc = gpt_create(&policy, ref.d, head ? GPT_LM_VALUE : GPT_LM);
+    if (!rc && !head) rc = gpt_create(&value, ref.d, GPT_VALUE);
   }
   if (!rc) rc = run_path(run, "rm.h5", path, sizeof path);
   if (!rc)
@@ -555,7 +563,7 @@ int stage_ppo(oo_run *run) {
     x.lay = lay;
     x.policy = me->is_rollout ? &policy : NULL;
     x.ref = me->is_rollout ? &ref : NULL;
-    x.value = me->is_rollout ? &value : NULL;
+    x.value = me->is_rollout && strcmp(cfg->ppo.value, "head") ? &value : NULL;
     x.ens = &ens;
     x.gold = &gold;
     x.train_prompts = train_p;

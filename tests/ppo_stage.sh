@@ -137,6 +137,10 @@ rc=$?
 [ $rc -eq 3 ] || { cat stop.log; die "stopped run exited $rc, want 3"; }
 [ -f "$scratch/stopped/ppo_mean.partial.h5" ] || die "ppo_mean.partial.h5 missing after the stop"
 [ -f "$scratch/stopped/ppo_mean.h5" ] && die "ppo_mean.h5 written by a stopped run"
+# ppo.value = head (the default): the value head is saved with the policy, and there is no value model
+h5dump -a /policy/kind "$scratch/stopped/ppo_mean.partial.h5" 2>/dev/null | grep -q '"lm_value"' ||
+  die "partial: /policy is not of kind lm_value (the value head must be saved with the policy)"
+h5dump -g /value -H "$scratch/stopped/ppo_mean.partial.h5" >/dev/null 2>&1 && die "partial: a /value model with ppo.value = head"
 stopped_at=$(sed -n 's/.*stopped at step \([0-9]*\).*/\1/p' stop.log | head -1)
 echo "stopped at step ${stopped_at:-?} of 120"
 mpi2 stage ppo "$cfg" "${base[@]}" --set run.name=stopped "${long[@]}" >resume.log 2>&1 ||
@@ -149,6 +153,8 @@ mpi2 stage ppo "$cfg" "${base[@]}" --set run.name=straight "${long[@]}" >straigh
 cmp -s "$scratch/stopped/ppo_mean.csv" "$scratch/straight/ppo_mean.csv" ||
   die "resumed run differs from the uninterrupted one: $(diff "$scratch/stopped/ppo_mean.csv" "$scratch/straight/ppo_mean.csv" | head -4)"
 grep "per step" straight.log | sed 's/^/timing: /'
+h5dump -a /kind "$scratch/straight/ppo_mean_policy.h5" 2>/dev/null | grep -q '"lm"' ||
+  die "ppo_mean_policy.h5 is not an lm checkpoint (the value head must not leak into the policy artifact)"
 
 echo "ppo_stage: $(($(date +%s) - t_start)) s"
 [ $fail -eq 0 ] && echo "ppo_stage: all checks passed"

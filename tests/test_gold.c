@@ -1,6 +1,8 @@
 /* test_gold: the gold reward model and the scorers under it.
- * - gpt_score_last equals the scalar head read by hand from gpt_forward of each sequence alone,
- *   for mixed lengths, chunks that do not divide n, and -1 padding;
+ * - gpt_score_last equals the scalar head read by hand from gpt_forward of each sequence alone
+ *   (to float rounding: it takes the KV-cache path, whose attention sums in another order), for
+ *   mixed lengths, chunks that do not divide n, -1 padding, and chunks whose sequences share a
+ *   prompt (fed once) or a whole sequence;
  * - gpt_mean_logprob equals a direct log-softmax computation in double;
  * - a random gold is deterministic in the seed, depends on the whole text (an early byte changes
  *   the score), and applies its calibration (raw - shift) / scale;
@@ -71,10 +73,25 @@ static void test_score_last_by_hand(void) {
     EXPECT_NEAR(raw[i], by_hand[i], 1e-5 * (1 + fabs(by_hand[i])));
   }
   printf("gpt_score_last vs forward by hand: largest difference %.3g over %d sequences\n", worst, N);
-  /* The chunk size does not change results beyond rounding; chunk 1 is exactly one by hand. */
+  /* The chunk size does not change results beyond rounding. */
   float one[N];
   gpt_score_last(&g.model, tok, lens, N, TMAX, 1, one);
-  for (int i = 0; i < N; i++) EXPECT(one[i] == by_hand[i]);
+  for (int i = 0; i < N; i++) EXPECT_NEAR(one[i], by_hand[i], 1e-5 * (1 + fabs(by_hand[i])));
+  /* A shared prompt (every sequence gets sequence 0's first 1 + P tokens; sequence 5 is sequence
+   * 0 whole, so the shared prefix stops one short of the shortest length) goes through once. */
+  for (int i = 1; i < N; i++) memcpy(tok + i * TMAX, tok, sizeof(int) * (1 + P));
+  lens[5] = lens[0];
+  memcpy(tok + 5 * TMAX, tok, sizeof(int) * TMAX);
+  float shared[N];
+  gpt_score_last(&g.model, tok, lens, N, TMAX, 4, shared);
+  worst = 0;
+  for (int i = 0; i < N; i++) {
+    gpt_forward(&m2, tok + i * TMAX, 1, lens[i]);
+    const float want = gpt_scalar_out(&m2)[lens[i] - 1];
+    worst = fmax(worst, fabs((double)shared[i] - want));
+    EXPECT_NEAR(shared[i], want, 1e-5 * (1 + fabs(want)));
+  }
+  printf("gpt_score_last with a shared prompt vs forward by hand: largest difference %.3g\n", worst);
   gpt_free(&m2);
   gold_free(&g);
 }

@@ -134,6 +134,41 @@ static void test_batch_independence(gpt *m) {
   gpt_kv_free(&kv1);
 }
 
+/* Repeated prompts (fed once, their cache copied) give each sequence what it gets alone; the
+ * cache's row capacity smaller than the prompts forces prompts over several forward calls. */
+static void test_shared_prompts(gpt *m) {
+  enum { B = 6, TP = 8, MAX_NEW = 10 };
+  int prompt[B * TP], out[B * MAX_NEW], len[B], out1[MAX_NEW], len1[1];
+  float lp[B * MAX_NEW], lp1[MAX_NEW];
+  make_prompts(prompt, B, TP, 21);
+  const int same_as[B] = {0, 0, 2, 0, 2, 5}; /* sequences 1 and 3 repeat prompt 0, 4 repeats 2 */
+  for (int b = 0; b < B; b++) memcpy(prompt + b * TP, prompt + same_as[b] * TP, sizeof(int) * TP);
+  gpt_sample_opts o = {.temperature = 1.0f, .top_p = 1.0f, .top_k = 0, .max_new = MAX_NEW, .stop_at_eot = 1};
+  oo_rng rng[B], r1[1];
+  for (int b = 0; b < B; b++) rng[b] = oo_rng_make(8, RNG_SAMPLE, 2, (uint64_t)b);
+  gpt_kvcache kv, kv1;
+  EXPECT_OK(gpt_kv_create(&kv, m, B));
+  EXPECT_OK(gpt_kv_create(&kv1, m, 1));
+  int same = 1;
+  float max_d = 0.0f;
+  for (int rows = 0; rows < 2; rows++) {
+    if (rows) kv.rows = B; /* fewer rows than a prompt (the least a cache has): the long-prompt path */
+    for (int b = 0; b < B; b++) rng[b] = oo_rng_make(8, RNG_SAMPLE, 2, (uint64_t)b);
+    EXPECT_OK(gpt_generate(m, &kv, prompt, TP, B, &o, rng, out, len, lp));
+    for (int b = 0; b < B; b++) {
+      r1[0] = oo_rng_make(8, RNG_SAMPLE, 2, (uint64_t)b);
+      EXPECT_OK(gpt_generate(m, &kv1, prompt + b * TP, TP, 1, &o, r1, out1, len1, lp1));
+      same &= len[b] == len1[0] && !memcmp(out + b * MAX_NEW, out1, sizeof out1);
+      for (int s = 0; s < len1[0]; s++) max_d = fmaxf(max_d, fabsf(lp[b * MAX_NEW + s] - lp1[s]));
+    }
+  }
+  printf("shared prompts: tokens %s, max logp difference %.3g\n", same ? "identical" : "DIFFER", max_d);
+  EXPECT_MSG(same, "a sequence whose prompt repeats another's differs from the same stream generated alone");
+  EXPECT(max_d <= 1e-5f);
+  gpt_kv_free(&kv);
+  gpt_kv_free(&kv1);
+}
+
 /* top_k = 1 and a tiny top_p both give the greedy sequence, whatever the temperature. */
 static void test_greedy_equivalents(gpt *m) {
   int Tp = 2, max_new = 10, B = 4;
@@ -306,6 +341,7 @@ int main(void) {
   test_full_forward(&odd);
   gpt_free(&odd);
   test_batch_independence(&m);
+  test_shared_prompts(&m);
   test_greedy_equivalents(&m);
   test_eot();
   check_distribution(&m, 1.0f, 0, 1.0f, "distribution T=1");

@@ -1,14 +1,17 @@
 /* test_ppo_step: the distributed PPO step (mpi/ppo_step.c) with tiny random models built in
  * memory. Run under mpirun with NP ranks, it runs the same 3 steps (+ an evaluation before and
  * after) on sub-worlds of 1, 2 and 4 ranks (those <= NP) and with different role layouts
- * (every role everywhere; rollout and RM ranks disjoint), and checks on rank 0:
+ * (every role everywhere; rollout and RM ranks disjoint), for both ppo.value = model and
+ * ppo.value = head, and checks on rank 0:
  * - every layout gives the metrics of the 1-rank run to 1e-4 relative (plus an absolute floor
  *   of 1e-5 for quantities that are 0 at step 0, such as the KL and the clip fraction). The
  *   rollouts are bit-identical by construction (counter-based streams); what differs is float
  *   summation order (gradient allreduce, batch composition of the forwards).
  * - the same layout run twice gives bit-identical metrics;
  * - step 0's KL is exactly 0 (policy == reference), and the KL grows once the policy learns;
- * - no memory is leaked per step (live block count after step 1 == after step 3).
+ * - no memory is leaked per step (live block count after step 1 == after step 3);
+ * - both value modes see the same step-0 rollouts (same policy, values 0 from a zero head), and
+ *   then differ (the value loss now moves the policy's trunk).
  */
 #include <math.h>
 #include <mpi.h>
@@ -56,7 +59,7 @@ static void tiny_config(oo_config *cfg) {
 
 /* Runs STEPS steps on the first S world ranks with the given role counts (0 = every rank).
  * Collective on MPI_COMM_WORLD; ranks >= S only take part in the split. */
-static int run_layout(int S, int rollout_ranks, int rm_ranks, result *res) {
+static int run_layout(int S, int rollout_ranks, int rm_ranks, const char *value_mode, result *res) {
   int wrank;
   MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
   MPI_Comm sub;
@@ -66,6 +69,8 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, result *res) {
   tiny_config(&cfg);
   cfg.layout.rollout_ranks = rollout_ranks;
   cfg.layout.rm_ranks = rm_ranks;
+  snprintf(cfg.ppo.value, sizeof cfg.ppo.value, "%s", value_mode);
+  const int head = !strcmp(value_mode, "head");
   oo_layout lay;
   oo_comms comms;
   CHECK(layout_build(&lay, S, &cfg));
@@ -82,10 +87,12 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, result *res) {
   if (me->is_rollout) {
     CHECK(gpt_create(&ref, d, GPT_LM));
     gpt_init_weights(&ref, 4242, 0.3f, 0.0f);
-    CHECK(gpt_create(&policy, d, GPT_LM));
-    memcpy(policy.params, ref.params, sizeof(float) * ref.n_params);
-    CHECK(gpt_create(&value, d, GPT_VALUE));
-    CHECK(gpt_copy_trunk(&value, &ref));
+    CHECK(gpt_create(&policy, d, head ? GPT_LM_VALUE : GPT_LM));
+    CHECK(gpt_copy_trunk(&policy, &ref)); /* a value head starts at zero */
+    if (!head) {
+      CHECK(gpt_create(&value, d, GPT_VALUE));
+      CHECK(gpt_copy_trunk(&value, &ref));
+    }
   }
   rm_ensemble ens;
   memset(&ens, 0, sizeof ens);
@@ -122,7 +129,7 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, result *res) {
   x.use_gold = 0;
   x.policy = me->is_rollout ? &policy : NULL;
   x.ref = me->is_rollout ? &ref : NULL;
-  x.value = me->is_rollout ? &value : NULL;
+  x.value = me->is_rollout && !head ? &value : NULL;
   x.ens = &ens;
   x.gold = &gold;
   x.train_prompts = train;
@@ -214,40 +221,60 @@ int main(int argc, char **argv) {
       {4, 1, 3, "4 ranks, rollout 1 + RM 3"},
   };
   const int nl = (int)(sizeof layouts / sizeof layouts[0]);
-  result base, again, r;
-  memset(&base, 0, sizeof base);
-  memset(&again, 0, sizeof again);
-  if (run_layout(1, 0, 0, &base)) oo_mpi_die(1);
-  /* the largest layout this world allows, twice: bit-identical */
-  int big = size >= 4 ? 4 : size >= 2 ? 2 : 1;
-  result first;
-  memset(&first, 0, sizeof first);
-  if (run_layout(big, 0, 0, &first)) oo_mpi_die(1);
-  if (run_layout(big, 0, 0, &again)) oo_mpi_die(1);
-  if (rank == 0) {
-    EXPECT_MSG(memcmp(first.step, again.step, sizeof first.step) == 0 &&
-                   memcmp(first.eval, again.eval, sizeof first.eval) == 0,
-               "the same layout (%d ranks) twice gave different metrics", big);
-    printf("same layout (%d ranks) twice: %s\n", big,
-           memcmp(first.step, again.step, sizeof first.step) ? "DIFFERENT" : "bit-identical");
-    for (int s = 0; s < STEPS; s++)
-      printf("step %d: kl_k1 %.6f proxy %.6f gold %.6f entropy %.4f policy_loss %.6f clipfrac %.4f vf_loss %.6f\n", s,
-             base.step[s][M_K1], base.step[s][M_PROXY], base.step[s][M_GOLD], base.step[s][M_ENT],
-             base.step[s][M_PLOSS], base.step[s][M_CLIP], base.step[s][M_VF]);
-    EXPECT_MSG(base.step[0][M_K1] == 0.0 && base.eval[0][E_K1] == 0.0,
-               "KL at step 0 must be exactly 0 (policy == reference): %.3g, eval %.3g", base.step[0][M_K1],
-               base.eval[0][E_K1]);
-    EXPECT_MSG(base.step[2][M_K3] > 1e-3 && base.eval[1][E_K1] != 0.0,
-               "the policy did not move: k3 at step 2 = %.3g, eval k1 after = %.3g", base.step[2][M_K3],
-               base.eval[1][E_K1]);
-    EXPECT_MSG(base.live_after1 == base.live_after3, "live blocks grew from %ld after step 1 to %ld after step 3",
-               base.live_after1, base.live_after3);
+  static const char *const modes[2] = {"model", "head"};
+  result base_of[2];
+  for (int mi = 0; mi < 2; mi++) {
+    const char *mode = modes[mi];
+    if (rank == 0) printf("-- ppo.value = %s\n", mode);
+    result base, again, r;
+    memset(&base, 0, sizeof base);
+    memset(&again, 0, sizeof again);
+    if (run_layout(1, 0, 0, mode, &base)) oo_mpi_die(1);
+    /* the largest layout this world allows, twice: bit-identical */
+    int big = size >= 4 ? 4 : size >= 2 ? 2 : 1;
+    result first;
+    memset(&first, 0, sizeof first);
+    if (run_layout(big, 0, 0, mode, &first)) oo_mpi_die(1);
+    if (run_layout(big, 0, 0, mode, &again)) oo_mpi_die(1);
+    if (rank == 0) {
+      EXPECT_MSG(memcmp(first.step, again.step, sizeof first.step) == 0 &&
+                     memcmp(first.eval, again.eval, sizeof first.eval) == 0,
+                 "%s: the same layout (%d ranks) twice gave different metrics", mode, big);
+      printf("same layout (%d ranks) twice: %s\n", big,
+             memcmp(first.step, again.step, sizeof first.step) ? "DIFFERENT" : "bit-identical");
+      for (int s = 0; s < STEPS; s++)
+        printf("step %d: kl_k1 %.6f proxy %.6f gold %.6f entropy %.4f policy_loss %.6f clipfrac %.4f vf_loss %.6f\n",
+               s, base.step[s][M_K1], base.step[s][M_PROXY], base.step[s][M_GOLD], base.step[s][M_ENT],
+               base.step[s][M_PLOSS], base.step[s][M_CLIP], base.step[s][M_VF]);
+      EXPECT_MSG(base.step[0][M_K1] == 0.0 && base.eval[0][E_K1] == 0.0,
+                 "%s: KL at step 0 must be exactly 0 (policy == reference): %.3g, eval %.3g", mode, base.step[0][M_K1],
+                 base.eval[0][E_K1]);
+      EXPECT_MSG(base.step[2][M_K3] > 1e-3 && base.eval[1][E_K1] != 0.0,
+                 "%s: the policy did not move: k3 at step 2 = %.3g, eval k1 after = %.3g", mode, base.step[2][M_K3],
+                 base.eval[1][E_K1]);
+      EXPECT_MSG(base.live_after1 == base.live_after3,
+                 "%s: live blocks grew from %ld after step 1 to %ld after step 3", mode, base.live_after1,
+                 base.live_after3);
+    }
+    for (int i = 1; i < nl; i++) {
+      if (layouts[i].S > size) continue;
+      memset(&r, 0, sizeof r);
+      if (run_layout(layouts[i].S, layouts[i].roll, layouts[i].rm, mode, &r)) oo_mpi_die(1);
+      if (rank == 0) compare(layouts[i].name, &base, &r);
+    }
+    base_of[mi] = base;
   }
-  for (int i = 1; i < nl; i++) {
-    if (layouts[i].S > size) continue;
-    memset(&r, 0, sizeof r);
-    if (run_layout(layouts[i].S, layouts[i].roll, layouts[i].rm, &r)) oo_mpi_die(1);
-    if (rank == 0) compare(layouts[i].name, &base, &r);
+  if (rank == 0) {
+    const int same0[] = {M_K1, M_PROXY, M_GOLD, M_VAR, M_ENT};
+    for (size_t k = 0; k < sizeof same0 / sizeof same0[0]; k++)
+      EXPECT_MSG(base_of[0].step[0][same0[k]] == base_of[1].step[0][same0[k]],
+                 "step 0 %s differs between value model (%.9g) and head (%.9g)", m_names[same0[k]],
+                 base_of[0].step[0][same0[k]], base_of[1].step[0][same0[k]]);
+    EXPECT_MSG(base_of[0].step[2][M_PROXY] != base_of[1].step[2][M_PROXY],
+               "step 2: value head and value model gave the same proxy %.9g (the head did not reach the trunk?)",
+               base_of[0].step[2][M_PROXY]);
+    printf("value model vs head: step 0 rollouts identical; step 2 proxy %.6f vs %.6f\n",
+           base_of[0].step[2][M_PROXY], base_of[1].step[2][M_PROXY]);
   }
   int rc = rank == 0 ? TEST_SUMMARY() : 0;
   MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);

@@ -7,8 +7,9 @@
 # OpenMP thread, then prints per shape the best of the two runs of each side:
 #   training step tokens/s (fwd + bwd + clip + AdamW) and KV-cache sampling tokens/s
 #   (batch 64, 1-token prompt, n_ctx-1 new tokens), and overopt / torch ratios (> 1: overopt
-#   faster). Both sides time thread CPU seconds (CLOCK_THREAD_CPUTIME_ID). The load average
-#   (uptime) is printed before every run: the machine is shared.
+#   faster); then overopt's PPO-step and best-of-n-round rows as printed (no PyTorch side).
+#   Both sides time thread CPU seconds (CLOCK_THREAD_CPUTIME_ID). The load average (uptime)
+#   is printed before every run: the machine is shared.
 # PyTorch is not a project dependency: Debian's `apt-get install python3-torch`, run with the
 # Debian interpreter (PYTHON, default /usr/bin/python3). Not part of ctest.
 set -euo pipefail
@@ -20,7 +21,7 @@ quick=()
 for a in "$@"; do
   case "$a" in
     --quick) quick=(--quick) ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) bin="$a" ;;
   esac
 done
@@ -69,3 +70,7 @@ awk '
       printf "%-22s | %10.0f %11.0f %6.2f | %12.0f %12.0f %6.2f\n", key, otr[key], ttr[key],
              (ttr[key] > 0 ? otr[key] / ttr[key] : 0), osa[key], tsa[key], (tsa[key] > 0 ? osa[key] / tsa[key] : 0) }
   }' "$tmp"/overopt.1 "$tmp"/overopt.2 "$tmp"/torch.1 "$tmp"/torch.2
+# overopt's composite rows (PPO step, best-of-n round; torch_gpt.py has no counterpart): both runs.
+echo
+echo "overopt PPO step and best-of-n round at the quickstart's sizes (thread CPU time), runs 1 and 2:"
+grep -h -E '^(sizes:|PPO step|BoN round)' "$tmp"/overopt.1 "$tmp"/overopt.2 || true

@@ -114,6 +114,7 @@ typedef struct {
     double clip;              /* surrogate clip */
     double vf_clip;           /* value clip */
     double vf_coef;
+    char value[8];            /* head | model: value head on the policy's trunk, or a separate model */
     double gae_lambda;
     double reward_clip;       /* |objective| clipped to this, 0 = off */
     double temperature;       /* rollout temperature */

@@ -44,4 +44,7 @@ int bench_model(const bench_opts *o, bench_result *r);
 void bench_print_header(FILE *f);
 void bench_print_row(FILE *f, const bench_opts *o, const bench_result *r);
 
+/* CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID; wall time if it is missing). */
+double bench_clock(void);
+
 #endif

@@ -104,7 +104,8 @@ struct gpt_acts {
   float *lnf_rstd;    /* (B,T) */
   float *logits;      /* (B,T,V) LM only */
   float *out;         /* (B,T) scalar heads only */
-  float *dout;        /* (B,T,V) LM or (B,T) scalar: gpt_dlogits_buffer; training only */
+  float *dout;        /* (B,T,V) LM/lm_value or (B,T) scalar: gpt_dlogits_buffer; training only */
+  float *dscalar;     /* (B,T) lm_value: gpt_dscalar_buffer (= dout for scalar kinds); training only */
   float *dres;        /* (B,T,C) gradient of the residual stream; training only */
   float *dbuf;        /* (B,T,C) gradient scratch; training only */
   float *dqkv;        /* (B,T,3C) training only */
@@ -141,16 +142,15 @@ static size_t acts_layout(struct gpt_acts *a, float *base, gpt_dims d, gpt_kind 
   TAKE(a->lnf, N * C);
   TAKE(a->lnf_mean, N);
   TAKE(a->lnf_rstd, N);
-  const size_t head_n = kind == GPT_LM ? N * (size_t)d.V : N;
-  if (kind == GPT_LM) {
-    TAKE(a->logits, head_n);
-    a->out = NULL;
-  } else {
-    TAKE(a->out, head_n);
-    a->logits = NULL;
-  }
+  const size_t head_n = gpt_kind_has_logits(kind) ? N * (size_t)d.V : N;
+  a->logits = a->out = NULL;
+  if (gpt_kind_has_logits(kind)) TAKE(a->logits, N * (size_t)d.V);
+  if (gpt_kind_has_scalar(kind)) TAKE(a->out, N);
+  a->dscalar = NULL;
   if (train) {
     TAKE(a->dout, head_n);
+    if (kind == GPT_LM_VALUE) TAKE(a->dscalar, N);
+    else if (kind != GPT_LM) a->dscalar = a->dout;
     TAKE(a->dres, N * C);
     TAKE(a->dbuf, N * C);
     TAKE(a->dqkv, N * 3 * C);
@@ -225,7 +225,8 @@ int gpt_create(gpt *m, gpt_dims d, gpt_kind kind) {
   REQUIRE(d.T >= 1 && d.C >= 1 && d.L >= 1 && d.NH >= 1,
           "gpt: n_ctx=%d d_model=%d n_layer=%d n_head=%d must all be >= 1", d.T, d.C, d.L, d.NH);
   REQUIRE(d.C % d.NH == 0, "gpt: n_head=%d does not divide d_model=%d", d.NH, d.C);
-  REQUIRE(kind == GPT_LM || kind == GPT_REWARD || kind == GPT_VALUE, "gpt: unknown kind %d", (int)kind);
+  REQUIRE(kind == GPT_LM || kind == GPT_REWARD || kind == GPT_VALUE || kind == GPT_LM_VALUE, "gpt: unknown kind %d",
+          (int)kind);
   m->d = d;
   m->kind = kind;
   for (int i = 0; i < GPT_NUM_TENSORS; i++) m->n_params += gpt_tensor_shape(d, kind, i, NULL, NULL);
@@ -239,6 +240,8 @@ int gpt_create(gpt *m, gpt_dims d, gpt_kind kind) {
 
 void gpt_free(gpt *m) {
   acts_free(m);
+  if (m->score_kv) gpt_kv_free(m->score_kv);
+  xfree(&m->score_kv);
   xfree(&m->score_buf);
   xfree(&m->params);
   xfree(&m->grads);
@@ -283,6 +286,21 @@ int gpt_copy_trunk(gpt *dst, const gpt *src) {
     if (nd && nd == ns) memcpy(*tensor_ptr(&dst->p, i), *tensor_ptr(&sv, i), sizeof(float) * nd);
   }
   return OO_OK;
+}
+
+gpt gpt_lm_view(const gpt *m) {
+  gpt v;
+  memset(&v, 0, sizeof v);
+  v.d = m->d;
+  v.kind = GPT_LM;
+  for (int i = 0; i < GPT_NUM_TENSORS; i++) v.n_params += gpt_tensor_shape(m->d, GPT_LM, i, NULL, NULL);
+  v.params = m->params; /* the LM's tensors come first in both kinds */
+  set_views(&v.p, v.params, v.d, GPT_LM);
+  set_views(&v.g, NULL, v.d, GPT_LM);
+  v.step = m->step;
+  v.reward_shift = 0.0f;
+  v.reward_scale = 1.0f;
+  return v;
 }
 
 void gpt_alloc_train(gpt *m) {
@@ -332,9 +350,9 @@ void gpt_forward(gpt *m, const int *tokens, int B, int T) {
     res = la->res3;
   }
   kern_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, res, p->lnf_w, p->lnf_b, N, C);
-  if (m->kind == GPT_LM)
+  if (gpt_kind_has_logits(m->kind))
     kern_linear_forward(a->logits, a->lnf, p->wte, NULL, NULL, N, C, d.V); /* tied head */
-  else
+  if (gpt_kind_has_scalar(m->kind))
     kern_linear_forward(a->out, a->lnf, p->head_w, p->head_b, NULL, N, C, 1);
   a->fwd_valid = 1;
 }
@@ -342,8 +360,14 @@ void gpt_forward(gpt *m, const int *tokens, int B, int T) {
 float *gpt_logits(gpt *m) { return m->acts ? m->acts->logits : NULL; }
 float *gpt_scalar_out(gpt *m) { return m->acts ? m->acts->out : NULL; }
 float *gpt_dlogits_buffer(gpt *m) { return m->acts ? m->acts->dout : NULL; }
+float *gpt_dscalar_buffer(gpt *m) { return m->acts ? m->acts->dscalar : NULL; }
 
 void gpt_backward(gpt *m, const float *dout) {
+  if (gpt_kind_has_logits(m->kind)) gpt_backward_heads(m, dout, NULL);
+  else gpt_backward_heads(m, NULL, dout);
+}
+
+void gpt_backward_heads(gpt *m, const float *dlogits, const float *dscalar) {
   struct gpt_acts *a = m->acts;
   if (!m->grads || !a || !a->fwd_valid || a->slots != m->d.L)
     OO_FATAL("gpt_backward: needs gpt_alloc_train and then a forward (grads %s, forward %s)",
@@ -352,11 +376,17 @@ void gpt_backward(gpt *m, const float *dout) {
   const int B = m->B_cur, T = m->T_cur, C = d.C, N = B * T;
   const gpt_tensors *p = &m->p, *g = &m->g;
 
-  /* head: dlnf into dbuf */
-  if (m->kind == GPT_LM)
-    kern_linear_backward(a->dbuf, g->wte, NULL, dout, a->lnf, p->wte, N, C, d.V);
-  else
-    kern_linear_backward(a->dbuf, g->head_w, g->head_b, dout, a->lnf, p->head_w, N, C, 1);
+  if ((dlogits && !gpt_kind_has_logits(m->kind)) || (dscalar && !gpt_kind_has_scalar(m->kind)))
+    OO_FATAL("gpt_backward_heads: the model (kind %d) lacks a head given a gradient", (int)m->kind);
+  /* heads: dlnf into dbuf (the scalar head's share goes through dres, zeroed right after) */
+  if (dlogits) kern_linear_backward(a->dbuf, g->wte, NULL, dlogits, a->lnf, p->wte, N, C, d.V);
+  if (dscalar) {
+    float *dst = dlogits ? a->dres : a->dbuf;
+    kern_linear_backward(dst, g->head_w, g->head_b, dscalar, a->lnf, p->head_w, N, C, 1);
+    if (dlogits)
+      for (size_t i = 0; i < (size_t)N * C; i++) a->dbuf[i] += dst[i];
+  }
+  if (!dlogits && !dscalar) memset(a->dbuf, 0, sizeof(float) * (size_t)N * C);
   memset(a->dres, 0, sizeof(float) * (size_t)N * C);
   kern_layernorm_backward(a->dres, g->lnf_w, g->lnf_b, a->dbuf, a->layers[d.L - 1].res3, p->lnf_w,
                           a->lnf_mean, a->lnf_rstd, N, C);

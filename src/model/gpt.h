@@ -20,7 +20,13 @@
 #define GPT_EOT 256
 #define GPT_NUM_TENSORS 18
 
-typedef enum { GPT_LM = 0, GPT_REWARD = 1, GPT_VALUE = 2 } gpt_kind;
+/* GPT_LM_VALUE is an LM with a scalar value head on the same trunk (PPO with ppo.value = head,
+ * as trlx): the LM's tensors followed by head_w and head_b, so its first n_params(LM) floats are
+ * an LM (gpt_lm_view); forward fills both gpt_logits and gpt_scalar_out. */
+typedef enum { GPT_LM = 0, GPT_REWARD = 1, GPT_VALUE = 2, GPT_LM_VALUE = 3 } gpt_kind;
+
+static inline int gpt_kind_has_logits(gpt_kind k) { return k == GPT_LM || k == GPT_LM_VALUE; }
+static inline int gpt_kind_has_scalar(gpt_kind k) { return k != GPT_LM; }
 
 typedef struct {
   int V;  /* vocabulary, always GPT_VOCAB */
@@ -48,8 +54,8 @@ typedef struct {
   float *fcproj_b;  /* (L,C) */
   float *lnf_w;     /* (C) */
   float *lnf_b;     /* (C) */
-  float *head_w;    /* (C) scalar head (reward/value only; empty for LM) */
-  float *head_b;    /* (1) scalar head bias (reward/value only) */
+  float *head_w;    /* (C) scalar head (reward/value/lm_value; empty for LM) */
+  float *head_b;    /* (1) scalar head bias (reward/value/lm_value) */
 } gpt_tensors;
 
 /* Tensor table: names, ranks and dims for a model (used by checkpoints and tests). */
@@ -58,6 +64,7 @@ extern const char *const gpt_tensor_names[GPT_NUM_TENSORS];
 size_t gpt_tensor_shape(gpt_dims d, gpt_kind kind, int i, int *rank, long dims[3]);
 
 typedef struct gpt_acts gpt_acts; /* training activations (gpt.c) */
+struct gpt_kvcache;               /* the sampling cache (below) */
 
 typedef struct {
   gpt_dims d;           /* dimensions */
@@ -77,8 +84,9 @@ typedef struct {
   int T_cap;            /* activation capacity: time */
   int B_cur;            /* B of the last forward */
   int T_cur;            /* T of the last forward */
-  int *score_buf;       /* scratch of gpt_score_last/gpt_mean_logprob, grown on demand */
+  int *score_buf;       /* scratch of gpt_mean_logprob, grown on demand */
   size_t score_buf_cap; /* its capacity in ints */
+  struct gpt_kvcache *score_kv; /* cache of gpt_score_last, grown on demand */
 } gpt;
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
@@ -89,6 +97,9 @@ void gpt_free(gpt *m);
 void gpt_init_weights(gpt *m, uint64_t seed, float std, float head_std);
 /* Copies every tensor both models have (same dims required): LM -> reward/value trunk. */
 int gpt_copy_trunk(gpt *dst, const gpt *src);
+/* The LM part of an LM or GPT_LM_VALUE model as a GPT_LM sharing m's parameters (no gradients,
+ * no activations): for writing or sampling it as a plain LM. Valid while m lives. */
+gpt gpt_lm_view(const gpt *m);
 /* Allocates grads and Adam moments (zeroed). */
 void gpt_alloc_train(gpt *m);
 /* Sizes activation buffers for B x T (no-op if already large enough). */
@@ -98,15 +109,21 @@ void gpt_reserve(gpt *m, int B, int T);
 double gpt_memory_bytes(gpt_dims d, gpt_kind kind, int B, int T, int train);
 
 /* ---- forward / backward --------------------------------------------------------------- */
-/* Forward over tokens (B,T) with T <= d.T. Results in gpt_logits (LM) or gpt_scalar_out
- * (reward/value: the head applied at every position, raw, uncalibrated). */
+/* Forward over tokens (B,T) with T <= d.T. Results in gpt_logits (LM, lm_value) and/or
+ * gpt_scalar_out (reward/value/lm_value: the head applied at every position, raw, uncalibrated). */
 void gpt_forward(gpt *m, const int *tokens, int B, int T);
-float *gpt_logits(gpt *m);     /* (B,T,V) of the last forward (LM) */
-float *gpt_scalar_out(gpt *m); /* (B,T) of the last forward (reward/value) */
-/* Backward of the last forward. dout is (B,T,V) dlogits for LM, (B,T) for scalar heads.
- * Accumulates into grads (the model must have gpt_alloc_train). */
+float *gpt_logits(gpt *m);     /* (B,T,V) of the last forward (LM, lm_value) */
+float *gpt_scalar_out(gpt *m); /* (B,T) of the last forward (reward/value/lm_value) */
+/* Backward of the last forward. dout is (B,T,V) dlogits for LM and lm_value (the value head
+ * then gets no gradient), (B,T) for scalar heads. Accumulates into grads (the model must have
+ * gpt_alloc_train). */
 void gpt_backward(gpt *m, const float *dout);
-float *gpt_dlogits_buffer(gpt *m); /* (B,T,V) scratch owned by the model, for dout */
+/* Backward of the last forward of a GPT_LM_VALUE model through both heads at once (one pass
+ * through the trunk for the sum of both losses): dlogits (B,T,V) and dscalar (B,T); either may be
+ * NULL (that head contributes nothing). */
+void gpt_backward_heads(gpt *m, const float *dlogits, const float *dscalar);
+float *gpt_dlogits_buffer(gpt *m); /* (B,T,V) scratch owned by the model, for dout (LM/lm_value: dlogits) */
+float *gpt_dscalar_buffer(gpt *m); /* (B,T) scratch for the scalar head's dout (reward/value/lm_value) */
 void gpt_zero_grad(gpt *m);
 
 /* Mean cross-entropy of logits (N,V) against targets (N) (-1 = ignored). If dlogits is not
@@ -134,10 +151,11 @@ float gpt_lr_schedule(long step, long warmup, long total, float lr_max, float lr
 double gpt_train_flops_per_token(gpt_dims d, int T);
 
 /* ---- sampling (gpt_sample.c) ---------------------------------------------------------------- */
-typedef struct {
+typedef struct gpt_kvcache {
   gpt_dims d;      /* model dims */
-  int B;           /* batch capacity */
-  float *k;        /* (L,B,T,C) cached keys */
+  int B;           /* batch capacity (cache slots) */
+  int rows;        /* rows one internal forward call takes (>= B; prompts go several positions at once) */
+  float *k;        /* (L,B,C,T) cached keys, transposed per slot (attention reads 8 positions at once) */
   float *v;        /* (L,B,T,C) cached values */
   float *scratch;  /* per-step buffers */
   size_t scratch_n;
@@ -175,11 +193,17 @@ int gpt_read(gpt *m, h5_reader *r, const char *group, int expect_kind, int with_
 int gpt_save(const gpt *m, const char *path, const char *config_text, int with_optim);
 int gpt_load(gpt *m, const char *path, int expect_kind);
 
-/* ---- scoring (gpt_score.c) ------------------------------------------------------------------ */
+/* ---- scoring (gpt_score.c, gpt_sample.c) ----------------------------------------------------- */
 /* Sequences are (n,Tmax) padded (the padding value is never read) with lens (n), 1 <= lens <= Tmax
- * <= n_ctx. Both run gpt_forward on chunks of `chunk` consecutive sequences with T = the longest
- * length in the chunk; a result depends on its sequence and its chunk's composition only.
- * Reserves the model for (chunk,Tmax) and allocates one (chunk,Tmax) int buffer per call. */
+ * <= n_ctx, in chunks of `chunk` consecutive sequences.
+ * gpt_score_last (gpt_sample.c) runs each chunk through the KV-cache path: the longest prefix
+ * all the chunk's sequences share (a best-of-n or PPO prompt) goes through the model once, then
+ * every remaining position of every sequence in one batch; the head is applied at the last
+ * positions only. Grows the model's score_kv to (chunk, chunk*Tmax rows) on demand.
+ * gpt_mean_logprob runs gpt_forward on each chunk with T = the longest length in it, reserving
+ * the model for (chunk,Tmax) and a (chunk,Tmax) int buffer.
+ * A result depends on its sequence and on its chunk's composition only (the chunk fixes the
+ * sgemm shapes; differences are float rounding). */
 /* raw[i] = the scalar head (reward model; raw, uncalibrated) at position lens[i]-1. */
 void gpt_score_last(gpt *m, const int *tokens, // (n,Tmax)
                     const int *lens,           // (n)

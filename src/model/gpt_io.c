@@ -2,7 +2,7 @@
  * "Model checkpoints").
  *
  * A model lives in one group ("" = the file root): attributes format = "overopt-gpt-1",
- * n_layer, n_head, d_model, n_ctx, vocab_size, kind ("lm" | "reward" | "value"),
+ * n_layer, n_head, d_model, n_ctx, vocab_size, kind ("lm" | "reward" | "value" | "lm_value"),
  * reward_shift, reward_scale, and one float32 dataset per tensor of gpt_tensor_names with the
  * shapes of gpt_tensor_shape. Optimizer state is the subgroup "optim" (adam_m, adam_v flat
  * (n_params), attribute step). Reading trusts nothing: every attribute is range-checked and
@@ -18,7 +18,7 @@
 
 #define GPT_FORMAT "overopt-gpt-1"
 
-static const char *const kind_names[] = {"lm", "reward", "value"};
+static const char *const kind_names[] = {"lm", "reward", "value", "lm_value"};
 
 /* Pointer to tensor i (gpt_tensor_names order) of a tensor view. */
 static float *tensor_ptr(const gpt_tensors *t, int i) {
@@ -77,7 +77,7 @@ int gpt_write(const gpt *m, h5_writer *w, const char *group, int with_optim) {
   char name[1100];
   const char *obj = attr_obj(group);
   if (group && group[0]) CHECK(h5_group(w, group));
-  REQUIRE(m->kind >= GPT_LM && m->kind <= GPT_VALUE, "gpt_write: invalid model kind %d", (int)m->kind);
+  REQUIRE(m->kind >= GPT_LM && m->kind <= GPT_LM_VALUE, "gpt_write: invalid model kind %d", (int)m->kind);
   CHECK(h5_attr_write_str(w, obj, "format", GPT_FORMAT));
   CHECK(h5_attr_write_int(w, obj, "n_layer", m->d.L));
   CHECK(h5_attr_write_int(w, obj, "n_head", m->d.NH));
@@ -154,15 +154,15 @@ static int read_header(h5_reader *r, const char *group, gpt_dims *d, gpt_kind *k
           r->path, gd, d->V, GPT_VOCAB);
   REQUIRE(d->C % d->NH == 0, "checkpoint '%s'%s: d_model = %d is not a multiple of n_head = %d", r->path,
           gd, d->C, d->NH);
-  REQUIRE(h5_attr_has(r, obj, "kind"), "checkpoint '%s'%s: attribute 'kind' is missing (lm, reward or value)",
+  REQUIRE(h5_attr_has(r, obj, "kind"), "checkpoint '%s'%s: attribute 'kind' is missing (lm, reward, value or lm_value)",
           r->path, gd);
   CHECK(h5_attr_read_str_alloc(r, obj, "kind", &s));
   int k = -1;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     if (strcmp(s, kind_names[i]) == 0) k = i;
   if (k < 0) {
     int rc = oo_error_at(__FILE__, __LINE__,
-                         "checkpoint '%s'%s: kind '%s' is not one of lm, reward, value", r->path, gd, s);
+                         "checkpoint '%s'%s: kind '%s' is not one of lm, reward, value, lm_value", r->path, gd, s);
     xfree(&s);
     return rc;
   }
@@ -284,7 +284,7 @@ int gpt_read(gpt *m, h5_reader *r, const char *group, int expect_kind, int with_
   CHECK(read_header(r, group, &d, &kind));
   if (expect_kind >= 0 && (int)kind != expect_kind) {
     char gd[1100];
-    const char *want = expect_kind <= GPT_VALUE ? kind_names[expect_kind] : "?";
+    const char *want = expect_kind <= GPT_LM_VALUE ? kind_names[expect_kind] : "?";
     OO_FAIL("checkpoint '%s'%s: expected a%s %s checkpoint, got kind '%s'", r->path,
             group_desc(gd, sizeof gd, group), expect_kind == GPT_LM ? "n" : "", want, kind_names[kind]);
   }

@@ -1,9 +1,14 @@
-/* gpt_sample: batched autoregressive generation with a key/value cache (gpt.h "sampling").
+/* gpt_sample: batched autoregressive generation with a key/value cache (gpt.h "sampling"), and
+ * scoring of sequences that share a prefix through the same cache (gpt_score_last).
  *
- * One call of gpt_generate feeds the B prompts (equal length Tp) through the model one
- * position at a time, then samples one token per step for every sequence still active.
- * Each position is a handful of sgemm calls with M = (active rows); attention of a row reads
- * the cached keys/values of its own slot only. Invariants:
+ * The core is forward_rows: n rows, row i being token tok[i] at position pos[i] of cache slot
+ * slot[i], go through the layers together (each linear layer is one sgemm with M = n); a row's
+ * key and value enter its slot before attention, and its attention reads the slot's positions
+ * 0..pos[i], so one call may hold several positions of a slot (in increasing order) as long as
+ * the earlier positions are cached or in the call.
+ * gpt_generate feeds each distinct prompt once (all its positions in one call; rows with the
+ * same prompt copy its cached keys/values), then samples one token per step for every sequence
+ * still active, one call per step with M = (active rows). Invariants:
  * - Row i of a step belongs to cache slot act[i]; finished sequences are dropped from act, so
  *   later steps cost nothing for them.
  * - Sequence b draws exactly one oo_rng_uniform(&rng[b]) per generated token, and its
@@ -22,59 +27,78 @@
 
 _Static_assert(sizeof(int) == sizeof(float), "kv->scratch holds int regions as float slots");
 
+#define GPT_SAMPLE_SEL 64 /* rows per head_rows call when picking rows out of a forward */
+
 /* ---- cache -------------------------------------------------------------------------------- */
 
-/* Scratch layout, in float slots, for batch capacity B. */
+/* Scratch layout, in float slots, for batch capacity B (slots) and `rows` rows per forward call. */
 typedef struct {
-  size_t x, xn, qkv, att, fch, fcg, mean, rstd, logits, scores, probs, heap, tok, act, total;
+  size_t x, xn, qkv, att, fch, fcg, mean, rstd, logits, scores, probs, heap, tok, act, pos, src, uord, total;
 } scratch_layout;
 
-static scratch_layout scratch_plan(gpt_dims d, int B) {
+static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
   scratch_layout s;
-  size_t o = 0, Bs = (size_t)B, C = (size_t)d.C;
+  size_t o = 0, Bs = (size_t)rows, C = (size_t)d.C, Bslots = (size_t)B;
 #define TAKE(field, n)                                                                        \
   do {                                                                                        \
     s.field = o;                                                                              \
     o += ((size_t)(n) + 15) / 16 * 16; /* keep every region 64-byte aligned */                \
   } while (0)
-  TAKE(x, Bs * C);               /* (B,C) residual stream */
-  TAKE(xn, Bs * C);              /* (B,C) LayerNorm output */
-  TAKE(qkv, Bs * 3 * C);         /* (B,3C) */
-  TAKE(att, Bs * C);             /* (B,C) attention output */
-  TAKE(fch, Bs * 4 * C);         /* (B,4C) MLP hidden before GELU */
-  TAKE(fcg, Bs * 4 * C);         /* (B,4C) MLP hidden after GELU */
-  TAKE(mean, Bs);                /* (B) LayerNorm statistics (unused after the call) */
-  TAKE(rstd, Bs);                /* (B) */
-  TAKE(logits, Bs * (size_t)d.V); /* (B,V) */
+  TAKE(x, Bs * C);               /* (rows,C) residual stream */
+  TAKE(xn, Bs * C);              /* (rows,C) LayerNorm output */
+  TAKE(qkv, Bs * 3 * C);         /* (rows,3C) */
+  TAKE(att, Bs * C);             /* (rows,C) attention output */
+  TAKE(fch, Bs * 4 * C);         /* (rows,4C) MLP hidden before GELU */
+  TAKE(fcg, Bs * 4 * C);         /* (rows,4C) MLP hidden after GELU */
+  TAKE(mean, Bs);                /* (rows) LayerNorm statistics (unused after the call) */
+  TAKE(rstd, Bs);                /* (rows) */
+  TAKE(logits, Bslots * (size_t)d.V); /* (B,V) */
   TAKE(scores, (size_t)d.NH * (size_t)d.T); /* (NH,T) attention weights of one row */
   TAKE(probs, (size_t)d.V);      /* (V) sampling distribution of one row */
   TAKE(heap, (size_t)d.V);       /* (V) int: candidate order for top-k / top-p */
-  TAKE(tok, Bs);                 /* (B) int: token fed at this position, per row */
-  TAKE(act, Bs);                 /* (B) int: cache slot of each active row */
+  TAKE(tok, Bs);                 /* (rows) int: token fed, per row */
+  TAKE(act, Bs);                 /* (rows) int: cache slot of each row */
+  TAKE(pos, Bs);                 /* (rows) int: position of each row */
+  TAKE(src, Bslots);             /* (B) int: per slot, the slot whose prompt it shares (itself if first) */
+  TAKE(uord, Bslots);            /* (B) int: per slot, the rank of its prompt among the distinct ones */
 #undef TAKE
   s.total = o;
   return s;
 }
 
-int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
+/* Rows per forward call of a cache for B slots: enough for every position of a few prompts at
+ * once, so a prompt's sgemm calls have M = Tp or more. */
+static int default_rows(const gpt_dims d, int B) {
+  int rows = 4 * d.T;
+  return rows > B ? rows : B;
+}
+
+static int kv_create_rows(gpt_kvcache *kv, const gpt *m, int B, int rows) {
   memset(kv, 0, sizeof *kv);
   gpt_dims d = m->d;
   REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
   REQUIRE(d.L >= 1 && d.C >= 1 && d.T >= 1 && d.NH >= 1 && d.C % d.NH == 0 && d.V == GPT_VOCAB,
           "gpt_kv_create: invalid model dims (L=%d C=%d T=%d NH=%d V=%d)", d.L, d.C, d.T, d.NH, d.V);
   size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C;
+  const size_t nk = n + 8; /* the last 8-step block of attention may read 7 floats past the keys */
   kv->d = d;
   kv->B = B;
-  kv->k = xmalloc_floats(n);
+  kv->rows = rows;
+  kv->k = xmalloc_floats(nk);
   kv->v = xmalloc_floats(n);
-  scratch_layout s = scratch_plan(d, B);
+  scratch_layout s = scratch_plan(d, B, rows);
   kv->scratch_n = s.total;
   kv->scratch = xmalloc_floats(s.total);
   /* Touch every page now: first-touch page faults inside generation cost ~10% of a run. */
-  memset(kv->k, 0, n * sizeof(float));
+  memset(kv->k, 0, nk * sizeof(float));
   memset(kv->v, 0, n * sizeof(float));
   memset(kv->scratch, 0, s.total * sizeof(float));
   return OO_OK;
+}
+
+int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
+  REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
+  return kv_create_rows(kv, m, B, default_rows(m->d, B));
 }
 
 void gpt_kv_free(gpt_kvcache *kv) {
@@ -89,22 +113,16 @@ void gpt_kv_free(gpt_kvcache *kv) {
 /* Attention of one query row over a cache slot. The (t, head) dot products are short (hs
  * floats), and without -ffast-math GCC will not reassociate a reduction, so a plain loop is a
  * serial chain of hs FMAs per score. Instead 8 time steps are computed at once in 8-float
- * vectors (GCC vector extensions: AVX2/AVX-512 on x86, NEON elsewhere) and reduced together
- * by a fixed shuffle tree (hsum8x8); the order of additions is fixed, so results are
- * deterministic and do not depend on the batch. Heads whose size is not a multiple of 8 take
- * the scalar path (attend_row_scalar). */
+ * vectors (GCC vector extensions: AVX2/AVX-512 on x86, NEON elsewhere) over keys stored
+ * transposed, with 8 partial sums added in a fixed tree; the order of additions is fixed, so
+ * results are deterministic and do not depend on the batch. Heads whose size is not a multiple
+ * of 8 take the scalar path (attend_row_scalar). */
 #if defined(__GNUC__) && !defined(__clang__)
 /* ISO C mode (-std=c17) turns off FMA contraction in GCC; these loops are multiply-adds. */
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=fast")
 #endif
 typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-#if defined(__clang__)
-#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
-#else
-#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8i){__VA_ARGS__})
-#endif
 
 static inline v8f v8_load(const float *p) {
   v8f v;
@@ -113,19 +131,6 @@ static inline v8f v8_load(const float *p) {
 }
 
 static inline void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
-
-/* r[i] = sum of the 8 lanes of a_i */
-static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6, v8f a7) {
-#define PAIR_SUM(x, y) (V8_SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + V8_SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15))
-#define QUAD_SUM(x, y) (V8_SHUFFLE(x, y, 0, 1, 8, 9, 4, 5, 12, 13) + V8_SHUFFLE(x, y, 2, 3, 10, 11, 6, 7, 14, 15))
-  v8f u = QUAD_SUM(PAIR_SUM(a0, a1), PAIR_SUM(a2, a3));
-  v8f w = QUAD_SUM(PAIR_SUM(a4, a5), PAIR_SUM(a6, a7));
-#undef PAIR_SUM
-#undef QUAD_SUM
-  return V8_SHUFFLE(u, w, 0, 1, 2, 3, 8, 9, 10, 11) + V8_SHUFFLE(u, w, 4, 5, 6, 7, 12, 13, 14, 15);
-}
-
-static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
 
 /* softmax in place over s[0..n) */
 static void softmax_inplace(float *s, int n) {
@@ -136,38 +141,42 @@ static void softmax_inplace(float *s, int n) {
 }
 
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
- * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C). */
-static void attend_row_v8(float *out,                     // (C)
-                          const float *q,                 // (C)
-                          const float *K, const float *V, // (T,C) of this slot and layer
-                          float *scores,                  // (NH,T) scratch
+ * q (C) is the row's query; KT points at the slot's keys transposed (C,T), V at its values
+ * (T,C); out (C). The scores of 8 time steps come out of one vector: partial sum p_l holds the
+ * products of channels j = l mod 8 (an FMA chain over j), and the 8 partials are added in the
+ * tree ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)), the order of a horizontal sum of a vector whose lane
+ * l holds those channels (hsum8x8); the last, partial block adds them in hsum8's order. So every
+ * score is the one a row-major dot product of 8-float lanes gives, with no shuffles. */
+static void attend_row_v8(float *out,                      // (C)
+                          const float *q,                  // (C)
+                          const float *KT,                 // (C,T) of this slot and layer
+                          const float *V,                  // (T,C) of this slot and layer
+                          float *scores,                   // (NH,T) scratch
                           int pos, int C, int NH, int T) {
   int hs = C / NH, n = pos + 1;
   float scale = 1.0f / sqrtf((float)hs);
   for (int h = 0; h < NH; h++) {
     float *s = scores + (size_t)h * T;
-    const float *Kh = K + h * hs, *qh = q + h * hs, *Vh = V + h * hs;
-    int t = 0;
-    for (; t + 8 <= n; t += 8) {
-      v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-      const float *k = Kh + (size_t)t * C;
-      for (int j = 0; j < hs; j += 8) {
-        v8f qv = v8_load(qh + j);
-        a0 += qv * v8_load(k + j);
-        a1 += qv * v8_load(k + (size_t)C + j);
-        a2 += qv * v8_load(k + 2 * (size_t)C + j);
-        a3 += qv * v8_load(k + 3 * (size_t)C + j);
-        a4 += qv * v8_load(k + 4 * (size_t)C + j);
-        a5 += qv * v8_load(k + 5 * (size_t)C + j);
-        a6 += qv * v8_load(k + 6 * (size_t)C + j);
-        a7 += qv * v8_load(k + 7 * (size_t)C + j);
+    const float *Kh = KT + (size_t)h * hs * T, *qh = q + h * hs, *Vh = V + h * hs;
+    for (int t = 0; t < n; t += 8) {
+      v8f p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, p4 = {0}, p5 = {0}, p6 = {0}, p7 = {0};
+      const float *k = Kh + t;
+      for (int j = 0; j < hs; j += 8, k += 8 * (size_t)T) {
+        p0 += qh[j] * v8_load(k);
+        p1 += qh[j + 1] * v8_load(k + T);
+        p2 += qh[j + 2] * v8_load(k + 2 * (size_t)T);
+        p3 += qh[j + 3] * v8_load(k + 3 * (size_t)T);
+        p4 += qh[j + 4] * v8_load(k + 4 * (size_t)T);
+        p5 += qh[j + 5] * v8_load(k + 5 * (size_t)T);
+        p6 += qh[j + 6] * v8_load(k + 6 * (size_t)T);
+        p7 += qh[j + 7] * v8_load(k + 7 * (size_t)T);
       }
-      v8_store(s + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
-    }
-    for (; t < n; t++) {
-      v8f a = {0};
-      for (int j = 0; j < hs; j += 8) a += v8_load(qh + j) * v8_load(Kh + (size_t)t * C + j);
-      s[t] = hsum8(a) * scale;
+      if (t + 8 <= n) {
+        v8_store(s + t, (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))) * scale);
+      } else { /* past n the lanes hold other positions' keys or padding: not stored */
+        v8f r = (((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7))) * scale;
+        for (int l = 0; l < n - t; l++) s[t + l] = r[l];
+      }
     }
     softmax_inplace(s, n);
     /* out_h = sum_t s[t] V[t, h]: 32 columns at a time in registers (two sets of four
@@ -214,17 +223,17 @@ static void attend_row_v8(float *out,                     // (C)
   }
 }
 
-/* The same for any head size, plain loops. */
-static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
+/* The same for any head size, plain loops (KT transposed keys as above). */
+static void attend_row_scalar(float *out, const float *q, const float *KT, const float *V, float *scores, int pos,
                               int C, int NH, int T) {
   int hs = C / NH, n = pos + 1;
   float scale = 1.0f / sqrtf((float)hs);
   for (int h = 0; h < NH; h++) {
     float *s = scores + (size_t)h * T;
     for (int t = 0; t < n; t++) {
-      const float *k = K + (size_t)t * C + h * hs, *qh = q + h * hs;
+      const float *k = KT + (size_t)h * hs * T + t, *qh = q + h * hs;
       float d = 0.0f;
-      for (int j = 0; j < hs; j++) d += qh[j] * k[j];
+      for (int j = 0; j < hs; j++) d += qh[j] * k[(size_t)j * T];
       s[t] = d * scale;
     }
     softmax_inplace(s, n);
@@ -239,21 +248,26 @@ static void attend_row_scalar(float *out, const float *q, const float *K, const 
 #pragma GCC pop_options
 #endif
 
-/* Feeds token tok[i] at position pos for the n active rows (slots act[i]); stores keys and
- * values in the cache; if want_logits writes logits (n,V) to the scratch. */
-static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n, int pos,
-                             int want_logits) {
+/* Feeds the n rows of the scratch (token tok[i] at position pos[i] of slot act[i]) through
+ * every layer; stores their keys and values in the cache. The residual stream after the last
+ * layer is left in the scratch's x (n,C); head_rows applies the final LayerNorm and a head.
+ * keep (increasing row indices, n_keep of them), if not NULL, keeps only those rows after the
+ * last layer's keys and values (a scorer needs the last position of each sequence): x then
+ * holds (n_keep,C), and act/pos are compacted the same way. */
+static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, int n, const int *keep,
+                         int n_keep) {
   gpt_dims d = m->d;
   int C = d.C, T = d.T, NH = d.NH;
   const gpt_tensors *p = &m->p;
   float *S = kv->scratch;
   float *x = S + sl->x, *xn = S + sl->xn, *qkv = S + sl->qkv, *att = S + sl->att;
   float *fch = S + sl->fch, *scores = S + sl->scores;
-  const int *tok = (const int *)(S + sl->tok), *act = (const int *)(S + sl->act);
+  const int *tok = (const int *)(S + sl->tok);
+  int *act = (int *)(S + sl->act), *posv = (int *)(S + sl->pos);
   size_t Cs = (size_t)C;
 
   for (int i = 0; i < n; i++) {
-    const float *te = p->wte + (size_t)tok[i] * Cs, *pe = p->wpe + (size_t)pos * Cs;
+    const float *te = p->wte + (size_t)tok[i] * Cs, *pe = p->wpe + (size_t)posv[i] * Cs;
     float *xi = x + (size_t)i * Cs;
     for (int c = 0; c < C; c++) xi[c] = te[c] + pe[c];
   }
@@ -263,15 +277,31 @@ static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout
     kern_layernorm_forward(xn, mean, rstd, x, p->ln1_w + lC, p->ln1_b + lC, n, C);
     kern_linear_forward(qkv, xn, p->qkv_w + lC * 3 * Cs, p->qkv_b + 3 * lC, NULL, n, C, 3 * C);
     float *Kl = kv->k + (size_t)l * kv->B * T * Cs, *Vl = kv->v + (size_t)l * kv->B * T * Cs;
+    for (int i = 0; i < n; i++) { /* every key and value first: later rows of a slot read earlier ones */
+      size_t slot = (size_t)act[i] * T * Cs;
+      const float *qi = qkv + (size_t)i * 3 * Cs;
+      float *kt = Kl + slot + posv[i]; /* keys transposed: (C,T) per slot */
+      for (int c = 0; c < C; c++) kt[(size_t)c * T] = qi[Cs + c];
+      memcpy(Vl + slot + (size_t)posv[i] * Cs, qi + 2 * Cs, Cs * sizeof(float));
+    }
+    if (keep && l == d.L - 1) { /* past the last keys and values only the kept rows matter */
+      for (int j = 0; j < n_keep; j++) { /* keep is increasing: row keep[j] moves down to j */
+        const int i = keep[j];
+        if (i == j) continue;
+        memcpy(x + (size_t)j * Cs, x + (size_t)i * Cs, Cs * sizeof(float));
+        memcpy(qkv + (size_t)j * 3 * Cs, qkv + (size_t)i * 3 * Cs, Cs * sizeof(float)); /* the query */
+        act[j] = act[i];
+        posv[j] = posv[i];
+      }
+      n = n_keep;
+    }
     for (int i = 0; i < n; i++) {
       size_t slot = (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
-      memcpy(Kl + slot + (size_t)pos * Cs, qi + Cs, Cs * sizeof(float));
-      memcpy(Vl + slot + (size_t)pos * Cs, qi + 2 * Cs, Cs * sizeof(float));
       if ((C / NH) % 8 == 0)
-        attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, pos, C, NH, T);
+        attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
       else
-        attend_row_scalar(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, pos, C, NH, T);
+        attend_row_scalar(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
     }
     kern_linear_forward(x, att, p->attproj_w + lC * Cs, p->attproj_b + lC, x, n, C, C);
     kern_layernorm_forward(xn, mean, rstd, x, p->ln2_w + lC, p->ln2_b + lC, n, C);
@@ -279,10 +309,38 @@ static void forward_position(const gpt *m, gpt_kvcache *kv, const scratch_layout
     kern_gelu_forward(fcg, fch, (long)n * 4 * C);
     kern_linear_forward(x, fcg, p->fcproj_w + lC * 4 * Cs, p->fcproj_b + lC, x, n, 4 * C, C);
   }
-  if (!want_logits) return;
-  kern_layernorm_forward(xn, mean, rstd, x, p->lnf_w, p->lnf_b, n, C);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d.V, C, 1.0f, xn, C, p->wte, C, 0.0f,
-              S + sl->logits, d.V);
+}
+
+/* Final LayerNorm and the LM head (logits (nsel,V) into out) or the scalar head (raw (nsel)
+ * into out) on nsel rows of the scratch's x: rows idx[0..nsel), or the first nsel if idx is
+ * NULL. Gathered rows go through att (nsel <= rows). */
+static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, const int *idx, int nsel,
+                      int logits, float *out) {
+  const gpt_dims d = m->d;
+  const size_t Cs = (size_t)d.C;
+  float *S = kv->scratch, *x = S + sl->x, *xn = S + sl->xn;
+  if (idx) {
+    float *g = S + sl->att;
+    for (int i = 0; i < nsel; i++) memcpy(g + (size_t)i * Cs, x + (size_t)idx[i] * Cs, Cs * sizeof(float));
+    x = g;
+  }
+  kern_layernorm_forward(xn, S + sl->mean, S + sl->rstd, x, m->p.lnf_w, m->p.lnf_b, nsel, d.C);
+  if (logits)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nsel, d.V, d.C, 1.0f, xn, d.C, m->p.wte, d.C, 0.0f, out,
+                d.V);
+  else
+    kern_linear_forward(out, xn, m->p.head_w, m->p.head_b, NULL, nsel, d.C, 1);
+}
+
+/* Copies positions [0, np) of slot `from` to slot `to` in every layer's keys and values. */
+static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
+  const size_t T = (size_t)kv->d.T, TC = T * kv->d.C, n = (size_t)np * kv->d.C;
+  for (int l = 0; l < kv->d.L; l++) {
+    const size_t layer = (size_t)l * kv->B * TC;
+    for (int c = 0; c < kv->d.C; c++) /* keys: (C,T) per slot */
+      memcpy(kv->k + layer + (size_t)to * TC + c * T, kv->k + layer + (size_t)from * TC + c * T, np * sizeof(float));
+    memcpy(kv->v + layer + (size_t)to * TC, kv->v + layer + (size_t)from * TC, n * sizeof(float));
+  }
 }
 
 /* ---- sampling ---------------------------------------------------------------------------- */
@@ -377,7 +435,7 @@ static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *r
 int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, const gpt_sample_opts *o,
                  oo_rng *rng, int *out_tokens, int *out_len, float *out_logp) {
   gpt_dims d = m->d;
-  REQUIRE(m->kind == GPT_LM, "gpt_generate: the model is not a language model (kind %d)", (int)m->kind);
+  REQUIRE(gpt_kind_has_logits(m->kind), "gpt_generate: the model is not a language model (kind %d)", (int)m->kind);
   REQUIRE(kv->k && kv->d.L == d.L && kv->d.C == d.C && kv->d.T == d.T && kv->d.NH == d.NH &&
               kv->d.V == d.V,
           "gpt_generate: the KV cache was created for other model dims; call gpt_kv_create for this model");
@@ -405,25 +463,73 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
   int n_gen = max_new < d.T - Tp ? max_new : d.T - Tp; /* prompt + response fit the context */
   if (n_gen <= 0) return OO_OK;
 
-  scratch_layout sl = scratch_plan(d, kv->B);
+  scratch_layout sl = scratch_plan(d, kv->B, kv->rows);
   float *S = kv->scratch;
-  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *heap = (int *)(S + sl.heap);
+  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *posv = (int *)(S + sl.pos);
+  int *heap = (int *)(S + sl.heap), *src = (int *)(S + sl.src), *uord = (int *)(S + sl.uord);
   float *logits = S + sl.logits, *probs = S + sl.probs;
-  int n = B;
-  for (int b = 0; b < B; b++) act[b] = b;
 
-  for (int pos = 0; n > 0; pos++) {
-    if (pos < Tp)
-      for (int i = 0; i < n; i++) tok[i] = prompt[(size_t)act[i] * Tp + pos];
-    int want = pos >= Tp - 1;
-    forward_position(m, kv, &sl, n, pos, want);
-    if (!want) continue;
+  /* Prompts: src[b] = the first slot with b's prompt, uord[b] = that prompt's rank among the
+   * distinct ones. Each distinct prompt goes through the model once, all its positions in one
+   * call (calls of up to kv->rows rows, slot-major, so a slot's positions arrive in order); the
+   * logits at its last position go to logits row uord[b]. */
+  int n_u = 0;
+  for (int b = 0; b < B; b++) {
+    src[b] = b;
+    for (int a = 0; a < b; a++)
+      if (src[a] == a && !memcmp(prompt + (size_t)a * Tp, prompt + (size_t)b * Tp, sizeof(int) * (size_t)Tp)) {
+        src[b] = a;
+        break;
+      }
+    uord[b] = src[b] == b ? n_u++ : uord[src[b]];
+  }
+  int n = 0, u_first = 0, n_last = 0; /* rows queued, ordinal of the call's first prompt, prompts ending in it */
+  for (int b = 0; b <= B; b++) {
+    if (b < B && src[b] != b) continue;
+    const int need = b < B ? (Tp < kv->rows ? Tp : kv->rows) : 0;
+    if (n > 0 && (b == B || n + need > kv->rows)) {
+      forward_rows(m, kv, &sl, n, NULL, 0);
+      int sel[GPT_SAMPLE_SEL], ns = 0, u = u_first;
+      for (int i = 0; i <= n; i++) { /* the rows at a last prompt position, in ordinal order */
+        if ((i == n && ns > 0) || ns == GPT_SAMPLE_SEL || ns == kv->rows) {
+          head_rows(m, kv, &sl, sel, ns, 1, logits + (size_t)u * d.V);
+          u += ns;
+          ns = 0;
+        }
+        if (i < n && posv[i] == Tp - 1) sel[ns++] = i;
+      }
+      u_first += n_last;
+      n = n_last = 0;
+    }
+    if (b == B) break;
+    for (int t0 = 0; t0 < Tp; t0 += kv->rows) { /* a prompt longer than a call takes several */
+      const int nt = Tp - t0 < kv->rows ? Tp - t0 : kv->rows;
+      for (int t = 0; t < nt; t++, n++) act[n] = b, posv[n] = t0 + t, tok[n] = prompt[(size_t)b * Tp + t0 + t];
+      if (t0 + nt < Tp) {
+        forward_rows(m, kv, &sl, n, NULL, 0);
+        n = 0;
+      }
+    }
+    n_last++;
+  }
+  for (int b = 0; b < B; b++)
+    if (src[b] != b) copy_prefix(kv, src[b], b, Tp);
+
+  n = B;
+  for (int b = 0; b < B; b++) act[b] = b;
+  for (int pos = Tp - 1; n > 0; pos++) {
+    if (pos >= Tp) { /* the prompt's last position was fed above */
+      for (int i = 0; i < n; i++) posv[i] = pos;
+      forward_rows(m, kv, &sl, n, NULL, 0);
+      head_rows(m, kv, &sl, NULL, n, 1, logits);
+    }
     int s = pos - (Tp - 1); /* index of the token being generated */
     int kept = 0;
     for (int i = 0; i < n; i++) {
       int b = act[i];
       float lp;
-      int t = sample_row(logits + (size_t)i * d.V, d.V, o, &rng[b], probs, heap, &lp);
+      const float *z = logits + (size_t)(s == 0 ? uord[b] : i) * d.V;
+      int t = sample_row(z, d.V, o, &rng[b], probs, heap, &lp);
       out_tokens[(size_t)b * max_new + s] = t;
       if (out_logp) out_logp[(size_t)b * max_new + s] = lp;
       out_len[b] = s + 1;
@@ -437,4 +543,62 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
     n = kept;
   }
   return OO_OK;
+}
+
+/* ---- scoring --------------------------------------------------------------------------------- */
+
+void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax, int chunk, float *raw) {
+  const gpt_dims d = m->d;
+  if (!gpt_kind_has_scalar(m->kind)) OO_FATAL("gpt_score_last: the model is a language model; it needs a scalar head");
+  if (n < 0 || Tmax < 1 || Tmax > d.T || chunk < 1)
+    OO_FATAL("gpt_score_last: n=%d Tmax=%d chunk=%d (need n >= 0, 1 <= Tmax <= n_ctx=%d, chunk >= 1)", n, Tmax, chunk,
+             d.T);
+  for (int i = 0; i < n; i++) {
+    if (lens[i] < 1 || lens[i] > Tmax)
+      OO_FATAL("gpt_score_last: sequence %d has length %d outside 1..%d", i, lens[i], Tmax);
+    for (int t = 0; t < lens[i]; t++) {
+      const int x = tokens[(size_t)i * Tmax + t];
+      if (x < 0 || x >= d.V) OO_FATAL("gpt_score_last: token %d at (b=%d, t=%d) outside 0..%d", x, i, t, d.V - 1);
+    }
+  }
+  if (n == 0) return;
+  const int cap = chunk < n ? chunk : n;
+  gpt_kvcache *kv = m->score_kv;
+  if (!kv || kv->B < cap || kv->rows < cap * Tmax) { /* grown, never shrunk: no allocation once sized */
+    const int B = kv && kv->B > cap ? kv->B : cap;
+    const int rows = kv && kv->rows > cap * Tmax ? kv->rows : cap * Tmax;
+    if (kv) gpt_kv_free(kv);
+    else kv = m->score_kv = xmalloc(sizeof *kv);
+    if (kv_create_rows(kv, m, B, rows)) OO_FATAL("gpt_score_last: %s", oo_error_message());
+  }
+  scratch_layout sl = scratch_plan(d, kv->B, kv->rows);
+  float *S = kv->scratch;
+  int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *posv = (int *)(S + sl.pos);
+  int *last = (int *)(S + sl.src); /* (B) row of each sequence's last position */
+  for (int c0 = 0; c0 < n; c0 += chunk) {
+    const int nc = n - c0 < chunk ? n - c0 : chunk;
+    const int *seq0 = tokens + (size_t)c0 * Tmax;
+    /* shared prefix: at most min(len) - 1 positions, so every sequence keeps its last one */
+    int L0 = lens[c0] - 1;
+    for (int i = 1; i < nc && L0 > 0; i++) {
+      const int *seq = seq0 + (size_t)i * Tmax;
+      if (lens[c0 + i] - 1 < L0) L0 = lens[c0 + i] - 1;
+      int t = 0;
+      while (t < L0 && seq[t] == seq0[t]) t++;
+      L0 = t;
+    }
+    if (L0 > 0) {
+      for (int t = 0; t < L0; t++) act[t] = 0, posv[t] = t, tok[t] = seq0[t];
+      forward_rows(m, kv, &sl, L0, NULL, 0);
+      for (int i = 1; i < nc; i++) copy_prefix(kv, 0, i, L0);
+    }
+    int nr = 0;
+    for (int i = 0; i < nc; i++) {
+      const int *seq = seq0 + (size_t)i * Tmax;
+      for (int t = L0; t < lens[c0 + i]; t++, nr++) act[nr] = i, posv[nr] = t, tok[nr] = seq[t];
+      last[i] = nr - 1;
+    }
+    forward_rows(m, kv, &sl, nr, last, nc);
+    head_rows(m, kv, &sl, NULL, nc, 0, raw + c0);
+  }
 }

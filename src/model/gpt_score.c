@@ -1,4 +1,5 @@
-/* gpt_score: batched scoring of whole sequences with a trained model (gpt.h "scoring").
+/* gpt_score: batched log-likelihood of whole sequences under an LM (gpt.h "scoring"); the
+ * reward scorer gpt_score_last lives in gpt_sample.c, on the KV-cache path.
  *
  * Sequences arrive as a padded (n,Tmax) array with lengths. They are processed in chunks of
  * `chunk` consecutive sequences; each chunk is compacted into a (nc,Tc) block, Tc = the longest
@@ -51,21 +52,9 @@ static int compact_chunk(int *buf, // (nc,Tc)
   return Tc;
 }
 
-void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax, int chunk, float *raw) {
-  if (m->kind == GPT_LM) OO_FATAL("gpt_score_last: the model is a language model; it needs a scalar head");
-  int *buf = score_setup(m, lens, n, Tmax, chunk, "gpt_score_last");
-  for (int c0 = 0; c0 < n; c0 += chunk) {
-    int nc = n - c0 < chunk ? n - c0 : chunk;
-    int Tc = compact_chunk(buf, tokens, lens, c0, nc, Tmax);
-    gpt_forward(m, buf, nc, Tc);
-    const float *out = gpt_scalar_out(m); /* (nc,Tc) */
-    for (int i = 0; i < nc; i++) raw[c0 + i] = out[(size_t)i * Tc + lens[c0 + i] - 1];
-  }
-}
-
 void gpt_mean_logprob(gpt *lm, const int *tokens, const int *lens, int n, int Tmax, int start, int chunk,
                       float *out) {
-  if (lm->kind != GPT_LM) OO_FATAL("gpt_mean_logprob: the model is not a language model (kind %d)", (int)lm->kind);
+  if (!gpt_kind_has_logits(lm->kind)) OO_FATAL("gpt_mean_logprob: the model is not a language model (kind %d)", (int)lm->kind);
   if (start < 1) OO_FATAL("gpt_mean_logprob: start = %d must be >= 1 (position 0 has no prefix)", start);
   int *buf = score_setup(lm, lens, n, Tmax, chunk, "gpt_mean_logprob");
   const int V = lm->d.V;
