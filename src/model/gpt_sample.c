@@ -89,14 +89,16 @@ void gpt_kv_free(gpt_kvcache *kv) {
 /* Attention of one query row over a cache slot. The (t, head) dot products are short (hs
  * floats), and without -ffast-math GCC will not reassociate a reduction, so a plain loop is a
  * serial chain of hs FMAs per score. Instead 8 time steps are computed at once in 8-float
- * vectors (GCC vector extensions: AVX2/AVX-512 on x86, NEON elsewhere) and reduced together
- * by a fixed shuffle tree (hsum8x8); the order of additions is fixed, so results are
- * deterministic and do not depend on the batch. Heads whose size is not a multiple of 8 take
- * the scalar path (attend_row_scalar). */
+ * vectors (GCC vector extensions: one AVX register in the x86-64-v3 clone,
+ * two SSE registers in the baseline one, NEON elsewhere) and reduced together by a fixed shuffle
+ * tree (hsum8x8); the order of additions is fixed and every multiply-add is an explicit fmaf
+ * (v8_fma), so results are deterministic, do not depend on the batch and are the same in both
+ * clones. Heads whose size is not a multiple of 8 take the scalar path (attend_row_scalar). */
 #if defined(__GNUC__) && !defined(__clang__)
-/* ISO C mode (-std=c17) turns off FMA contraction in GCC; these loops are multiply-adds. */
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")
+/* The v8f helpers are static and inlined: no vector crosses a call, so GCC's note that an AVX
+ * vector return changes the ABI of the baseline (non-AVX) clone does not apply. GCC emits it
+ * when the file is finished, so the pragma covers the rest of the file (no pop). */
+#pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float v8f __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
@@ -114,6 +116,15 @@ static inline v8f v8_load(const float *p) {
 
 static inline void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
+/* a * b + c rounded once per lane, spelled out rather than left to contraction so that the
+ * baseline clone (libm fmaf) and the x86-64-v3 clone (one vfmadd) give the same bits. */
+static inline v8f v8_fma(v8f a, v8f b, v8f c) {
+  v8f r;
+  for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
+  return r;
+}
+static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+
 /* r[i] = sum of the 8 lanes of a_i */
 static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6, v8f a7) {
 #define PAIR_SUM(x, y) (V8_SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + V8_SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15))
@@ -128,7 +139,7 @@ static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6
 static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
 
 /* softmax in place over s[0..n) */
-static void softmax_inplace(float *s, int n) {
+static inline void softmax_inplace(float *s, int n) {
   float mx = kern_max(s, n);
   for (int t = 0; t < n; t++) s[t] = kern_expf(s[t] - mx);
   float inv = 1.0f / kern_sum(s, n);
@@ -137,7 +148,7 @@ static void softmax_inplace(float *s, int n) {
 
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
  * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C). */
-static void attend_row_v8(float *out,                     // (C)
+KERN_HOT static void attend_row_v8(float *out,                     // (C)
                           const float *q,                 // (C)
                           const float *K, const float *V, // (T,C) of this slot and layer
                           float *scores,                  // (NH,T) scratch
@@ -153,20 +164,20 @@ static void attend_row_v8(float *out,                     // (C)
       const float *k = Kh + (size_t)t * C;
       for (int j = 0; j < hs; j += 8) {
         v8f qv = v8_load(qh + j);
-        a0 += qv * v8_load(k + j);
-        a1 += qv * v8_load(k + (size_t)C + j);
-        a2 += qv * v8_load(k + 2 * (size_t)C + j);
-        a3 += qv * v8_load(k + 3 * (size_t)C + j);
-        a4 += qv * v8_load(k + 4 * (size_t)C + j);
-        a5 += qv * v8_load(k + 5 * (size_t)C + j);
-        a6 += qv * v8_load(k + 6 * (size_t)C + j);
-        a7 += qv * v8_load(k + 7 * (size_t)C + j);
+        a0 = v8_fma(qv, v8_load(k + j), a0);
+        a1 = v8_fma(qv, v8_load(k + (size_t)C + j), a1);
+        a2 = v8_fma(qv, v8_load(k + 2 * (size_t)C + j), a2);
+        a3 = v8_fma(qv, v8_load(k + 3 * (size_t)C + j), a3);
+        a4 = v8_fma(qv, v8_load(k + 4 * (size_t)C + j), a4);
+        a5 = v8_fma(qv, v8_load(k + 5 * (size_t)C + j), a5);
+        a6 = v8_fma(qv, v8_load(k + 6 * (size_t)C + j), a6);
+        a7 = v8_fma(qv, v8_load(k + 7 * (size_t)C + j), a7);
       }
       v8_store(s + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
     }
     for (; t < n; t++) {
       v8f a = {0};
-      for (int j = 0; j < hs; j += 8) a += v8_load(qh + j) * v8_load(Kh + (size_t)t * C + j);
+      for (int j = 0; j < hs; j += 8) a = v8_fma(v8_load(qh + j), v8_load(Kh + (size_t)t * C + j), a);
       s[t] = hsum8(a) * scale;
     }
     softmax_inplace(s, n);
@@ -179,21 +190,21 @@ static void attend_row_v8(float *out,                     // (C)
       int i = 0;
       for (; i + 2 <= n; i += 2, v += 2 * (size_t)C) {
         float w0 = s[i], w1 = s[i + 1];
-        e0 += w0 * v8_load(v);
-        e1 += w0 * v8_load(v + 8);
-        e2 += w0 * v8_load(v + 16);
-        e3 += w0 * v8_load(v + 24);
-        o0 += w1 * v8_load(v + C);
-        o1 += w1 * v8_load(v + C + 8);
-        o2 += w1 * v8_load(v + C + 16);
-        o3 += w1 * v8_load(v + C + 24);
+        e0 = v8_fma(v8_splat(w0), v8_load(v), e0);
+        e1 = v8_fma(v8_splat(w0), v8_load(v + 8), e1);
+        e2 = v8_fma(v8_splat(w0), v8_load(v + 16), e2);
+        e3 = v8_fma(v8_splat(w0), v8_load(v + 24), e3);
+        o0 = v8_fma(v8_splat(w1), v8_load(v + C), o0);
+        o1 = v8_fma(v8_splat(w1), v8_load(v + C + 8), o1);
+        o2 = v8_fma(v8_splat(w1), v8_load(v + C + 16), o2);
+        o3 = v8_fma(v8_splat(w1), v8_load(v + C + 24), o3);
       }
       if (i < n) {
         float w0 = s[i];
-        e0 += w0 * v8_load(v);
-        e1 += w0 * v8_load(v + 8);
-        e2 += w0 * v8_load(v + 16);
-        e3 += w0 * v8_load(v + 24);
+        e0 = v8_fma(v8_splat(w0), v8_load(v), e0);
+        e1 = v8_fma(v8_splat(w0), v8_load(v + 8), e1);
+        e2 = v8_fma(v8_splat(w0), v8_load(v + 16), e2);
+        e3 = v8_fma(v8_splat(w0), v8_load(v + 24), e3);
       }
       float *o = out + h * hs + j;
       v8_store(o, e0 + o0);
@@ -205,17 +216,17 @@ static void attend_row_v8(float *out,                     // (C)
       v8f a = {0}, b = {0};
       int i = 0;
       for (; i + 2 <= n; i += 2) {
-        a += s[i] * v8_load(Vh + (size_t)i * C + j);
-        b += s[i + 1] * v8_load(Vh + (size_t)(i + 1) * C + j);
+        a = v8_fma(v8_splat(s[i]), v8_load(Vh + (size_t)i * C + j), a);
+        b = v8_fma(v8_splat(s[i + 1]), v8_load(Vh + (size_t)(i + 1) * C + j), b);
       }
-      if (i < n) a += s[i] * v8_load(Vh + (size_t)i * C + j);
+      if (i < n) a = v8_fma(v8_splat(s[i]), v8_load(Vh + (size_t)i * C + j), a);
       v8_store(out + h * hs + j, a + b);
     }
   }
 }
 
 /* The same for any head size, plain loops. */
-static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
+KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
                               int C, int NH, int T) {
   int hs = C / NH, n = pos + 1;
   float scale = 1.0f / sqrtf((float)hs);
@@ -224,20 +235,17 @@ static void attend_row_scalar(float *out, const float *q, const float *K, const 
     for (int t = 0; t < n; t++) {
       const float *k = K + (size_t)t * C + h * hs, *qh = q + h * hs;
       float d = 0.0f;
-      for (int j = 0; j < hs; j++) d += qh[j] * k[j];
+      for (int j = 0; j < hs; j++) d = fmaf(qh[j], k[j], d);
       s[t] = d * scale;
     }
     softmax_inplace(s, n);
     float *oh = out + h * hs;
     for (int j = 0; j < hs; j++) oh[j] = 0.0f;
     for (int t = 0; t < n; t++)
-      for (int j = 0; j < hs; j++) oh[j] += s[t] * V[(size_t)t * C + h * hs + j];
+      for (int j = 0; j < hs; j++) oh[j] = fmaf(s[t], V[(size_t)t * C + h * hs + j], oh[j]);
   }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
 
 /* Feeds token tok[i] at position pos for the n active rows (slots act[i]); stores keys and
  * values in the cache; if want_logits writes logits (n,V) to the scratch. */
@@ -307,7 +315,7 @@ static void sift_down(int *heap, int n, int i, const float *pr) {
 
 /* Draws a token from logits z (V) under options o with one uniform from rng; *logp gets
  * log p(token) under the plain model (softmax of z). probs (V) and heap (V) are scratch. */
-static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *rng, float *probs,
+KERN_HOT static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *rng, float *probs,
                       int *heap, float *logp) {
   float zmax = kern_max(z, V);
   float invT = 1.0f / o->temperature;
