@@ -77,6 +77,11 @@ int main(int argc, char **argv) {
   double z[3] = {0, 0, 0};
   fit_result fe;
   EXPECT(fit_gold_curve_dist(&fe, FIT_RL, z, y, 3, 4, comm) != OO_OK);
+  /* one distinct d: exactly rank deficient; pdgels may see a zero or a rounding-sized pivot
+   * depending on the BLAS kernel, and both must be reported (fit_qr_rank_deficient) */
+  double one[3] = {2, 2, 2};
+  EXPECT(fit_gold_curve_dist(&fe, FIT_BON, one, y, 3, 1, comm) != OO_OK);
+  EXPECT(strstr(oo_error_message(), "rank deficient") != NULL);
 
   int local = test_failures, total = 0;
   MPI_Allreduce(&local, &total, 1, MPI_INT, MPI_SUM, comm);
