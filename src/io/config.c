@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/machine.h"
 
 /* ---- the schema -------------------------------------------------------------------------- */
 
@@ -73,6 +74,9 @@ static const cfg_key SCHEMA[] = {
     STR("run.out_dir", run.out_dir, "runs", "parent directory of run directories"),
     INT("run.seed", run.seed, "1234", 0, INT_MAX, "master seed of every random stream"),
     INT("run.threads", run.threads, "1", 1, 64, "BLAS threads per rank (ranks x threads <= cores)"),
+    STR("run.blas_kernel", run.blas_kernel, "",
+        "OpenBLAS kernel to run, e.g. Haswell (the same code on AMD and Intel), SkylakeX, Zen, Sandybridge, "
+        "Prescott; empty = the machine's own choice (docs/reproducibility.md)"),
 
     STR("corpus.path", corpus.path, "/usr/share/games/fortunes", "corpus file or directory of files"),
     ENUM("corpus.delimiter", corpus.delimiter, "percent", "percent|blank",
@@ -624,6 +628,11 @@ static int cross_check(const oo_config *c, char *msg, size_t cap) {
   if (!c->run.name[0] || strchr(c->run.name, '/') || !strcmp(c->run.name, ".") || !strcmp(c->run.name, "..")) {
     snprintf(msg, cap, "'run.name' = \"%s\" must be a directory name (not empty, no '/'); use run.out_dir for the parent",
              c->run.name);
+    return 1;
+  }
+  if (c->run.blas_kernel[0] && !oo_blas_kernel_known(c->run.blas_kernel)) {
+    snprintf(msg, cap, "'run.blas_kernel' = \"%s\" is not an OpenBLAS kernel: accepted \"\" (the machine's own) or one of %s",
+             c->run.blas_kernel, OO_BLAS_KERNELS);
     return 1;
   }
   const char *nonempty[] = {"run.out_dir", c->run.out_dir, "corpus.path", c->corpus.path, "slurm.time", c->slurm.time};

@@ -35,6 +35,7 @@ typedef struct {
     char out_dir[CFG_STR]; /* parent directory of runs */
     int seed;              /* master seed */
     int threads;           /* BLAS threads per rank */
+    char blas_kernel[16];  /* OpenBLAS kernel (OPENBLAS_CORETYPE), "" = the machine's choice */
   } run;
   struct {
     char path[CFG_STR];      /* corpus file or directory */
