@@ -1,8 +1,8 @@
 /* blas_pin: the OpenBLAS kernel a command line asks for, found before MPI_Init so that
  * oo_blas_kernel_pin (core/machine.h) can re-execute the program with OPENBLAS_CORETYPE set.
- * The setting comes from the config file and --set overrides on the command line
- * (run.blas_kernel), else from the environment variable OVEROPT_BLAS_KERNEL (for commands
- * without a config, such as bench): never from whatever the user's shell exported. */
+ * A command given a config takes run.blas_kernel from it (and its --set overrides) alone, so
+ * a run does not depend on the shell it was started from; a command without a config (bench,
+ * the checkpoint tools, --version) takes the environment variable OVEROPT_BLAS_KERNEL. */
 #ifndef OO_MPI_BLAS_PIN_H
 #define OO_MPI_BLAS_PIN_H
 
