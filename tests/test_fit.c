@@ -35,6 +35,13 @@ static void normal_equations(double *c, fit_form form, const double *d, const do
   c[1] = (s11 * t2 - s12 * t1) / det;
 }
 
+/* Tolerances of the coefficient checks: dgels (Householder QR) is backward stable, so its alpha
+ * and beta are within about c m n eps kappa |x| of the exact ones for data the form fits exactly
+ * (Golub and Van Loan, Thm 5.3.1, residual 0), and within c m n eps kappa^2 |x| ||r|| / ||A||
+ * more for noisy data, as is the Cramer's-rule normal-equations solve. The designs here have
+ * kappa = 13.7 (BoN grid [d, -d^2]) and 15.9 (RL grid [d, -d ln d]); with m = 15, n = 2, c = 10
+ * and |x| < 1 that is below 1.5e-12 and 2e-11 (kappa^2 term), so 1e-10 holds for every BLAS
+ * kernel and still catches any real error in the design or the solve. */
 static void test_exact(void) {
   double d[M], y[M];
   bon_d(d);
