@@ -38,6 +38,10 @@ OVEROPT_BLAS_KERNEL=Prescott "$prog" --version > version.txt 2> err.txt || bad "
 grep -q "BLAS kernel Prescott," version.txt || bad "OVEROPT_BLAS_KERNEL=Prescott not in effect: $(cat version.txt)"
 if OVEROPT_BLAS_KERNEL=Bogus "$prog" --version > /dev/null 2> err.txt; then bad "OVEROPT_BLAS_KERNEL=Bogus accepted"; fi
 grep -q 'OVEROPT_BLAS_KERNEL = "Bogus" is not an OpenBLAS kernel' err.txt || bad "OVEROPT_BLAS_KERNEL message: $(cat err.txt)"
+printf '@include "%s"\nsweep = { axes = ( { key = "run.blas_kernel"; values = ["Haswell", "Zen"]; } ); };\n' \
+  "$src/tests/configs/tiny.cfg" > kernel_sweep.cfg
+if "$prog" check kernel_sweep.cfg > /dev/null 2> err.txt; then bad "run.blas_kernel accepted as a sweep axis"; fi
+grep -q "'run.blas_kernel' cannot be a sweep axis" err.txt || bad "blas_kernel sweep message: $(cat err.txt)"
 
 # a bad file names file and line
 if "$prog" check "$src/tests/config_bad/unknown_key.cfg" > /dev/null 2> err.txt; then bad "bad file accepted"; fi

@@ -754,6 +754,11 @@ static int load_sweep(oo_config *cfg, const config_setting_t *axes, const char *
       rc = oo_error_at(__FILE__, __LINE__, "%sa sweep axis cannot sweep 'sweep.axes'", where);
       break;
     }
+    if (!strcmp(kn, "run.blas_kernel")) { /* chosen once per process, before MPI_Init */
+      rc = oo_error_at(__FILE__, __LINE__, "%s'run.blas_kernel' cannot be a sweep axis: OpenBLAS picks its kernel "
+                       "once per process; run one sweep per kernel", where);
+      break;
+    }
     for (int b = 0; b < a && !rc; b++)
       if (!strcmp(cfg->sweep.axes[b].key, kn))
         rc = oo_error_at(__FILE__, __LINE__, "%s'%s' is swept by two axes: merge their values", where, kn);
