@@ -14,6 +14,7 @@
 #include "bench_rlhf.h"
 #include "commands.h"
 #include "core/core.h"
+#include "core/machine.h"
 #include "io/config.h"
 #include "model/bench.h"
 
@@ -71,6 +72,7 @@ int cmd_bench(int argc, char **argv) {
   }
 
   openblas_set_num_threads(1);
+  printf("CPU: %s; BLAS kernel: %s; project kernels: %s\n", oo_cpu_model(), oo_blas_kernel(), oo_kernel_target());
   printf("overopt bench: OpenBLAS %s, 1 thread; best of %d after a warm-up, thread CPU time; ratio = model GFLOP/s /"
          " sgemm GFLOP/s on the same shapes\n",
          openblas_get_config(), base.reps);

@@ -47,7 +47,7 @@ int fit_lstsq_dist(double *x, const double *A, const double *b, int m, int n, in
   Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
   const int zero = 0, one = 1;
   int lld = 1, desca[9], descb[9], info = 0;
-  double *a = NULL, *bl = NULL, *work = NULL, *xs = NULL;
+  double *a = NULL, *bl = NULL, *work = NULL, *xs = NULL, *rd = NULL;
   if (nprow != P || npcol != 1 || myrow < 0) { /* the same on every rank */
     rc = oo_error_at(__FILE__, __LINE__, "BLACS grid over %d ranks came back %d x %d (row %d)", P,
                      nprow, npcol, myrow);
@@ -57,7 +57,7 @@ int fit_lstsq_dist(double *x, const double *A, const double *b, int m, int n, in
   lld = mloc > 1 ? mloc : 1;
   a = xcalloc((size_t)lld * n, sizeof(double));
   bl = xcalloc((size_t)lld, sizeof(double));
-  xs = xcalloc((size_t)n, sizeof(double));
+  xs = xcalloc((size_t)2 * n, sizeof(double));
   for (int i = 0; i < m; i++) {
     if ((i / mb) % nprow != myrow) continue;
     int li = (i / (mb * nprow)) * mb + i % mb;
@@ -98,17 +98,34 @@ int fit_lstsq_dist(double *x, const double *A, const double *b, int m, int n, in
                      " the fit needs distinct positive d values", m, n, info_max);
     goto done;
   }
-  /* rows 0..n-1 of b hold x; gather them from whichever grid rows own them */
+  /* rows 0..n-1 of b hold x and the diagonal of a holds R's pivots: gather both (2n values)
+   * from whichever grid rows own them, then apply the serial fit's numerical rank test */
+  rd = xcalloc((size_t)2 * n, sizeof(double));
   for (int i = 0; i < n; i++)
-    if ((i / mb) % nprow == myrow) xs[i] = bl[(i / (mb * nprow)) * mb + i % mb];
-  if (MPI_Allreduce(xs, x, n, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS)
+    if ((i / mb) % nprow == myrow) {
+      const int li = (i / (mb * nprow)) * mb + i % mb;
+      xs[i] = bl[li];
+      xs[n + i] = a[li + (size_t)i * lld];
+    }
+  if (MPI_Allreduce(xs, rd, 2 * n, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS) {
     rc = oo_error_at(__FILE__, __LINE__, "fit_lstsq_dist: MPI_Allreduce of the solution failed");
+    goto done;
+  }
+  const int weak = fit_qr_rank_deficient(rd + n, A, m, n); /* the same on every rank */
+  if (weak >= 0) {
+    rc = oo_error_at(__FILE__, __LINE__,
+                     "least squares: the (%d,%d) design matrix is rank deficient (negligible QR pivot"
+                     " in column %d): the fit needs distinct positive d values", m, n, weak + 1);
+    goto done;
+  }
+  memcpy(x, rd, sizeof(double) * n);
 
 done:
   xfree(&a);
   xfree(&bl);
   xfree(&work);
   xfree(&xs);
+  xfree(&rd);
   Cblacs_gridexit(ctxt);
   Cfree_blacs_system_handle(handle);
   return rc;

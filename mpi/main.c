@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blas_pin.h"
 #include "comm.h"
 #include "commands.h"
 #include "core/core.h"
+#include "core/machine.h"
 #include "sweep.h"
 
 static const oo_command commands[] = {
@@ -97,6 +99,15 @@ static int dispatch(int argc, char **argv, int rank) {
 }
 
 int main(int argc, char **argv) {
+  /* OpenBLAS chose its kernel when it loaded: a pinned kernel needs a fresh image (issue #10) */
+  char kernel[32];
+  const char *kernel_source;
+  blas_pin_requested(kernel, sizeof kernel, &kernel_source, argc, argv);
+  oo_blas_kernel_pin(kernel, argv);
+  if (oo_blas_kernel_require(kernel, kernel_source)) { /* every rank checks its own CPU */
+    fprintf(stderr, "overopt: %s\n", oo_error_message());
+    return 2;
+  }
   if (oo_mpi_init(&argc, &argv)) oo_mpi_die(1);
   int rank = oo_log_rank();
   /* Global options anywhere on the line, removed before the command sees its arguments. */
@@ -116,7 +127,9 @@ int main(int argc, char **argv) {
   } else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     if (rank == 0) print_usage(stdout);
   } else if (!strcmp(argv[1], "--version")) {
-    if (rank == 0) printf("overopt %s\n", OVEROPT_VERSION);
+    if (rank == 0)
+      printf("overopt %s\nCPU %s, BLAS kernel %s, project kernels %s\n", OVEROPT_VERSION, oo_cpu_model(),
+             oo_blas_kernel(), oo_kernel_target());
   } else {
     code = dispatch(argc - 1, argv + 1, rank);
   }

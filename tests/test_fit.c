@@ -1,5 +1,6 @@
 /* Functional-form fits: exact recovery from curves made by the forms, peaks, no-peak handling,
  * noisy data against a direct normal-equations solve, the linear scaling fit and errors. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,13 @@ static void normal_equations(double *c, fit_form form, const double *d, const do
   c[1] = (s11 * t2 - s12 * t1) / det;
 }
 
+/* Tolerances of the coefficient checks: dgels (Householder QR) is backward stable, so its alpha
+ * and beta are within about c m n eps kappa |x| of the exact ones for data the form fits exactly
+ * (Golub and Van Loan, Thm 5.3.1, residual 0), and within c m n eps kappa^2 |x| ||r|| / ||A||
+ * more for noisy data, as is the Cramer's-rule normal-equations solve. The designs here have
+ * kappa = 13.7 (BoN grid [d, -d^2]) and 15.9 (RL grid [d, -d ln d]); with m = 15, n = 2, c = 10
+ * and |x| < 1 that is below 1.5e-12 and 2e-11 (kappa^2 term), so 1e-10 holds for every BLAS
+ * kernel and still catches any real error in the design or the solve. */
 static void test_exact(void) {
   double d[M], y[M];
   bon_d(d);
@@ -118,11 +126,35 @@ static void test_linear_and_errors(void) {
   EXPECT(strstr(oo_error_message(), "rank deficient") != NULL);
 }
 
+/* The numerical rank test (fit_qr_rank_deficient): its threshold is
+ * FIT_RANK_FACTOR max(m,n) eps max_k ||A(:,k)||, so a pivot at 1e-3 of that is deficient and one
+ * at 1e3 of it is not, on any BLAS kernel; and fit_lstsq reports a design whose second column
+ * is the first times -2, whether dgels sees a zero pivot or rounding noise (SkylakeX). */
+static void test_rank_threshold(void) {
+  enum { m = 3, n = 2 };
+  double A[m * n] = {2, 2, 2, -4, -4, -4};
+  const double tol = FIT_RANK_FACTOR * m * DBL_EPSILON * sqrt(48.0); /* ||A(:,2)|| = sqrt(48) */
+  double r[2] = {-sqrt(12.0), 1e-3 * tol};
+  EXPECT(fit_qr_rank_deficient(r, A, m, n) == 1);
+  r[1] = 1e3 * tol;
+  EXPECT(fit_qr_rank_deficient(r, A, m, n) == -1);
+  r[1] = NAN;
+  EXPECT(fit_qr_rank_deficient(r, A, m, n) == 1);
+  double x[2], b[3] = {1, 2, 3};
+  EXPECT(fit_lstsq(x, A, b, m, n) != OO_OK);
+  EXPECT(strstr(oo_error_message(), "rank deficient") != NULL);
+  /* distinct d, however close together, are full rank: d = 1 and 1 + 1e-6 */
+  double d[3] = {1, 1 + 1e-6, 1 + 2e-6}, y[3] = {0.5, 0.5, 0.5};
+  fit_result f;
+  EXPECT_OK(fit_gold_curve(&f, FIT_BON, d, y, 3));
+}
+
 int main(void) {
   long live = oo_mem_live_blocks();
   test_exact();
   test_noisy_and_no_peak();
   test_linear_and_errors();
+  test_rank_threshold();
   EXPECT(oo_mem_live_blocks() == live);
   return TEST_SUMMARY();
 }

@@ -70,7 +70,8 @@ static void test_score_last_by_hand(void) {
     by_hand[i] = gpt_scalar_out(&m2)[lens[i] - 1];
     double e = fabs((double)raw[i] - by_hand[i]);
     worst = e > worst ? e : worst;
-    EXPECT_NEAR(raw[i], by_hand[i], 1e-5 * (1 + fabs(by_hand[i])));
+    /* chunked batch vs one sequence: other sgemm shapes, other summation orders */
+    EXPECT_NEAR(raw[i], by_hand[i], tol_gpt_forward(g.model.d.C, g.model.d.L, TMAX, fabs(by_hand[i])));
   }
   printf("gpt_score_last vs forward by hand: largest difference %.3g over %d sequences\n", worst, N);
   /* The chunk size does not change results beyond rounding. */
@@ -123,7 +124,7 @@ static void test_mean_logprob_direct(void) {
     double e = fabs(got[i] - want);
     worst = e > worst ? e : worst;
     spread += fabs(want - log(1.0 / GPT_VOCAB));
-    EXPECT_NEAR(got[i], want, 1e-5 * (1 + fabs(want)));
+    EXPECT_NEAR(got[i], want, tol_gpt_forward(d.C, d.L, TMAX, fabs(want)));
   }
   printf("gpt_mean_logprob vs direct: largest difference %.3g; mean |logp - log(1/V)| %.3f\n", worst, spread / N);
   EXPECT(spread / N > 0.05); /* the test model is not trivially uniform */

@@ -65,7 +65,7 @@ static void check_against_full_forward(gpt *m, const gpt_sample_opts *o, int gre
   }
   gpt_forward(m, full, B, T);
   const float *logits = gpt_logits(m);
-  double max_err = 0.0;
+  double max_err = 0.0, max_ratio = 0.0; /* ratio: error / its tolerance */
   int mismatches = 0, close_calls = 0;
   for (int b = 0; b < B; b++)
     for (int s = 0; s < n; s++) {
@@ -74,17 +74,21 @@ static void check_against_full_forward(gpt *m, const gpt_sample_opts *o, int gre
       double ref = log_softmax_at(z, V, tok);
       double err = fabs(ref - logp[(size_t)b * max_new + s]);
       max_err = err > max_err ? err : max_err;
+      const double tol = tol_gpt_forward(m->d.C, m->d.L, m->d.T, fabs(ref));
+      max_ratio = err / tol > max_ratio ? err / tol : max_ratio;
       if (greedy) {
         float gap;
         int am = argmax_gap(z, V, &gap);
-        if (gap < 1e-4f) close_calls++; /* a near tie may legitimately go either way */
+        /* a near tie may legitimately go either way: both logits may move by the tolerance */
+        if (gap < 2.0 * tol_gpt_forward(m->d.C, m->d.L, m->d.T, fabs(z[am]))) close_calls++;
         else if (am != tok) mismatches++;
       }
     }
   printf("%s: %d positions x %d sequences, max |out_logp - full log-softmax| = %.3g, argmax mismatches %d "
          "(near ties skipped: %d)\n",
          what, n, B, max_err, mismatches, close_calls);
-  EXPECT_MSG(max_err <= 1e-4, "%s: out_logp differs from the full forward by %g", what, max_err);
+  EXPECT_MSG(max_ratio <= 1.0, "%s: out_logp differs from the full forward by %g (%.3g x tol_gpt_forward)", what,
+             max_err, max_ratio);
   EXPECT_MSG(mismatches == 0, "%s: %d greedy tokens differ from the full forward's argmax", what, mismatches);
   gpt_kv_free(&kv);
   free(prompt), free(out), free(len), free(full), free(logp);
@@ -116,15 +120,16 @@ static void test_batch_independence(gpt *m) {
   EXPECT_OK(gpt_generate(m, &kv1, prompt + pos * Tp, Tp, 1, &o, rng1, out1, len1, lp1));
   EXPECT(len5[pos] == len1[0]);
   int same = 1;
-  float max_d = 0.0f;
+  float max_d = 0.0f, max_lp = 0.0f;
   for (int s = 0; s < max_new; s++) {
     same &= out5[pos * max_new + s] == out1[s];
     float d = fabsf(lp5[pos * max_new + s] - lp1[s]);
     max_d = d > max_d ? d : max_d;
+    max_lp = fabsf(lp1[s]) > max_lp ? fabsf(lp1[s]) : max_lp;
   }
   printf("batch independence: tokens %s, max logp difference %.3g\n", same ? "identical" : "DIFFER", max_d);
   EXPECT_MSG(same, "sequence 2 of a batch of 5 differs from the same stream generated alone");
-  EXPECT(max_d <= 1e-5f);
+  EXPECT(max_d <= tol_gpt_forward(m->d.C, m->d.L, m->d.T, max_lp)); /* batch 5 vs 1: other sgemm shapes */
   /* The other sequences used other keys: they should not all equal sequence pos. */
   int differs = 0;
   for (int b = 0; b < B; b++)

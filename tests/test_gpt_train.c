@@ -69,9 +69,11 @@ static void test_batch_causal(gpt_kind kind) {
     gpt_forward(&m, tok + b * T, 1, T);
     memcpy(one + b * T * per, OUT(m), sizeof(float) * T * per);
   }
-  float d = max_abs_diff(both, one, 2 * T * per);
-  printf("kind %d: batch of 2 vs two of 1: max abs diff %.3g\n", kind, d);
-  EXPECT(d <= 1e-5f);
+  float d = max_abs_diff(both, one, 2 * T * per), scale = 0.0f;
+  for (size_t i = 0; i < 2 * T * per; i++) scale = fabsf(one[i]) > scale ? fabsf(one[i]) : scale;
+  const double tol = tol_gpt_forward(dims.C, dims.L, T, scale); /* other sgemm shapes: other sums */
+  printf("kind %d: batch of 2 vs two of 1: max abs diff %.3g (tolerance %.3g)\n", kind, d, tol);
+  EXPECT(d <= tol);
 
   /* causality: change token 9 of sequence 0; positions < 9 must not move at all */
   const int t0 = 9;
@@ -92,7 +94,7 @@ static void test_batch_causal(gpt_kind kind) {
   /* a shorter T after a longer one reuses the buffers; sgemm's rounding may differ with the
    * matrix shape, so equal up to float rounding as for the batch check */
   gpt_forward(&m, tok, 1, 5);
-  EXPECT(max_abs_diff(OUT(m), one, 5 * per) <= 1e-5f);
+  EXPECT(max_abs_diff(OUT(m), one, 5 * per) <= tol);
 #undef OUT
   gpt_free(&m);
 }

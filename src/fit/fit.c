@@ -3,6 +3,7 @@
  * fit_finish. */
 #include "fit/fit.h"
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -74,6 +75,19 @@ void fit_finish(fit_result *r, fit_form form, const double *coef, const double *
   }
 }
 
+int fit_qr_rank_deficient(const double *r_diag, const double *A, int m, int n) {
+  double norm_max = 0.0;
+  for (int k = 0; k < n; k++) {
+    double ss = 0.0;
+    for (int i = 0; i < m; i++) ss += A[i + (size_t)k * m] * A[i + (size_t)k * m];
+    norm_max = fmax(norm_max, sqrt(ss));
+  }
+  const double tol = FIT_RANK_FACTOR * (m > n ? m : n) * DBL_EPSILON * norm_max;
+  for (int j = 0; j < n; j++)
+    if (!(fabs(r_diag[j]) > tol)) return j; /* NaN counts as deficient */
+  return -1;
+}
+
 int fit_lstsq(double *x, const double *A, const double *b, int m, int n) {
   REQUIRE(n >= 1 && m >= n, "least squares needs at least as many points as unknowns: m = %d, n = %d", m, n);
   double *a = xmalloc(sizeof(double) * (size_t)m * n), *bb = xmalloc(sizeof(double) * m);
@@ -85,14 +99,19 @@ int fit_lstsq(double *x, const double *A, const double *b, int m, int n) {
   lwork = (int)query;
   double *work = xmalloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
   if (info == 0) dgels_("N", &m, &n, &nrhs, a, &m, bb, &m, work, &lwork, &info, 1);
-  if (info > 0)
+  double *r_diag = xmalloc(sizeof(double) * n);
+  for (int j = 0; j < n; j++) r_diag[j] = a[j + (size_t)j * m]; /* dgels leaves R in a */
+  const int weak = info == 0 ? fit_qr_rank_deficient(r_diag, A, m, n) : -1;
+  if (info > 0 || weak >= 0)
     rc = oo_error_at(__FILE__, __LINE__,
-                     "least squares: the (%d,%d) design matrix is rank deficient (dgels info %d): "
-                     "the fit needs distinct positive d values", m, n, info);
+                     "least squares: the (%d,%d) design matrix is rank deficient (%s %d): "
+                     "the fit needs distinct positive d values", m, n,
+                     info > 0 ? "dgels info" : "negligible QR pivot in column", info > 0 ? info : weak + 1);
   else if (info < 0)
     rc = oo_error_at(__FILE__, __LINE__, "dgels rejected argument %d", -info);
   else
     memcpy(x, bb, sizeof(double) * n);
+  xfree(&r_diag);
   xfree(&a);
   xfree(&bb);
   xfree(&work);

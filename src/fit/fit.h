@@ -51,8 +51,22 @@ void fit_design(double *A,          // (m,2) column-major, first *m_used rows wr
 void fit_finish(fit_result *r, fit_form form, const double *coef, // coef: (2)
                 const double *A, const double *y, int m_used);   // A: (m_used,2), y: (m_used)
 
+/* Numerical rank test on the R factor of a Householder QR of A (m,n) column-major: returns the
+ * first column j whose pivot |R_jj| <= FIT_RANK_FACTOR * max(m,n) * eps * max_k ||A(:,k)||_2,
+ * or -1 when every pivot is larger. Why this threshold: the computed R is the exact R of
+ * A + dA with ||dA(:,k)|| <= c m eps ||A(:,k)|| (Higham, Accuracy and Stability, Thm 19.4; c a
+ * small constant), so a column that depends exactly on earlier ones gets a pivot of that
+ * size, not 0; which rounding noise it gets depends on the BLAS kernel (issue #10: Intel's
+ * SkylakeX kernels give a tiny non-zero pivot where others give 0). A pivot below it also
+ * means cond(A) > 1 / (FIT_RANK_FACTOR max(m,n) eps): the solution would carry no digits. */
+#define FIT_RANK_FACTOR 10.0 /* covers the constant c of the QR backward-error bound */
+int fit_qr_rank_deficient(const double *r_diag, // (n) diagonal of R
+                          const double *A,      // (m,n) column-major, the matrix factored
+                          int m, int n);
+
 /* Least squares min ||A x - b|| by LAPACK dgels (QR), A (m,n) column-major with m >= n and full
- * column rank. A and b are not modified. Fails naming the LAPACK info on a rank-deficient A. */
+ * column rank. A and b are not modified. Fails on a rank-deficient A, exactly (dgels info) or
+ * numerically (fit_qr_rank_deficient). */
 int fit_lstsq(double *x,       // (n) solution
               const double *A, // (m,n) column-major
               const double *b, // (m)

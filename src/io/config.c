@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/machine.h"
 
 /* ---- the schema -------------------------------------------------------------------------- */
 
@@ -79,6 +80,9 @@ static const cfg_key SCHEMA[] = {
     INT("run.replicates", run.replicates, "1", 1, 64,
         "replicates R of the experiment, sharing the world; R >= 2 writes rep<i>/ and summary.csv"),
     INT("run.threads", run.threads, "1", 1, 64, "BLAS threads per rank (ranks x threads <= cores)"),
+    STR("run.blas_kernel", run.blas_kernel, "",
+        "OpenBLAS kernel to run, e.g. Haswell (the same code on AMD and Intel), SkylakeX, Zen, Sandybridge, "
+        "Prescott; empty = the machine's own choice (docs/reproducibility.md)"),
 
     STR("corpus.path", corpus.path, "/usr/share/games/fortunes", "corpus file or directory of files"),
     ENUM("corpus.delimiter", corpus.delimiter, "percent", "percent|blank",
@@ -684,6 +688,11 @@ static int cross_check(const oo_config *c, const char *path, char *msg, size_t c
              c->run.name);
     return 1;
   }
+  if (c->run.blas_kernel[0] && !oo_blas_kernel_known(c->run.blas_kernel)) {
+    snprintf(msg, cap, "'run.blas_kernel' = \"%s\" is not an OpenBLAS kernel: accepted \"\" (the machine's own) or one of %s",
+             c->run.blas_kernel, OO_BLAS_KERNELS);
+    return 1;
+  }
   const char *nonempty[] = {"run.out_dir", c->run.out_dir, "corpus.path", c->corpus.path, "slurm.time", c->slurm.time};
   for (int i = 0; i < 6; i += 2)
     if (!nonempty[i + 1][0]) {
@@ -804,6 +813,11 @@ static int load_sweep(oo_config *cfg, const config_setting_t *axes, const char *
     }
     if (k->type == K_SWEEP) {
       rc = oo_error_at(__FILE__, __LINE__, "%sa sweep axis cannot sweep 'sweep.axes'", where);
+      break;
+    }
+    if (!strcmp(kn, "run.blas_kernel")) { /* chosen once per process, before MPI_Init */
+      rc = oo_error_at(__FILE__, __LINE__, "%s'run.blas_kernel' cannot be a sweep axis: OpenBLAS picks its kernel "
+                       "once per process; run one sweep per kernel", where);
       break;
     }
     for (int b = 0; b < a && !rc; b++)

@@ -37,6 +37,7 @@ typedef struct {
     int seed;              /* seed of replicate 0; replicate i uses seed + i */
     int replicates;        /* replicates R of the experiment in one run */
     int threads;           /* BLAS threads per rank */
+    char blas_kernel[16];  /* OpenBLAS kernel (OPENBLAS_CORETYPE), "" = the machine's choice */
   } run;
   struct {
     char path[CFG_STR];      /* corpus file or directory */

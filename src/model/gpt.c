@@ -421,7 +421,7 @@ void gpt_zero_grad(gpt *m) {
 
 /* ---- losses and log-probabilities ---------------------------------------------------------- */
 
-float gpt_cross_entropy(const float *logits, const int *targets, int N, int V, float *dlogits) {
+KERN_HOT float gpt_cross_entropy(const float *logits, const int *targets, int N, int V, float *dlogits) {
   int count = 0;
   for (int i = 0; i < N; i++) count += targets[i] >= 0;
   const float inv = count ? 1.0f / (float)count : 0.0f;
@@ -445,7 +445,7 @@ float gpt_cross_entropy(const float *logits, const int *targets, int N, int V, f
 }
 
 /* sum_j softmax(z)_j z_j given lse, in chunks so the exp loop vectorizes */
-static float expected_logit(const float *z, float lse, int V) {
+static inline float expected_logit(const float *z, float lse, int V) {
   float tmp[256];
   float s = 0.0f;
   for (int j0 = 0; j0 < V; j0 += 256) {
@@ -456,7 +456,7 @@ static float expected_logit(const float *z, float lse, int V) {
   return s;
 }
 
-void gpt_logprobs(const float *logits, const int *targets, int N, int V, float *logp, float *entropy) {
+KERN_HOT void gpt_logprobs(const float *logits, const int *targets, int N, int V, float *logp, float *entropy) {
   for (int i = 0; i < N; i++) {
     const float *z = logits + (size_t)i * V;
     const int y = targets[i];
@@ -494,7 +494,7 @@ void gpt_logprobs_backward(const float *logits, const int *targets, int N, int V
 
 /* ---- optimizer ----------------------------------------------------------------------------- */
 
-float gpt_clip_grad(gpt *m, float max_norm) {
+KERN_HOT float gpt_clip_grad(gpt *m, float max_norm) {
   double ss = 0.0;
   const size_t chunk = 4096; /* float partial sums per chunk, double across chunks */
   for (size_t i = 0; i < m->n_params; i += chunk) {
@@ -524,7 +524,7 @@ static inline float adam_sqrt(float v) {
   return y;
 }
 
-void gpt_adamw_step(gpt *m, const gpt_adamw *opt) {
+KERN_HOT void gpt_adamw_step(gpt *m, const gpt_adamw *opt) {
   if (!m->grads) OO_FATAL("gpt_adamw_step: call gpt_alloc_train first");
   m->step++;
   const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps, lr = opt->lr;

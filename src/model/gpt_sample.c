@@ -118,9 +118,10 @@ void gpt_kv_free(gpt_kvcache *kv) {
  * results are deterministic and do not depend on the batch. Heads whose size is not a multiple
  * of 8 take the scalar path (attend_row_scalar). */
 #if defined(__GNUC__) && !defined(__clang__)
-/* ISO C mode (-std=c17) turns off FMA contraction in GCC; these loops are multiply-adds. */
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")
+/* The v8f helpers are static and inlined: no vector crosses a call, so GCC's note that an AVX
+ * vector return changes the ABI of the baseline (non-AVX) clone does not apply. GCC emits it
+ * when the file is finished, so the pragma covers the rest of the file (no pop). */
+#pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float v8f __attribute__((vector_size(32)));
 
@@ -132,8 +133,17 @@ static inline v8f v8_load(const float *p) {
 
 static inline void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
+/* a * b + c rounded once per lane, spelled out rather than left to contraction so that the
+ * baseline clone (libm fmaf) and the x86-64-v3 clone (one vfmadd) give the same bits. */
+static inline v8f v8_fma(v8f a, v8f b, v8f c) {
+  v8f r;
+  for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
+  return r;
+}
+static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+
 /* softmax in place over s[0..n) */
-static void softmax_inplace(float *s, int n) {
+static inline void softmax_inplace(float *s, int n) {
   float mx = kern_max(s, n);
   for (int t = 0; t < n; t++) s[t] = kern_expf(s[t] - mx);
   float inv = 1.0f / kern_sum(s, n);
@@ -143,11 +153,11 @@ static void softmax_inplace(float *s, int n) {
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
  * q (C) is the row's query; KT points at the slot's keys transposed (C,T), V at its values
  * (T,C); out (C). The scores of 8 time steps come out of one vector: partial sum p_l holds the
- * products of channels j = l mod 8 (an FMA chain over j), and the 8 partials are added in the
+ * products of channels j = l mod 8 (a multiply-add chain over j, not contracted), and the 8 partials are added in the
  * tree ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)), the order of a horizontal sum of a vector whose lane
  * l holds those channels (hsum8x8); the last, partial block adds them in hsum8's order. So every
  * score is the one a row-major dot product of 8-float lanes gives, with no shuffles. */
-static void attend_row_v8(float *out,                      // (C)
+KERN_HOT static void attend_row_v8(float *out,                      // (C)
                           const float *q,                  // (C)
                           const float *KT,                 // (C,T) of this slot and layer
                           const float *V,                  // (T,C) of this slot and layer
@@ -188,21 +198,21 @@ static void attend_row_v8(float *out,                      // (C)
       int i = 0;
       for (; i + 2 <= n; i += 2, v += 2 * (size_t)C) {
         float w0 = s[i], w1 = s[i + 1];
-        e0 += w0 * v8_load(v);
-        e1 += w0 * v8_load(v + 8);
-        e2 += w0 * v8_load(v + 16);
-        e3 += w0 * v8_load(v + 24);
-        o0 += w1 * v8_load(v + C);
-        o1 += w1 * v8_load(v + C + 8);
-        o2 += w1 * v8_load(v + C + 16);
-        o3 += w1 * v8_load(v + C + 24);
+        e0 = v8_fma(v8_splat(w0), v8_load(v), e0);
+        e1 = v8_fma(v8_splat(w0), v8_load(v + 8), e1);
+        e2 = v8_fma(v8_splat(w0), v8_load(v + 16), e2);
+        e3 = v8_fma(v8_splat(w0), v8_load(v + 24), e3);
+        o0 = v8_fma(v8_splat(w1), v8_load(v + C), o0);
+        o1 = v8_fma(v8_splat(w1), v8_load(v + C + 8), o1);
+        o2 = v8_fma(v8_splat(w1), v8_load(v + C + 16), o2);
+        o3 = v8_fma(v8_splat(w1), v8_load(v + C + 24), o3);
       }
       if (i < n) {
         float w0 = s[i];
-        e0 += w0 * v8_load(v);
-        e1 += w0 * v8_load(v + 8);
-        e2 += w0 * v8_load(v + 16);
-        e3 += w0 * v8_load(v + 24);
+        e0 = v8_fma(v8_splat(w0), v8_load(v), e0);
+        e1 = v8_fma(v8_splat(w0), v8_load(v + 8), e1);
+        e2 = v8_fma(v8_splat(w0), v8_load(v + 16), e2);
+        e3 = v8_fma(v8_splat(w0), v8_load(v + 24), e3);
       }
       float *o = out + h * hs + j;
       v8_store(o, e0 + o0);
@@ -214,17 +224,17 @@ static void attend_row_v8(float *out,                      // (C)
       v8f a = {0}, b = {0};
       int i = 0;
       for (; i + 2 <= n; i += 2) {
-        a += s[i] * v8_load(Vh + (size_t)i * C + j);
-        b += s[i + 1] * v8_load(Vh + (size_t)(i + 1) * C + j);
+        a = v8_fma(v8_splat(s[i]), v8_load(Vh + (size_t)i * C + j), a);
+        b = v8_fma(v8_splat(s[i + 1]), v8_load(Vh + (size_t)(i + 1) * C + j), b);
       }
-      if (i < n) a += s[i] * v8_load(Vh + (size_t)i * C + j);
+      if (i < n) a = v8_fma(v8_splat(s[i]), v8_load(Vh + (size_t)i * C + j), a);
       v8_store(out + h * hs + j, a + b);
     }
   }
 }
 
 /* The same for any head size, plain loops (KT transposed keys as above). */
-static void attend_row_scalar(float *out, const float *q, const float *KT, const float *V, float *scores, int pos,
+KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *KT, const float *V, float *scores, int pos,
                               int C, int NH, int T) {
   int hs = C / NH, n = pos + 1;
   float scale = 1.0f / sqrtf((float)hs);
@@ -240,13 +250,10 @@ static void attend_row_scalar(float *out, const float *q, const float *KT, const
     float *oh = out + h * hs;
     for (int j = 0; j < hs; j++) oh[j] = 0.0f;
     for (int t = 0; t < n; t++)
-      for (int j = 0; j < hs; j++) oh[j] += s[t] * V[(size_t)t * C + h * hs + j];
+      for (int j = 0; j < hs; j++) oh[j] = fmaf(s[t], V[(size_t)t * C + h * hs + j], oh[j]);
   }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
 
 /* Feeds the n rows of the scratch (token tok[i] at position pos[i] of slot act[i]) through
  * every layer; stores their keys and values in the cache. The residual stream after the last
@@ -365,7 +372,7 @@ static void sift_down(int *heap, int n, int i, const float *pr) {
 
 /* Draws a token from logits z (V) under options o with one uniform from rng; *logp gets
  * log p(token) under the plain model (softmax of z). probs (V) and heap (V) are scratch. */
-static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *rng, float *probs,
+KERN_HOT static int sample_row(const float *z, int V, const gpt_sample_opts *o, oo_rng *rng, float *probs,
                       int *heap, float *logp) {
   float zmax = kern_max(z, V);
   float invT = 1.0f / o->temperature;

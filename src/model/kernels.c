@@ -5,6 +5,7 @@
  * dimension C, so no transposes or copies are made. Causal attention is computed in row
  * blocks of KERN_ATT_BLOCK so that only the blocks on or below the diagonal are multiplied.
  * Loops that reduce use KERN_LANES partial sums so -O3 vectorizes them without -ffast-math.
+ * Every public function is KERN_HOT (kernels.h): a baseline and an x86-64-v3 clone.
  */
 #include "model/kernels.h"
 
@@ -12,45 +13,9 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- reductions ---------------------------------------------------------------------------- */
-
-float kern_sum(const float *x, int n) {
-  float acc[KERN_LANES] = {0};
-  int i = 0;
-  for (; i + KERN_LANES <= n; i += KERN_LANES)
-    for (int j = 0; j < KERN_LANES; j++) acc[j] += x[i + j];
-  float s = 0.0f;
-  for (; i < n; i++) s += x[i];
-  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
-  return s;
-}
-
-float kern_max(const float *x, int n) {
-  float acc[KERN_LANES];
-  float m = -INFINITY;
-  for (int j = 0; j < KERN_LANES; j++) acc[j] = -INFINITY;
-  int i = 0;
-  for (; i + KERN_LANES <= n; i += KERN_LANES)
-    for (int j = 0; j < KERN_LANES; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
-  for (; i < n; i++) m = x[i] > m ? x[i] : m;
-  for (int j = 0; j < KERN_LANES; j++) m = acc[j] > m ? acc[j] : m;
-  return m;
-}
-
-float kern_dot(const float *x, const float *y, int n) {
-  float acc[KERN_LANES] = {0};
-  int i = 0;
-  for (; i + KERN_LANES <= n; i += KERN_LANES)
-    for (int j = 0; j < KERN_LANES; j++) acc[j] = fmaf(x[i + j], y[i + j], acc[j]);
-  float s = 0.0f;
-  for (; i < n; i++) s = fmaf(x[i], y[i], s);
-  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
-  return s;
-}
-
 /* ---- layernorm ----------------------------------------------------------------------------- */
 
-void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+KERN_HOT void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                             const float *b, int N, int C) {
   const float eps = 1e-5f;
   for (int n = 0; n < N; n++) {
@@ -66,7 +31,7 @@ void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *i
   }
 }
 
-void kern_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+KERN_HOT void kern_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                              const float *w, const float *mean, const float *rstd, int N, int C) {
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t)n * C;
@@ -105,7 +70,7 @@ void kern_layernorm_backward(float *dinp, float *dw, float *db, const float *dou
 
 /* ---- linear -------------------------------------------------------------------------------- */
 
-void kern_linear_forward(float *out, const float *inp, const float *w, const float *bias,
+KERN_HOT void kern_linear_forward(float *out, const float *inp, const float *w, const float *bias,
                          const float *resid, int N, int C, int OC) {
   float beta = 0.0f;
   if (bias || resid) {
@@ -125,7 +90,7 @@ void kern_linear_forward(float *out, const float *inp, const float *w, const flo
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta, out, OC);
 }
 
-void kern_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+KERN_HOT void kern_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, int N, int C, int OC) {
   if (dinp)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 0.0f,
@@ -149,14 +114,14 @@ static inline float gelu_tanh(float x) {
   return 1.0f - 2.0f / (1.0f + kern_expf(2.0f * u));
 }
 
-void kern_gelu_forward(float *out, const float *inp, long n) {
+KERN_HOT void kern_gelu_forward(float *out, const float *inp, long n) {
   for (long i = 0; i < n; i++) {
     float x = inp[i];
     out[i] = 0.5f * x * (1.0f + gelu_tanh(x));
   }
 }
 
-void kern_gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
+KERN_HOT void kern_gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
   for (long i = 0; i < n; i++) {
     float x = inp[i];
     float th = gelu_tanh(x);
@@ -168,7 +133,7 @@ void kern_gelu_backward(float *dinp, const float *inp, const float *dout, long n
 
 /* ---- attention ----------------------------------------------------------------------------- */
 
-void kern_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
+KERN_HOT void kern_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
   const int hs = C / NH, C3 = 3 * C;
   const float scale = 1.0f / sqrtf((float)hs);
   for (int b = 0; b < B; b++)
@@ -200,7 +165,7 @@ void kern_attention_forward(float *out, float *att, const float *qkv, int B, int
     }
 }
 
-void kern_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
+KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
                              const float *att, int B, int T, int C, int NH) {
   const int hs = C / NH, C3 = 3 * C;
   const float scale = 1.0f / sqrtf((float)hs);
@@ -249,7 +214,7 @@ void kern_attention_backward(float *dqkv, float *scratch, const float *dout, con
 
 /* ---- embeddings ---------------------------------------------------------------------------- */
 
-void kern_encoder_forward(float *out, const int *tokens, const float *wte, const float *wpe, int B,
+KERN_HOT void kern_encoder_forward(float *out, const int *tokens, const float *wte, const float *wpe, int B,
                           int T, int C) {
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
@@ -260,7 +225,7 @@ void kern_encoder_forward(float *out, const int *tokens, const float *wte, const
     }
 }
 
-void kern_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tokens, int B,
+KERN_HOT void kern_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tokens, int B,
                            int T, int C) {
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
@@ -276,7 +241,7 @@ void kern_encoder_backward(float *dwte, float *dwpe, const float *dout, const in
 
 /* ---- softmax rows -------------------------------------------------------------------------- */
 
-float kern_logsumexp_row(const float *x, float *probs, int V) {
+KERN_HOT float kern_logsumexp_row(const float *x, float *probs, int V) {
   const float mx = kern_max(x, V);
   float sum = 0.0f;
   if (probs) {

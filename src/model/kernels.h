@@ -20,6 +20,22 @@
 
 #define KERN_LANES 16 /* partial sums per reduction: one AVX-512 or two AVX2 registers */
 
+/* KERN_HOT marks a function whose loops carry the run time (the kernels here and their callers
+ * in gpt*.c). In the portable build (OVEROPT_TARGET_CLONES, set by CMake) GCC compiles it twice,
+ * for baseline x86-64 and for x86-64-v3 (AVX2 + FMA: every AMD and Intel server CPU since 2013),
+ * and the loader picks one per CPU (ifunc). There is deliberately no AVX-512 clone: AMD and
+ * Intel CPUs would then run different code (issue #10). Both clones round alike, so the choice
+ * never changes a result: contraction is off (-ffp-contract=off), a multiply-add is fused only
+ * where the source says fmaf (exact in both: an instruction in one, libm in the other), and
+ * every reduction's order is fixed by KERN_LANES or an explicit tree, not by the vector width.
+ * Helpers called inside a KERN_HOT function are static inline so each clone inlines its own
+ * copy. With OVEROPT_NATIVE the whole build targets the build machine and this is empty. */
+#if defined(OVEROPT_TARGET_CLONES)
+#define KERN_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define KERN_HOT
+#endif
+
 /* exp(x) for float, relative error < 2e-7 on [-87, 88]; clamps outside, propagates NaN.
  * Branch-free so loops calling it vectorize. Cody-Waite reduction x = n ln2 + r,
  * |r| <= ln2/2, degree-6 Taylor polynomial (truncation error < 1.2e-7 relative). */
@@ -46,11 +62,42 @@ static inline float kern_expf(float x) {
   return p * scale;
 }
 
-/* Sum and maximum of x[0..n) with KERN_LANES partial results (vectorizes without fast-math). */
-float kern_sum(const float *x, int n);
-float kern_max(const float *x, int n);
+/* Sum and maximum of x[0..n) with KERN_LANES partial results (vectorizes without fast-math).
+ * Inline, so that each KERN_HOT caller vectorizes them for its own target. */
+static inline float kern_sum(const float *x, int n) {
+  float acc[KERN_LANES] = {0};
+  int i = 0;
+  for (; i + KERN_LANES <= n; i += KERN_LANES)
+    for (int j = 0; j < KERN_LANES; j++) acc[j] += x[i + j];
+  float s = 0.0f;
+  for (; i < n; i++) s += x[i];
+  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
+  return s;
+}
+
+static inline float kern_max(const float *x, int n) {
+  float acc[KERN_LANES];
+  float m = -INFINITY;
+  for (int j = 0; j < KERN_LANES; j++) acc[j] = -INFINITY;
+  int i = 0;
+  for (; i + KERN_LANES <= n; i += KERN_LANES)
+    for (int j = 0; j < KERN_LANES; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  for (int j = 0; j < KERN_LANES; j++) m = acc[j] > m ? acc[j] : m;
+  return m;
+}
+
 /* sum_i x[i] * y[i] */
-float kern_dot(const float *x, const float *y, int n);
+static inline float kern_dot(const float *x, const float *y, int n) {
+  float acc[KERN_LANES] = {0};
+  int i = 0;
+  for (; i + KERN_LANES <= n; i += KERN_LANES)
+    for (int j = 0; j < KERN_LANES; j++) acc[j] = fmaf(x[i + j], y[i + j], acc[j]);
+  float s = 0.0f;
+  for (; i < n; i++) s = fmaf(x[i], y[i], s);
+  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
+  return s;
+}
 
 /* out = LayerNorm(inp) * w + b per row (eps 1e-5); saves mean and 1/std for backward. */
 void kern_layernorm_forward(float *out,       // (N,C)

@@ -1,0 +1,39 @@
+/* machine: what this process computes on, for provenance and `overopt bench`, and the pinning
+ * of OpenBLAS's kernel (run.blas_kernel, issue #10).
+ *
+ * OpenBLAS (Debian's DYNAMIC_ARCH build) picks its kernel once, when the library loads, from
+ * the CPU or from the environment variable OPENBLAS_CORETYPE. So a pin can only take effect in
+ * a new process image: oo_blas_kernel_pin sets the variable and re-executes the program
+ * (/proc/self/exe, same argv) before MPI_Init; under mpirun every rank does so on its own and
+ * keeps its PMIx environment. Nothing here touches MPI.
+ */
+#ifndef OO_CORE_MACHINE_H
+#define OO_CORE_MACHINE_H
+
+/* OpenBLAS x86-64 kernel names accepted by run.blas_kernel and OVEROPT_BLAS_KERNEL: those
+ * Debian 12's libopenblas0-pthread (0.3.21) reports back as themselves when forced. */
+#define OO_BLAS_KERNELS                                                                         \
+  "Prescott|Core2|Penryn|Dunnington|Nehalem|Atom|Sandybridge|Haswell|SkylakeX|Cooperlake|"      \
+  "Opteron|Barcelona|Bobcat|Bulldozer|Piledriver|Steamroller|Excavator|Zen"
+
+/* "AMD EPYC (AuthenticAMD family 25 model 17)": /proc/cpuinfo's model name, vendor, family and
+ * model (a VM may hide the model name, not the numbers); "unknown CPU" without /proc. */
+const char *oo_cpu_model(void);
+/* The OpenBLAS kernel in use (openblas_get_corename), e.g. "Haswell". */
+const char *oo_blas_kernel(void);
+/* Which clone of the project's hot kernels this CPU runs (src/model/kernels.h KERN_HOT):
+ * "x86-64-v3", "baseline x86-64", or "native" in an OVEROPT_NATIVE build. */
+const char *oo_kernel_target(void);
+
+/* 1 when name is one of OO_BLAS_KERNELS. */
+int oo_blas_kernel_known(const char *name);
+/* Makes OpenBLAS run kernel `want` (one of OO_BLAS_KERNELS; "" leaves the machine's choice):
+ * when OPENBLAS_CORETYPE differs it sets it and re-executes this program with argv, once (an
+ * environment marker stops a loop). Returns only when no re-execution was needed or possible;
+ * then call oo_blas_kernel_require. Call before MPI_Init and before any thread starts. */
+void oo_blas_kernel_pin(const char *want, char **argv);
+/* Fails, naming `key` (e.g. "run.blas_kernel"), when want is set and the kernel in use is
+ * another (the CPU lacks its instructions, or the library could not be switched). */
+int oo_blas_kernel_require(const char *want, const char *key);
+
+#endif
