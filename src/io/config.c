@@ -910,6 +910,91 @@ int cfg_write(const oo_config *cfg, FILE *out) {
   return OO_OK;
 }
 
+/* A JSON string: '"' and '\\' escaped, control bytes as \u00XX. */
+static void json_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f) fprintf(out, "\\u%04x", c);
+    else fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+/* The value of key k as JSON: numbers as cfg_write writes them (valid JSON), strings escaped for
+ * JSON, sweep axes as [{"key": ..., "values": [...]}] with each value as its --set text. */
+static void json_value(FILE *out, const oo_config *cfg, const cfg_key *k, char *value) {
+  const char *base = (const char *)cfg + k->off;
+  int n = k->count_off ? *(const int *)((const char *)cfg + k->count_off) : 0;
+  switch (k->type) {
+  case K_STR:
+  case K_ENUM: json_string(out, base); break;
+  case K_ENUM_LIST:
+    fputc('[', out);
+    for (int i = 0; i < n; i++) fputs(i ? ", " : "", out), json_string(out, base + (size_t)i * k->size);
+    fputc(']', out);
+    break;
+  case K_SWEEP:
+    fputc('[', out);
+    for (int a = 0; a < cfg->sweep.n_axes; a++) {
+      const cfg_axis *ax = &cfg->sweep.axes[a];
+      fprintf(out, "%s{\"key\": ", a ? ", " : "");
+      json_string(out, ax->key);
+      fputs(", \"values\": [", out);
+      const cfg_key *ak = find_key(ax->key); /* numbers stay numbers, as in cfg_write */
+      for (int v = 0; v < ax->n_values; v++) {
+        fputs(v ? ", " : "", out);
+        if (ak && (ak->type == K_INT || ak->type == K_FLOAT)) fputs(ax->values[v], out);
+        else json_string(out, ax->values[v]);
+      }
+      fputs("]}", out);
+    }
+    fputc(']', out);
+    break;
+  default: /* K_INT, K_FLOAT, K_FLOAT_LIST */
+    format_value(cfg, k, value, VALUE_CAP);
+    fputs(value, out);
+  }
+}
+
+int cfg_write_json(const oo_config *cfg, FILE *out) {
+  char open[4][64]; /* the objects currently open, as in cfg_write */
+  int depth = 0;
+  char *value = xmalloc(VALUE_CAP);
+  fputc('{', out);
+  for (int i = 0; i < N_KEYS; i++) {
+    const cfg_key *k = &SCHEMA[i];
+    char comps[4][64];
+    int nc = 0;
+    for (const char *p = k->key; *p && nc < 4; nc++) {
+      size_t len = strcspn(p, ".");
+      snprintf(comps[nc], sizeof comps[nc], "%.*s", (int)len, p);
+      p += len + (p[len] == '.');
+    }
+    int common = 0;
+    while (common < depth && common < nc - 1 && !strcmp(open[common], comps[common])) common++;
+    while (depth > common) fprintf(out, "\n%*s}", 2 * depth--, "");
+    if (i) fputc(',', out); /* whatever follows has a sibling before it at this depth */
+    while (depth < nc - 1) {
+      fprintf(out, "\n%*s", 2 * (depth + 1), "");
+      json_string(out, comps[depth]);
+      fputs(": {", out);
+      memcpy(open[depth], comps[depth], sizeof open[depth]);
+      depth++;
+    }
+    fprintf(out, "\n%*s", 2 * (depth + 1), "");
+    json_string(out, comps[nc - 1]);
+    fputs(": ", out);
+    json_value(out, cfg, k, value);
+  }
+  while (depth > 0) fprintf(out, "\n%*s}", 2 * depth--, "");
+  fputs("\n}\n", out);
+  xfree(&value);
+  REQUIRE(!ferror(out), "cannot write the config as JSON: %s", strerror(errno));
+  return OO_OK;
+}
+
 char *cfg_to_string(const oo_config *cfg) {
   char *buf = NULL;
   size_t len = 0;

@@ -147,6 +147,9 @@ int cfg_set(oo_config *cfg, const char *assignment);
 int cfg_validate(const oo_config *cfg, const char *path);
 /* Writes the resolved config in libconfig syntax (loadable again). */
 int cfg_write(const oo_config *cfg, FILE *out);
+/* The resolved config as JSON, one object per section, driven by the schema (config.json of a
+ * run): numbers as numbers, strings and enums as strings, sweep axes as [{"key", "values"}]. */
+int cfg_write_json(const oo_config *cfg, FILE *out);
 /* The resolved config as one string (for HDF5 attributes); caller frees with xfree. */
 char *cfg_to_string(const oo_config *cfg);
 /* Markdown table of every key: type, default, range, documentation. */
