@@ -23,6 +23,7 @@
 #include "comm.h"
 #include "core/core.h"
 #include "report/report.h"
+#include "commands.h"
 #include "run.h"
 
 int sweep_n_points(const oo_config *cfg) {
@@ -53,33 +54,33 @@ typedef struct {
   int dry_run;         /* --dry-run */
 } sweep_args;
 
+static const oo_option opts[] = {
+    {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 1, "libconfig file with sweep.axes"},
+    {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key of every point"},
+    {"--point", NULL, OPT_VALUE, "I", "every point", 0, "run point I only (0 .. points - 1), as a Slurm array task does"},
+    {"--slurm", NULL, OPT_FLAG, NULL, NULL, 0,
+     "submit the points as a Slurm job array, then the fit and report job after it (afterok)"},
+    {"--dry-run", NULL, OPT_FLAG, NULL, NULL, 0, "print the points (and with --slurm the job scripts) and write nothing"},
+};
+const oo_cmd_spec cmd_sweep_spec = {
+    "sweep", "run every point of a config's sweep axes (or one point, or submit them to Slurm)",
+    "overopt sweep configs/sweep-rm-size.cfg --slurm --dry-run", opts, OO_N_OPTS(opts), cmd_sweep, 1};
+
 static int parse_args(int argc, char **argv, sweep_args *a) {
   memset(a, 0, sizeof *a);
   a->point = -1;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0) {
-      REQUIRE(argv[i][5] == '=' || i + 1 < argc, "--set needs section.key=value");
-      REQUIRE(a->n_sets < 60, "too many --set options (60 at most)");
-      a->sets[a->n_sets++] = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
-    } else if (strcmp(argv[i], "--point") == 0) {
-      REQUIRE(i + 1 < argc, "--point needs a point index (0 .. number of points - 1)");
-      char *end;
-      long p = strtol(argv[++i], &end, 10);
-      REQUIRE(!*end && p >= 0 && p < INT_MAX, "--point '%s' is not a point index (0, 1, ...)", argv[i]);
-      a->point = (int)p;
-    } else if (strcmp(argv[i], "--slurm") == 0) {
-      a->slurm = 1;
-    } else if (strcmp(argv[i], "--dry-run") == 0) {
-      a->dry_run = 1;
-    } else if (argv[i][0] == '-') {
-      OO_FAIL("sweep: unknown option '%s' (see overopt sweep --help)", argv[i]);
-    } else if (!a->config) {
-      a->config = argv[i];
-    } else {
-      OO_FAIL("sweep: unexpected argument '%s'", argv[i]);
-    }
+  oo_args o;
+  CHECK(opts_parse(&cmd_sweep_spec, argc, argv, &o));
+  a->config = opt_str(&o, "CONFIG");
+  for (int i = 0; i < opt_given(&o, "--set"); i++) {
+    REQUIRE(a->n_sets < 60, "too many --set options (60 at most)");
+    a->sets[a->n_sets++] = (char *)opt_item(&o, "--set", i);
   }
-  REQUIRE(a->config, "usage: overopt sweep CONFIG [--set key=value ...] [--point I] [--slurm] [--dry-run]");
+  long p = -1;
+  CHECK(opt_long(&o, "--point", 0, INT_MAX - 1, &p));
+  a->point = (int)p;
+  a->slurm = opt_given(&o, "--slurm");
+  a->dry_run = opt_given(&o, "--dry-run");
   REQUIRE(!(a->slurm && a->point >= 0), "--slurm submits every point as a job array: leave out --point");
   return OO_OK;
 }
@@ -356,8 +357,8 @@ int cmd_sweep(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   sweep_args a;
   if (parse_args(argc, argv, &a)) { /* every rank sees the same arguments */
-    if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
-    return -2;
+    if (rank == 0) opts_usage_error(&cmd_sweep_spec);
+    return -OO_EXIT_USAGE;
   }
   oo_config *cfg = xcalloc(1, sizeof *cfg);
   int rc = rank == 0 ? load_base(cfg, &a) : OO_OK;
