@@ -1,6 +1,7 @@
 /* core: errors, memory, logging, progress, timing, random streams (see core.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "core/core.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <math.h>
@@ -138,10 +139,15 @@ int oo_log_level(void) { return log_level; }
 int oo_log_open_file(const char *path) {
   if (log_file) fclose(log_file);
   log_file = NULL;
+  metrics_open_dir(NULL);
   if (!path || !is_leader()) return OO_OK;
   log_file = fopen(path, "a");
   REQUIRE(log_file, "cannot open log file '%s': %s", path, strerror(errno));
-  return OO_OK;
+  char dir[4400]; /* metrics.jsonl goes beside the log */
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  return metrics_open_dir(slash ? dir : ".");
 }
 
 void oo_log(int level, const char *fmt, ...) {

@@ -90,7 +90,8 @@ void oo_log_set_leader(int leader);
 void oo_log_set_level(int level); /* --quiet sets OO_LOG_WARN */
 int oo_log_level(void);
 /* Copies every line rank 0 prints into this file (the run's log), each line prefixed with an ISO
- * 8601 UTC timestamp (the console copy has none); NULL closes it. */
+ * 8601 UTC timestamp (the console copy has none), and opens metrics.jsonl beside it (metrics.h);
+ * NULL closes both. */
 int oo_log_open_file(const char *path);
 void oo_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define LOG_INFO(...) oo_log(OO_LOG_INFO, __VA_ARGS__)
