@@ -13,6 +13,7 @@
 #include "comm.h"
 #include "commands.h"
 #include "core/core.h"
+#include "provenance.h"
 #include "sweep.h"
 
 static int n_commands;
@@ -79,6 +80,7 @@ int main(int argc, char **argv) {
   if (oo_mpi_init(&argc, &argv)) oo_mpi_die(1);
   int rank = oo_log_rank();
   commands = oo_commands(&n_commands);
+  provenance_set_argv(argc, argv);
   /* Global options anywhere on the line, removed before the command sees its arguments. */
   int n = 0;
   for (int i = 1; i < argc; i++) {

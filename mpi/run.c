@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "provenance.h"
 #include "core/core.h"
 #include "sweep.h"
 int summary_write(const char *dir, int R);
@@ -132,7 +133,7 @@ static int write_config(const oo_run *run, const char *dir, const char *config_p
     unlink(tmp);
     return oo_error_trace(rc, __FILE__, __LINE__);
   }
-  return OO_OK;
+  return provenance_config_json(&run->cfg, dir);
 }
 
 static int write_provenance(const oo_run *run, const char *config_path) {
@@ -194,7 +195,7 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, world);
   if (rc) return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not set up the run directory");
-  return OO_OK;
+  return provenance_begin(run);
 }
 
 void run_teardown(oo_run *run) {
@@ -287,12 +288,15 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
     for (int i = 0; i < n && current; i++) current = run_artifact_current_all(run, names[i]);
     if (current) {
       LOG_INFO("== %s%s: up to date (config hash %s), skipped", st->name, where, run->stage_hash);
+      provenance_stage(run, st->name, time(NULL), "up to date");
       return OO_OK;
     }
   }
   LOG_INFO("== %s%s", st->name, where);
   double t0 = oo_now();
+  time_t wall0 = time(NULL);
   int rc = st->fn(run);
+  provenance_stage(run, st->name, wall0, rc == OO_STOPPED ? "stopped" : rc ? "failed" : "done");
   if (rc == OO_STOPPED) {
     LOG_INFO("== %s%s: stopped on request after %.1f s; rerun the same command to continue", st->name, where,
              oo_now() - t0);
