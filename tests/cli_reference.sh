@@ -2,7 +2,8 @@
 # cli_reference: the README's command reference (between the command-reference markers) is what
 # `overopt help --markdown` prints; `overopt CMD --help` exits 0 for every command and lists the
 # options of its markdown section; exit codes are 2 for usage errors on collective and
-# single-rank commands alike, 1 for runtime errors; messages carry no source location unless --debug.
+# single-rank commands alike, 1 for runtime errors; messages carry no source location unless --debug;
+# the shipped configs/sweep-*.cfg validate with >= 4 points, and every config the docs name exists.
 # Usage (oo_script_test): cli_reference.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
 overopt=$1 src=$2 scratch=$3
@@ -52,6 +53,20 @@ expect_rc 1 report "$scratch/missing-dir"
 expect_rc 0 check "$src/configs/quickstart.cfg" --set=rm.k=3
 "$overopt" --debug check "$scratch/missing.cfg" >out.txt 2>&1
 grep -qE 'config\.c:[0-9]+' out.txt || bad "--debug: no source location: $(cat out.txt)"
+
+# the shipped sweep configs: each validates, has >= 4 points, and --dry-run writes nothing
+for want in seeds rm-size pairs label-noise ensemble-size; do
+  f=$src/configs/sweep-$want.cfg
+  [ -f "$f" ] || { bad "configs/sweep-$want.cfg missing"; continue; }
+  "$overopt" sweep "$f" --slurm --dry-run --set "run.out_dir=$scratch/dry" >dry.txt 2>&1 || bad "sweep $f --dry-run: $(tail -2 dry.txt)"
+  n=$(sed -n "s/^sweep '.*': \([0-9]*\) points.*/\1/p" dry.txt)
+  [ "${n:-0}" -ge 4 ] || bad "configs/sweep-$want.cfg: ${n:-no} points, want >= 4"
+done
+[ -e "$scratch/dry" ] && bad "sweep --slurm --dry-run wrote $scratch/dry"
+# every config file the docs name exists
+for f in $(grep -ohE 'configs/[a-z0-9_-]+\.cfg' "$src/README.md" "$src/slurm/README.md" "$src/slurm/"*.sbatch | sort -u); do
+  [ -f "$src/$f" ] || bad "the docs name $f, which does not exist"
+done
 
 [ $fail -eq 0 ] && echo "cli_reference: all checks passed"
 exit $fail

@@ -168,8 +168,14 @@ static const cfg_key SCHEMA[] = {
      "sweep axes: ( { key = \"rm.size.d_model\"; values = [32, 64]; }, ... ); the sweep runs every combination"},
 
     STR("slurm.partition", slurm.partition, "", "sbatch --partition, empty = the cluster's default"),
+    STR("slurm.account", slurm.account, "", "sbatch --account (the allocation charged), empty = your default"),
     STR("slurm.time", slurm.time, "01:00:00", "sbatch --time per run"),
     INT("slurm.ntasks", slurm.ntasks, "2", 1, 100000, "sbatch --ntasks (MPI ranks per run)"),
+    INT("slurm.nodes", slurm.nodes, "0", 0, 100000, "sbatch --nodes, 0 = let Slurm choose"),
+    INT("slurm.ntasks_per_node", slurm.ntasks_per_node, "0", 0, 100000,
+        "sbatch --ntasks-per-node (with nodes: ntasks = nodes x this), 0 = let Slurm choose"),
+    STR("slurm.setup", slurm.setup, "", "script sourced before launching (module load, environment), empty = none"),
+    STR("slurm.launcher", slurm.launcher, "mpirun", "launcher and its arguments, word-split: mpirun --bind-to core, srun --mpi=pmix"),
     STR("slurm.extra", slurm.extra, "", "extra #SBATCH lines, ';'-separated"),
 };
 #define N_KEYS ((int)(sizeof SCHEMA / sizeof SCHEMA[0]))

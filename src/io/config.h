@@ -130,8 +130,13 @@ typedef struct {
   } sweep;
   struct {
     char partition[64];
+    char account[64];    /* --account, "" = the user's default */
     char time[32];       /* e.g. "01:00:00" */
     int ntasks;
+    int nodes;           /* --nodes, 0 = unset */
+    int ntasks_per_node; /* --ntasks-per-node, 0 = unset */
+    char setup[CFG_STR]; /* script sourced before launching (module loads, environment) */
+    char launcher[CFG_STR]; /* "mpirun", "srun --mpi=pmix", ...: word-split in the job script */
     char extra[CFG_STR]; /* extra #SBATCH lines, ';'-separated */
   } slurm;
 } oo_config;
