@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "core/core.h"
+#include "core/metrics.h"
 #include "io/config.h"
 #include "model/gpt.h"
 #include "plan.h"
@@ -35,6 +36,8 @@ static const oo_option opts[] = {
     {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key"},
     {"--bench", NULL, OPT_VALUE, "FILE", "~/.cache/overopt/bench.json", 0,
      "rates written by `overopt bench` (built-in defaults when missing)"},
+    {"--calibrate", NULL, OPT_VALUE, "RUN_DIR", NULL, 0,
+     "fit each stage's efficiency to a finished run (its config.cfg and run.log) into FILE.calib.json, then plan"},
 };
 const oo_cmd_spec cmd_plan_spec = {
     "plan", "FLOPs, memory per rank, disk and estimated wall time per stage on P ranks, before running",
@@ -49,17 +52,22 @@ int plan_default_bench_path(char *out, size_t cap) {
 }
 
 int plan_mkdir_for(const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
+  char dir[4400];
+  REQUIRE(strlen(path) < sizeof dir, "path too long: %s", path);
+  memcpy(dir, path, strlen(path) + 1);
   char *slash = strrchr(dir, '/');
   if (!slash || slash == dir) return OO_OK;
   *slash = 0;
   return oo_mkdir_p(dir);
 }
 
+#define PLAN_N_STAGES 7 /* rows of plan_rows */
+
 typedef struct {
-  double train, sample, score; /* GFLOP/s of one rank */
-  char source[4200];           /* where they came from */
+  double train, sample, score;     /* GFLOP/s of one rank */
+  char source[4400];               /* where they came from */
+  double eff[PLAN_N_STAGES];       /* per stage: model-FLOP time / measured time (1 = uncalibrated) */
+  char calib_source[4400];         /* the calibration file, "" if none */
 } plan_rates;
 
 /* The first "key": number in a JSON text (bench.json puts the means first). */
@@ -76,7 +84,7 @@ static int json_number(const char *text, const char *key, double *out) {
 }
 
 static int load_rates(const char *path, int explicit_path, plan_rates *r) {
-  *r = (plan_rates){PLAN_DEFAULT_TRAIN, PLAN_DEFAULT_SAMPLE, PLAN_DEFAULT_SCORE, ""};
+  *r = (plan_rates){PLAN_DEFAULT_TRAIN, PLAN_DEFAULT_SAMPLE, PLAN_DEFAULT_SCORE, "", {1, 1, 1, 1, 1, 1, 1}, ""};
   FILE *f = fopen(path, "r");
   if (!f) {
     REQUIRE(!explicit_path, "cannot read --bench '%s': %s", path, strerror(errno));
@@ -92,6 +100,21 @@ static int load_rates(const char *path, int explicit_path, plan_rates *r) {
           "'%s' lacks train_gflops, sample_gflops or score_gflops: rerun `overopt bench`", path);
   snprintf(r->source, sizeof r->source, "%s", path);
   return OO_OK;
+}
+
+static const char *const stage_names[PLAN_N_STAGES] = {"pretrain", "gold", "bon_samples", "prefs", "rm", "bon", "ppo"};
+
+/* FILE.calib.json (written by --calibrate): {"pretrain": e, ...}, each stage's efficiency. */
+static void load_calibration(const char *bench, plan_rates *r) {
+  char path[4300], text[4096];
+  snprintf(path, sizeof path, "%s.calib.json", bench);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  for (int i = 0; i < PLAN_N_STAGES; i++) json_number(text, stage_names[i], &r->eff[i]);
+  snprintf(r->calib_source, sizeof r->calib_source, "%s", path);
 }
 
 /* ---- the cost model ------------------------------------------------------------------------- */
@@ -186,7 +209,75 @@ static int plan_rows(const oo_config *c, int P, int G, const plan_rates *rt, pla
   row[n++] = (plan_row){"ppo", 1, runs * (samp + scor + ptr), runs * secs(rt, ptr, samp, scor, Pr),
                         2 * train_bytes(&pol, (double)c->ppo.minibatch * Tq / Pr) + 4 * (pol.params + K * rm.params + gold.params),
                         runs * (4 * 3 * pol.params + S * 31 * 8 + n_eval * c->ppo.n_eval_prompts * Tq)};
+  for (int i = 0; i < n; i++) row[i].seconds /= rt->eff[i];
   return n;
+}
+
+/* Sum of the measured "== STAGE[ (replicate i)]: done in X s" lines of a run.log, and their count. */
+static int measured_seconds(const char *log_path, const char *stage, double *sum, int *count) {
+  FILE *f = fopen(log_path, "r");
+  REQUIRE(f, "cannot read '%s': %s (--calibrate needs a finished run directory)", log_path, strerror(errno));
+  char line[1024], a[64], b[64];
+  snprintf(a, sizeof a, "== %s: done in ", stage);
+  snprintf(b, sizeof b, "== %s (replicate ", stage);
+  *sum = 0, *count = 0;
+  while (fgets(line, sizeof line, f)) {
+    const char *p = strstr(line, a);
+    if (!p && (p = strstr(line, b)) != NULL) p = strstr(p, "): done in ") ? strstr(p, "): done in ") + 2 : NULL;
+    else if (p) p += strlen(a) - strlen("done in ");
+    if (!p || strncmp(p, "done in ", 8)) continue;
+    *sum += strtod(p + 8, NULL), (*count)++;
+  }
+  fclose(f);
+  return OO_OK;
+}
+
+/* --calibrate RUN_DIR: each stage's efficiency = the model-FLOP estimate of that run (its own
+ * config.cfg and world size, the current rates) / its measured time; written to BENCH.calib.json. */
+static int calibrate(const char *dir, const char *bench, plan_rates *rt) {
+  char cfg_path[4400], log_path[4400], prov[4400], out[4300], text[8192];
+  CHECK(oo_path_join(cfg_path, sizeof cfg_path, dir, "config.cfg"));
+  CHECK(oo_path_join(log_path, sizeof log_path, dir, "run.log"));
+  CHECK(oo_path_join(prov, sizeof prov, dir, "provenance.json"));
+  double P = 1;
+  FILE *pf = fopen(prov, "r");
+  REQUIRE(pf, "cannot read '%s': %s (a run of this overopt writes it)", prov, strerror(errno));
+  size_t n = fread(text, 1, sizeof text - 1, pf);
+  fclose(pf);
+  text[n] = 0;
+  REQUIRE(json_number(text, "world_size", &P), "'%s' has no world_size", prov);
+  oo_config *cfg = xmalloc(sizeof *cfg);
+  cfg_defaults(cfg);
+  int rc = cfg_load(cfg, cfg_path);
+  plan_rates raw = *rt;
+  for (int i = 0; i < PLAN_N_STAGES; i++) raw.eff[i] = 1;
+  plan_row row[8];
+  if (!rc) plan_rows(cfg, (int)P, run_replicate_groups(cfg, (int)P), &raw, row);
+  xfree(&cfg);
+  CHECK(rc);
+  snprintf(out, sizeof out, "%s.calib.json", bench);
+  CHECK(plan_mkdir_for(out));
+  FILE *f = fopen(out, "w");
+  REQUIRE(f, "cannot write '%s': %s", out, strerror(errno));
+  fprintf(f, "{\"calibrated_from\": ");
+  oo_json_string(f, dir);
+  printf("calibration from %s (%g ranks): estimate / measured per stage\n", dir, P);
+  for (int i = 0; i < PLAN_N_STAGES; i++) {
+    double sum = 0;
+    int count = 0;
+    rc = measured_seconds(log_path, stage_names[i], &sum, &count);
+    if (rc) break;
+    double e = count && sum > 0 && row[i].seconds > 0 ? row[i].seconds / (sum / count) : 1;
+    rt->eff[i] = e;
+    fprintf(f, ", \"%s\": %.4g", stage_names[i], e);
+    printf("  %-12s model %.2f s, measured %.2f s (%d run%s): efficiency %.3g\n", stage_names[i], row[i].seconds,
+           count ? sum / count : 0.0, count, count == 1 ? "" : "s", e);
+  }
+  fprintf(f, "}\n");
+  if (fclose(f) && !rc) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s'", out);
+  snprintf(rt->calib_source, sizeof rt->calib_source, "%s", out);
+  printf("\n");
+  return rc;
 }
 
 /* "1.2 TFLOP", "340 MB", "1 h 02 min" */
@@ -226,6 +317,8 @@ static int plan_run(const oo_args *a) {
     else rc = plan_default_bench_path(bench, sizeof bench);
   }
   if (!rc) rc = load_rates(bench, opt_given(a, "--bench"), &rt);
+  if (!rc) load_calibration(bench, &rt);
+  if (!rc && opt_given(a, "--calibrate")) rc = calibrate(opt_str(a, "--calibrate"), bench, &rt);
   if (rc) {
     xfree(&cfg);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -237,8 +330,16 @@ static int plan_run(const oo_args *a) {
   printf("plan of %s on %ld rank%s: %d replicate%s in %d group%s of %ld rank%s (%d round%s)\n", path, P,
          P == 1 ? "" : "s", R, R == 1 ? "" : "s", G, G == 1 ? "" : "s", P / G, P / G == 1 ? "" : "s", rounds,
          rounds == 1 ? "" : "s");
-  printf("rates per rank: train %.3g, sample %.3g, score %.3g GFLOP/s from %s\n\n", rt.train, rt.sample, rt.score,
+  printf("rates per rank: train %.3g, sample %.3g, score %.3g GFLOP/s from %s\n", rt.train, rt.sample, rt.score,
          rt.source);
+  if (rt.calib_source[0]) {
+    printf("stage efficiencies from %s:", rt.calib_source);
+    for (int i = 0; i < PLAN_N_STAGES; i++) printf(" %s %.2g", stage_names[i], rt.eff[i]);
+    printf("\n");
+  } else {
+    printf("no calibration: times are model FLOPs at the bench rates (a lower bound; see --calibrate)\n");
+  }
+  printf("\n");
   printf("| stage | runs | FLOPs | memory per rank | disk written | estimated wall time |\n|---|---|---|---|---|---|\n");
   double total_s = 0, total_f = 0, total_d = 0, peak = 0;
   for (int i = 0; i < n; i++) {
@@ -259,8 +360,9 @@ static int plan_run(const oo_args *a) {
   bytes_text(total_d, d, sizeof d);
   time_text(total_s, t, sizeof t);
   printf("| total | | %s | %s (peak) | %s | %s (%.0f core-hours) |\n", f, m, d, t, total_s * P / 3600);
-  printf("\nModel FLOPs only (no communication, I/O or evaluation passes beyond those listed): the estimate is a\n"
-         "lower bound; a run of a reduced config with the same sizes calibrates it (README \"Sizing a run\").\n");
+  printf("\nFLOPs count the model's matrix products and attention only; memory is parameters, gradients, Adam\n"
+         "moments and activations of a rank's share of a batch; times scale the FLOPs by the bench rates and the\n"
+         "stage efficiencies of a calibration run (README \"Sizing a run\").\n");
   xfree(&cfg);
   return fflush(stdout) ? oo_error_at(__FILE__, __LINE__, "cannot write to stdout") : OO_OK;
 }

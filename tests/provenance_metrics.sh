@@ -6,7 +6,8 @@
 # - config.json equal to `overopt check --json` of the same config and overrides;
 # - metrics.jsonl: one JSON object per line with time, stage and step, from pretrain (loss), rm
 #   (loss, acc) and ppo (every column of ppo_<tag>.csv), steps 0.. in order per stage;
-# - run.log lines that start with an ISO 8601 UTC timestamp, while the console's do not.
+# - run.log lines that start with an ISO 8601 UTC timestamp, while the console's do not;
+# - `overopt plan` with rates from `overopt bench --out` and a calibration on this run.
 # Usage (oo_script_test): provenance_metrics.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
 overopt=$1 src=$2 scratch=$3
@@ -81,6 +82,15 @@ n1=$(wc -l <"$d/metrics.jsonl")
 mpirun --oversubscribe -n 2 "$overopt" run "$src/tests/configs/tiny.cfg" "${sets[@]}" >rerun.out 2>&1 || bad "rerun"
 [ "$(wc -l <"$d/metrics.jsonl")" -eq "$n1" ] || bad "an up-to-date rerun added metrics rows"
 grep -q '"status": "up to date"' "$d/provenance.json" || bad "rerun's provenance.json lacks 'up to date' stages"
+
+# overopt plan: every stage, from bench rates and a calibration on this run (--calibrate)
+"$overopt" bench --quick --config "$src/tests/configs/tiny.cfg" --out "$scratch/bench.json" >bench.out 2>&1 || bad "bench --out: $(tail -2 bench.out)"
+"$overopt" plan "$src/tests/configs/tiny.cfg" -n 2 --bench "$scratch/bench.json" --calibrate "$d" >plan.out 2>&1 || bad "plan --calibrate: $(tail -2 plan.out)"
+for st in pretrain gold bon_samples prefs rm bon ppo total; do grep -q "^| $st |" plan.out || bad "plan lacks the $st row"; done
+$py -c 'import json, sys; c = json.load(open(sys.argv[1])); assert all(c[k] > 0 for k in ["pretrain", "rm", "ppo"]), c' \
+  "$scratch/bench.json.calib.json" || bad "calibration file"
+"$overopt" plan "$src/configs/paper-scale.cfg" -n 64 --bench "$scratch/bench.json" >paper.out 2>&1 || bad "plan paper-scale"
+grep -q "stage efficiencies from" paper.out || bad "plan did not use the calibration"
 
 [ $fail -eq 0 ] && echo "provenance_metrics: all checks passed"
 exit $fail
