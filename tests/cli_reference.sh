@@ -64,7 +64,7 @@ for want in seeds rm-size pairs label-noise ensemble-size; do
 done
 [ -e "$scratch/dry" ] && bad "sweep --slurm --dry-run wrote $scratch/dry"
 # every config file the docs name exists
-for f in $(grep -ohE 'configs/[a-z0-9_-]+\.cfg' "$src/README.md" "$src/slurm/README.md" "$src/slurm/"*.sbatch | sort -u); do
+for f in $(grep -ohE '(tests/)?configs/[a-z0-9_-]+\.cfg' "$src/README.md" "$src/slurm/README.md" "$src/slurm/"*.sbatch | sort -u); do
   [ -f "$src/$f" ] || bad "the docs name $f, which does not exist"
 done
 
