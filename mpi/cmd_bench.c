@@ -50,7 +50,7 @@ static int write_rates(const char *path, const bench_opts *shapes, const bench_r
 int cmd_bench(int argc, char **argv) {
   oo_args a;
   if (opts_parse(&cmd_bench_spec, argc, argv, &a)) return opts_usage_error(&cmd_bench_spec);
-  const char *path = opt_str(&a, "--config");
+  const char *path = opt_value(&a, "--config");
   int quick = opt_given(&a, "--quick");
   bench_opts shapes[2];
   int n = 0;

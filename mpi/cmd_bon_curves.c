@@ -118,7 +118,7 @@ static int parse_lambdas(const oo_args *a, double *lambda, int *n_lambda) {
       lambda[(*n_lambda)++] = v;
     }
   }
-  const char *norm = opt_str(a, "--normalize");
+  const char *norm = opt_value(a, "--normalize");
   REQUIRE(!norm || !strcmp(norm, "center") || !strcmp(norm, "zscore"), "--normalize must be center or zscore");
   const char *out = opt_str(a, "--out");
   REQUIRE(*out && !strchr(out, '/') && strlen(out) < 200, "--out NAME is a file name without '/' or extension");
@@ -131,7 +131,7 @@ int cmd_bon_curves(int argc, char **argv) {
   int n_lambda;
   if (opts_parse(&cmd_bon_curves_spec, argc, argv, &a) || parse_lambdas(&a, lambda, &n_lambda))
     return opts_usage_error(&cmd_bon_curves_spec);
-  const char *dir = opt_str(&a, "RUN_DIR"), *normalize = opt_str(&a, "--normalize"), *out = opt_str(&a, "--out");
+  const char *dir = opt_str(&a, "RUN_DIR"), *normalize = opt_value(&a, "--normalize"), *out = opt_str(&a, "--out");
   char h5_in[4400], h5_path[4400], csv_path[4400], name[256];
   if (oo_path_join(h5_in, sizeof h5_in, dir, "bon.h5")) return opts_usage_error(&cmd_bon_curves_spec);
   snprintf(name, sizeof name, "%s.h5", out);

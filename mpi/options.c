@@ -95,6 +95,8 @@ const char *opt_str(const oo_args *a, const char *name) {
   return a->count[i] ? a->value[i][a->spec->opts[i].kind == OPT_REPEAT ? a->count[i] - 1 : 0] : a->spec->opts[i].def;
 }
 
+const char *opt_value(const oo_args *a, const char *name) { return opt_given(a, name) ? opt_str(a, name) : NULL; }
+
 const char *opt_item(const oo_args *a, const char *name, int k) {
   int i = index_of(a, name);
   return k >= 0 && k < a->count[i] ? a->value[i][k] : NULL;

@@ -66,6 +66,7 @@ int opts_parse(const oo_cmd_spec *spec, int argc, char **argv, oo_args *a);
  * programming error (fatal). */
 int opt_given(const oo_args *a, const char *name);              /* times given (flags: 0 or 1) */
 const char *opt_str(const oo_args *a, const char *name);        /* last value, else the default, else NULL */
+const char *opt_value(const oo_args *a, const char *name);      /* last value given, else NULL (prose defaults) */
 const char *opt_item(const oo_args *a, const char *name, int i); /* i-th value of a repeatable option */
 /* Integer / number value (or numeric default) in [lo, hi]; a usage error names the option. With
  * no value and no numeric default (none, or prose such as "the world size") *out is left as it is. */
