@@ -51,6 +51,7 @@ expect_rc 2 bon-curves
 expect_rc 1 check "$scratch/missing.cfg"
 expect_rc 1 report "$scratch/missing-dir"
 expect_rc 0 check "$src/configs/quickstart.cfg" --set=rm.k=3
+expect_rc 0 bench --quick --out - # no --config: the reference shapes, nothing written
 "$overopt" --debug check "$scratch/missing.cfg" >out.txt 2>&1
 grep -qE 'config\.c:[0-9]+' out.txt || bad "--debug: no source location: $(cat out.txt)"
 
