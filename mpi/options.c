@@ -186,13 +186,13 @@ static void md_cell(FILE *out, const char *s) {
 
 void opts_print_markdown(const oo_cmd_spec *const *specs, int n, FILE *out) {
   fprintf(out, "Every command takes `--help`, `--quiet` (`-q`) and `--debug` (errors with source locations); "
-               "options are written `--opt value` or `--opt=value`. %s; the same for every command.\n",
-          exit_codes);
+               "options are written `--opt value` or `--opt=value`. Exit codes, the same for every command: 0 ok, "
+               "1 runtime error, 2 usage error, 3 stopped on a signal (rerun to continue).\n");
   for (int c = 0; c < n; c++) {
     const oo_cmd_spec *s = specs[c];
-    fprintf(out, "\n### `overopt %s`\n\n%s.\n\n```\n", s->name, s->summary);
+    fprintf(out, "\n### `overopt %s`\n\n%s.\n\n```\nusage:   ", s->name, s->summary);
     opts_print_usage(s, out);
-    fprintf(out, "%s\n```\n\n| option | default | description |\n|---|---|---|\n", s->example);
+    fprintf(out, "example: %s\n```\n\n| option | default | description |\n|---|---|---|\n", s->example);
     for (int i = 0; i < s->n_opts; i++) {
       const oo_option *o = &s->opts[i];
       char form[128];
