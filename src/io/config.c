@@ -639,12 +639,19 @@ static int cross_check(const oo_config *c, char *msg, size_t cap) {
              c->run.name);
     return 1;
   }
-  const char *nonempty[] = {"run.out_dir", c->run.out_dir, "corpus.path", c->corpus.path, "slurm.time", c->slurm.time};
-  for (int i = 0; i < 6; i += 2)
+  const char *nonempty[] = {"run.out_dir", c->run.out_dir, "corpus.path", c->corpus.path, "slurm.time", c->slurm.time,
+                            "slurm.launcher", c->slurm.launcher};
+  for (int i = 0; i < 8; i += 2)
     if (!nonempty[i + 1][0]) {
       snprintf(msg, cap, "'%s' must not be empty", nonempty[i]);
       return 1;
     }
+  if (c->slurm.nodes > 0 && c->slurm.ntasks_per_node > 0 && c->slurm.nodes * c->slurm.ntasks_per_node != c->slurm.ntasks) {
+    snprintf(msg, cap, "'slurm.ntasks' = %d but slurm.nodes x slurm.ntasks_per_node = %d x %d = %d: make them agree "
+             "(or set one of nodes, ntasks_per_node to 0)", c->slurm.ntasks, c->slurm.nodes, c->slurm.ntasks_per_node,
+             c->slurm.nodes * c->slurm.ntasks_per_node);
+    return 1;
+  }
   return 0;
 }
 
