@@ -12,7 +12,7 @@ build=${OVEROPT_BUILD_DIR:-$here/build}
 
 need=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libconfig-dev libscalapack-openmpi-dev libopenblas-dev gnuplot-nox fortunes)
-[ "$mode" = test ] && need+=(slurm-wlm munge)
+[ "$mode" = test ] && need+=(slurm-wlm munge python3-numpy python3-h5py)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

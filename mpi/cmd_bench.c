@@ -8,6 +8,7 @@
  * Single process, no MPI: main.c calls it on rank 0 while other ranks idle.
  */
 #include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,46 +18,51 @@
 #include "core/machine.h"
 #include "io/config.h"
 #include "model/bench.h"
+#include "plan.h"
 
-static int usage(const char *msg) {
-  fprintf(stderr,
-          "overopt bench: %s\n"
-          "usage: overopt bench [--config F] [--quick]\n"
-          "  --config F  bench the policy and proxy RM sizes of config F (default: two reference shapes)\n"
-          "  --quick     fewer repetitions and 32 generated tokens per sequence (a smoke test)\n",
-          msg);
-  return 2;
+static const oo_option opts[] = {
+    {"--config", NULL, OPT_VALUE, "FILE", "two reference shapes", 0, "bench the policy and proxy RM sizes of this config"},
+    {"--quick", NULL, OPT_FLAG, NULL, NULL, 0, "fewer repetitions and 32 generated tokens per sequence (a smoke test)"},
+    {"--out", NULL, OPT_VALUE, "FILE", "~/.cache/overopt/bench.json", 0,
+     "write the measured rates as JSON for `overopt plan` (- = do not write)"},
+};
+const oo_cmd_spec cmd_bench_spec = {
+    "bench", "time sgemm, a training step, sampling and scoring; ratios to sgemm; rates for `overopt plan`",
+    "overopt bench --config configs/quickstart.cfg", opts, OO_N_OPTS(opts), cmd_bench, 0};
+
+/* Writes the rates `overopt plan` reads (plan.h): GFLOP/s of one rank for training, sampling and
+ * scoring, the mean over the shapes measured, and each shape's row. */
+static int write_rates(const char *path, const bench_opts *shapes, const bench_result *r, int n) {
+  CHECK(plan_mkdir_for(path));
+  FILE *f = fopen(path, "w");
+  REQUIRE(f, "cannot write '%s': %s", path, strerror(errno));
+  double g[3] = {0, 0, 0};
+  for (int i = 0; i < n; i++) g[0] += r[i].train_gflops / n, g[1] += r[i].sample_gflops / n, g[2] += r[i].score_gflops / n;
+  fprintf(f, "{\"overopt\": \"%s\", \"blas\": \"%s\", \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
+             "\"score_gflops\": %.4g,\n \"shapes\": [", OVEROPT_VERSION, openblas_get_config(), g[0], g[1], g[2]);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
+               "\"score_gflops\": %.4g, \"sgemm_gflops\": %.4g}", i ? "," : "", shapes[i].d.C, shapes[i].d.L,
+            shapes[i].d.T, r[i].train_gflops, r[i].sample_gflops, r[i].score_gflops, r[i].sgemm_train_gflops);
+  fprintf(f, "]}\n");
+  int bad = ferror(f);
+  bad |= fclose(f);
+  REQUIRE(!bad, "cannot write '%s': %s", path, strerror(errno));
+  return OO_OK;
 }
 
 int cmd_bench(int argc, char **argv) {
-  const char *path = NULL;
-  int quick = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick")) {
-      quick = 1;
-    } else if (!strcmp(argv[i], "--config")) {
-      if (++i == argc) return usage("--config needs a file");
-      path = argv[i];
-    } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      usage("help");
-      return 0;
-    } else {
-      char msg[300];
-      snprintf(msg, sizeof msg, "unknown argument '%.200s'", argv[i]);
-      return usage(msg);
-    }
-  }
-
+  oo_args a;
+  if (opts_parse(&cmd_bench_spec, argc, argv, &a)) return opts_usage_error(&cmd_bench_spec);
+  const char *path = opt_value(&a, "--config");
+  int quick = opt_given(&a, "--quick");
   bench_opts shapes[2];
   int n = 0;
   const bench_opts base = {.B_sample = 64, .reps = quick ? 1 : 4, .max_new = quick ? 32 : 0};
   oo_config cfg;
   cfg_defaults(&cfg);
   if (path) {
-    if (cfg_load(&cfg, path) || cfg_validate(&cfg, path)) {
-      fprintf(stderr, "overopt bench: %s\n", oo_error_message());
-      return 1;
-    }
+    if (cfg_load(&cfg, path) || cfg_validate(&cfg, path)) return opts_runtime_error("bench");
     const cfg_size *sz[2] = {&cfg.pretrain.policy, &cfg.rm.size};
     for (int i = 0; i < 2; i++) {
       if (i == 1 && !memcmp(sz[0], sz[1], sizeof *sz[0])) break; /* same size: bench once */
@@ -79,20 +85,21 @@ int cmd_bench(int argc, char **argv) {
   printf("FLOPs: training 6*(matmul params) + 6*L*C*(T+1) per token (causal attention);"
          " sampling/scoring 2*(matmul params) + 4*L*C*(t+1) per position\n\n");
   bench_print_header(stdout);
+  bench_result r[2];
   for (int i = 0; i < n; i++) {
-    bench_result r;
-    if (bench_model(&shapes[i], &r)) {
-      fprintf(stderr, "overopt bench: %s\n", oo_error_message());
-      return 1;
-    }
-    bench_print_row(stdout, &shapes[i], &r);
+    if (bench_model(&shapes[i], &r[i])) return opts_runtime_error("bench");
+    bench_print_row(stdout, &shapes[i], &r[i]);
     fflush(stdout);
   }
   bench_rlhf_result rr;
-  if (bench_rlhf(&cfg, quick ? 1 : 3, &rr)) {
-    fprintf(stderr, "overopt bench: %s\n", oo_error_message());
-    return 1;
-  }
+  if (bench_rlhf(&cfg, quick ? 1 : 3, &rr)) return opts_runtime_error("bench");
   bench_rlhf_print(stdout, &cfg, &rr);
+  const char *out = opt_str(&a, "--out");
+  char def[4096];
+  if (!opt_given(&a, "--out") && plan_default_bench_path(def, sizeof def) == OO_OK) out = def;
+  if (out && strcmp(out, "-")) {
+    if (write_rates(out, shapes, r, n)) return opts_runtime_error("bench");
+    printf("\nrates for `overopt plan`: %s\n", out);
+  }
   return 0;
 }

@@ -1,13 +1,16 @@
-/* overopt bon-curves RUN_DIR [--uwo-lambda L ...] [--normalize center|zscore]: recomputes the
- * best-of-n curves from the scores stored in RUN_DIR/bon.h5, without sampling or scoring again
- * (any objective or lambda from cached per-member scores, as in Coste et al.'s pipeline).
+/* overopt bon-curves RUN_DIR [--uwo-lambda L ...] [--normalize center|zscore] [--out NAME]:
+ * recomputes the best-of-n curves from the scores stored in RUN_DIR/bon.h5, without sampling or
+ * scoring again (any objective or lambda from cached per-member scores, as in Coste et al.'s
+ * pipeline).
  *
- * Not collective: main.c runs it on rank 0. Reads proxy, gold and prompt_doc, then rewrites
- * bon.h5 (under a temporary name, renamed on success) with the same raw scores and the same
+ * Not collective: main.c runs it on rank 0. Reads proxy, gold and prompt_doc, then writes
+ * RUN_DIR/NAME.h5 and NAME.csv (default bon_curves; `--out bon` rewrites bon.h5 and bon.csv, and
+ * says so) under a temporary name, renamed on success, with the same raw scores and the same
  * provenance attributes (config_hash, config, overopt_version, stage, world_size) and new curves,
  * and bon.csv, through bon_write (stage_bon.c) so the stage and this command agree. Defaults:
  * the lambdas (dataset uwo_lambda) and normalization (attribute normalize) stored in bon.h5.
  */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,14 +21,6 @@
 #include "core/core.h"
 #include "io/config.h"
 #include "run.h"
-
-static int usage(const char *why) {
-  fprintf(stderr,
-          "overopt bon-curves: %s\nusage: overopt bon-curves RUN_DIR [--uwo-lambda L ...] [--normalize center|zscore]\n"
-          "  recomputes RUN_DIR/bon.h5's curves and RUN_DIR/bon.csv from the stored scores\n",
-          why);
-  return 2;
-}
 
 /* Provenance attributes of the old file, written unchanged on the new one. */
 typedef struct {
@@ -96,51 +91,61 @@ static int read_bon(const char *path, bon_stored *b, bon_stamp *st) {
   return OO_OK;
 }
 
-int cmd_bon_curves(int argc, char **argv) {
-  const char *dir = NULL, *normalize = NULL;
-  double lambda[CFG_LIST];
-  int n_lambda = -1; /* -1: the stored list */
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--uwo-lambda") == 0) {
-      n_lambda = 0;
-      while (i + 1 < argc && argv[i + 1][0] != '-') {
-        char *end;
-        errno = 0;
-        double v = strtod(argv[++i], &end);
-        char msg[300];
-        snprintf(msg, sizeof msg, "--uwo-lambda: '%.200s' is not a number >= 0", argv[i]);
-        if (*end || errno || !isfinite(v) || v < 0) return usage(msg);
-        if (n_lambda == CFG_LIST) return usage("--uwo-lambda: at most 16 values");
-        lambda[n_lambda++] = v;
-      }
-      if (n_lambda == 0) return usage("--uwo-lambda needs at least one value");
-    } else if (strcmp(argv[i], "--normalize") == 0) {
-      if (i + 1 >= argc) return usage("--normalize needs center or zscore");
-      normalize = argv[++i];
-      if (strcmp(normalize, "center") && strcmp(normalize, "zscore"))
-        return usage("--normalize must be center or zscore");
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      char msg[300];
-      snprintf(msg, sizeof msg, "unknown option '%.200s'", argv[i]);
-      return usage(msg);
-    } else if (dir) {
-      return usage("more than one RUN_DIR given");
-    } else {
-      dir = argv[i];
+static const oo_option opts[] = {
+    {"RUN_DIR", NULL, OPT_POSITIONAL, NULL, NULL, 1, "run (or replicate) directory holding bon.h5 from the bon stage"},
+    {"--uwo-lambda", NULL, OPT_REPEAT, "L", "the stored list", 0,
+     "uwo variance penalty, one curve each (a comma-separated list also works)"},
+    {"--normalize", NULL, OPT_VALUE, "center|zscore", "the stored mode", 0, "per-member normalization of the proxy scores"},
+    {"--out", NULL, OPT_VALUE, "NAME", "bon_curves", 0,
+     "write RUN_DIR/NAME.h5 and NAME.csv; --out bon rewrites bon.h5 and bon.csv in place"},
+};
+const oo_cmd_spec cmd_bon_curves_spec = {
+    "bon-curves", "recompute best-of-n curves from the stored scores (for any uwo lambda) into a new file",
+    "overopt bon-curves runs/quickstart --uwo-lambda 0.1 --uwo-lambda 1", opts, OO_N_OPTS(opts), cmd_bon_curves, 0};
+
+/* Values of --uwo-lambda: each may be a comma-separated list. */
+static int parse_lambdas(const oo_args *a, double *lambda, int *n_lambda) {
+  *n_lambda = opt_given(a, "--uwo-lambda") ? 0 : -1;
+  for (int i = 0; i < opt_given(a, "--uwo-lambda"); i++) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", opt_item(a, "--uwo-lambda", i));
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      char *end;
+      errno = 0;
+      double v = strtod(tok, &end);
+      REQUIRE(!*end && !errno && isfinite(v) && v >= 0, "--uwo-lambda: '%s' is not a number >= 0", tok);
+      REQUIRE(*n_lambda < CFG_LIST, "--uwo-lambda: at most %d values", CFG_LIST);
+      lambda[(*n_lambda)++] = v;
     }
   }
-  if (!dir) return usage("no RUN_DIR given");
-  char h5_path[4400], csv_path[4400];
-  if (oo_path_join(h5_path, sizeof h5_path, dir, "bon.h5") || oo_path_join(csv_path, sizeof csv_path, dir, "bon.csv"))
-    return usage("RUN_DIR is too long");
+  const char *norm = opt_value(a, "--normalize");
+  REQUIRE(!norm || !strcmp(norm, "center") || !strcmp(norm, "zscore"), "--normalize must be center or zscore");
+  const char *out = opt_str(a, "--out");
+  REQUIRE(*out && !strchr(out, '/') && strlen(out) < 200, "--out NAME is a file name without '/' or extension");
+  return OO_OK;
+}
+
+int cmd_bon_curves(int argc, char **argv) {
+  oo_args a;
+  double lambda[CFG_LIST];
+  int n_lambda;
+  if (opts_parse(&cmd_bon_curves_spec, argc, argv, &a) || parse_lambdas(&a, lambda, &n_lambda))
+    return opts_usage_error(&cmd_bon_curves_spec);
+  const char *dir = opt_str(&a, "RUN_DIR"), *normalize = opt_value(&a, "--normalize"), *out = opt_str(&a, "--out");
+  char h5_in[4400], h5_path[4400], csv_path[4400], name[256];
+  if (oo_path_join(h5_in, sizeof h5_in, dir, "bon.h5")) return opts_usage_error(&cmd_bon_curves_spec);
+  snprintf(name, sizeof name, "%s.h5", out);
+  if (oo_path_join(h5_path, sizeof h5_path, dir, name)) return opts_usage_error(&cmd_bon_curves_spec);
+  snprintf(name, sizeof name, "%s.csv", out);
+  if (oo_path_join(csv_path, sizeof csv_path, dir, name)) return opts_usage_error(&cmd_bon_curves_spec);
   bon_stored b;
   bon_stamp st;
   memset(&b, 0, sizeof b);
   memset(&st, 0, sizeof st);
   int rc = OO_OK;
-  if (!oo_file_exists(h5_path))
-    rc = oo_error_at(__FILE__, __LINE__, "'%s' does not exist: run `overopt stage bon` first", h5_path);
-  if (!rc) rc = read_bon(h5_path, &b, &st);
+  if (!oo_file_exists(h5_in))
+    rc = oo_error_at(__FILE__, __LINE__, "'%s' does not exist: run `overopt stage bon` first", h5_in);
+  if (!rc) rc = read_bon(h5_in, &b, &st);
   if (!rc) {
     bon_scores s = {b.proxy, b.gold, b.prompt_doc, (int)b.dp[0], (int)b.dp[1], (int)b.dp[2],
                     n_lambda >= 0 ? lambda : b.lambda, n_lambda >= 0 ? n_lambda : b.n_lambda,
@@ -154,10 +159,7 @@ int cmd_bon_curves(int argc, char **argv) {
   xfree(&st.config);
   xfree(&st.version);
   xfree(&st.stage);
-  if (rc) {
-    fprintf(stderr, "overopt bon-curves: error: %s\n", oo_error_message());
-    oo_error_clear();
-    return 1;
-  }
+  if (rc) return opts_runtime_error("bon-curves");
+  printf("%s %s and %s\n", strcmp(out, "bon") ? "wrote" : "rewrote (--out bon)", h5_path, csv_path);
   return fflush(stdout) ? 1 : 0;
 }

@@ -1,12 +1,11 @@
-/* cmd_check: `overopt check CONFIG [--set key=value ...]` validates a config and prints it
- * resolved (defaults filled in, overrides applied) in libconfig syntax, loadable again, after
- * comment lines with the memory estimate per rank (mem_budget.h); a config whose estimate
- * exceeds the memory limit is refused;
- * `overopt check --reference` prints the markdown table of every key (the README's configuration reference).
- * Single process: it uses no MPI, so main.c calls it on rank 0 only.
+/* cmd_check: `overopt check CONFIG [--set key=value ...] [--ranks N]` validates a config and
+ * prints it resolved (defaults filled in, overrides applied) in libconfig syntax, loadable again,
+ * after comment lines with the memory estimate per rank (mem_budget.h); a config whose estimate
+ * exceeds the memory limit is refused. `--json` prints the resolved config as JSON (config.json
+ * of a run); `--reference` prints the markdown table of every key (the README's configuration
+ * reference). Single process: it uses no MPI, so main.c calls it on rank 0 only.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -14,77 +13,55 @@
 #include "io/config.h"
 #include "mem_budget.h"
 
-static int usage(const char *msg) {
-  fprintf(stderr,
-          "overopt check: %s\n"
-          "usage: overopt check CONFIG [--set key=value ...] [--ranks N]\n"
-          "                                                     validate and print the resolved config, after its\n"
-          "                                                     memory estimate per rank for N ranks (default\n"
-          "                                                     slurm.ntasks); refuse it above the memory limit\n"
-          "       overopt check --reference                     print the reference of every config key\n",
-          msg);
-  return 2;
-}
+static const oo_option opts[] = {
+    {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 0, "libconfig file to validate (required unless --reference)"},
+    {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key, e.g. rm.k=3"},
+    {"--ranks", NULL, OPT_VALUE, "N", "slurm.ntasks", 0, "ranks the memory estimate per rank is made for"},
+    {"--reference", NULL, OPT_FLAG, NULL, NULL, 0, "print the markdown reference of every config key instead"},
+    {"--json", NULL, OPT_FLAG, NULL, NULL, 0, "print the resolved config as JSON instead of libconfig text"},
+};
+const oo_cmd_spec cmd_check_spec = {
+    "check", "validate a config and print it resolved with its memory estimate (or the reference of every key)",
+    "overopt check configs/quickstart.cfg --set rm.k=3 --ranks 2", opts, OO_N_OPTS(opts), cmd_check, 0};
 
 int cmd_check(int argc, char **argv) {
-  const char *path = NULL;
-  int reference = 0, ranks = 0; /* 0: slurm.ntasks */
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--reference")) {
-      reference = 1;
-    } else if (!strcmp(argv[i], "--set")) {
-      if (++i == argc) return usage("--set needs key=value");
-    } else if (!strcmp(argv[i], "--ranks")) {
-      char *end = NULL;
-      if (++i < argc) ranks = (int)strtol(argv[i], &end, 10);
-      if (!end || *end || ranks < 1 || ranks > 1000000) return usage("--ranks needs a rank count from 1 to 1000000");
-    } else if (!strncmp(argv[i], "--set=", 6)) {
-      continue;
-    } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      usage("help");
-      return 0;
-    } else if (argv[i][0] == '-') {
-      char msg[300];
-      snprintf(msg, sizeof msg, "unknown option '%.200s'", argv[i]);
-      return usage(msg);
-    } else if (path) {
-      return usage("more than one CONFIG given");
-    } else {
-      path = argv[i];
-    }
-  }
+  oo_args a;
+  if (opts_parse(&cmd_check_spec, argc, argv, &a)) return opts_usage_error(&cmd_check_spec);
+  const char *path = opt_str(&a, "CONFIG");
+  int reference = opt_given(&a, "--reference");
+  long ranks = 0; /* 0: slurm.ntasks */
+  if (opt_long(&a, "--ranks", 1, 1000000, &ranks)) return opts_usage_error(&cmd_check_spec);
   if (reference && !path) {
     if (cfg_reference(stdout)) goto fail;
     return 0;
   }
-  if (!path) return usage("no CONFIG given (configs/quickstart.cfg is the default config)");
+  if (!path) {
+    oo_error_at(__FILE__, __LINE__, "no CONFIG given (configs/quickstart.cfg is the default config)");
+    return opts_usage_error(&cmd_check_spec);
+  }
 
   oo_config cfg;
   int n_set = 0;
   if (cfg_load(&cfg, path)) goto fail;
-  for (int i = 1; i < argc; i++) {
-    const char *a = NULL;
-    if (!strcmp(argv[i], "--ranks")) i++;
-    else if (!strcmp(argv[i], "--set")) a = argv[++i];
-    else if (!strncmp(argv[i], "--set=", 6)) a = argv[i] + 6;
-    if (!a) continue;
-    if (cfg_set(&cfg, a)) goto fail;
-    n_set++;
-  }
+  for (; n_set < opt_given(&a, "--set"); n_set++)
+    if (cfg_set(&cfg, opt_item(&a, "--set", n_set))) goto fail;
   if (cfg_validate(&cfg, path)) goto fail;
   if (reference) {
     if (cfg_reference(stdout)) goto fail;
     return 0;
   }
   mem_budget budget;
-  mem_budget_estimate(&cfg, ranks > 0 ? ranks : cfg.slurm.ntasks, &budget);
+  mem_budget_estimate(&cfg, ranks > 0 ? (int)ranks : cfg.slurm.ntasks, &budget);
   if (mem_budget_check(&budget, oo_mem_limit())) goto fail;
+  if (opt_given(&a, "--json")) {
+    if (cfg_write_json(&cfg, stdout)) goto fail;
+    return fflush(stdout) ? 1 : 0;
+  }
   printf("// %s is valid; resolved with %d override%s\n", path, n_set, n_set == 1 ? "" : "s");
   mem_budget_print(&budget, oo_mem_limit(), stdout);
   if (cfg_write(&cfg, stdout)) goto fail;
   return fflush(stdout) ? 1 : 0;
 
 fail:
-  fprintf(stderr, "overopt check: error: %s\n", oo_error_message());
-  return 1;
+  return opts_runtime_error("check");
 }

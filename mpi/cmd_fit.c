@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "core/atomic_file.h"
+#include "commands.h"
 #include "core/core.h"
 #include "fit/fit.h"
 #include "fit_dist.h"
@@ -698,26 +699,22 @@ int fit_sweep_dir(const char *dir, MPI_Comm comm) {
 
 /* ---- the command ------------------------------------------------------------------------------ */
 
+static const oo_option fit_opts[] = {
+    {"DIR", NULL, OPT_POSITIONAL, NULL, NULL, 1, "a run directory, or a sweep directory with point_<i>/ subdirectories"},
+};
+const oo_cmd_spec cmd_fit_spec = {
+    "fit", "fit the functional forms to every curve of a run directory, or across a sweep directory",
+    "mpirun -n 2 overopt fit runs/quickstart", fit_opts, OO_N_OPTS(fit_opts), cmd_fit, 1};
+
 int cmd_fit(int argc, char **argv) {
-  const char *dir = NULL;
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  for (int i = 1; i < argc; i++) {
-    const char *why = NULL;
-    if (argv[i][0] == '-' && argv[i][1]) why = "unknown option";
-    else if (dir) why = "more than one DIR given:";
-    if (why) {
-      if (rank == 0)
-        fprintf(stderr, "overopt fit: %s '%s'\nusage: overopt fit DIR   (a run directory, or a sweep directory with "
-                        "point_<i>/ subdirectories)\n", why, argv[i]);
-      return -2;
-    }
-    dir = argv[i];
+  oo_args a;
+  if (opts_parse(&cmd_fit_spec, argc, argv, &a)) { /* every rank parses alike */
+    if (rank == 0) opts_usage_error(&cmd_fit_spec);
+    return -OO_EXIT_USAGE;
   }
-  if (!dir) {
-    if (rank == 0) fprintf(stderr, "overopt fit: no DIR given\nusage: overopt fit DIR\n");
-    return -2;
-  }
+  const char *dir = opt_str(&a, "DIR");
   int sweep = rank == 0 ? fit_is_sweep_dir(dir) : 0;
   MPI_Bcast(&sweep, 1, MPI_INT, 0, MPI_COMM_WORLD);
   int rc = sweep ? fit_sweep_dir(dir, MPI_COMM_WORLD) : fit_run_dir(dir, MPI_COMM_WORLD);

@@ -11,58 +11,25 @@
 #include "io/config.h"
 #include "layout.h"
 
-/* Parses a positive rank count for -n. */
-static int parse_ranks(const char *s, int *P) {
-  char *end = NULL;
-  long v = s ? strtol(s, &end, 10) : 0;
-  REQUIRE(s && *s && end && !*end && v >= 1 && v <= 1000000,
-          "layout: -n expects a number of ranks >= 1, got '%s'", s ? s : "(nothing)");
-  *P = (int)v;
-  return OO_OK;
-}
+static const oo_option opts[] = {
+    {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 1, "libconfig file"},
+    {"--ranks", "-n", OPT_VALUE, "P", "the world size", 0, "number of ranks to lay out"},
+    {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key, e.g. layout.rm_ranks=2"},
+};
+const oo_cmd_spec cmd_layout_spec = {
+    "layout", "print rank roles and ensemble-member placement for P ranks", "overopt layout configs/quickstart.cfg -n 8",
+    opts, OO_N_OPTS(opts), cmd_layout, 0};
 
-static int layout_run(int argc, char **argv) {
-  const char *path = NULL;
-  int P = 0;
+static int layout_run(const oo_args *a) {
+  const char *path = opt_str(a, "CONFIG");
+  long ranks = 0;
+  CHECK(opt_long(a, "-n", 1, 1000000, &ranks));
+  int P = (int)ranks;
   oo_config *cfg = xmalloc(sizeof *cfg); /* large (strings): keep it off the stack */
   cfg_defaults(cfg);
   int rc = OO_OK;
-  const char **sets = xmalloc((size_t)(argc + 1) * sizeof *sets);
-  int n_sets = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "--ranks")) {
-      CHECK_GOTO(rc, parse_ranks(i + 1 < argc ? argv[i + 1] : NULL, &P), done);
-      i++;
-    } else if (!strncmp(argv[i], "-n", 2) && argv[i][2]) {
-      CHECK_GOTO(rc, parse_ranks(argv[i] + 2, &P), done);
-    } else if (!strncmp(argv[i], "--set=", 6)) {
-      sets[n_sets++] = argv[i] + 6;
-    } else if (!strcmp(argv[i], "--set")) {
-      if (i + 1 >= argc) {
-        rc = oo_error_at(__FILE__, __LINE__, "layout: --set expects key=value");
-        goto done;
-      }
-      sets[n_sets++] = argv[++i];
-    } else if (argv[i][0] == '-') {
-      rc = oo_error_at(__FILE__, __LINE__,
-                       "layout: unknown option '%s' (usage: overopt layout CONFIG [-n P] "
-                       "[--set key=value ...])", argv[i]);
-      goto done;
-    } else if (!path) {
-      path = argv[i];
-    } else {
-      rc = oo_error_at(__FILE__, __LINE__, "layout: one CONFIG expected, got '%s' and '%s'",
-                       path, argv[i]);
-      goto done;
-    }
-  }
-  if (!path) {
-    rc = oo_error_at(__FILE__, __LINE__,
-                     "layout: missing CONFIG (usage: overopt layout CONFIG [-n P] [--set k=v])");
-    goto done;
-  }
   CHECK_GOTO(rc, cfg_load(cfg, path), done);
-  for (int s = 0; s < n_sets; s++) CHECK_GOTO(rc, cfg_set(cfg, sets[s]), done);
+  for (int s = 0; s < opt_given(a, "--set"); s++) CHECK_GOTO(rc, cfg_set(cfg, opt_item(a, "--set", s)), done);
   CHECK_GOTO(rc, cfg_validate(cfg, path), done);
   if (!P && MPI_Comm_size(MPI_COMM_WORLD, &P) != MPI_SUCCESS) P = 1;
 
@@ -75,13 +42,13 @@ static int layout_run(int argc, char **argv) {
   fflush(stdout);
   layout_free(&lay);
 done:
-  xfree(&sets);
   xfree(&cfg);
   return rc;
 }
 
 int cmd_layout(int argc, char **argv) {
-  if (layout_run(argc, argv) == OO_OK) return 0;
-  fprintf(stderr, "overopt layout: error: %s\n", oo_error_message());
-  return 1;
+  oo_args a;
+  if (opts_parse(&cmd_layout_spec, argc, argv, &a) || opt_long(&a, "-n", 1, 1000000, &(long){0}))
+    return opts_usage_error(&cmd_layout_spec);
+  return layout_run(&a) == OO_OK ? 0 : opts_runtime_error("layout");
 }

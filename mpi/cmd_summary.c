@@ -3,55 +3,34 @@
  * Not collective: main.c runs it on rank 0. Prints its own errors; returns the exit code.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "core/core.h"
 #include "stats/summary.h"
 
-static int usage(const char *why) {
-  fprintf(stderr,
-          "overopt summary: %s\nusage: overopt summary DIR [--replicates R]\n"
-          "  DIR holds the replicates rep0 .. rep<R-1> (each with bon.csv, ppo_<tag>.csv, fits.csv);\n"
-          "  R defaults to the number of consecutive rep<i> directories. Writes DIR/summary.csv,\n"
-          "  DIR/summary.h5 and DIR/fits_summary.csv (definitions: docs/statistics.md)\n",
-          why);
-  return 2;
-}
+static const oo_option opts[] = {
+    {"DIR", NULL, OPT_POSITIONAL, NULL, NULL, 1,
+     "a run directory whose replicates rep0 .. rep<R-1> hold bon.csv, ppo_<tag>.csv and fits.csv"},
+    {"--replicates", "-R", OPT_VALUE, "R", "the consecutive rep<i> directories", 0, "replicates to summarize"},
+};
+const oo_cmd_spec cmd_summary_spec = {
+    "summary", "means, 95% t-intervals and paired differences over the replicates (DIR/summary.csv)",
+    "overopt summary runs/quickstart --replicates 3", opts, OO_N_OPTS(opts), cmd_summary, 0};
 
 int cmd_summary(int argc, char **argv) {
-  const char *dir = NULL;
-  int R = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--replicates") || !strcmp(argv[i], "-R")) {
-      char *end;
-      long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-      if (i + 1 >= argc || *end || v < 1 || v > 100000) return usage("--replicates needs an integer >= 1");
-      R = (int)v;
-      i++;
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      char msg[300];
-      snprintf(msg, sizeof msg, "unknown option '%.200s'", argv[i]);
-      return usage(msg);
-    } else if (dir) {
-      return usage("more than one DIR given");
-    } else {
-      dir = argv[i];
-    }
-  }
-  if (!dir) return usage("no DIR given");
+  oo_args a;
+  if (opts_parse(&cmd_summary_spec, argc, argv, &a)) return opts_usage_error(&cmd_summary_spec);
+  const char *dir = opt_str(&a, "DIR");
+  long R = 0;
+  if (opt_long(&a, "--replicates", 1, 100000, &R)) return opts_usage_error(&cmd_summary_spec);
   if (R == 0) R = summary_count_replicates(dir);
   if (R == 0) {
-    fprintf(stderr, "overopt summary: error: no replicate directory '%s/rep0' (run with run.replicates "
-                    ">= 1 first)\n", dir);
+    fprintf(stderr, "overopt summary: error: no replicate directory '%s/rep0' (run with run.replicates >= 2 "
+                    "first)\n", dir);
     return 1;
   }
-  if (summary_write(dir, R)) {
-    fprintf(stderr, "overopt summary: error: %s\n", oo_error_message());
-    oo_error_clear(); /* printed here; main must not print it again */
-    return 1;
-  }
-  printf("summary: %s/summary.csv (%d replicates)\n", dir, R);
+  if (summary_write(dir, (int)R)) return opts_runtime_error("summary");
+  printf("summary: %s/summary.csv (%ld replicates)\n", dir, R);
   return fflush(stdout) ? 1 : 0;
 }

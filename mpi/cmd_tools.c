@@ -1,10 +1,12 @@
 /* User tools that apply a checkpoint to text (DESIGN.md "Command line"):
  *   overopt sample  --model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K]
  *                   [--max-tokens M] [--seed S]
- *   overopt logprob --model F --text FILE
+ *   overopt logprob --model F --text FILE     (FILE - reads standard input)
  *   overopt score   --model F --text FILE [--uwo-lambda L]
  * Not collective: main runs them on rank 0. Each prints its own error to stderr and returns
- * the exit code (0, or 1 on any error). Output is TSV on stdout with a header row; text is
+ * the exit code (0, 1 on a runtime error, 2 on a usage error). Output is TSV on stdout with a
+ * header row whose first column is `index`, the 0-based line (or sample) number, and whose names
+ * carry units (logprob_nats: natural log; bytes: the line's length, one token a byte); text is
  * escaped (\t \n \\ and other non-printable bytes as \xHH) so every record is one line.
  * Every sequence is [256, bytes...] (DESIGN.md "Sequences"): logprob sums log p(byte) over the
  * line's bytes, score reads the reward at the last position. Input lines are split at '\n'
@@ -28,12 +30,43 @@
 
 /* ---- command-line parsing ------------------------------------------------------------------ */
 
+static const oo_option sample_opts[] = {
+    {"--model", NULL, OPT_VALUE, "FILE", NULL, 1, "LM checkpoint (lm_<size>.h5 of a run, or a PPO policy)"},
+    {"--prompt", NULL, OPT_VALUE, "TEXT", NULL, 1, "prompt bytes (an empty prompt is --prompt '')"},
+    {"--samples", "-n", OPT_VALUE, "N", "1", 0, "samples to draw"},
+    {"--temperature", NULL, OPT_VALUE, "T", "1", 0, "sampling temperature (> 0)"},
+    {"--top-p", NULL, OPT_VALUE, "P", "1", 0, "nucleus mass in (0, 1], 1 = off"},
+    {"--top-k", NULL, OPT_VALUE, "K", "0", 0, "keep the K most likely bytes, 0 = off"},
+    {"--max-tokens", NULL, OPT_VALUE, "M", "what the context leaves", 0, "bytes generated at most per sample (more than the context leaves is an error)"},
+    {"--seed", NULL, OPT_VALUE, "S", "1", 0, "sample i draws from the stream (S, i): output does not depend on -n"},
+};
+static const oo_option logprob_opts[] = {
+    {"--model", NULL, OPT_VALUE, "FILE", NULL, 1, "LM checkpoint"},
+    {"--text", NULL, OPT_VALUE, "FILE", NULL, 1, "one sequence per line; - reads standard input"},
+};
+static const oo_option score_opts[] = {
+    {"--model", NULL, OPT_VALUE, "FILE", NULL, 1, "reward checkpoint, or an ensemble (rm.h5 of a run: every member)"},
+    {"--text", NULL, OPT_VALUE, "FILE", NULL, 1, "one sequence per line; - reads standard input"},
+    {"--uwo-lambda", NULL, OPT_VALUE, "L", "0.5", 0, "variance penalty of the uwo column (ensembles only)"},
+};
+const oo_cmd_spec cmd_sample_spec = {
+    "sample", "sample from an LM checkpoint (TSV: index, text; index from 0)",
+    "overopt sample --model runs/quickstart/lm_d128L4H4.h5 --prompt 'Q: ' -n 4 --top-p 0.9", sample_opts,
+    OO_N_OPTS(sample_opts), cmd_sample, 0};
+const oo_cmd_spec cmd_logprob_spec = {
+    "logprob", "log-probability of each line of a text file under an LM checkpoint (TSV: index, logprob_nats, bytes)",
+    "printf 'hello\\n' | overopt logprob --model runs/quickstart/lm_d128L4H4.h5 --text -", logprob_opts,
+    OO_N_OPTS(logprob_opts), cmd_logprob, 0};
+const oo_cmd_spec cmd_score_spec = {
+    "score", "reward of each line under a reward checkpoint or every member of an ensemble (TSV, index from 0)",
+    "overopt score --model runs/quickstart/rm.h5 --text lines.txt --uwo-lambda 0.1", score_opts,
+    OO_N_OPTS(score_opts), cmd_score, 0};
+
 typedef struct {
   const char *cmd;       /* command name, for messages */
-  const char *usage;     /* usage line, for messages */
   const char *model;     /* --model */
   const char *prompt;    /* --prompt (sample) */
-  const char *text;      /* --text FILE (logprob, score) */
+  const char *text;      /* --text FILE (logprob, score); "-" = standard input */
   long n;                /* -n samples */
   double temperature;    /* --temperature */
   double top_p;          /* --top-p */
@@ -41,54 +74,32 @@ typedef struct {
   long max_tokens;       /* --max-tokens */
   long seed;             /* --seed */
   double uwo_lambda;     /* --uwo-lambda (score on an ensemble); NAN = not given */
+  int uwo_given;         /* 1 if --uwo-lambda was on the command line */
 } tool_args;
 
-static int parse_long(const tool_args *a, const char *flag, const char *s, long lo, long hi, long *out) {
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  REQUIRE(*s && end && !*end && !errno && v >= lo && v <= hi,
-          "%s: %s expects an integer in [%ld, %ld], got '%s'", a->cmd, flag, lo, hi, s);
-  *out = v;
-  return OO_OK;
-}
-
-static int parse_double(const tool_args *a, const char *flag, const char *s, double lo, double hi,
-                        int lo_open, double *out) {
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(s, &end);
-  REQUIRE(*s && end && !*end && !errno && isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi,
-          "%s: %s expects a number in %s%g, %g], got '%s'", a->cmd, flag, lo_open ? "(" : "[", lo, hi, s);
-  *out = v;
-  return OO_OK;
-}
-
-/* Parses argv[1..) (argv[0] is the command name). `allowed` lists the flags of this command. */
-static int parse_tool_args(tool_args *a, int argc, char **argv, const char *const *allowed, int n_allowed) {
-  for (int i = 1; i < argc; i++) {
-    const char *f = argv[i];
-    int known = 0;
-    for (int j = 0; j < n_allowed; j++) known |= strcmp(f, allowed[j]) == 0;
-    if (!known) {
-      const char *near = f[0] == '-' ? oo_nearest_name(f, allowed, n_allowed) : NULL;
-      OO_FAIL("%s: unknown %s '%s'%s%s%s (usage: overopt %s %s)", a->cmd, f[0] == '-' ? "option" : "argument",
-              f, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "", a->cmd, a->usage);
-    }
-    REQUIRE(i + 1 < argc, "%s: option %s expects a value (usage: overopt %s %s)", a->cmd, f, a->cmd, a->usage);
-    const char *v = argv[++i];
-    if (!strcmp(f, "--model")) a->model = v;
-    else if (!strcmp(f, "--prompt")) a->prompt = v;
-    else if (!strcmp(f, "--text")) a->text = v;
-    else if (!strcmp(f, "-n")) CHECK(parse_long(a, f, v, 1, 1000000, &a->n));
-    else if (!strcmp(f, "--temperature")) CHECK(parse_double(a, f, v, 0.0, 1e6, 1, &a->temperature));
-    else if (!strcmp(f, "--top-p")) CHECK(parse_double(a, f, v, 0.0, 1.0, 1, &a->top_p));
-    else if (!strcmp(f, "--top-k")) CHECK(parse_long(a, f, v, 0, GPT_VOCAB, &a->top_k));
-    else if (!strcmp(f, "--max-tokens")) CHECK(parse_long(a, f, v, 0, 1L << 30, &a->max_tokens));
-    else if (!strcmp(f, "--seed")) CHECK(parse_long(a, f, v, 0, 0x7fffffffffffffffL, &a->seed));
-    else if (!strcmp(f, "--uwo-lambda")) CHECK(parse_double(a, f, v, 0.0, 1e6, 0, &a->uwo_lambda));
+/* Parses and range-checks the arguments of one tool; a failure is a usage error (exit 2). */
+static int parse_tool_args(const oo_cmd_spec *spec, tool_args *t, int argc, char **argv) {
+  oo_args a;
+  memset(t, 0, sizeof *t);
+  t->cmd = spec->name;
+  CHECK(opts_parse(spec, argc, argv, &a));
+  t->model = opt_str(&a, "--model");
+  if (spec == &cmd_sample_spec) {
+    t->prompt = opt_str(&a, "--prompt");
+    CHECK(opt_long(&a, "-n", 1, 1000000, &t->n));
+    CHECK(opt_double(&a, "--temperature", 1e-6, 1e6, &t->temperature));
+    CHECK(opt_double(&a, "--top-p", 1e-9, 1.0, &t->top_p));
+    CHECK(opt_long(&a, "--top-k", 0, GPT_VOCAB, &t->top_k));
+    t->max_tokens = -1; /* not given: what the context leaves after the prompt */
+    CHECK(opt_long(&a, "--max-tokens", 0, 1L << 30, &t->max_tokens));
+    CHECK(opt_long(&a, "--seed", 0, 0x7fffffffffffffffL, &t->seed));
+  } else {
+    t->text = opt_str(&a, "--text");
   }
-  REQUIRE(a->model, "%s: --model FILE is required (usage: overopt %s %s)", a->cmd, a->cmd, a->usage);
+  if (spec == &cmd_score_spec) {
+    CHECK(opt_double(&a, "--uwo-lambda", 0.0, 1e6, &t->uwo_lambda));
+    t->uwo_given = opt_given(&a, "--uwo-lambda") > 0;
+  }
   return OO_OK;
 }
 
@@ -125,7 +136,8 @@ static void text_lines_free(text_lines *t) {
  * empty one). Every line must fit the context: 1 + len <= n_ctx. */
 static int text_lines_read(text_lines *t, const char *cmd, const char *path, int n_ctx) {
   memset(t, 0, sizeof *t);
-  FILE *f = fopen(path, "rb");
+  int is_stdin = !strcmp(path, "-");
+  FILE *f = is_stdin ? stdin : fopen(path, "rb");
   REQUIRE(f, "%s: cannot open text file '%s': %s", cmd, path, strerror(errno));
   size_t cap = 1 << 16, n = 0;
   t->data = xmalloc(cap);
@@ -136,7 +148,7 @@ static int text_lines_read(text_lines *t, const char *cmd, const char *path, int
     if (got == 0) break;
   }
   int bad = ferror(f);
-  fclose(f);
+  if (!is_stdin) fclose(f);
   if (bad) {
     text_lines_free(t);
     OO_FAIL("%s: error reading text file '%s'", cmd, path);
@@ -182,15 +194,8 @@ static int batch_tokens(const text_lines *t, int first, int B, int *tokens) {
 
 /* ---- sample ---------------------------------------------------------------------------------- */
 
-static int sample_run(int argc, char **argv) {
-  tool_args a = {.cmd = "sample",
-                 .usage = "--model F --prompt TEXT [-n N] [--temperature T] [--top-p P] [--top-k K] "
-                          "[--max-tokens M] [--seed S]",
-                 .n = 1, .temperature = 1.0, .top_p = 1.0, .top_k = 0, .max_tokens = -1, .seed = 1}; /* -1: what the context leaves */
-  static const char *const flags[] = {"--model", "--prompt", "-n", "--temperature", "--top-p",
-                                      "--top-k", "--max-tokens", "--seed"};
-  CHECK(parse_tool_args(&a, argc, argv, flags, 8));
-  REQUIRE(a.prompt, "sample: --prompt TEXT is required (an empty prompt is --prompt '')");
+static int sample_run(const tool_args *args) {
+  const tool_args a = *args;
   gpt m;
   CHECK(gpt_load(&m, a.model, GPT_LM));
   int rc = OO_OK;
@@ -253,11 +258,8 @@ done:
 
 /* ---- logprob ------------------------------------------------------------------------------ */
 
-static int logprob_run(int argc, char **argv) {
-  tool_args a = {.cmd = "logprob", .usage = "--model F --text FILE"};
-  static const char *const flags[] = {"--model", "--text"};
-  CHECK(parse_tool_args(&a, argc, argv, flags, 2));
-  REQUIRE(a.text, "logprob: --text FILE is required (one sequence per line)");
+static int logprob_run(const tool_args *args) {
+  const tool_args a = *args;
   gpt m;
   CHECK(gpt_load(&m, a.model, GPT_LM));
   text_lines t;
@@ -273,7 +275,7 @@ static int logprob_run(int argc, char **argv) {
   int *tokens = xmalloc(N * sizeof *tokens), *targets = xmalloc(N * sizeof *targets);
   float *logp = xmalloc(N * sizeof *logp), *ent = xmalloc(N * sizeof *ent);
   gpt_reserve(&m, Bmax, Tmax);
-  printf("logprob\ttokens\n");
+  printf("index\tlogprob_nats\tbytes\n"); /* natural log, summed over the line's bytes */
   for (int first = 0; first < t.n; first += Bmax) {
     int B = t.n - first < Bmax ? t.n - first : Bmax;
     int Tb = batch_tokens(&t, first, B, tokens);
@@ -286,7 +288,7 @@ static int logprob_run(int argc, char **argv) {
     for (int b = 0; b < B; b++) {
       double sum = 0.0;
       for (int j = 0; j < t.len[first + b]; j++) sum += logp[(size_t)b * Tb + j];
-      printf("%.9g\t%d\n", sum, t.len[first + b]);
+      printf("%d\t%.9g\t%d\n", first + b, sum, t.len[first + b]);
     }
   }
   fflush(stdout);
@@ -328,7 +330,6 @@ static void reward_set_free(reward_set *s) {
 /* ---- score: ensembles ---------------------------------------------------------------------- */
 
 #define SCORE_MAX_MEMBERS 64      /* as RM_MAX_MEMBERS (mpi/rm_ensemble.h) */
-#define SCORE_UWO_LAMBDA 0.5      /* default --uwo-lambda: Coste et al.'s lambda for best-of-n */
 
 /* 1 if path opens as HDF5 and its root has attribute k (an ensemble written by the rm stage).
  * 0 otherwise, also when it does not open: the single-model path reports that. */
@@ -401,16 +402,13 @@ static void score_lines(reward_set *rs, const text_lines *t, int first, int B, i
 /* score: one reward checkpoint prints "reward\ttokens" per line; an ensemble file (root attribute
  * k, groups member_<m>) prints line, member_0..member_<K-1>, mean, wco, uwo_<lambda> per line
  * (numbered from 1), objectives from rlhf.h over the calibrated members. */
-static int score_run(int argc, char **argv) {
-  tool_args a = {.cmd = "score", .usage = "--model F --text FILE [--uwo-lambda L]", .uwo_lambda = NAN};
-  static const char *const flags[] = {"--model", "--text", "--uwo-lambda"};
-  CHECK(parse_tool_args(&a, argc, argv, flags, 3));
-  REQUIRE(a.text, "score: --text FILE is required (one sequence per line)");
+static int score_run(const tool_args *args) {
+  const tool_args a = *args;
   int ensemble = is_ensemble_file(a.model);
-  REQUIRE(ensemble || isnan(a.uwo_lambda),
+  REQUIRE(ensemble || !a.uwo_given,
           "score: --uwo-lambda applies to an ensemble file (root attribute k, groups member_<m>); '%s' is not one",
           a.model);
-  double lambda = isnan(a.uwo_lambda) ? SCORE_UWO_LAMBDA : a.uwo_lambda;
+  double lambda = a.uwo_lambda;
   reward_set rs;
   CHECK(ensemble ? ensemble_set_load(&rs, a.model) : reward_set_load(&rs, a.model));
   int n_ctx = rs.members[0].d.T;
@@ -428,11 +426,11 @@ static int score_run(int argc, char **argv) {
   float *r = xmalloc((size_t)Bmax * rs.K * sizeof *r); /* (B,K) calibrated rewards */
   for (int k = 0; k < rs.K; k++) gpt_reserve(&rs.members[k], Bmax, Tmax);
   if (ensemble) {
-    printf("line");
+    printf("index"); /* calibrated rewards: each member in std units of pi_init's responses (zscore) */
     for (int k = 0; k < rs.K; k++) printf("\tmember_%d", k);
     printf("\tmean\twco\tuwo_%g\n", lambda);
   } else {
-    printf("reward\ttokens\n");
+    printf("index\treward\tbytes\n");
   }
   for (int first = 0; first < t.n; first += Bmax) {
     int B = t.n - first < Bmax ? t.n - first : Bmax;
@@ -446,10 +444,10 @@ static int score_run(int argc, char **argv) {
     for (int b = 0; b < B; b++) {
       const float *row = r + (size_t)b * rs.K;
       if (!ensemble) {
-        printf("%.9g\t%d\n", row[0], t.len[first + b]);
+        printf("%d\t%.9g\t%d\n", first + b, row[0], t.len[first + b]);
         continue;
       }
-      printf("%d", first + b + 1);
+      printf("%d", first + b);
       for (int k = 0; k < rs.K; k++) printf("\t%.9g", row[k]);
       printf("\t%.9g\t%.9g\t%.9g\n", ensemble_objective_mean(row, rs.K), ensemble_objective_wco(row, rs.K),
              ensemble_objective_uwo(row, rs.K, lambda));
@@ -465,14 +463,13 @@ static int score_run(int argc, char **argv) {
 
 /* ---- entry points (commands.h convention: print our own errors, return the exit code) ---- */
 
-static int report(const char *name, int rc) {
-  if (rc == OO_OK) return 0;
-  fflush(stdout);
-  fprintf(stderr, "overopt %s: error: %s\n", name, oo_error_message());
-  oo_error_clear();
-  return 1;
+/* Parses (a failure is a usage error, exit 2), then runs (a failure is a runtime error, exit 1). */
+static int tool_main(const oo_cmd_spec *spec, int (*run)(const tool_args *), int argc, char **argv) {
+  tool_args t;
+  if (parse_tool_args(spec, &t, argc, argv)) return opts_usage_error(spec);
+  return run(&t) == OO_OK ? 0 : opts_runtime_error(spec->name);
 }
 
-int cmd_sample(int argc, char **argv) { return report("sample", sample_run(argc, argv)); }
-int cmd_logprob(int argc, char **argv) { return report("logprob", logprob_run(argc, argv)); }
-int cmd_score(int argc, char **argv) { return report("score", score_run(argc, argv)); }
+int cmd_sample(int argc, char **argv) { return tool_main(&cmd_sample_spec, sample_run, argc, argv); }
+int cmd_logprob(int argc, char **argv) { return tool_main(&cmd_logprob_spec, logprob_run, argc, argv); }
+int cmd_score(int argc, char **argv) { return tool_main(&cmd_score_spec, score_run, argc, argv); }

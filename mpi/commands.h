@@ -1,10 +1,14 @@
 /* commands: the subcommands of the overopt program, one function each, called by main.c.
  *
  * Convention: argv[0] is the subcommand's name ("check"), its arguments follow; the return
- * value is the process exit code (0 success). A command prints its own errors.
+ * value is the process exit code (options.h: 0 ok, 1 runtime error, 2 usage, 3 stopped). A command
+ * prints its own errors. Each command's option table (cmd_<name>_spec, next to its code) drives
+ * its parsing, its --help and the README's command reference.
  */
 #ifndef OO_COMMANDS_H
 #define OO_COMMANDS_H
+
+#include "options.h"
 
 /* overopt check CONFIG [--set key=value ...] | overopt check --reference
  * Loads, overrides, validates and prints the resolved config (or the markdown reference of
@@ -37,20 +41,18 @@ int cmd_stage(int argc, char **argv);
  * recomputes bon.h5's curves and bon.csv from the stored scores. Rank 0 only. */
 int cmd_bon_curves(int argc, char **argv);
 
-/* main.c's dispatch table: one row per command. */
-typedef struct {
-  const char *name;                   /* as typed: overopt NAME ... */
-  int (*run)(int argc, char **argv);  /* the command (convention above) */
-  const char *usage;                  /* arguments after NAME, for overopt NAME --help */
-  const char *help;                   /* one line for overopt --help */
-  int collective;                     /* 1: every rank runs it and a failure aborts the job
-                                         (oo_mpi_die); 0: rank 0 runs it, exit code broadcast */
-} oo_command;
-
-
 /* User tools (cmd_tools.c), not collective: */
 int cmd_sample(int argc, char **argv);  /* overopt sample --model F --prompt TEXT [...]: TSV samples */
 int cmd_logprob(int argc, char **argv); /* overopt logprob --model F --text FILE: log p per line */
 int cmd_score(int argc, char **argv);   /* overopt score --model F --text FILE: reward per line */
+
+int cmd_plan(int argc, char **argv);    /* overopt plan CONFIG -n P: cost per stage (cmd_plan.c) */
+
+extern const oo_cmd_spec cmd_run_spec, cmd_stage_spec, cmd_check_spec, cmd_layout_spec, cmd_plan_spec,
+    cmd_sample_spec, cmd_logprob_spec, cmd_score_spec, cmd_bench_spec, cmd_sweep_spec, cmd_fit_spec,
+    cmd_report_spec, cmd_bon_curves_spec, cmd_summary_spec;
+
+/* Every command's table, in help order (commands.c). */
+const oo_cmd_spec *const *oo_commands(int *n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "provenance.h"
 #include "core/core.h"
 #include "core/machine.h"
 #include "stats/summary.h"
@@ -133,7 +134,7 @@ static int write_config(const oo_run *run, const char *dir, const char *config_p
     unlink(tmp);
     return oo_error_trace(rc, __FILE__, __LINE__);
   }
-  return OO_OK;
+  return provenance_config_json(&run->cfg, dir);
 }
 
 static int write_provenance(const oo_run *run, const char *config_path) {
@@ -197,7 +198,7 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, world);
   if (rc) return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not set up the run directory");
-  return OO_OK;
+  return provenance_begin(run);
 }
 
 void run_teardown(oo_run *run) {
@@ -290,12 +291,15 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
     for (int i = 0; i < n && current; i++) current = run_artifact_current_all(run, names[i]);
     if (current) {
       LOG_INFO("== %s%s: up to date (config hash %s), skipped", st->name, where, run->stage_hash);
+      provenance_stage(run, st->name, time(NULL), "up to date");
       return OO_OK;
     }
   }
   LOG_INFO("== %s%s", st->name, where);
   double t0 = oo_now();
+  time_t wall0 = time(NULL);
   int rc = st->fn(run);
+  provenance_stage(run, st->name, wall0, rc == OO_STOPPED ? "stopped" : rc ? "failed" : "done");
   if (rc == OO_STOPPED) {
     LOG_INFO("== %s%s: stopped on request after %.1f s; rerun the same command to continue", st->name, where,
              oo_now() - t0);
@@ -400,33 +404,32 @@ typedef struct {
   const char *until;    /* --until NAME */
 } run_args;
 
+static const oo_option run_opts[] = {
+    {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 1, "libconfig file (configs/quickstart.cfg is the default experiment)"},
+    {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key, e.g. run.seed=2"},
+    {"--force", NULL, OPT_FLAG, NULL, NULL, 0, "rerun every stage even if its artifacts are up to date"},
+    {"--until", NULL, OPT_VALUE, "STAGE", "report (every stage)", 0, "stop after this stage"},
+};
+static const oo_option stage_opts[] = {
+    {"NAME", NULL, OPT_POSITIONAL, NULL, NULL, 1, "pretrain, gold, bon_samples, prefs, rm, bon, ppo, fit, summary or report"},
+    {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 1, "libconfig file"},
+    {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key, e.g. ppo.steps=10"},
+};
+const oo_cmd_spec cmd_run_spec = {
+    "run", "run every stage into run.out_dir/run.name, skipping those whose artifacts are up to date",
+    "mpirun -n 2 overopt run configs/quickstart.cfg --set run.seed=2", run_opts, OO_N_OPTS(run_opts), cmd_run, 1};
+const oo_cmd_spec cmd_stage_spec = {"stage", "run one stage, even if it is up to date",
+                                    "mpirun -n 2 overopt stage rm configs/quickstart.cfg --set rm.k=3", stage_opts,
+                                    OO_N_OPTS(stage_opts), cmd_stage, 1};
+
 static int parse_run_args(int argc, char **argv, int want_stage, run_args *a) {
   memset(a, 0, sizeof *a);
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--set") == 0) {
-      REQUIRE(i + 1 < argc, "--set needs section.key=value");
-      REQUIRE(a->n_sets < 64, "too many --set options (64 at most)");
-      a->sets[a->n_sets++] = argv[++i];
-    } else if (strncmp(argv[i], "--set=", 6) == 0) {
-      REQUIRE(a->n_sets < 64, "too many --set options (64 at most)");
-      a->sets[a->n_sets++] = argv[i] + 6;
-    } else if (strcmp(argv[i], "--force") == 0) {
-      a->force = 1;
-    } else if (strcmp(argv[i], "--until") == 0) {
-      REQUIRE(i + 1 < argc, "--until needs a stage name");
-      a->until = argv[++i];
-    } else if (argv[i][0] == '-') {
-      OO_FAIL("%s: unknown option '%s' (see overopt %s --help)", argv[0], argv[i], argv[0]);
-    } else if (want_stage && !a->stage) {
-      a->stage = argv[i];
-    } else if (!a->config) {
-      a->config = argv[i];
-    } else {
-      OO_FAIL("%s: unexpected argument '%s'", argv[0], argv[i]);
-    }
-  }
-  if (want_stage) REQUIRE(a->stage, "usage: overopt stage NAME CONFIG [--set key=value ...]");
-  REQUIRE(a->config, "usage: overopt %s %sCONFIG [--set key=value ...]", argv[0], want_stage ? "NAME " : "");
+  oo_args o;
+  CHECK(opts_parse(want_stage ? &cmd_stage_spec : &cmd_run_spec, argc, argv, &o));
+  a->config = opt_str(&o, "CONFIG");
+  for (int i = 0; i < opt_given(&o, "--set"); i++) a->sets[a->n_sets++] = (char *)opt_item(&o, "--set", i);
+  if (want_stage) a->stage = opt_str(&o, "NAME");
+  else a->force = opt_given(&o, "--force"), a->until = opt_given(&o, "--until") ? opt_str(&o, "--until") : NULL;
   return OO_OK;
 }
 
@@ -447,8 +450,8 @@ static int run_main(int argc, char **argv, int want_stage) {
   if (!bad && a.stage && !find_stage(a.stage)) bad = stage_names_error("stage", a.stage);
   if (!bad && a.until && !find_stage(a.until)) bad = stage_names_error("--until", a.until);
   if (bad) { /* seen by every rank alike */
-    if (oo_log_rank() == 0) fprintf(stderr, "error: %s\n", oo_error_message());
-    return -2;
+    if (oo_log_rank() == 0) opts_usage_error(want_stage ? &cmd_stage_spec : &cmd_run_spec);
+    return -OO_EXIT_USAGE;
   }
   oo_run *run = xcalloc(1, sizeof *run);
   int rc = run_setup(run, MPI_COMM_WORLD, a.config, a.n_sets, a.sets);

@@ -33,6 +33,7 @@
 
 #include "collectives.h"
 #include "core/core.h"
+#include "core/metrics.h"
 #include "data/corpus.h"
 #include "ppo_step.h"
 #include "rlhf/rlhf.h"
@@ -441,6 +442,9 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
       snprintf(extra, sizeof extra, "%s %.3f proxy %.3f gold %.3f%s beta %.3g", cfg->ppo.kl_estimator, kl, m.proxy,
                m.gold, evp ? " (eval)" : "", cmd.beta);
       oo_progress_update(&prog, s + 1, (double)(s + 1 - start), extra);
+      double row[N_COL]; /* every per-step metric of ppo_<tag>.h5 */
+      for (int c = 0; c < N_COL; c++) row[c] = t.col[c][s];
+      metrics_row(prog.what, s, col_names + 1, row + 1, N_COL - 1); /* col 0 is the step */
       double add[6] = {m.t_generate, m.t_score, m.t_update, te, m.t_mpi, tstep};
       for (int i = 0; i < 6; i++) sum_t[i] += add[i];
       if (adaptive) beta = ppo_kl_adaptive(beta, kl, cfg->ppo.kl_target, 1, cfg->ppo.kl_horizon);

@@ -23,6 +23,7 @@
 #include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
+#include "core/metrics.h"
 #include "data/corpus.h"
 #include "model/gpt.h"
 #include "run.h"
@@ -205,6 +206,8 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     snprintf(extra, sizeof extra, "loss %.4f (%.3f bits/byte) val %.4f lr %.2e", loss_ema, loss_ema / 0.69314718055994531,
              val, opt.lr);
     oo_progress_update(&prog, m.step, (double)(m.step - start_step) * Bg * T, extra);
+    metrics_emit(prog.what, m.step - 1, "loss", loss, "loss_ema", (double)loss_ema, "val_loss", eval ? (double)val : NAN,
+                 "lr", (double)opt.lr, NULL);
     if (eval && !last) {
       rc = save_lm(run, &m, partial, hash, 1, val);
       MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);

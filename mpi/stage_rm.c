@@ -21,6 +21,7 @@
 #include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
+#include "core/metrics.h"
 #include "data/prefs.h"
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
@@ -191,6 +192,8 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
         snprintf(extra, sizeof extra, "epoch %d loss %.4f acc %.3f", ep + 1, loss_sum / ((double)p0 + bsz),
                  acc_sum / ((double)p0 + bsz));
         oo_progress_update(&prog, step + 1, (double)(step + 1) * B, extra);
+        metrics_emit(prog.what, step, "epoch", (double)(ep + 1), "loss", loss_sum / ((double)p0 + bsz), "acc",
+                     acc_sum / ((double)p0 + bsz), "lr", (double)opt.lr, NULL);
       }
     }
     if (rc) break;

@@ -5,10 +5,12 @@
  * Point i runs as an ordinary run with run.out_dir = out_dir/<name>, run.name = point_<i>; the
  * other points are its share directories. Without --point every point runs in order, then the
  * sweep is fitted (fit_sweep_dir) and reported. --slurm writes out_dir/<name>/sweep.cfg (the
- * resolved base config, --set included) and out_dir/<name>/sweep.sbatch (slurm/sweep.sbatch with
- * the array range, slurm.* keys and absolute paths filled in) and submits it.
+ * resolved base config, --set included), out_dir/<name>/sweep.sbatch (slurm/sweep.sbatch with
+ * the array range, slurm.* keys and absolute paths filled in) and report.sbatch (fit and report),
+ * submits the array and then the report job with --dependency=afterok on it. --dry-run writes
+ * nothing: it prints the points and, with --slurm, the files it would write.
  */
-#define _DEFAULT_SOURCE /* realpath */
+#define _DEFAULT_SOURCE /* realpath, strtok_r */
 #include "sweep.h"
 
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "report/report.h"
+#include "commands.h"
 #include "run.h"
 
 int sweep_n_points(const oo_config *cfg) {
@@ -54,33 +57,33 @@ typedef struct {
   int dry_run;         /* --dry-run */
 } sweep_args;
 
+static const oo_option opts[] = {
+    {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 1, "libconfig file with sweep.axes"},
+    {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key of every point"},
+    {"--point", NULL, OPT_VALUE, "I", "every point", 0, "run point I only (0 .. points - 1), as a Slurm array task does"},
+    {"--slurm", NULL, OPT_FLAG, NULL, NULL, 0,
+     "submit the points as a Slurm job array, then the fit and report job after it (afterok)"},
+    {"--dry-run", NULL, OPT_FLAG, NULL, NULL, 0, "print the points (and with --slurm the job scripts) and write nothing"},
+};
+const oo_cmd_spec cmd_sweep_spec = {
+    "sweep", "run every point of a config's sweep axes (or one point, or submit them to Slurm)",
+    "overopt sweep configs/sweep-rm-size.cfg --slurm --dry-run", opts, OO_N_OPTS(opts), cmd_sweep, 1};
+
 static int parse_args(int argc, char **argv, sweep_args *a) {
   memset(a, 0, sizeof *a);
   a->point = -1;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--set") == 0 || strncmp(argv[i], "--set=", 6) == 0) {
-      REQUIRE(argv[i][5] == '=' || i + 1 < argc, "--set needs section.key=value");
-      REQUIRE(a->n_sets < 60, "too many --set options (60 at most)");
-      a->sets[a->n_sets++] = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
-    } else if (strcmp(argv[i], "--point") == 0) {
-      REQUIRE(i + 1 < argc, "--point needs a point index (0 .. number of points - 1)");
-      char *end;
-      long p = strtol(argv[++i], &end, 10);
-      REQUIRE(!*end && p >= 0 && p < INT_MAX, "--point '%s' is not a point index (0, 1, ...)", argv[i]);
-      a->point = (int)p;
-    } else if (strcmp(argv[i], "--slurm") == 0) {
-      a->slurm = 1;
-    } else if (strcmp(argv[i], "--dry-run") == 0) {
-      a->dry_run = 1;
-    } else if (argv[i][0] == '-') {
-      OO_FAIL("sweep: unknown option '%s' (see overopt sweep --help)", argv[i]);
-    } else if (!a->config) {
-      a->config = argv[i];
-    } else {
-      OO_FAIL("sweep: unexpected argument '%s'", argv[i]);
-    }
+  oo_args o;
+  CHECK(opts_parse(&cmd_sweep_spec, argc, argv, &o));
+  a->config = opt_str(&o, "CONFIG");
+  for (int i = 0; i < opt_given(&o, "--set"); i++) {
+    REQUIRE(a->n_sets < 60, "too many --set options (60 at most)");
+    a->sets[a->n_sets++] = (char *)opt_item(&o, "--set", i);
   }
-  REQUIRE(a->config, "usage: overopt sweep CONFIG [--set key=value ...] [--point I] [--slurm] [--dry-run]");
+  long p = -1;
+  CHECK(opt_long(&o, "--point", 0, INT_MAX - 1, &p));
+  a->point = (int)p;
+  a->slurm = opt_given(&o, "--slurm");
+  a->dry_run = opt_given(&o, "--dry-run");
   REQUIRE(!(a->slurm && a->point >= 0), "--slurm submits every point as a job array: leave out --point");
   return OO_OK;
 }
@@ -141,12 +144,39 @@ static int find_template(char *out, size_t cap) {
 
 static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
-/* Writes the job script from the template. Lines replaced: the #SBATCH job-name, partition (dropped
- * when slurm.partition is empty), time, ntasks, array and output lines, CONFIG= and OVEROPT=;
- * slurm.extra lines and --chdir (the current directory, against which relative paths in the
- * config resolve) follow the last #SBATCH line. */
-static int write_sbatch(const oo_config *cfg, const char *tmpl, const char *script, const char *abs_dir,
-                        const char *abs_cfg, int n_points) {
+/* Quotes s for bash in single quotes ('\'' for a quote). */
+static void sh_quote(FILE *out, const char *s) {
+  fputc('\'', out);
+  for (; *s; s++) {
+    if (*s == '\'') fputs("'\\''", out);
+    else fputc(*s, out);
+  }
+  fputc('\'', out);
+}
+
+/* The #SBATCH lines the slurm.* keys add after the template's last #SBATCH line: partition,
+ * account, nodes and tasks per node (each only when set), --chdir (the current directory, against
+ * which relative paths in the config resolve) and the slurm.extra lines. */
+static void slurm_lines(FILE *out, const oo_config *cfg, const char *cwd) {
+  if (cfg->slurm.partition[0]) fprintf(out, "#SBATCH --partition=%s\n", cfg->slurm.partition);
+  if (cfg->slurm.account[0]) fprintf(out, "#SBATCH --account=%s\n", cfg->slurm.account);
+  if (cfg->slurm.nodes > 0) fprintf(out, "#SBATCH --nodes=%d\n", cfg->slurm.nodes);
+  if (cfg->slurm.ntasks_per_node > 0) fprintf(out, "#SBATCH --ntasks-per-node=%d\n", cfg->slurm.ntasks_per_node);
+  fprintf(out, "#SBATCH --chdir=%s\n", cwd);
+  char extra[CFG_STR];
+  snprintf(extra, sizeof extra, "%s", cfg->slurm.extra);
+  for (char *save = NULL, *tok = strtok_r(extra, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+    while (*tok == ' ') tok++;
+    if (!*tok) continue;
+    fprintf(out, "%s%s\n", starts(tok, "#SBATCH") ? "" : "#SBATCH ", tok);
+  }
+}
+
+/* Writes the job script from the template to out. Lines replaced: the #SBATCH job-name, time,
+ * ntasks, array and output lines, CONFIG=, OVEROPT=, LAUNCHER= (slurm.launcher) and SETUP=
+ * (slurm.setup, when set); slurm_lines follow the last #SBATCH line. */
+static int write_sbatch(const oo_config *cfg, const char *tmpl, FILE *out, const char *abs_dir, const char *abs_cfg,
+                        int n_points) {
   FILE *in = fopen(tmpl, "r");
   REQUIRE(in, "cannot read the sbatch template '%s': %s", tmpl, strerror(errno));
   char *lines[512];
@@ -163,17 +193,14 @@ static int write_sbatch(const oo_config *cfg, const char *tmpl, const char *scri
   if (len <= 0) rc = oo_error_at(__FILE__, __LINE__, "cannot read /proc/self/exe: %s", strerror(errno));
   else exe[len] = 0;
   if (!rc && !getcwd(cwd, sizeof cwd)) rc = oo_error_at(__FILE__, __LINE__, "getcwd failed: %s", strerror(errno));
-  int found = 0; /* bits: time, ntasks, array, output, CONFIG, OVEROPT */
-  atomic_file af = {0};
-  if (!rc) rc = atomic_open(&af, script);
-  FILE *out = af.f;
+  int found = 0; /* bits: time, ntasks, array, output, CONFIG, OVEROPT, LAUNCHER */
   for (int i = 0; i < n && !rc; i++) {
     const char *l = lines[i];
     if (i == 1) fprintf(out, "# Generated by `overopt sweep --slurm` from %s: %d points.\n", tmpl, n_points);
     if (starts(l, "#SBATCH --job-name=")) {
       fprintf(out, "#SBATCH --job-name=overopt-%s\n", cfg->run.name);
-    } else if (starts(l, "#SBATCH --partition=")) {
-      if (cfg->slurm.partition[0]) fprintf(out, "#SBATCH --partition=%s\n", cfg->slurm.partition);
+    } else if (starts(l, "#SBATCH --partition=") || starts(l, "#SBATCH --account=")) {
+      /* from the config only (slurm_lines) */
     } else if (starts(l, "#SBATCH --time=")) {
       fprintf(out, "#SBATCH --time=%s\n", cfg->slurm.time), found |= 1;
     } else if (starts(l, "#SBATCH --ntasks=")) {
@@ -186,27 +213,52 @@ static int write_sbatch(const oo_config *cfg, const char *tmpl, const char *scri
       fprintf(out, "CONFIG=${1:-%s}\n", abs_cfg), found |= 16;
     } else if (starts(l, "OVEROPT=")) {
       fprintf(out, "OVEROPT=${OVEROPT:-%s}\n", exe), found |= 32;
+    } else if (starts(l, "LAUNCHER=")) {
+      fputs("LAUNCHER=${OVEROPT_LAUNCHER:-", out);
+      sh_quote(out, cfg->slurm.launcher);
+      fputs("}   # word-split when used\n", out), found |= 64;
+    } else if (starts(l, "SETUP=") && cfg->slurm.setup[0]) {
+      fputs("SETUP=${OVEROPT_SETUP:-", out);
+      sh_quote(out, cfg->slurm.setup);
+      fputs("}\n", out);
     } else {
       fputs(l, out);
     }
-    if (i == last_sbatch) {
-      fprintf(out, "#SBATCH --chdir=%s\n", cwd);
-      char extra[CFG_STR];
-      snprintf(extra, sizeof extra, "%s", cfg->slurm.extra);
-      for (char *save = NULL, *tok = strtok_r(extra, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-        while (*tok == ' ') tok++;
-        if (!*tok) continue;
-        fprintf(out, "%s%s\n", starts(tok, "#SBATCH") ? "" : "#SBATCH ", tok);
-      }
-    }
+    if (i == last_sbatch) slurm_lines(out, cfg, cwd);
   }
   for (int i = 0; i < n; i++) xfree(&lines[i]);
-  if (!rc && found != 63)
+  if (!rc && found != 127)
     rc = oo_error_at(__FILE__, __LINE__, "the sbatch template '%s' lacks one of the lines '#SBATCH --time=', "
-                     "'--ntasks=', '--array=', '--output=', 'CONFIG=', 'OVEROPT=' (found mask %d of 63)", tmpl, found);
-  if (rc) atomic_abort(&af);
-  else rc = atomic_commit(&af);
+                     "'--ntasks=', '--array=', '--output=', 'CONFIG=', 'OVEROPT=', 'LAUNCHER=' (found mask %d of 127)",
+                     tmpl, found);
   return rc;
+}
+
+/* The fit-and-report job that runs after the array (afterok): `overopt fit DIR` on the sweep's
+ * ranks, then `overopt report DIR`, with the same account, partition, set-up and launcher. */
+static void write_report_job(const oo_config *cfg, FILE *out, const char *abs_dir) {
+  char exe[PATH_MAX] = "overopt", cwd[PATH_MAX] = ".";
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len > 0) exe[len] = 0;
+  if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
+  fprintf(out, "#!/bin/bash\n# Generated by `overopt sweep --slurm`: fits and reports the sweep %s once every array task\n"
+               "# has finished (submitted with --dependency=afterok:<array job>).\n", cfg->run.name);
+  fprintf(out, "#SBATCH --job-name=overopt-%s-report\n#SBATCH --time=%s\n#SBATCH --ntasks=%d\n#SBATCH --cpus-per-task=1\n"
+               "#SBATCH --output=%s/slurm_report_%%j.out\n", cfg->run.name, cfg->slurm.time, cfg->slurm.ntasks, abs_dir);
+  oo_config one = *cfg; /* nodes and tasks per node would contradict --ntasks of a small job: leave them out */
+  one.slurm.nodes = 0, one.slurm.ntasks_per_node = 0;
+  slurm_lines(out, &one, cwd);
+  fprintf(out, "\nexport OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1\nOVEROPT=${OVEROPT:-%s}\n",
+          exe);
+  fputs("LAUNCHER=${OVEROPT_LAUNCHER:-", out);
+  sh_quote(out, cfg->slurm.launcher);
+  fputs("}\nSETUP=${OVEROPT_SETUP:-", out);
+  sh_quote(out, cfg->slurm.setup);
+  fputs("}\nif [[ -n $SETUP ]]; then source \"$SETUP\" || exit 1; fi\nDIR=", out);
+  sh_quote(out, abs_dir);
+  fputs("\necho \"report job ${SLURM_JOB_ID:-?}: fit and report of $DIR, $(date -Is)\"\n"
+        "$LAUNCHER -n \"${SLURM_NTASKS:-1}\" \"$OVEROPT\" fit \"$DIR\" && \"$OVEROPT\" report \"$DIR\"\n"
+        "RC=$?\necho \"report job: exited with $RC at $(date -Is)\"\nexit $RC\n", out);
 }
 
 /* 1 for the variables an MPI launcher or MPI_Init puts into the environment (Open MPI's singleton
@@ -226,7 +278,7 @@ static int launcher_var(const char *e) {
 
 /* Submits script with `sbatch --parsable` (without the MPI launcher's variables, see above); the
  * job id goes to id. */
-static int submit(const char *script, char *id, size_t cap) {
+static int submit(const char *script, const char *dependency, char *id, size_t cap) {
   extern char **environ;
   int n_env = 0;
   while (environ[n_env]) n_env++;
@@ -243,9 +295,13 @@ static int submit(const char *script, char *id, size_t cap) {
     dup2(fd[1], 2);
     close(fd[0]);
     close(fd[1]);
-    char *const args[] = {"sbatch", "--parsable", (char *)script, NULL};
+    char dep[256];
+    snprintf(dep, sizeof dep, "--dependency=%s", dependency ? dependency : "");
+    char *const plain[] = {"sbatch", "--parsable", (char *)script, NULL};
+    char *const after[] = {"sbatch", "--parsable", dep, (char *)script, NULL};
+    char *const *args = dependency ? after : plain;
     environ = env;
-    execvp("sbatch", args);
+    execvp("sbatch", (char *const *)args);
     fprintf(stderr, "cannot run sbatch: %s", strerror(errno));
     _exit(127);
   }
@@ -275,35 +331,88 @@ static int submit(const char *script, char *id, size_t cap) {
   return OO_OK;
 }
 
+/* Writes one generated file (through a temporary name) with writer(ctx-like arguments) or, on a dry
+ * run, prints it to stdout under a header naming the path it would have. */
+typedef struct {
+  const oo_config *cfg;  /* resolved base config */
+  const char *tmpl;      /* sweep.sbatch template */
+  const char *abs_dir;   /* absolute sweep directory */
+  const char *cfg_path;  /* absolute sweep.cfg */
+  const sweep_args *a;   /* command line */
+  int n_points;          /* array size */
+} slurm_files;
+
+static int emit(const slurm_files *sf, int which, FILE *out) {
+  if (which == 0) {
+    fprintf(out, "# resolved from %s by overopt sweep --slurm (%s)\n", sf->a->config, OVEROPT_VERSION);
+    return cfg_write(sf->cfg, out);
+  }
+  if (which == 1) return write_sbatch(sf->cfg, sf->tmpl, out, sf->abs_dir, sf->cfg_path, sf->n_points);
+  write_report_job(sf->cfg, out, sf->abs_dir);
+  return OO_OK;
+}
+
+static int emit_file(const slurm_files *sf, int which, const char *path, int dry_run) {
+  if (dry_run) {
+    printf("---- %s (dry run: not written)\n", path);
+    CHECK(emit(sf, which, stdout));
+    return fflush(stdout) ? oo_error_at(__FILE__, __LINE__, "cannot write to stdout") : OO_OK;
+  }
+  char tmp[PATH_MAX + 64];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  REQUIRE(f, "cannot write '%s': %s", tmp, strerror(errno));
+  int rc = emit(sf, which, f);
+  int bad = ferror(f);
+  bad |= fclose(f);
+  if (!rc && bad) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s' (disk full?)", tmp);
+  if (!rc && rename(tmp, path)) rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s': %s", tmp, strerror(errno));
+  if (rc) unlink(tmp);
+  return rc;
+}
+
+/* --slurm: writes sweep.cfg, sweep.sbatch (the array) and report.sbatch (fit and report) into the
+ * sweep directory and submits the array, then the report job with --dependency=afterok on it.
+ * --dry-run writes and submits nothing: it prints the files it would write. */
 static int slurm_rank0(const oo_config *cfg, const sweep_args *a, const char *sweep_dir) {
   int n = sweep_n_points(cfg);
-  CHECK(oo_mkdir_p(sweep_dir));
-  char abs_dir[PATH_MAX], cfg_path[PATH_MAX + 32], script[PATH_MAX + 32], tmpl[PATH_MAX];
-  REQUIRE(realpath(sweep_dir, abs_dir), "cannot resolve '%s': %s", sweep_dir, strerror(errno));
+  char abs_dir[PATH_MAX], cfg_path[PATH_MAX + 32], script[PATH_MAX + 32], report[PATH_MAX + 32], tmpl[PATH_MAX];
+  if (sweep_dir[0] == '/') {
+    snprintf(abs_dir, sizeof abs_dir, "%s", sweep_dir);
+  } else {
+    char cwd[PATH_MAX];
+    REQUIRE(getcwd(cwd, sizeof cwd), "getcwd failed: %s", strerror(errno));
+    REQUIRE(snprintf(abs_dir, sizeof abs_dir, "%s/%s", cwd, sweep_dir) < (int)sizeof abs_dir, "sweep path too long");
+  }
+  if (!a->dry_run) {
+    CHECK(oo_mkdir_p(abs_dir));
+    REQUIRE(realpath(sweep_dir, abs_dir), "cannot resolve '%s': %s", sweep_dir, strerror(errno));
+  }
   snprintf(cfg_path, sizeof cfg_path, "%s/sweep.cfg", abs_dir);
   snprintf(script, sizeof script, "%s/sweep.sbatch", abs_dir);
-  /* The resolved base config (with --set applied) is what every array task reads. */
-  atomic_file af;
-  CHECK(atomic_open(&af, cfg_path));
-  fprintf(af.f, "# resolved from %s by overopt sweep --slurm (%s)\n", a->config, OVEROPT_VERSION);
-  int rc = cfg_write(cfg, af.f);
-  if (rc) atomic_abort(&af);
-  else rc = atomic_commit(&af);
-  CHECK(rc);
+  snprintf(report, sizeof report, "%s/report.sbatch", abs_dir);
   CHECK(find_template(tmpl, sizeof tmpl));
-  CHECK(write_sbatch(cfg, tmpl, script, abs_dir, cfg_path, n));
-  printf("config: %s\nsbatch: %s\n", cfg_path, script);
+  const slurm_files sf = {cfg, tmpl, abs_dir, cfg_path, a, n};
+  /* The resolved base config (with --set applied) is what every array task reads. */
+  CHECK(emit_file(&sf, 0, cfg_path, a->dry_run));
+  CHECK(emit_file(&sf, 1, script, a->dry_run));
+  CHECK(emit_file(&sf, 2, report, a->dry_run));
   if (a->dry_run) {
-    printf("dry run: not submitted (sbatch --parsable %s)\n", script);
-    return OO_OK;
+    printf("dry run: nothing written or submitted; would run: A=$(sbatch --parsable %s) && "
+           "sbatch --parsable --dependency=afterok:$A %s\n", script, report);
+    return fflush(stdout) ? oo_error_at(__FILE__, __LINE__, "cannot write to stdout") : OO_OK;
   }
-  char id[128];
-  CHECK(submit(script, id, sizeof id));
+  printf("config: %s\nsbatch: %s\nreport sbatch: %s\n", cfg_path, script, report);
+  char id[128], rid[128], dep[160];
+  CHECK(submit(script, NULL, id, sizeof id));
   printf("submitted job array %s: points 0-%d, logs %s/slurm_%s_<point>.out\n", id, n - 1, abs_dir, id);
-  printf("when it has finished: overopt fit %s && overopt report %s\n"
-         "  (or: sbatch --dependency=afterok:%s --ntasks=1 --wrap \"%s fit %s && %s report %s\")\n",
-         abs_dir, abs_dir, id, "overopt", abs_dir, "overopt", abs_dir);
   printf("job: %s\n", id);
+  fflush(stdout);
+  snprintf(dep, sizeof dep, "afterok:%s", id);
+  CHECK(submit(report, dep, rid, sizeof rid));
+  printf("submitted fit and report job %s (--dependency=%s): %s/report/report.md when the array succeeds\n", rid, dep,
+         abs_dir);
+  printf("report job: %s\n", rid);
   return fflush(stdout) ? oo_error_at(__FILE__, __LINE__, "cannot write to stdout") : OO_OK;
 }
 
@@ -356,8 +465,8 @@ int cmd_sweep(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   sweep_args a;
   if (parse_args(argc, argv, &a)) { /* every rank sees the same arguments */
-    if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
-    return -2;
+    if (rank == 0) opts_usage_error(&cmd_sweep_spec);
+    return -OO_EXIT_USAGE;
   }
   oo_config *cfg = xcalloc(1, sizeof *cfg);
   int rc = rank == 0 ? load_base(cfg, &a) : OO_OK;

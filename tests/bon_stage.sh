@@ -10,8 +10,9 @@
 #   one replica, gold scores because its rows go to RM ranks in blocks that are whole forward
 #   chunks (layout.h). The upstream stages are compared nowhere
 #   here (a data-parallel gradient sum may differ in the last bits across rank counts).
-# - `overopt bon-curves RUN --uwo-lambda 0.5 2` adds uwo_2 (in bon.csv and bon.h5) and leaves the
-#   raw scores bitwise identical (h5diff -d 0 on /proxy and /gold); bad input fails.
+# - `overopt bon-curves RUN --uwo-lambda 0.5 --uwo-lambda 2` writes bon_curves.h5/.csv and leaves
+#   bon.h5 alone; with `--out bon` it adds uwo_2 to bon.csv and bon.h5 and leaves the raw scores
+#   bitwise identical (h5diff -d 0 on /proxy and /gold); bad input fails with exit code 2.
 # Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
 overopt=$1 src=$2 scratch=$3
@@ -74,10 +75,15 @@ for ds in /proxy /gold /prompt_doc; do
   h5diff -d 0 np1/bon.h5 np1b/bon.h5 $ds $ds || die "$ds differs between -n 1 and -n 2"
 done
 
-# bon-curves: more lambdas, same raw scores.
+# bon-curves: more lambdas, same raw scores, into a new file (bon.h5 untouched) unless --out bon.
 cp np1/bon.h5 before.h5
-"$overopt" bon-curves np1 --uwo-lambda 0.5 2 >curves.log 2>&1 || { cat curves.log; die "bon-curves exited non-zero"; }
+"$overopt" bon-curves np1 --uwo-lambda 0.5 --uwo-lambda=2 >curves.log 2>&1 || { cat curves.log; die "bon-curves exited non-zero"; }
 cat curves.log
+grep -q "^wrote .*np1/bon_curves.h5" curves.log || die "bon-curves did not say what it wrote"
+h5diff before.h5 np1/bon.h5 >/dev/null || die "bon-curves without --out bon changed bon.h5"
+[ "$(grep -c '^uwo_2,' np1/bon_curves.csv)" -eq 7 ] || die "bon-curves did not add uwo_2 to bon_curves.csv"
+"$overopt" bon-curves np1 --uwo-lambda 0.5,2 --out bon >curves.log 2>&1 || { cat curves.log; die "bon-curves --out bon exited non-zero"; }
+grep -q "^rewrote (--out bon)" curves.log || die "bon-curves --out bon did not say it rewrote bon.h5"
 [ "$(grep -c '^uwo_2,' np1/bon.csv)" -eq 7 ] || die "bon-curves did not add uwo_2 to bon.csv"
 [ "$(grep -c '^uwo_0.5,' np1/bon.csv)" -eq 7 ] || die "bon-curves lost uwo_0.5"
 [ "$(dims np1/bon.h5 /curves/uwo_2/gold)" = "( 7 )" ] || die "bon-curves did not add /curves/uwo_2"
@@ -91,14 +97,14 @@ h5dump -a /config_hash np1/bon.h5 >/dev/null 2>&1 || die "bon-curves dropped the
 "$overopt" run "$cfg" "${sets[@]}" --set run.name=np1 --until bon >rerun.log 2>&1 || die "rerun exited non-zero"
 grep -q "bon: up to date" rerun.log || die "rerun did not skip the bon stage after bon-curves"
 # zscore changes wco's curve but not the raw scores.
-"$overopt" bon-curves np1 --normalize zscore >/dev/null 2>&1 || die "bon-curves --normalize zscore exited non-zero"
+"$overopt" bon-curves np1 --normalize zscore --out bon >/dev/null 2>&1 || die "bon-curves --normalize zscore exited non-zero"
 h5diff -d 0 before.h5 np1/bon.h5 /proxy /proxy >/dev/null || die "--normalize zscore changed /proxy"
 
 # Bad input.
 "$overopt" bon-curves "$scratch/nowhere" >bad.log 2>&1 && die "bon-curves on a missing run succeeded"
 grep -q "does not exist" bad.log || { cat bad.log; die "missing run: message does not say what is missing"; }
-"$overopt" bon-curves np1 --uwo-lambda x >bad.log 2>&1 && die "bon-curves --uwo-lambda x succeeded"
-"$overopt" bon-curves np1 --normalize foo >bad.log 2>&1 && die "bon-curves --normalize foo succeeded"
+"$overopt" bon-curves np1 --uwo-lambda x >bad.log 2>&1; [ $? -eq 2 ] || die "bon-curves --uwo-lambda x: exit code not 2"
+"$overopt" bon-curves np1 --normalize foo >bad.log 2>&1; [ $? -eq 2 ] || die "bon-curves --normalize foo: exit code not 2"
 
 echo "bon_stage: $(($(date +%s) - t0)) s"
 [ $fail -eq 0 ] && echo "bon_stage: all checks passed"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `overopt score` on an ensemble file: `overopt run` on tests/configs/tiny.cfg with rm.k=4 up to the
 # rm stage (-n 2), then score a text file with rm.h5. Checks:
-# - the header is line, member_0..member_3, mean, wco, uwo_0.5 (uwo_0.1 with --uwo-lambda 0.1) and
-#   there is one row per input line, numbered from 1;
+# - the header is index, member_0..member_3, mean, wco, uwo_0.5 (uwo_0.1 with --uwo-lambda 0.1) and
+#   there is one row per input line, numbered from 0;
 # - on every row mean is the average of the member columns, wco their minimum and uwo
 #   mean - lambda * (population variance over members) (awk, from the printed members);
 # - the members are different models (columns not all equal);
@@ -35,11 +35,11 @@ n_lines=5
 check_rows() {
   awk -F'\t' -v K=4 -v lambda=$2 -v want=$n_lines '
     NR == 1 {
-      h = "line"; for (k = 0; k < K; k++) h = h "\tmember_" k; h = h "\tmean\twco\tuwo_" lambda
+      h = "index"; for (k = 0; k < K; k++) h = h "\tmember_" k; h = h "\tmean\twco\tuwo_" lambda
       if ($0 != h) { print "header: " $0 "\nwanted: " h; bad = 1 }
       next }
     { rows++
-      if (NF != K + 4 || $1 != rows) { printf "row %d: %d fields, line %s\n", rows, NF, $1; bad = 1; next }
+      if (NF != K + 4 || $1 != rows - 1) { printf "row %d: %d fields, line %s\n", rows, NF, $1; bad = 1; next }
       s = 0; mn = $2
       for (k = 0; k < K; k++) { x = $(k + 2); s += x; if (x < mn) mn = x; if (x != $2) differ = 1 }
       mean = s / K; v = 0
@@ -63,13 +63,13 @@ check_rows score01.tsv 0.1 || die "score01.tsv"
 [ "$(cut -f1-5 score.tsv | tail -n +2)" = "$(cut -f1-5 score01.tsv | tail -n +2)" ] || die "member columns change with lambda"
 
 # expect_error WHAT PATTERN ARGS...: the command fails (exit 1) with PATTERN (grep -F) on stderr.
-expect_error() {
+expect_error() { # a runtime error exits 1, a bad command line 2 (EXPECT_RC)
   local what=$1 pat=$2 err rc
   shift 2
   err=$("$overopt" score "$@" 2>&1 >/dev/null)
   rc=$?
   echo "$what: exit $rc: $(echo "$err" | head -1)"
-  [ $rc = 1 ] || die "$what: exit code $rc, expected 1"
+  [ $rc = "${EXPECT_RC:-1}" ] || die "$what: exit code $rc, expected ${EXPECT_RC:-1}"
   echo "$err" | grep -qF -- "$pat" || die "$what: message lacks: $pat"
 }
 # rename FROM TO SRC DST: copy SRC to DST replacing every occurrence of the byte string FROM by TO
@@ -108,7 +108,7 @@ expect_error "reward checkpoint without head_w" "checkpoint 'gold_nohead.h5': da
 
 expect_error "--uwo-lambda on a single checkpoint" "--uwo-lambda applies to an ensemble file" \
   --model $gold --text lines.txt --uwo-lambda 0.5
-expect_error "negative --uwo-lambda" "--uwo-lambda expects a number in [0" --model $rm --text lines.txt --uwo-lambda -1
+EXPECT_RC=2 expect_error "negative --uwo-lambda" "--uwo-lambda expects a number in [0" --model $rm --text lines.txt --uwo-lambda -1
 
 echo "elapsed $(($(date +%s) - t0)) s"
 exit $fail

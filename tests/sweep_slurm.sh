@@ -6,8 +6,10 @@
 #   slurm.*) and submits it; the array finishes within 400 s with every task COMPLETED;
 # - every point_<i> has rm.h5, bon.h5 and fits.csv; later points hard-linked the earlier point's
 #   gold.h5 (share directories) instead of recomputing it;
-# - `overopt fit` (mpirun -n 2) and `overopt report` on the sweep directory: sweep.csv has 3 rows with
-#   the axis values and increasing rm_params, fits.csv has the scaling rows, report.md exists.
+# - `--dry-run` writes nothing and prints the job scripts (LAUNCHER from slurm.launcher);
+# - the fit and report job is submitted with --dependency=afterok:<array>, starts after the array
+#   ended, completes, and its `overopt fit` / `overopt report` of the sweep directory give sweep.csv
+#   with 3 rows (axis values, increasing rm_params), the scaling rows of fits.csv and report.md.
 # Fails (does not skip) when Slurm is not installed.
 # Usage (oo_script_test): sweep_slurm.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
@@ -29,13 +31,24 @@ source "$src/tests/slurm/private-cluster.sh"
 t0=$(date +%s)
 private_cluster_start 17901
 
-# ---- submit ---------------------------------------------------------------------------------------
+# ---- a dry run writes nothing ------------------------------------------------------------------------
 sweep=$scratch/runs/tiny_sweep
+"$overopt" sweep "$src/tests/configs/tiny_sweep.cfg" --slurm --dry-run --set "run.out_dir=$scratch/runs" \
+  --set 'slurm.launcher="mpirun --oversubscribe"' >dry.log 2>&1 || { cat dry.log; die "sweep --slurm --dry-run"; }
+[ -e "$scratch/runs" ] && die "--dry-run created $(find "$scratch/runs" | head -3 | tr '\n' ' ')"
+grep -q "^LAUNCHER=\${OVEROPT_LAUNCHER:-'mpirun --oversubscribe'}" dry.log || die "dry run: no LAUNCHER line from slurm.launcher"
+grep -q "dependency=afterok" dry.log || die "dry run does not mention the afterok report job"
+
+# ---- submit ---------------------------------------------------------------------------------------
 "$overopt" sweep "$src/tests/configs/tiny_sweep.cfg" --slurm --set "run.out_dir=$scratch/runs" >submit.log 2>&1 ||
   { cat submit.log; echo "FAILED: overopt sweep --slurm"; exit 1; }
 cat submit.log
 job=$(sed -n 's/^job: \([0-9]*\)$/\1/p' submit.log)
 [ -n "$job" ] || { echo "FAILED: no 'job: ID' line from overopt sweep --slurm"; exit 1; }
+rjob=$(sed -n 's/^report job: \([0-9]*\)$/\1/p' submit.log)
+[ -n "$rjob" ] || { echo "FAILED: no 'report job: ID' line from overopt sweep --slurm"; exit 1; }
+scontrol show job "$rjob" | grep -qE "Dependency=afterok:${job}(_\*)?" ||
+  die "report job $rjob does not depend on afterok:$job: $(scontrol show job "$rjob" | grep -o 'Dependency=[^ ]*')"
 for line in "#SBATCH --array=0-2" "#SBATCH --ntasks=2" "#SBATCH --time=00:10:00" "#SBATCH --chdir=$scratch" \
   "CONFIG=\${1:-$sweep/sweep.cfg}"; do
   grep -qxF -- "$line" "$sweep/sweep.sbatch" || die "sweep.sbatch lacks '$line'"
@@ -69,10 +82,20 @@ links=$(stat -c %h "$sweep/point_0/lm_d32L1H2.h5" 2>/dev/null || echo 0)
 [ "$links" -ge 3 ] || die "pi_init point_0/lm_d32L1H2.h5 has $links link(s): points 1 and 2 did not reuse it"
 grep -h "reusing" "$sweep"/point_*/run.log
 
-# ---- fit and report of the sweep ------------------------------------------------------------------
-mpirun --oversubscribe -n 2 "$overopt" fit "$sweep" >fit.log 2>&1 || { cat fit.log; die "overopt fit $sweep"; }
-grep -A4 "scaling fits" fit.log
-"$overopt" report "$sweep" >report.log 2>&1 || { cat report.log; die "overopt report $sweep"; }
+# ---- the fit and report job ran after the array (afterok) and produced the sweep report -------------
+for ((i = 0; i < 200; i++)); do
+  [ -z "$(squeue -h -j "$rjob" -t PD,R,CG,S 2>/dev/null)" ] && break
+  sleep 1
+done
+rinfo=$(scontrol show job "$rjob" 2>&1)
+echo "$rinfo" | grep -q 'JobState=COMPLETED' || die "report job $rjob: $(echo "$rinfo" | grep -o 'JobState=[A-Z_]*')"
+rstart=$(echo "$rinfo" | sed -n 's/.*StartTime=\([0-9T:-]*\).*/\1/p' | head -1)
+aend=$(scontrol show job "$job" | sed -n 's/.*EndTime=\([0-9T:-]*\).*/\1/p' | sort | tail -1)
+echo "array ended $aend, report job started $rstart"
+[[ -n $rstart && -n $aend && ! $rstart < $aend ]] || die "report job started ($rstart) before the array ended ($aend)"
+rlog=$sweep/slurm_report_$rjob.out
+grep -q "report job: exited with 0" "$rlog" 2>/dev/null || { tail -20 "$rlog"; die "report job log $rlog lacks 'exited with 0'"; }
+grep -A4 "scaling fits" "$rlog"
 cat "$sweep/sweep.csv"
 [ "$(tail -n +2 "$sweep/sweep.csv" | wc -l)" -eq 3 ] || die "sweep.csv has $(tail -n +2 "$sweep/sweep.csv" | wc -l) rows, want 3"
 [ "$(tail -n +2 "$sweep/sweep.csv" | cut -d, -f1,2 | tr '\n' ' ')" = "0,16 1,24 2,32 " ] ||

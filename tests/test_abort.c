@@ -74,6 +74,7 @@ static int run_stop(int rank, int P) {
 
 int main(int argc, char **argv) {
   if (oo_mpi_init(&argc, &argv)) oo_mpi_die(1);
+  oo_error_set_debug(1); /* the test checks the location and trace, which only --debug shows */
   int rank = oo_log_rank(), P = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &P);
   int rc = argc > 1 && !strcmp(argv[1], "stop") ? run_stop(rank, P) : run_fail(rank);

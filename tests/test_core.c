@@ -20,7 +20,12 @@ int main(void) {
   EXPECT(outer(1) == OO_OK);
   EXPECT(outer(-2) != OO_OK);
   EXPECT(strstr(oo_error_message(), "x must be positive, got -2") != NULL);
+  /* users see the message alone; --debug (oo_error_set_debug) adds the location and the trace */
+  EXPECT(!strcmp(oo_error_message(), "x must be positive, got -2"));
+  oo_error_set_debug(1);
+  EXPECT(strstr(oo_error_message(), "test_core.c:10: x must be positive") != NULL);
   EXPECT(strstr(oo_error_message(), "from test_core.c") != NULL);
+  oo_error_set_debug(0);
   /* streams depend only on their key and counter */
   oo_rng a = oo_rng_make(1, RNG_TEST, 2, 3), b = oo_rng_make(1, RNG_TEST, 2, 3), c = oo_rng_make(1, RNG_TEST, 2, 4);
   EXPECT(oo_rng_u64(&a) == oo_rng_u64(&b));

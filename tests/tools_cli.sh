@@ -44,8 +44,11 @@ cmp -s s5.tsv s5b.tsv && fail "sample: seeds 3 and 4 gave identical output"
 if ! "$OVEROPT" logprob --model lm.h5 --text text.txt > lp.tsv 2> lp.err; then
   fail "logprob exited non-zero: $(cat lp.err)"
 fi
-[ "$(head -n1 lp.tsv)" = "$(printf 'logprob\ttokens')" ] || fail "logprob: header is '$(head -n1 lp.tsv)'"
-paste lp.tsv expect_logprob.tsv | awk -F'\t' '
+[ "$(head -n1 lp.tsv)" = "$(printf 'index\tlogprob_nats\tbytes')" ] || fail "logprob: header is '$(head -n1 lp.tsv)'"
+[ "$(tail -n +2 lp.tsv | cut -f1 | tr '\n' ' ')" = "0 1 2 3 4 " ] || fail "logprob: index column is not 0-based"
+"$OVEROPT" logprob --model lm.h5 --text - < text.txt > lp_stdin.tsv 2>&1 || fail "logprob --text - exited non-zero"
+cmp -s lp.tsv lp_stdin.tsv || fail "logprob --text - (standard input) differs from --text text.txt"
+cut -f2- lp.tsv | paste - expect_logprob.tsv | awk -F'\t' '
   NR == 1 { next }
   { d = $1 - $3; if (d < 0) d = -d; tol = 1e-4 * (1 + ($3 < 0 ? -$3 : $3));
     if (d > tol || $2 != $4) { printf "line %d: got %s (%s tokens), expected %s (%s tokens)\n", NR - 1, $1, $2, $3, $4; bad = 1 } }
@@ -55,8 +58,10 @@ paste lp.tsv expect_logprob.tsv | awk -F'\t' '
 if ! "$OVEROPT" score --model rm.h5 --text text.txt > sc.tsv 2> sc.err; then
   fail "score exited non-zero: $(cat sc.err)"
 fi
-[ "$(head -n1 sc.tsv)" = "$(printf 'reward\ttokens')" ] || fail "score: header is '$(head -n1 sc.tsv)'"
-paste sc.tsv expect_score.tsv | awk -F'\t' '
+[ "$(head -n1 sc.tsv)" = "$(printf 'index\treward\tbytes')" ] || fail "score: header is '$(head -n1 sc.tsv)'"
+"$OVEROPT" score --model=rm.h5 --text=- < text.txt > sc_stdin.tsv 2>&1 || fail "score --text=- exited non-zero"
+cmp -s sc.tsv sc_stdin.tsv || fail "score --text=- (standard input) differs from --text text.txt"
+cut -f2- sc.tsv | paste - expect_score.tsv | awk -F'\t' '
   NR == 1 { next }
   { d = $1 - $3; if (d < 0) d = -d;
     if (d > 1e-4 * (1 + ($3 < 0 ? -$3 : $3)) || $2 != $4) { printf "line %d: got %s, expected %s\n", NR - 1, $1, $3; bad = 1 } }
@@ -80,6 +85,17 @@ expect_error "nope.h5" "$OVEROPT" sample --model nope.h5 --prompt x
 expect_error "missing.txt" "$OVEROPT" logprob --model lm.h5 --text missing.txt
 expect_error "--temperature" "$OVEROPT" sample --model lm.h5 --prompt x --temprature 2
 expect_error "--top-p" "$OVEROPT" sample --model lm.h5 --prompt x --top-p 2
+
+# exit codes (1 runtime, 2 usage) and messages without source locations unless --debug
+"$OVEROPT" logprob --model lm.h5 --text missing.txt > err.out 2>&1; rc=$?
+[ $rc -eq 1 ] || fail "runtime error: exit code $rc, expected 1"
+grep -qE '\.c:[0-9]+|from ' err.out && fail "user error shows a source location or trace: $(cat err.out)"
+"$OVEROPT" --debug logprob --model lm.h5 --text missing.txt > err.out 2>&1
+grep -qE 'cmd_tools\.c:[0-9]+' err.out || fail "--debug: no source location in $(cat err.out)"
+"$OVEROPT" sample --model lm.h5 --prompt x --temprature 2 > err.out 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "usage error: exit code $rc, expected 2"
+grep -q "did you mean '--temperature'" err.out || fail "unknown option: no suggestion in $(cat err.out)"
+"$OVEROPT" sample --model=lm.h5 --prompt=ab --samples=2 --max-tokens=5 > eq.tsv 2>&1 || fail "--opt=value form refused: $(cat eq.tsv)"
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"

@@ -1,6 +1,7 @@
 /* core: errors, memory, logging, progress, timing, random streams (see core.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "core/core.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,17 +14,25 @@
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-static char error_buf[8192]; /* the current error; one thread per rank */
+static char error_buf[8192]; /* the current error: "file:line: message" and its trace; one thread per rank */
+static int error_text_at = 0; /* offset of the message in error_buf (past "file:line: ") */
+static size_t error_text_end = 0; /* end of the message (the trace follows) */
+static char error_text[8192]; /* the message alone, what users see without --debug */
+static int error_debug = 0;   /* 1: oo_error_message() includes locations and trace */
+
+void oo_error_set_debug(int on) { error_debug = on; }
 
 int oo_error_at(const char *file, int line, const char *fmt, ...) {
   const char *base = strrchr(file, '/');
   base = base ? base + 1 : file;
   int n = snprintf(error_buf, sizeof error_buf, "%s:%d: ", base, line);
   if (n < 0 || (size_t)n >= sizeof error_buf) n = 0;
+  error_text_at = n;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(error_buf + n, sizeof error_buf - (size_t)n, fmt, ap);
   va_end(ap);
+  error_text_end = strlen(error_buf);
   return OO_ERR;
 }
 
@@ -36,8 +45,13 @@ int oo_error_trace(int rc, const char *file, int line) {
   return rc ? rc : OO_ERR;
 }
 
-const char *oo_error_message(void) { return error_buf; }
-void oo_error_clear(void) { error_buf[0] = 0; }
+const char *oo_error_message(void) {
+  if (error_debug || !error_buf[0] || error_text_end > strlen(error_buf)) return error_buf;
+  snprintf(error_text, sizeof error_text, "%.*s", (int)(error_text_end - (size_t)error_text_at),
+           error_buf + error_text_at);
+  return error_text;
+}
+void oo_error_clear(void) { error_buf[0] = 0, error_text_at = 0, error_text_end = 0; }
 
 static void default_fatal(int code) { exit(code); }
 static oo_fatal_handler fatal_handler = default_fatal;
@@ -131,11 +145,16 @@ int oo_log_open_file(const char *path) {
   log_file = NULL;
   log_write_failed = 0;
   REQUIRE(!bad, "the log file '%s' is incomplete: a write to it failed (disk full?)", log_path);
+  metrics_open_dir(NULL);
   if (!path || !is_leader()) return OO_OK;
   snprintf(log_path, sizeof log_path, "%s", path);
   log_file = fopen(path, "a");
   REQUIRE(log_file, "cannot open log file '%s': %s", path, strerror(errno));
-  return OO_OK;
+  char dir[4400]; /* metrics.jsonl goes beside the log */
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0;
+  return metrics_open_dir(slash ? dir : ".");
 }
 
 void oo_log(int level, const char *fmt, ...) {
@@ -154,8 +173,12 @@ void oo_log(int level, const char *fmt, ...) {
       fprintf(out, "%s%s\n", tag, msg);
     fflush(out);
   }
-  if (log_file && level <= OO_LOG_INFO) {
-    int bad = fprintf(log_file, "%s%s\n", tag, msg) < 0;
+  if (log_file && level <= OO_LOG_INFO) { /* the file copy carries an ISO 8601 UTC timestamp */
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    int bad = fprintf(log_file, "%s %s%s\n", stamp, tag, msg) < 0;
     bad |= fflush(log_file) != 0;
     if (bad && !log_write_failed) { /* a log line lost is said once, not silently (#12) */
       log_write_failed = 1;

@@ -27,7 +27,10 @@ int oo_error_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Appends " <- file:line" to the current error's trace. Returns rc. */
 int oo_error_trace(int rc, const char *file, int line);
-const char *oo_error_message(void); /* the current error, "" if none */
+/* The current error, "" if none: the message alone, or with "file:line: " and the trace after
+ * oo_error_set_debug(1) (`--debug`): users see what went wrong, developers where. */
+const char *oo_error_message(void);
+void oo_error_set_debug(int on);
 void oo_error_clear(void);
 
 #define OO_FAIL(...) return oo_error_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -92,7 +95,9 @@ int oo_log_rank(void);
 void oo_log_set_leader(int leader);
 void oo_log_set_level(int level); /* --quiet sets OO_LOG_WARN */
 int oo_log_level(void);
-/* Copies every line rank 0 prints into this file (the run's log); NULL closes it. */
+/* Copies every line rank 0 prints into this file (the run's log), each line prefixed with an ISO
+ * 8601 UTC timestamp (the console copy has none), and opens metrics.jsonl beside it (metrics.h);
+ * NULL closes both. */
 int oo_log_open_file(const char *path);
 void oo_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define LOG_INFO(...) oo_log(OO_LOG_INFO, __VA_ARGS__)

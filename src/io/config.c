@@ -179,8 +179,14 @@ static const cfg_key SCHEMA[] = {
      "sweep axes: ( { key = \"rm.size.d_model\"; values = [32, 64]; }, ... ); the sweep runs every combination"},
 
     STR("slurm.partition", slurm.partition, "", "sbatch --partition, empty = the cluster's default"),
+    STR("slurm.account", slurm.account, "", "sbatch --account (the allocation charged), empty = your default"),
     STR("slurm.time", slurm.time, "01:00:00", "sbatch --time per run"),
     INT("slurm.ntasks", slurm.ntasks, "2", 1, 100000, "sbatch --ntasks (MPI ranks per run)"),
+    INT("slurm.nodes", slurm.nodes, "0", 0, 100000, "sbatch --nodes, 0 = let Slurm choose"),
+    INT("slurm.ntasks_per_node", slurm.ntasks_per_node, "0", 0, 100000,
+        "sbatch --ntasks-per-node (with nodes: ntasks = nodes x this), 0 = let Slurm choose"),
+    STR("slurm.setup", slurm.setup, "", "script sourced before launching (module load, environment), empty = none"),
+    STR("slurm.launcher", slurm.launcher, "mpirun", "launcher and its arguments, word-split: mpirun --bind-to core, srun --mpi=pmix"),
     STR("slurm.extra", slurm.extra, "", "extra #SBATCH lines, ';'-separated"),
 };
 #define N_KEYS ((int)(sizeof SCHEMA / sizeof SCHEMA[0]))
@@ -693,12 +699,19 @@ static int cross_check(const oo_config *c, const char *path, char *msg, size_t c
              c->run.blas_kernel, OO_BLAS_KERNELS);
     return 1;
   }
-  const char *nonempty[] = {"run.out_dir", c->run.out_dir, "corpus.path", c->corpus.path, "slurm.time", c->slurm.time};
-  for (int i = 0; i < 6; i += 2)
+  const char *nonempty[] = {"run.out_dir", c->run.out_dir, "corpus.path", c->corpus.path, "slurm.time", c->slurm.time,
+                            "slurm.launcher", c->slurm.launcher};
+  for (int i = 0; i < 8; i += 2)
     if (!nonempty[i + 1][0]) {
       snprintf(msg, cap, "'%s' must not be empty", nonempty[i]);
       return 1;
     }
+  if (c->slurm.nodes > 0 && c->slurm.ntasks_per_node > 0 && c->slurm.nodes * c->slurm.ntasks_per_node != c->slurm.ntasks) {
+    snprintf(msg, cap, "'slurm.ntasks' = %d but slurm.nodes x slurm.ntasks_per_node = %d x %d = %d: make them agree "
+             "(or set one of nodes, ntasks_per_node to 0)", c->slurm.ntasks, c->slurm.nodes, c->slurm.ntasks_per_node,
+             c->slurm.nodes * c->slurm.ntasks_per_node);
+    return 1;
+  }
   return 0;
 }
 
@@ -1117,6 +1130,91 @@ int cfg_write(const oo_config *cfg, FILE *out) {
   while (depth > 0) fprintf(out, "%*s};\n", 2 * --depth, "");
   xfree(&value);
   REQUIRE(!ferror(out), "cannot write the config: %s", strerror(errno));
+  return OO_OK;
+}
+
+/* A JSON string: '"' and '\\' escaped, control bytes as \u00XX. */
+static void json_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f) fprintf(out, "\\u%04x", c);
+    else fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+/* The value of key k as JSON: numbers as cfg_write writes them (valid JSON), strings escaped for
+ * JSON, sweep axes as [{"key": ..., "values": [...]}] with each value as its --set text. */
+static void json_value(FILE *out, const oo_config *cfg, const cfg_key *k, char *value) {
+  const char *base = (const char *)cfg + k->off;
+  int n = k->count_off ? *(const int *)((const char *)cfg + k->count_off) : 0;
+  switch (k->type) {
+  case K_STR:
+  case K_ENUM: json_string(out, base); break;
+  case K_ENUM_LIST:
+    fputc('[', out);
+    for (int i = 0; i < n; i++) fputs(i ? ", " : "", out), json_string(out, base + (size_t)i * k->size);
+    fputc(']', out);
+    break;
+  case K_SWEEP:
+    fputc('[', out);
+    for (int a = 0; a < cfg->sweep.n_axes; a++) {
+      const cfg_axis *ax = &cfg->sweep.axes[a];
+      fprintf(out, "%s{\"key\": ", a ? ", " : "");
+      json_string(out, ax->key);
+      fputs(", \"values\": [", out);
+      const cfg_key *ak = find_key(ax->key); /* numbers stay numbers, as in cfg_write */
+      for (int v = 0; v < ax->n_values; v++) {
+        fputs(v ? ", " : "", out);
+        if (ak && (ak->type == K_INT || ak->type == K_FLOAT)) fputs(ax->values[v], out);
+        else json_string(out, ax->values[v]);
+      }
+      fputs("]}", out);
+    }
+    fputc(']', out);
+    break;
+  default: /* K_INT, K_FLOAT, K_FLOAT_LIST */
+    format_value(cfg, k, value, VALUE_CAP);
+    fputs(value, out);
+  }
+}
+
+int cfg_write_json(const oo_config *cfg, FILE *out) {
+  char open[4][64]; /* the objects currently open, as in cfg_write */
+  int depth = 0;
+  char *value = xmalloc(VALUE_CAP);
+  fputc('{', out);
+  for (int i = 0; i < N_KEYS; i++) {
+    const cfg_key *k = &SCHEMA[i];
+    char comps[4][64];
+    int nc = 0;
+    for (const char *p = k->key; *p && nc < 4; nc++) {
+      size_t len = strcspn(p, ".");
+      snprintf(comps[nc], sizeof comps[nc], "%.*s", (int)len, p);
+      p += len + (p[len] == '.');
+    }
+    int common = 0;
+    while (common < depth && common < nc - 1 && !strcmp(open[common], comps[common])) common++;
+    while (depth > common) fprintf(out, "\n%*s}", 2 * depth--, "");
+    if (i) fputc(',', out); /* whatever follows has a sibling before it at this depth */
+    while (depth < nc - 1) {
+      fprintf(out, "\n%*s", 2 * (depth + 1), "");
+      json_string(out, comps[depth]);
+      fputs(": {", out);
+      memcpy(open[depth], comps[depth], sizeof open[depth]);
+      depth++;
+    }
+    fprintf(out, "\n%*s", 2 * (depth + 1), "");
+    json_string(out, comps[nc - 1]);
+    fputs(": ", out);
+    json_value(out, cfg, k, value);
+  }
+  while (depth > 0) fprintf(out, "\n%*s}", 2 * depth--, "");
+  fputs("\n}\n", out);
+  xfree(&value);
+  REQUIRE(!ferror(out), "cannot write the config as JSON: %s", strerror(errno));
   return OO_OK;
 }
 

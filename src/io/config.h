@@ -134,8 +134,13 @@ typedef struct {
   } sweep;
   struct {
     char partition[64];
+    char account[64];    /* --account, "" = the user's default */
     char time[32];       /* e.g. "01:00:00" */
     int ntasks;
+    int nodes;           /* --nodes, 0 = unset */
+    int ntasks_per_node; /* --ntasks-per-node, 0 = unset */
+    char setup[CFG_STR]; /* script sourced before launching (module loads, environment) */
+    char launcher[CFG_STR]; /* "mpirun", "srun --mpi=pmix", ...: word-split in the job script */
     char extra[CFG_STR]; /* extra #SBATCH lines, ';'-separated */
   } slurm;
 } oo_config;
@@ -151,6 +156,9 @@ int cfg_set(oo_config *cfg, const char *assignment);
 int cfg_validate(const oo_config *cfg, const char *path);
 /* Writes the resolved config in libconfig syntax (loadable again). */
 int cfg_write(const oo_config *cfg, FILE *out);
+/* The resolved config as JSON, one object per section, driven by the schema (config.json of a
+ * run): numbers as numbers, strings and enums as strings, sweep axes as [{"key", "values"}]. */
+int cfg_write_json(const oo_config *cfg, FILE *out);
 /* The resolved config as one string (for HDF5 attributes); caller frees with xfree. */
 char *cfg_to_string(const oo_config *cfg);
 /* Markdown table of every key: type, default, range, documentation. */
