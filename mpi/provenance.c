@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/metrics.h"
 
@@ -154,14 +155,15 @@ int provenance_begin(const oo_run *run) {
 }
 
 static void write_file(const char *dir) {
-  char path[4400], tmp[4500];
+  char path[4400];
   if (oo_path_join(path, sizeof path, dir, "provenance.json")) return;
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    LOG_WARN("cannot write '%s': %s", tmp, strerror(errno));
+  atomic_file af;
+  if (atomic_open(&af, path)) { /* provenance is a record, not a result: say so and go on */
+    LOG_WARN("%s", oo_error_message());
+    oo_error_clear();
     return;
   }
+  FILE *f = af.f;
   fprintf(f, "{\n%s  \"stages\": [", header);
   int k = 0;
   for (int i = 0; i < n_records; i++) {
@@ -175,7 +177,10 @@ static void write_file(const char *dir) {
             difftime(s->end, s->start), s->status);
   }
   fprintf(f, "%s]\n}\n", k ? "\n  " : "");
-  if (fclose(f) == 0) rename(tmp, path);
+  if (atomic_commit(&af)) {
+    LOG_WARN("%s", oo_error_message());
+    oo_error_clear();
+  }
 }
 
 void provenance_stage(const oo_run *run, const char *stage, time_t start, const char *status) {
@@ -193,13 +198,14 @@ void provenance_stage(const oo_run *run, const char *stage, time_t start, const 
 }
 
 int provenance_config_json(const oo_config *cfg, const char *dir) {
-  char path[4400], tmp[4500];
+  char path[4400];
   CHECK(oo_path_join(path, sizeof path, dir, "config.json"));
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  REQUIRE(f, "cannot write '%s': %s", tmp, strerror(errno));
-  int rc = cfg_write_json(cfg, f);
-  if (fclose(f) != 0 && !rc) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s': %s", tmp, strerror(errno));
-  if (!rc && rename(tmp, path) != 0) rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s': %s", tmp, strerror(errno));
-  return rc;
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  if (cfg_write_json(cfg, af.f)) {
+    atomic_abort(&af);
+    return oo_error_trace(OO_ERR, __FILE__, __LINE__);
+  }
+  CHECK(atomic_commit(&af));
+  return OO_OK;
 }

@@ -10,8 +10,10 @@
 
 #include "commands.h"
 #include "provenance.h"
+#include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/machine.h"
+#include "mem_budget.h"
 #include "stats/summary.h"
 #include "sweep.h"
 
@@ -115,25 +117,19 @@ const oo_stage *run_stages(int *n) {
 
 /* Writes the resolved config to DIR/config.cfg through a temporary file (checked, renamed). */
 static int write_config(const oo_run *run, const char *dir, const char *config_path) {
-  char path[4400], tmp[4500];
+  char path[4400];
   CHECK(oo_path_join(path, sizeof path, dir, "config.cfg"));
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  REQUIRE(f, "cannot write '%s': %s", tmp, strerror(errno));
-  fprintf(f, "# resolved from %s by overopt %s", config_path, OVEROPT_VERSION);
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "# resolved from %s by overopt %s", config_path, OVEROPT_VERSION);
   if (run->replicate >= 0 && run->cfg.run.replicates > 1)
-    fprintf(f, " (replicate %d of %d: run.seed = %d)", run->replicate, run->cfg.run.replicates, run->cfg.run.seed);
-  fprintf(f, "\n");
-  int rc = cfg_write(&run->cfg, f);
-  int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
-  bad |= fclose(f) != 0;
-  if (!rc && bad) rc = oo_error_at(__FILE__, __LINE__, "cannot write '%s': %s", tmp, strerror(errno));
-  if (!rc && rename(tmp, path) != 0) rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s' to '%s': %s", tmp, path,
-                                                      strerror(errno));
-  if (rc) {
-    unlink(tmp);
-    return oo_error_trace(rc, __FILE__, __LINE__);
+    fprintf(af.f, " (replicate %d of %d: run.seed = %d)", run->replicate, run->cfg.run.replicates, run->cfg.run.seed);
+  fprintf(af.f, "\n");
+  if (cfg_write(&run->cfg, af.f)) {
+    atomic_abort(&af);
+    return oo_error_trace(OO_ERR, __FILE__, __LINE__);
   }
+  CHECK(atomic_commit(&af));
   return provenance_config_json(&run->cfg, dir);
 }
 
@@ -161,11 +157,14 @@ static int write_provenance(const oo_run *run, const char *config_path) {
   return OO_OK;
 }
 
-static int setup_rank0(oo_run *run, const char *config_path, int n_sets, char **sets) {
+static int setup_rank0(oo_run *run, const char *config_path, int n_sets, char **sets, int world_size) {
   cfg_defaults(&run->cfg);
   CHECK(cfg_load(&run->cfg, config_path));
   for (int i = 0; i < n_sets; i++) CHECK(cfg_set(&run->cfg, sets[i]));
   CHECK(cfg_validate(&run->cfg, config_path));
+  mem_budget budget; /* refuse before any stage allocates by a config value (#12) */
+  mem_budget_estimate(&run->cfg, world_size, &budget);
+  CHECK(mem_budget_check(&budget, oo_mem_limit()));
   return OO_OK;
 }
 
@@ -174,7 +173,7 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   MPI_Comm_rank(world, &rank);
   MPI_Comm_size(world, &size);
   memset(run, 0, sizeof *run);
-  int rc = rank == 0 ? setup_rank0(run, config_path, n_sets, sets) : OO_OK;
+  int rc = rank == 0 ? setup_rank0(run, config_path, n_sets, sets, size) : OO_OK;
   MPI_Bcast(&rc, 1, MPI_INT, 0, world);
   if (rc) return rc; /* every rank returns; rank 0 holds the message */
   MPI_Bcast(&run->cfg, (int)sizeof run->cfg, MPI_BYTE, 0, world);

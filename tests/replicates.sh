@@ -53,7 +53,7 @@ for i in 0 1; do
   grep -qE "^ *seed = $((7 + i));" $dir/rep$i/config.cfg || die "rep$i/config.cfg does not hold run.seed = $((7 + i))"
 done
 for f in prefs.h5 rm.h5 bon.h5; do [ -e $dir/$f ] && die "replicate artifact $f in the run directory"; done
-want_line $dir/rep1/run.log "^== rm \(replicate 1\): done"
+want_line $dir/rep1/run.log "Z == rm \(replicate 1\): done"
 rows=$(awk -F, 'NR > 1 && $1 == "bon" && $2 == "wco" && $4 == 2' $dir/summary.csv | wc -l)
 [ "$rows" -ge 5 ] || die "summary.csv: $rows bon/wco rows over 2 replicates, want one per n"
 stat -c "%n %Y" $dir/lm_*.h5 $dir/gold.h5 $dir/bon_samples.h5 $dir/rep0/*.h5 $dir/rep1/*.h5 | sort >m1.txt
