@@ -245,7 +245,9 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
 /* The LMs this config needs, without duplicates. */
 static int lm_jobs(const oo_config *cfg, lm_job jobs[3]) {
   int n = 0;
-  const cfg_size *sizes[3] = {&cfg->pretrain.policy, &cfg->rm.size, NULL};
+  /* the proxies' base LM only when they start from it (rm.init = pretrained) */
+  const int rm_lm = strcmp(cfg->rm.init, "pretrained") == 0;
+  const cfg_size *sizes[3] = {&cfg->pretrain.policy, rm_lm ? &cfg->rm.size : NULL, NULL};
   int steps[3] = {cfg->pretrain.steps, cfg->pretrain.steps, 0};
   if (strcmp(cfg->gold.kind, "teacher") == 0) {
     sizes[2] = &cfg->gold.size;
