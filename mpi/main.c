@@ -36,7 +36,7 @@ static const oo_command commands[] = {
      "run every point of a config's sweep axes (or one point, or submit them as a Slurm job array)", 1},
     {"report", cmd_report, "DIR", "plots and report.md of a run or sweep directory", 0},
     {"bench", cmd_bench, "[--config F] [--quick]",
-     "time sgemm, a training step, sampling and scoring; ratios to sgemm", 0},
+     "time sgemm, a training step, sampling and scoring (ratios to sgemm), a PPO step and a best-of-n round", 0},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
