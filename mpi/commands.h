@@ -29,7 +29,8 @@ int cmd_report(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 
 /* overopt bench [--config F] [--quick]: training step, KV-cache sampling and reward scoring
- * throughput as a ratio to OpenBLAS sgemm on the same shapes, one BLAS thread. Rank 0 only. */
+ * throughput as a ratio to OpenBLAS sgemm on the same shapes, one BLAS thread; then a PPO step
+ * and a best-of-n round at the config's sizes (bench_rlhf.h). Rank 0 only. */
 int cmd_bench(int argc, char **argv);
 
 /* overopt run CONFIG [--set ...] [--force] [--until STAGE] and overopt stage NAME CONFIG [--set ...]

@@ -155,7 +155,7 @@ typedef struct gpt_kvcache {
   gpt_dims d;      /* model dims */
   int B;           /* batch capacity (cache slots) */
   int rows;        /* rows one internal forward call takes (>= B; prompts go several positions at once) */
-  float *k;        /* (L,B,C,T) cached keys, transposed per slot (attention reads 8 positions at once) */
+  float *k;        /* (L,B,T,C) cached keys */
   float *v;        /* (L,B,T,C) cached values */
   float *scratch;  /* per-step buffers */
   size_t scratch_n;

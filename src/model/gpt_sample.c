@@ -80,17 +80,16 @@ static int kv_create_rows(gpt_kvcache *kv, const gpt *m, int B, int rows) {
   REQUIRE(d.L >= 1 && d.C >= 1 && d.T >= 1 && d.NH >= 1 && d.C % d.NH == 0 && d.V == GPT_VOCAB,
           "gpt_kv_create: invalid model dims (L=%d C=%d T=%d NH=%d V=%d)", d.L, d.C, d.T, d.NH, d.V);
   size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C;
-  const size_t nk = n + 8; /* the last 8-step block of attention may read 7 floats past the keys */
   kv->d = d;
   kv->B = B;
   kv->rows = rows;
-  kv->k = xmalloc_floats(nk);
+  kv->k = xmalloc_floats(n);
   kv->v = xmalloc_floats(n);
   scratch_layout s = scratch_plan(d, B, rows);
   kv->scratch_n = s.total;
   kv->scratch = xmalloc_floats(s.total);
   /* Touch every page now: first-touch page faults inside generation cost ~10% of a run. */
-  memset(kv->k, 0, nk * sizeof(float));
+  memset(kv->k, 0, n * sizeof(float));
   memset(kv->v, 0, n * sizeof(float));
   memset(kv->scratch, 0, s.total * sizeof(float));
   return OO_OK;
@@ -113,10 +112,11 @@ void gpt_kv_free(gpt_kvcache *kv) {
 /* Attention of one query row over a cache slot. The (t, head) dot products are short (hs
  * floats), and without -ffast-math GCC will not reassociate a reduction, so a plain loop is a
  * serial chain of hs FMAs per score. Instead 8 time steps are computed at once in 8-float
- * vectors (GCC vector extensions: AVX2/AVX-512 on x86, NEON elsewhere) over keys stored
- * transposed, with 8 partial sums added in a fixed tree; the order of additions is fixed, so
- * results are deterministic and do not depend on the batch. Heads whose size is not a multiple
- * of 8 take the scalar path (attend_row_scalar). */
+ * vectors (GCC vector extensions: one AVX register in the x86-64-v3 clone,
+ * two SSE registers in the baseline one, NEON elsewhere) and reduced together by a fixed shuffle
+ * tree (hsum8x8); the order of additions is fixed and every multiply-add is an explicit fmaf
+ * (v8_fma), so results are deterministic, do not depend on the batch and are the same in both
+ * clones. Heads whose size is not a multiple of 8 take the scalar path (attend_row_scalar). */
 #if defined(__GNUC__) && !defined(__clang__)
 /* The v8f helpers are static and inlined: no vector crosses a call, so GCC's note that an AVX
  * vector return changes the ABI of the baseline (non-AVX) clone does not apply. GCC emits it
@@ -124,6 +124,12 @@ void gpt_kv_free(gpt_kvcache *kv) {
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+#if defined(__clang__)
+#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8i){__VA_ARGS__})
+#endif
 
 static inline v8f v8_load(const float *p) {
   v8f v;
@@ -142,6 +148,19 @@ static inline v8f v8_fma(v8f a, v8f b, v8f c) {
 }
 static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 
+/* r[i] = sum of the 8 lanes of a_i */
+static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6, v8f a7) {
+#define PAIR_SUM(x, y) (V8_SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + V8_SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15))
+#define QUAD_SUM(x, y) (V8_SHUFFLE(x, y, 0, 1, 8, 9, 4, 5, 12, 13) + V8_SHUFFLE(x, y, 2, 3, 10, 11, 6, 7, 14, 15))
+  v8f u = QUAD_SUM(PAIR_SUM(a0, a1), PAIR_SUM(a2, a3));
+  v8f w = QUAD_SUM(PAIR_SUM(a4, a5), PAIR_SUM(a6, a7));
+#undef PAIR_SUM
+#undef QUAD_SUM
+  return V8_SHUFFLE(u, w, 0, 1, 2, 3, 8, 9, 10, 11) + V8_SHUFFLE(u, w, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
+
 /* softmax in place over s[0..n) */
 static inline void softmax_inplace(float *s, int n) {
   float mx = kern_max(s, n);
@@ -151,42 +170,38 @@ static inline void softmax_inplace(float *s, int n) {
 }
 
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
- * q (C) is the row's query; KT points at the slot's keys transposed (C,T), V at its values
- * (T,C); out (C). The scores of 8 time steps come out of one vector: partial sum p_l holds the
- * products of channels j = l mod 8 (a multiply-add chain over j, not contracted), and the 8 partials are added in the
- * tree ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)), the order of a horizontal sum of a vector whose lane
- * l holds those channels (hsum8x8); the last, partial block adds them in hsum8's order. So every
- * score is the one a row-major dot product of 8-float lanes gives, with no shuffles. */
-KERN_HOT static void attend_row_v8(float *out,                      // (C)
-                          const float *q,                  // (C)
-                          const float *KT,                 // (C,T) of this slot and layer
-                          const float *V,                  // (T,C) of this slot and layer
-                          float *scores,                   // (NH,T) scratch
+ * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C). */
+KERN_HOT static void attend_row_v8(float *out,                     // (C)
+                          const float *q,                 // (C)
+                          const float *K, const float *V, // (T,C) of this slot and layer
+                          float *scores,                  // (NH,T) scratch
                           int pos, int C, int NH, int T) {
   int hs = C / NH, n = pos + 1;
   float scale = 1.0f / sqrtf((float)hs);
   for (int h = 0; h < NH; h++) {
     float *s = scores + (size_t)h * T;
-    const float *Kh = KT + (size_t)h * hs * T, *qh = q + h * hs, *Vh = V + h * hs;
-    for (int t = 0; t < n; t += 8) {
-      v8f p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, p4 = {0}, p5 = {0}, p6 = {0}, p7 = {0};
-      const float *k = Kh + t;
-      for (int j = 0; j < hs; j += 8, k += 8 * (size_t)T) {
-        p0 += qh[j] * v8_load(k);
-        p1 += qh[j + 1] * v8_load(k + T);
-        p2 += qh[j + 2] * v8_load(k + 2 * (size_t)T);
-        p3 += qh[j + 3] * v8_load(k + 3 * (size_t)T);
-        p4 += qh[j + 4] * v8_load(k + 4 * (size_t)T);
-        p5 += qh[j + 5] * v8_load(k + 5 * (size_t)T);
-        p6 += qh[j + 6] * v8_load(k + 6 * (size_t)T);
-        p7 += qh[j + 7] * v8_load(k + 7 * (size_t)T);
+    const float *Kh = K + h * hs, *qh = q + h * hs, *Vh = V + h * hs;
+    int t = 0;
+    for (; t + 8 <= n; t += 8) {
+      v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+      const float *k = Kh + (size_t)t * C;
+      for (int j = 0; j < hs; j += 8) {
+        v8f qv = v8_load(qh + j);
+        a0 = v8_fma(qv, v8_load(k + j), a0);
+        a1 = v8_fma(qv, v8_load(k + (size_t)C + j), a1);
+        a2 = v8_fma(qv, v8_load(k + 2 * (size_t)C + j), a2);
+        a3 = v8_fma(qv, v8_load(k + 3 * (size_t)C + j), a3);
+        a4 = v8_fma(qv, v8_load(k + 4 * (size_t)C + j), a4);
+        a5 = v8_fma(qv, v8_load(k + 5 * (size_t)C + j), a5);
+        a6 = v8_fma(qv, v8_load(k + 6 * (size_t)C + j), a6);
+        a7 = v8_fma(qv, v8_load(k + 7 * (size_t)C + j), a7);
       }
-      if (t + 8 <= n) {
-        v8_store(s + t, (((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))) * scale);
-      } else { /* past n the lanes hold other positions' keys or padding: not stored */
-        v8f r = (((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7))) * scale;
-        for (int l = 0; l < n - t; l++) s[t + l] = r[l];
-      }
+      v8_store(s + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
+    }
+    for (; t < n; t++) {
+      v8f a = {0};
+      for (int j = 0; j < hs; j += 8) a = v8_fma(v8_load(qh + j), v8_load(Kh + (size_t)t * C + j), a);
+      s[t] = hsum8(a) * scale;
     }
     softmax_inplace(s, n);
     /* out_h = sum_t s[t] V[t, h]: 32 columns at a time in registers (two sets of four
@@ -233,17 +248,17 @@ KERN_HOT static void attend_row_v8(float *out,                      // (C)
   }
 }
 
-/* The same for any head size, plain loops (KT transposed keys as above). */
-KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *KT, const float *V, float *scores, int pos,
+/* The same for any head size, plain loops. */
+KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
                               int C, int NH, int T) {
   int hs = C / NH, n = pos + 1;
   float scale = 1.0f / sqrtf((float)hs);
   for (int h = 0; h < NH; h++) {
     float *s = scores + (size_t)h * T;
     for (int t = 0; t < n; t++) {
-      const float *k = KT + (size_t)h * hs * T + t, *qh = q + h * hs;
+      const float *k = K + (size_t)t * C + h * hs, *qh = q + h * hs;
       float d = 0.0f;
-      for (int j = 0; j < hs; j++) d += qh[j] * k[(size_t)j * T];
+      for (int j = 0; j < hs; j++) d = fmaf(qh[j], k[j], d);
       s[t] = d * scale;
     }
     softmax_inplace(s, n);
@@ -253,6 +268,7 @@ KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *
       for (int j = 0; j < hs; j++) oh[j] = fmaf(s[t], V[(size_t)t * C + h * hs + j], oh[j]);
   }
 }
+
 
 
 /* Feeds the n rows of the scratch (token tok[i] at position pos[i] of slot act[i]) through
@@ -287,8 +303,7 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
     for (int i = 0; i < n; i++) { /* every key and value first: later rows of a slot read earlier ones */
       size_t slot = (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
-      float *kt = Kl + slot + posv[i]; /* keys transposed: (C,T) per slot */
-      for (int c = 0; c < C; c++) kt[(size_t)c * T] = qi[Cs + c];
+      memcpy(Kl + slot + (size_t)posv[i] * Cs, qi + Cs, Cs * sizeof(float));
       memcpy(Vl + slot + (size_t)posv[i] * Cs, qi + 2 * Cs, Cs * sizeof(float));
     }
     if (keep && l == d.L - 1) { /* past the last keys and values only the kept rows matter */
@@ -341,11 +356,10 @@ static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, c
 
 /* Copies positions [0, np) of slot `from` to slot `to` in every layer's keys and values. */
 static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
-  const size_t T = (size_t)kv->d.T, TC = T * kv->d.C, n = (size_t)np * kv->d.C;
+  const size_t TC = (size_t)kv->d.T * kv->d.C, n = (size_t)np * kv->d.C;
   for (int l = 0; l < kv->d.L; l++) {
     const size_t layer = (size_t)l * kv->B * TC;
-    for (int c = 0; c < kv->d.C; c++) /* keys: (C,T) per slot */
-      memcpy(kv->k + layer + (size_t)to * TC + c * T, kv->k + layer + (size_t)from * TC + c * T, np * sizeof(float));
+    memcpy(kv->k + layer + (size_t)to * TC, kv->k + layer + (size_t)from * TC, n * sizeof(float));
     memcpy(kv->v + layer + (size_t)to * TC, kv->v + layer + (size_t)from * TC, n * sizeof(float));
   }
 }
