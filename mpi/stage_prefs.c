@@ -20,6 +20,7 @@
 
 #include "core/core.h"
 #include "data/corpus.h"
+#include "data/prefs.h"
 #include "model/gpt.h"
 #include "sampling.h"
 #include "rlhf/gold.h"
@@ -89,21 +90,17 @@ static int write_prefs(const oo_run *run, const prefs_out *o, const int *label_c
       for (int t = 0; t <= R; t++) resp[((size_t)i * 2 + s) * (R + 1) + t] = t < n ? seq[P1 + t] : -1;
     }
   }
+  /* The file's layout is prefs_write's (src/data/prefs.c); the casts drop const for a view the
+   * writer only reads. */
+  prefs_data view = {.n = N, .n_train = o->n_train, .n_test = o->n_test, .prompt_len = P, .response_len = R,
+                     .prompt = prompt, .resp = resp, .resp_len = resp_len, .gold = o->gold,
+                     .label_clean = (int *)label_clean, .label_train = (int *)label_train, .split = split,
+                     .noise = cfg->prefs.noise, .noise_realised = (double)flipped / o->n_train};
+  snprintf(view.noise_mode, sizeof view.noise_mode, "%s", cfg->prefs.noise_mode);
   h5_writer w;
   int rc = h5_create(&w, path);
   if (!rc) {
-    rc = h5_write_i32(&w, "prompt", 2, (long[]){N, P}, prompt);
-    if (!rc) rc = h5_write_i32(&w, "resp", 3, (long[]){N, 2, R + 1}, resp);
-    if (!rc) rc = h5_write_i32(&w, "resp_len", 2, (long[]){N, 2}, resp_len);
-    if (!rc) rc = h5_write_f32(&w, "gold", 2, (long[]){N, 2}, o->gold);
-    if (!rc) rc = h5_write_i32(&w, "label_clean", 1, (long[]){N}, label_clean);
-    if (!rc) rc = h5_write_i32(&w, "label_train", 1, (long[]){N}, label_train);
-    if (!rc) rc = h5_write_i32(&w, "split", 1, (long[]){N}, split);
-    if (!rc) rc = h5_attr_write_int(&w, "/", "n_train", o->n_train);
-    if (!rc) rc = h5_attr_write_int(&w, "/", "n_test", o->n_test);
-    if (!rc) rc = h5_attr_write_double(&w, "/", "noise", cfg->prefs.noise);
-    if (!rc) rc = h5_attr_write_str(&w, "/", "noise_mode", cfg->prefs.noise_mode);
-    if (!rc) rc = h5_attr_write_double(&w, "/", "noise_realised", (double)flipped / o->n_train);
+    rc = prefs_write(&view, &w);
     if (!rc) rc = run_stamp(run, &w);
     if (rc)
       h5_discard(&w);

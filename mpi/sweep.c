@@ -114,7 +114,8 @@ static void print_points(const oo_config *cfg, const char *sweep_dir) {
   }
 }
 
-/* The sbatch template: $OVEROPT_SWEEP_TEMPLATE, next to the binary (../slurm/), or the source tree. */
+/* The sbatch template: $OVEROPT_SWEEP_TEMPLATE, else slurm/sweep.sbatch in the installed or build
+ * tree's share/overopt (oo_share_path: found relative to the binary, no source path compiled in). */
 static int find_template(char *out, size_t cap) {
   const char *env = getenv("OVEROPT_SWEEP_TEMPLATE");
   if (env && *env) {
@@ -122,24 +123,10 @@ static int find_template(char *out, size_t cap) {
     snprintf(out, cap, "%s", env);
     return OO_OK;
   }
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) {
-      *slash = 0;
-      int k = snprintf(out, cap, "%s/../slurm/sweep.sbatch", exe);
-      if (k > 0 && (size_t)k < cap && oo_file_exists(out)) return OO_OK;
-      k = snprintf(out, cap, "%s/../share/overopt/slurm/sweep.sbatch", exe);
-      if (k > 0 && (size_t)k < cap && oo_file_exists(out)) return OO_OK;
-    }
-  }
-  snprintf(out, cap, "%s/slurm/sweep.sbatch", OVEROPT_SOURCE_DIR);
-  REQUIRE(oo_file_exists(out),
-          "cannot find the sbatch template slurm/sweep.sbatch (looked next to the binary and in %s): set "
-          "OVEROPT_SWEEP_TEMPLATE=/path/to/sweep.sbatch", OVEROPT_SOURCE_DIR);
-  return OO_OK;
+  if (oo_share_path(out, cap, "slurm/sweep.sbatch") == OO_OK) return OO_OK;
+  char why[1024]; /* a copy: oo_error_at formats into the buffer oo_error_message returns */
+  snprintf(why, sizeof why, "%s", oo_error_message());
+  OO_FAIL("%s: set OVEROPT_SWEEP_TEMPLATE=/path/to/sweep.sbatch", why);
 }
 
 static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }

@@ -1,6 +1,6 @@
 # MPI layer: layout (pure), role communicators, errors and signals across ranks, ensemble
 # statistics, and the `overopt layout` command.
-oo_unit_test(NAME test_layout SOURCES test_layout.c)
+oo_unit_test(NAME test_layout SOURCES test_layout.c LIB oo_mpi)
 oo_unit_test(NAME test_comm SOURCES test_comm.c NP 2)
 oo_unit_test(NAME test_comm SOURCES test_comm.c NP 4)
 oo_unit_test(NAME test_ensemble_stats SOURCES test_ensemble_stats.c NP 1)

@@ -4,7 +4,7 @@ oo_unit_test(NAME test_gpt_io SOURCES test_gpt_io.c LABELS model)
 
 # tools_cli.sh runs `overopt sample/logprob/score` on fixtures written by tools_ckpt.
 add_executable(tools_ckpt tools_ckpt.c)
-target_link_libraries(tools_ckpt PRIVATE oo)
+target_link_libraries(tools_ckpt PRIVATE oo_mpi)
 add_test(NAME tools_cli
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools_cli.sh $<TARGET_FILE:overopt> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/scratch/tools_cli $<TARGET_FILE:tools_ckpt>)

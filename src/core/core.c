@@ -344,6 +344,21 @@ int oo_path_join(char *out, size_t cap, const char *dir, const char *name) {
   return OO_OK;
 }
 
+int oo_share_path(char *out, size_t cap, const char *rel) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  REQUIRE(n > 0, "cannot find %s: /proc/self/exe is unreadable (%s)", rel, strerror(errno));
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = 0; /* exe is now the executable's directory */
+  static const char *const layouts[2] = {"../share/overopt", "share/overopt"}; /* installed, build tree */
+  for (int i = 0; i < 2; i++) {
+    int k = snprintf(out, cap, "%s/%s/%s", exe, layouts[i], rel);
+    if (k > 0 && (size_t)k < cap && oo_file_exists(out)) return OO_OK;
+  }
+  OO_FAIL("cannot find %s in %s/../share/overopt (installed) or %s/share/overopt (build tree)", rel, exe, exe);
+}
+
 double oo_mem_limit(void) {
   const char *env = getenv("OVEROPT_MEM_LIMIT");
   if (env && *env) {

@@ -164,5 +164,12 @@ int oo_mkdir_p(const char *path);
 int oo_file_exists(const char *path);
 /* snprintf that fails with a message instead of truncating. */
 int oo_path_join(char *out, size_t cap, const char *dir, const char *name);
+/* The installed data file rel (e.g. "slurm/sweep.sbatch") into out. Looked up relative to the
+ * running executable (/proc/self/exe), never through a path compiled in, so an installed or
+ * relocated tree works without the sources: first <exe dir>/../share/overopt/rel (the layout
+ * `cmake --install` makes: bin/overopt, share/overopt/{configs,slurm,python}), then
+ * <exe dir>/share/overopt/rel (the build tree: CMake links build/share/overopt/{configs,slurm,
+ * python} to the sources). Error naming both places when neither has it. */
+int oo_share_path(char *out, size_t cap, const char *rel);
 
 #endif

@@ -135,6 +135,25 @@ int prefs_load(prefs_data *p, const char *path, const oo_config *cfg) {
   return OO_OK;
 }
 
+/* ---- prefs.h5 writer ----------------------------------------------------------------------- */
+
+int prefs_write(const prefs_data *p, h5_writer *w) {
+  const long N = p->n, P = p->prompt_len, R = p->response_len;
+  CHECK(h5_write_i32(w, "prompt", 2, (long[]){N, P}, p->prompt));
+  CHECK(h5_write_i32(w, "resp", 3, (long[]){N, 2, R + 1}, p->resp));
+  CHECK(h5_write_i32(w, "resp_len", 2, (long[]){N, 2}, p->resp_len));
+  CHECK(h5_write_f32(w, "gold", 2, (long[]){N, 2}, p->gold));
+  CHECK(h5_write_i32(w, "label_clean", 1, (long[]){N}, p->label_clean));
+  CHECK(h5_write_i32(w, "label_train", 1, (long[]){N}, p->label_train));
+  CHECK(h5_write_i32(w, "split", 1, (long[]){N}, p->split));
+  CHECK(h5_attr_write_int(w, "/", "n_train", p->n_train));
+  CHECK(h5_attr_write_int(w, "/", "n_test", p->n_test));
+  CHECK(h5_attr_write_double(w, "/", "noise", p->noise));
+  CHECK(h5_attr_write_str(w, "/", "noise_mode", p->noise_mode));
+  CHECK(h5_attr_write_double(w, "/", "noise_realised", p->noise_realised));
+  return OO_OK;
+}
+
 void prefs_free(prefs_data *p) {
   xfree(&p->prompt);
   xfree(&p->resp);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "io/config.h"
+#include "io/h5io.h"
 
 typedef struct {
   int n;               /* pairs N = n_train + n_test, train first */
@@ -44,6 +45,10 @@ typedef struct {
  * Builds seq/seq_len for each (pair, side). Free with prefs_free. Rank-local. */
 int prefs_load(prefs_data *p, const char *path, const oo_config *cfg);
 void prefs_free(prefs_data *p);
+/* Writes p's datasets (prompt, resp, resp_len, gold, label_clean, label_train, split) and root
+ * attributes (n_train, n_test, noise, noise_mode, noise_realised) into an open writer; seq and
+ * seq_len are not stored (prefs_load rebuilds them). The caller adds run_stamp and commits. */
+int prefs_write(const prefs_data *p, h5_writer *w);
 
 /* Sequence of (pair, side), [EOT, prompt, response], padded with GPT_EOT to seq_T. */
 static inline const int *prefs_seq(const prefs_data *p, int pair, int side) {

@@ -99,6 +99,7 @@ int csv_read(csv_table *t, const char *path) {
       t->n_cols = split_fields(line, t->names, n);
       t->cells = xmalloc((size_t)cap_rows * n * sizeof *t->cells);
       t->lines = xmalloc((size_t)cap_rows * sizeof *t->lines);
+      t->header_line = line_no;
       continue;
     }
     if (t->n_rows == cap_rows) {
@@ -109,8 +110,8 @@ int csv_read(csv_table *t, const char *path) {
     char **row = t->cells + (size_t)t->n_rows * t->n_cols;
     int n = split_fields(line, row, t->n_cols);
     if (n != t->n_cols) {
-      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: %d fields, but the header (line 1) has %d: %s",
-                       path, line_no, n, t->n_cols, "every row needs one value per header column");
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: %d fields, but the header (line %d) has %d: %s",
+                       path, line_no, n, t->header_line, t->n_cols, "every row needs one value per header column");
       break;
     }
     t->lines[t->n_rows++] = line_no;
@@ -131,7 +132,7 @@ int csv_col(const csv_table *t, const char *name, int *col) {
     strncat(header, j ? "," : "", sizeof header - strlen(header) - 1);
     strncat(header, t->names[j], sizeof header - strlen(header) - 1);
   }
-  OO_FAIL("%s:1: no column '%s' in the header '%s'", t->path, name, header);
+  OO_FAIL("%s:%d: no column '%s' in the header '%s'", t->path, t->header_line, name, header);
 }
 
 const char *csv_cell(const csv_table *t, int row, int col) {

@@ -33,6 +33,7 @@ typedef struct {
   char path[4096]; /* the file read (for error messages) */
   int n_cols;      /* fields in the header line */
   int n_rows;      /* data rows (blank lines and '#' comment lines skipped) */
+  int header_line; /* 1-based line number of the header (after any leading comment lines) */
   char **names;    /* (n_cols) header names, pointing into buf */
   char **cells;    /* (n_rows * n_cols) cell text row-major, pointing into buf */
   int *lines;      /* (n_rows) 1-based line number of each row in the file */
