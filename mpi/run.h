@@ -91,8 +91,10 @@ typedef struct {
   const double *uwo_lambda;  /* (n_uwo_lambda) one uwo curve each */
   int n_uwo_lambda;          /* count */
   const char *normalize;     /* center | zscore: member normalization on these samples */
+  const double *softmin_tau; /* (n_softmin_tau) one softmin curve each */
+  int n_softmin_tau;         /* count */
 } bon_scores;
-/* Rank 0 only: curves of single, mean, wco and uwo_<lambda> on the default n grid, written to
+/* Rank 0 only: curves of single, mean, wco, uwo_<lambda> and softmin_<tau> on the default n grid, written to
  * h5_path (raw scores, curves, normalization; stamp(ctx, w) adds the provenance attributes) and
  * csv_path (report.h's bon.csv), each under a temporary name then renamed; logs a summary line
  * per objective. */

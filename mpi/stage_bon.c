@@ -21,7 +21,7 @@
  *   on rank 0. Nothing is allocated inside the round loops except by the scorers below them.
  * - bon.h5 and bon.csv are written by bon_write (below), which `overopt bon-curves` shares:
  *   proxy [P,N,K], gold [P,N] (as calibrated by the rm and gold stages, never modified),
- *   prompt_doc [P], uwo_lambda [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
+ *   prompt_doc [P], uwo_lambda [n], softmin_tau [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
  *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread.
  * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
  *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
@@ -55,7 +55,7 @@
 /* ---- curves and outputs (shared with `overopt bon-curves`) --------------------------------- */
 
 typedef struct {
-  char name[32];  /* single, mean, wco, uwo_<lambda> */
+  char name[32];  /* single, mean, wco, uwo_<lambda>, softmin_<tau> */
   bon_curve c;    /* the curve */
 } bon_named_curve;
 
@@ -110,6 +110,7 @@ static int write_curve_h5(h5_writer *w, const bon_named_curve *nc) {
   snprintf(name, sizeof name, "curves/%.31s", nc->name);
   CHECK(h5_attr_write_str(w, name, "objective", obj_name(c->obj.kind)));
   if (c->obj.kind == OBJ_UWO) CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
+  if (c->obj.kind == OBJ_SOFTMIN) CHECK(h5_attr_write_double(w, name, "tau", c->obj.tau));
   return OO_OK;
 }
 
@@ -118,11 +119,12 @@ static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, co
                     int (*stamp)(void *ctx, h5_writer *w), void *ctx) {
   h5_writer w;
   CHECK(h5_create(&w, path));
-  long d3[3] = {s->P, s->N, s->K}, dK = s->K, dP = s->P, dL = s->n_uwo_lambda;
+  long d3[3] = {s->P, s->N, s->K}, dK = s->K, dP = s->P, dL = s->n_uwo_lambda, dT = s->n_softmin_tau;
   int rc = h5_write_f32(&w, "proxy", 3, d3, s->proxy);
   if (!rc) rc = h5_write_f32(&w, "gold", 2, d3, s->gold);
   if (!rc) rc = h5_write_i32(&w, "prompt_doc", 1, &dP, s->prompt_doc);
   if (!rc && dL > 0) rc = h5_write_f64(&w, "uwo_lambda", 1, &dL, s->uwo_lambda);
+  if (!rc && dT > 0) rc = h5_write_f64(&w, "softmin_tau", 1, &dT, s->softmin_tau);
   if (!rc) rc = h5_write_f64(&w, "curves/member_shift", 1, &dK, shift);
   if (!rc) rc = h5_write_f64(&w, "curves/member_scale", 1, &dK, scale);
   if (!rc) rc = h5_attr_write_double(&w, "curves", "gold_shift", gold_shift);
@@ -202,20 +204,24 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   int zscore = strcmp(s->normalize, "zscore") == 0;
   REQUIRE(zscore || strcmp(s->normalize, "center") == 0, "bon: normalize '%s' must be center or zscore",
           s->normalize);
-  const int n_cv = 3 + s->n_uwo_lambda;
-  bon_named_curve cv[3 + CFG_LIST];
+  REQUIRE(s->n_softmin_tau >= 0 && s->n_softmin_tau <= CFG_LIST, "bon: %d softmin temperatures (at most %d)",
+          s->n_softmin_tau, CFG_LIST);
+  const int n_cv = 3 + s->n_uwo_lambda + s->n_softmin_tau;
+  bon_named_curve cv[3 + 2 * CFG_LIST];
   memset(cv, 0, sizeof cv);
   snprintf(cv[0].name, sizeof cv[0].name, "single");
   snprintf(cv[1].name, sizeof cv[1].name, "mean");
   snprintf(cv[2].name, sizeof cv[2].name, "wco");
-  obj_spec spec[3 + CFG_LIST] = {{OBJ_SINGLE, 0, 0}, {OBJ_MEAN, 0, 0}, {OBJ_WCO, 0, 0}};
-  for (int l = 0; l < s->n_uwo_lambda; l++) {
-    REQUIRE(isfinite(s->uwo_lambda[l]) && s->uwo_lambda[l] >= 0, "bon: uwo lambda %g must be finite and >= 0",
-            s->uwo_lambda[l]);
-    spec[3 + l] = (obj_spec){OBJ_UWO, s->uwo_lambda[l], 0};
-    snprintf(cv[3 + l].name, sizeof cv[3 + l].name, "uwo_%g", s->uwo_lambda[l]);
-    for (int j = 3; j < 3 + l; j++)
-      REQUIRE(strcmp(cv[j].name, cv[3 + l].name) != 0, "bon: uwo lambda %g is listed twice", s->uwo_lambda[l]);
+  obj_spec spec[3 + 2 * CFG_LIST] = {{.kind = OBJ_SINGLE}, {.kind = OBJ_MEAN}, {.kind = OBJ_WCO}};
+  for (int l = 0; l < s->n_uwo_lambda + s->n_softmin_tau; l++) {
+    const int uwo = l < s->n_uwo_lambda, i = 3 + l;
+    const double v = uwo ? s->uwo_lambda[l] : s->softmin_tau[l - s->n_uwo_lambda];
+    REQUIRE(isfinite(v) && (uwo ? v >= 0 : v > 0), "bon: %s %g must be finite and %s", uwo ? "uwo lambda" : "softmin tau",
+            v, uwo ? ">= 0" : "> 0");
+    spec[i] = uwo ? (obj_spec){.kind = OBJ_UWO, .lambda = v} : (obj_spec){.kind = OBJ_SOFTMIN, .tau = v};
+    snprintf(cv[i].name, sizeof cv[i].name, "%s_%g", uwo ? "uwo" : "softmin", v);
+    for (int j = 3; j < i; j++)
+      REQUIRE(strcmp(cv[j].name, cv[i].name) != 0, "bon: %s %g is listed twice", uwo ? "uwo lambda" : "softmin tau", v);
   }
   int grid[BON_GRID_CAP], G = 0;
   CHECK(bon_default_grid(grid, &G, BON_GRID_CAP, s->N));
@@ -634,7 +640,7 @@ int stage_bon(oo_run *run) {
              c->size == 1 ? "" : "s");
   if (rc == OO_OK && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
-                    cfg->rm.normalize};
+                    cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;

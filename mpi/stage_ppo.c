@@ -7,7 +7,8 @@
  * - Run r (objective o, beta b in config order, r = o * n_betas + b) has tag = objective name,
  *   plus "_beta<b>" (%g) when there are several betas, and run index r (the second key of its
  *   rollout streams). Its hash covers the upstream stages' keys, the ppo.* keys that shape a run
- *   (not the objective and beta lists), the objective (member for single, lambda for uwo), beta
+ *   (not the objective and beta lists), the objective (member for single, lambda for uwo, tau for
+ *   softmin), beta
  *   and r. ppo_<tag>.h5 with that hash is skipped.
  * - Artifacts (rank 0): ppo_<tag>_policy.h5 (the final policy, an LM checkpoint), ppo_<tag>.csv
  *   (written live as ppo_<tag>.csv.part, renamed at the end), ppo_<tag>.h5 last: one dataset per
@@ -237,6 +238,7 @@ static void job_hash(const oo_config *cfg, ppo_job *j) {
   h = oo_hash_bytes(name, strlen(name), h);
   if (j->obj.kind == OBJ_SINGLE) h = oo_hash_bytes(&j->obj.member, sizeof j->obj.member, h);
   if (j->obj.kind == OBJ_UWO) h = oo_hash_bytes(&j->obj.lambda, sizeof j->obj.lambda, h);
+  if (j->obj.kind == OBJ_SOFTMIN) h = oo_hash_bytes(&j->obj.tau, sizeof j->obj.tau, h);
   h = oo_hash_bytes(&j->beta, sizeof j->beta, h);
   h = oo_hash_bytes(&j->index, sizeof j->index, h);
   snprintf(j->hash, sizeof j->hash, "%016llx", (unsigned long long)h);
@@ -270,6 +272,7 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
   int rc = run_stamp(run, &w);
   if (!rc) rc = h5_attr_write_str(&w, "/", "tag", j->tag);
   if (!rc) rc = h5_attr_write_str(&w, "/", "objective", obj_name(j->obj.kind));
+  if (!rc && j->obj.kind == OBJ_SOFTMIN) rc = h5_attr_write_double(&w, "/", "softmin_tau", j->obj.tau);
   if (!rc) rc = h5_attr_write_str(&w, "/", "reward", run->cfg.ppo.reward);
   if (!rc) rc = h5_attr_write_double(&w, "/", "beta", j->beta);
   if (!rc) rc = h5_attr_write_int(&w, "/", "steps_done", rows);
@@ -507,6 +510,7 @@ int stage_ppo(oo_run *run) {
       ppo_job *j = &jobs[o * nb + b];
       rc = obj_parse(&j->obj.kind, cfg->ppo.objectives[o]);
       j->obj.lambda = cfg->ppo.uwo_lambda;
+      j->obj.tau = cfg->ppo.softmin_tau;
       j->obj.member = cfg->ppo.member;
       j->beta = cfg->ppo.betas[b];
       j->index = o * nb + b;

@@ -2,7 +2,7 @@
 # bon stage end to end on tests/configs/tiny.cfg with rm.k = 3, bon.n_prompts = 4, bon.n_samples = 64:
 # - `overopt run --until bon` under mpirun -n 1 and -n 2: bon.h5 has proxy [4,64,3], gold [4,64],
 #   prompt_doc [4], the curves; bon.csv has the exact header, every objective (single, mean, wco,
-#   uwo_0.5) and member_0..2 with 7 grid points (n = 1..64) each; at n = 1 every gold is 0 (the
+#   uwo_0.5, softmin_1) and member_0..2 with 7 grid points (n = 1..64) each; at n = 1 every gold is 0 (the
 #   curves are centred on these pi_init samples).
 # - rank-count independence of the bon stage alone: `overopt stage bon` under -n 2 on a copy of the
 #   -n 1 run's upstream artifacts gives the same proxy and gold scores as -n 1, to the bit
@@ -12,7 +12,9 @@
 #   here (a data-parallel gradient sum may differ in the last bits across rank counts).
 # - `overopt bon-curves RUN --uwo-lambda 0.5 --uwo-lambda 2` writes bon_curves.h5/.csv and leaves
 #   bon.h5 alone; with `--out bon` it adds uwo_2 to bon.csv and bon.h5 and leaves the raw scores
-#   bitwise identical (h5diff -d 0 on /proxy and /gold); bad input fails with exit code 2.
+#   bitwise identical (h5diff -d 0 on /proxy and /gold); `--softmin-tau 0.25,4` adds softmin_0.25 and
+#   softmin_4 (stored in /softmin_tau, so a later bon-curves without the option keeps them); bad
+#   input fails with exit code 2.
 # Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
 overopt=$1 src=$2 scratch=$3
@@ -36,17 +38,17 @@ check_run() { # check_run DIR
   [ "$(dims "$d/bon.h5" /gold)" = "( 4, 64 )" ] || die "$d: /gold is $(dims "$d/bon.h5" /gold), want ( 4, 64 )"
   [ "$(dims "$d/bon.h5" /prompt_doc)" = "( 4 )" ] || die "$d: /prompt_doc is $(dims "$d/bon.h5" /prompt_doc)"
   [ "$(dims "$d/bon.h5" /curves/single/member_gold)" = "( 3, 7 )" ] || die "$d: /curves/single/member_gold shape"
-  for o in single mean wco uwo_0.5; do
+  for o in single mean wco uwo_0.5 softmin_1; do
     [ "$(dims "$d/bon.h5" "/curves/$o/gold")" = "( 7 )" ] || die "$d: /curves/$o/gold missing or not 7 points"
   done
   h5dump -a /config_hash "$d/bon.h5" >/dev/null 2>&1 || die "$d: bon.h5 lacks the config_hash attribute"
   [ "$(head -1 "$d/bon.csv")" = "objective,n,kl,proxy,gold,gold_se" ] || die "$d: bon.csv header: $(head -1 "$d/bon.csv")"
-  for o in single mean wco uwo_0.5 member_0 member_1 member_2; do
+  for o in single mean wco uwo_0.5 softmin_1 member_0 member_1 member_2; do
     local rows
     rows=$(grep -c "^$o,"  "$d/bon.csv")
     [ "$rows" -eq 7 ] || die "$d: bon.csv has $rows rows for $o, want 7"
   done
-  [ "$(wc -l <"$d/bon.csv")" -eq $((1 + 7 * 7)) ] || die "$d: bon.csv has $(wc -l <"$d/bon.csv") lines, want 50"
+  [ "$(wc -l <"$d/bon.csv")" -eq $((1 + 8 * 7)) ] || die "$d: bon.csv has $(wc -l <"$d/bon.csv") lines, want 57"
   # Curves start at gold 0 (centred on the samples); single and mean at proxy 0.
   awk -F, 'NR > 1 && $2 == 1 { if ($5 + 0 > 1e-5 || $5 + 0 < -1e-5) { print "gold at n=1 of " $1 " is " $5; bad = 1 } }
            NR > 1 && $2 == 1 && ($1 == "single" || $1 == "mean") { if ($4 + 0 > 1e-5 || $4 + 0 < -1e-5) { print "proxy at n=1 of " $1 " is " $4; bad = 1 } }
@@ -99,12 +101,20 @@ grep -q "bon: up to date" rerun.log || die "rerun did not skip the bon stage aft
 # zscore changes wco's curve but not the raw scores.
 "$overopt" bon-curves np1 --normalize zscore --out bon >/dev/null 2>&1 || die "bon-curves --normalize zscore exited non-zero"
 h5diff -d 0 before.h5 np1/bon.h5 /proxy /proxy >/dev/null || die "--normalize zscore changed /proxy"
+# softmin temperatures: new curves, stored for the next bon-curves.
+"$overopt" bon-curves np1 --softmin-tau 0.25,4 --out bon >curves.log 2>&1 || { cat curves.log; die "bon-curves --softmin-tau exited non-zero"; }
+for o in softmin_0.25 softmin_4; do
+  [ "$(grep -c "^$o," np1/bon.csv)" -eq 7 ] || die "bon-curves --softmin-tau did not add $o to bon.csv"
+done
+"$overopt" bon-curves np1 >/dev/null 2>&1 || die "bon-curves after --softmin-tau exited non-zero"
+[ "$(grep -c '^softmin_4,' np1/bon_curves.csv)" -eq 7 ] || die "bon-curves did not keep the stored softmin_tau"
 
 # Bad input.
 "$overopt" bon-curves "$scratch/nowhere" >bad.log 2>&1 && die "bon-curves on a missing run succeeded"
 grep -q "does not exist" bad.log || { cat bad.log; die "missing run: message does not say what is missing"; }
 "$overopt" bon-curves np1 --uwo-lambda x >bad.log 2>&1; [ $? -eq 2 ] || die "bon-curves --uwo-lambda x: exit code not 2"
 "$overopt" bon-curves np1 --normalize foo >bad.log 2>&1; [ $? -eq 2 ] || die "bon-curves --normalize foo: exit code not 2"
+"$overopt" bon-curves np1 --softmin-tau 0 >bad.log 2>&1; [ $? -eq 2 ] || die "bon-curves --softmin-tau 0: exit code not 2"
 
 echo "bon_stage: $(($(date +%s) - t0)) s"
 [ $fail -eq 0 ] && echo "bon_stage: all checks passed"

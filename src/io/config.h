@@ -92,14 +92,17 @@ typedef struct {
     int n_samples;           /* N samples per prompt */
     double uwo_lambda[CFG_LIST]; /* uwo lambdas */
     int n_uwo_lambda;
+    double softmin_tau[CFG_LIST]; /* softmin temperatures */
+    int n_softmin_tau;
     double top_p;
   } bon;
   struct {
-    char objectives[CFG_LIST][16]; /* single | mean | wco | uwo, run one after another */
+    char objectives[CFG_LIST][16]; /* single | mean | wco | uwo | softmin, run one after another */
     int n_objectives;
     double betas[CFG_LIST];   /* KL coefficients, one run each */
     int n_betas;
     double uwo_lambda;
+    double softmin_tau;       /* temperature of 'softmin' */
     int member;               /* the member optimized by 'single' */
     char kl_mode[16];         /* fixed | adaptive */
     double kl_target;         /* adaptive: target KL (nats per response) */

@@ -39,15 +39,18 @@ typedef enum {
   OBJ_MEAN = 1,   /* (1/K) sum R_i */
   OBJ_WCO = 2,    /* worst case: min_i R_i */
   OBJ_UWO = 3,    /* uncertainty weighted: mean - lambda * population variance over members */
+  OBJ_SOFTMIN = 4, /* soft minimum -tau log((1/K) sum exp(-R_i/tau)): mean as tau -> inf, wco as
+                      tau -> 0, ~ uwo with lambda = 1/(2 tau) between (docs/uncertainty.md) */
 } obj_kind;
 
 typedef struct {
   obj_kind kind; /* which objective */
   double lambda; /* uwo: weight of the variance penalty (Coste: 0.5 bon, 0.1 ppo) */
   int member;    /* single: the member used by ensemble_objective_rows (0..K-1) */
+  double tau;    /* softmin: temperature, > 0 */
 } obj_spec;
 
-/* "single" | "mean" | "wco" | "uwo" <-> obj_kind. Parsing fails naming the accepted values. */
+/* "single" | "mean" | "wco" | "uwo" | "softmin" <-> obj_kind. Parsing fails naming the accepted values. */
 int obj_parse(obj_kind *kind, const char *name);
 const char *obj_name(obj_kind kind);
 
@@ -56,9 +59,15 @@ double ensemble_objective_wco(const float *R, int K);  // R: (K)
 /* mean - lambda * (1/K) sum (R_i - mean)^2: the population variance, as in Coste et al.'s
  * BoN code and paper (their PPO code uses the unbiased variance: 1.25x the penalty at K=5). */
 double ensemble_objective_uwo(const float *R, int K, double lambda); // R: (K)
+/* Soft minimum m - tau * log1p((1/K) sum expm1(-(R_i - m)/tau)) with m = min_i R_i, which equals
+ * -tau log((1/K) sum exp(-R_i/tau)) without overflow for any tau > 0 and without cancellation for
+ * large tau. For spread D = max - min: min <= result <= min + tau log K, and
+ * 0 <= mean - result <= D^2/(8 tau) (Hoeffding's lemma). */
+double ensemble_objective_softmin(const float *R, int K, double tau); // R: (K)
 /* The objective of one sample; single returns R[spec->member]. */
 double ensemble_objective(const obj_spec *spec, const float *R, int K); // R: (K)
-/* out[i] = objective of row i of R. Fails when spec->member is out of range for single. */
+/* out[i] = objective of row i of R. Fails when spec->member is out of range for single or
+ * spec->tau is not a finite positive number for softmin. */
 int ensemble_objective_rows(float *out,           // (n)
                             const obj_spec *spec,
                             const float *R,       // (n,K) member scores, row-major
