@@ -56,6 +56,7 @@ static int write_stamp(void *ctx, h5_writer *w) {
 typedef struct {
   float *proxy;      /* (P,N,K) */
   float *gold;       /* (P,N) */
+  float *warm;       /* (P,N) WARM's scores when bon.h5 has them (rm.warm), else NULL */
   int *prompt_doc;   /* (P) */
   long dp[H5IO_MAX_RANK], dg[H5IO_MAX_RANK], dd[H5IO_MAX_RANK]; /* their dims */
   double lambda[CFG_LIST]; /* stored uwo lambdas */
@@ -89,6 +90,13 @@ static int read_bon(const char *path, bon_stored *b, bon_stamp *st) {
                      "'%s': proxy is [%ld,%ld,%ld] but gold is [%ld,%ld] and prompt_doc [%ld]: rerun `overopt stage "
                      "bon`",
                      path, b->dp[0], b->dp[1], b->dp[2], b->dg[0], b->dg[1], b->dd[0]);
+  if (!rc && h5_has(&r, "warm")) {
+    long dw[H5IO_MAX_RANK];
+    rc = h5_read_f32_alloc(&r, "warm", 2, dw, &b->warm);
+    if (!rc && (dw[0] != b->dp[0] || dw[1] != b->dp[1]))
+      rc = oo_error_at(__FILE__, __LINE__, "'%s': warm is [%ld,%ld] but proxy [%ld,%ld,%ld]: rerun `overopt stage bon`",
+                       path, dw[0], dw[1], b->dp[0], b->dp[1], b->dp[2]);
+  }
   if (!rc) rc = read_list(&r, path, "uwo_lambda", b->lambda, &b->n_lambda);
   if (!rc) rc = read_list(&r, path, "softmin_tau", b->tau, &b->n_tau);
   snprintf(b->normalize, sizeof b->normalize, "center");
@@ -169,11 +177,12 @@ int cmd_bon_curves(int argc, char **argv) {
   if (!rc) {
     bon_scores s = {b.proxy, b.gold, b.prompt_doc, (int)b.dp[0], (int)b.dp[1], (int)b.dp[2],
                     n_lambda >= 0 ? lambda : b.lambda, n_lambda >= 0 ? n_lambda : b.n_lambda,
-                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau};
+                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau, b.warm};
     rc = bon_write(&s, h5_path, csv_path, write_stamp, &st);
   }
   xfree(&b.proxy);
   xfree(&b.gold);
+  xfree(&b.warm);
   xfree(&b.prompt_doc);
   xfree(&st.config_hash);
   xfree(&st.config);

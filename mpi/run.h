@@ -93,6 +93,7 @@ typedef struct {
   const char *normalize;     /* center | zscore: member normalization on these samples */
   const double *softmin_tau; /* (n_softmin_tau) one softmin curve each */
   int n_softmin_tau;         /* count */
+  const float *warm;         /* (P,N) WARM's scores (rm.warm), or NULL: curve warm */
 } bon_scores;
 /* Rank 0 only: curves of single, mean, wco, uwo_<lambda> and softmin_<tau> on the default n grid, written to
  * h5_path (raw scores, curves, normalization; stamp(ctx, w) adds the provenance attributes) and

@@ -22,7 +22,9 @@
  * - bon.h5 and bon.csv are written by bon_write (below), which `overopt bon-curves` shares:
  *   proxy [P,N,K], gold [P,N] (as calibrated by the rm and gold stages, never modified),
  *   prompt_doc [P], uwo_lambda [n], softmin_tau [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
- *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread.
+ *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread. With rm.warm, warm [P,N]
+ *   (WARM's calibrated scores, scored like the gold: rows split over the RM ranks) and the curve
+ *   warm (WARM normalized like a member: shift curves/warm_shift, scale curves/warm_scale).
  * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
  *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
  *   gold is shifted to mean 0 over the same samples (its scale stays the gold stage's, std 1 on
@@ -55,9 +57,26 @@
 /* ---- curves and outputs (shared with `overopt bon-curves`) --------------------------------- */
 
 typedef struct {
-  char name[32];  /* single, mean, wco, uwo_<lambda>, softmin_<tau> */
+  char name[32];  /* single, mean, wco, uwo_<lambda>, softmin_<tau>, warm */
   bon_curve c;    /* the curve */
+  const char *objective; /* the objective attribute when it is not obj_name(c.obj.kind) (warm), or NULL */
 } bon_named_curve;
+
+/* Column m of x (n,K) shifted to mean 0 (and with zscore scaled to std 1) into out (n,K). */
+static void normalize_column(const float *x, float *out, long n, int K, int m, int zscore, double *shift,
+                             double *scale) {
+  double sum = 0, ss = 0;
+  for (long i = 0; i < n; i++) sum += x[i * K + m];
+  double mean = sum / n;
+  for (long i = 0; i < n; i++) {
+    double d = x[i * K + m] - mean;
+    ss += d * d;
+  }
+  double sd = sqrt(ss / n);
+  *shift = mean;
+  *scale = zscore && sd > 0 ? sd : 1.0;
+  for (long i = 0; i < n; i++) out[i * K + m] = (float)((x[i * K + m] - mean) / *scale);
+}
 
 /* Per-member shift/scale and gold shift over every sample; writes normalized copies. */
 static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, // (P,N,K)
@@ -66,19 +85,7 @@ static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, //
                              double *gold_shift) {
   const long n = (long)s->P * s->N;
   const int K = s->K;
-  for (int m = 0; m < K; m++) {
-    double sum = 0, ss = 0;
-    for (long i = 0; i < n; i++) sum += s->proxy[i * K + m];
-    double mean = sum / n;
-    for (long i = 0; i < n; i++) {
-      double d = s->proxy[i * K + m] - mean;
-      ss += d * d;
-    }
-    double sd = sqrt(ss / n);
-    shift[m] = mean;
-    scale[m] = zscore && sd > 0 ? sd : 1.0;
-    for (long i = 0; i < n; i++) proxy_n[i * K + m] = (float)((s->proxy[i * K + m] - mean) / scale[m]);
-  }
+  for (int m = 0; m < K; m++) normalize_column(s->proxy, proxy_n, n, K, m, zscore, &shift[m], &scale[m]);
   double gs = 0;
   for (long i = 0; i < n; i++) gs += s->gold[i];
   *gold_shift = gs / n;
@@ -108,14 +115,14 @@ static int write_curve_h5(h5_writer *w, const bon_named_curve *nc) {
   }
 #undef CURVE_F64
   snprintf(name, sizeof name, "curves/%.31s", nc->name);
-  CHECK(h5_attr_write_str(w, name, "objective", obj_name(c->obj.kind)));
+  CHECK(h5_attr_write_str(w, name, "objective", nc->objective ? nc->objective : obj_name(c->obj.kind)));
   if (c->obj.kind == OBJ_UWO) CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
   if (c->obj.kind == OBJ_SOFTMIN) CHECK(h5_attr_write_double(w, name, "tau", c->obj.tau));
   return OO_OK;
 }
 
 static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, const double *shift,
-                    const double *scale, double gold_shift, const char *path,
+                    const double *scale, double gold_shift, const double *warm_cal, const char *path,
                     int (*stamp)(void *ctx, h5_writer *w), void *ctx) {
   h5_writer w;
   CHECK(h5_create(&w, path));
@@ -127,6 +134,9 @@ static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, co
   if (!rc && dT > 0) rc = h5_write_f64(&w, "softmin_tau", 1, &dT, s->softmin_tau);
   if (!rc) rc = h5_write_f64(&w, "curves/member_shift", 1, &dK, shift);
   if (!rc) rc = h5_write_f64(&w, "curves/member_scale", 1, &dK, scale);
+  if (!rc && s->warm) rc = h5_write_f32(&w, "warm", 2, d3, s->warm);
+  if (!rc && s->warm) rc = h5_attr_write_double(&w, "curves", "warm_shift", warm_cal[0]);
+  if (!rc && s->warm) rc = h5_attr_write_double(&w, "curves", "warm_scale", warm_cal[1]);
   if (!rc) rc = h5_attr_write_double(&w, "curves", "gold_shift", gold_shift);
   if (!rc) rc = h5_attr_write_str(&w, "curves", "normalize", s->normalize);
   if (!rc) rc = h5_attr_write_str(&w, "/", "normalize", s->normalize);
@@ -206,13 +216,13 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
           s->normalize);
   REQUIRE(s->n_softmin_tau >= 0 && s->n_softmin_tau <= CFG_LIST, "bon: %d softmin temperatures (at most %d)",
           s->n_softmin_tau, CFG_LIST);
-  const int n_cv = 3 + s->n_uwo_lambda + s->n_softmin_tau;
-  bon_named_curve cv[3 + 2 * CFG_LIST];
+  const int n_ens = 3 + s->n_uwo_lambda + s->n_softmin_tau, n_cv = n_ens + (s->warm != NULL);
+  bon_named_curve cv[4 + 2 * CFG_LIST];
   memset(cv, 0, sizeof cv);
   snprintf(cv[0].name, sizeof cv[0].name, "single");
   snprintf(cv[1].name, sizeof cv[1].name, "mean");
   snprintf(cv[2].name, sizeof cv[2].name, "wco");
-  obj_spec spec[3 + 2 * CFG_LIST] = {{.kind = OBJ_SINGLE}, {.kind = OBJ_MEAN}, {.kind = OBJ_WCO}};
+  obj_spec spec[4 + 2 * CFG_LIST] = {{.kind = OBJ_SINGLE}, {.kind = OBJ_MEAN}, {.kind = OBJ_WCO}};
   for (int l = 0; l < s->n_uwo_lambda + s->n_softmin_tau; l++) {
     const int uwo = l < s->n_uwo_lambda, i = 3 + l;
     const double v = uwo ? s->uwo_lambda[l] : s->softmin_tau[l - s->n_uwo_lambda];
@@ -223,26 +233,38 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
     for (int j = 3; j < i; j++)
       REQUIRE(strcmp(cv[j].name, cv[i].name) != 0, "bon: %s %g is listed twice", uwo ? "uwo lambda" : "softmin tau", v);
   }
+  if (s->warm) { /* WARM is one reward model: the curve of its own (normalized) score */
+    snprintf(cv[n_ens].name, sizeof cv[n_ens].name, "warm");
+    cv[n_ens].objective = "warm";
+    spec[n_ens] = (obj_spec){.kind = OBJ_MEAN};
+  }
   int grid[BON_GRID_CAP], G = 0;
   CHECK(bon_default_grid(grid, &G, BON_GRID_CAP, s->N));
 
   const size_t n = (size_t)s->P * s->N;
-  float *proxy_n = xmalloc_floats(n * s->K), *gold_n = xmalloc_floats(n);
+  float *proxy_n = xmalloc_floats(n * s->K), *gold_n = xmalloc_floats(n), *warm_n = NULL;
   double *shift = xmalloc(sizeof(double) * s->K), *scale = xmalloc(sizeof(double) * s->K), gold_shift = 0;
+  double warm_cal[2] = {0, 1};
   normalize_scores(s, zscore, proxy_n, gold_n, shift, scale, &gold_shift);
+  if (s->warm) {
+    warm_n = xmalloc_floats(n);
+    normalize_column(s->warm, warm_n, (long)n, 1, 0, zscore, &warm_cal[0], &warm_cal[1]);
+  }
   int rc = OO_OK, done = 0;
   double t0 = oo_now();
   for (; done < n_cv && !rc; done++)
-    rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G);
+    rc = done < n_ens ? bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G)
+                      : bon_curve_compute(&cv[done].c, warm_n, gold_n, s->P, s->N, 1, &spec[done], grid, G);
   if (rc) done--; /* bon_curve_compute freed the failed curve */
   xfree(&proxy_n);
   xfree(&gold_n);
+  xfree(&warm_n);
   if (!rc) {
     LOG_INFO("bon: %d curves over %d prompts x %d samples x %d members in %.2f s (normalize %s; gold shifted by "
              "%.4f)",
              n_cv, s->P, s->N, s->K, oo_now() - t0, s->normalize, -gold_shift);
     for (int i = 0; i < n_cv; i++) log_summary(&cv[i]);
-    rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, h5_path, stamp, ctx);
+    rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, warm_cal, h5_path, stamp, ctx);
   }
   if (!rc) rc = write_csv(cv, n_cv, csv_path);
   if (!rc) LOG_INFO("bon: wrote %s and %s", h5_path, csv_path);
@@ -575,6 +597,26 @@ static int world_read(bon_world *b, const char *path, const bon_work *w) {
   return OO_OK;
 }
 
+/* WARM (rm.h5 group warm, written by the rm stage with rm.warm) as a scorer for gold_score_all:
+ * a reward checkpoint with its own calibration. Not collective. */
+static int warm_load(gold_model *g, const char *rm_path) {
+  memset(g, 0, sizeof *g);
+  g->kind = GOLD_CHECKPOINT;
+  h5_reader r;
+  CHECK(h5_open(&r, rm_path));
+  int rc = h5_has(&r, "warm") ? OO_OK
+                              : oo_error_at(__FILE__, __LINE__, "bon: '%s' has no group warm but rm.warm = true: rerun "
+                                            "the rm stage (overopt run redoes it)", rm_path);
+  if (!rc) rc = gpt_read(&g->model, &r, "warm", GPT_REWARD, 0);
+  h5_close(&r);
+  if (!rc) rc = gold_set_calibration(g, g->model.reward_shift, g->model.reward_scale);
+  if (rc) {
+    gold_free(g);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  return OO_OK;
+}
+
 /* Replicate stage: this replicate's members score the world's samples; rank 0 writes the curves. */
 int stage_bon(oo_run *run) {
   const oo_config *cfg = &run->cfg;
@@ -612,7 +654,12 @@ int stage_bon(oo_run *run) {
   if (!rc)
     rc = rm_ensemble_load(&ens, rm_path, &run->layout, c->rank, w.K, cfg->pretrain.n_ctx, cfg->rm.size.d_model,
                           cfg->rm.size.n_layer, cfg->rm.size.n_head);
+  gold_model warm; /* WARM scored like the gold: a reward checkpoint, rows split over RM ranks */
+  memset(&warm, 0, sizeof warm);
+  if (!rc && cfg->rm.warm && run->layout.ranks[c->rank].is_rm) rc = warm_load(&warm, rm_path);
   if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
+  float *warmv = cfg->rm.warm ? xmalloc_floats((size_t)w.round_cap) : NULL;
+  float *warm_all = cfg->rm.warm && c->rank == 0 ? xmalloc_floats((size_t)w.total) : NULL;
   float *matrix = xmalloc_floats((size_t)w.round_cap * w.K), *mean = xmalloc_floats((size_t)w.round_cap);
   float *var = xmalloc_floats((size_t)w.round_cap), *mn = xmalloc_floats((size_t)w.round_cap);
   float *proxy = c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
@@ -625,9 +672,12 @@ int stage_bon(oo_run *run) {
     int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
     rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix, mean,
                            var, mn);
+    if (!rc && warmv)
+      rc = gold_score_all(&warm, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, warmv);
     if (rc) break;
     if (c->rank == 0) {
       memcpy(proxy + (size_t)r0 * w.K, matrix, sizeof(float) * (size_t)nr * w.K);
+      if (warm_all) memcpy(warm_all + r0, warmv, sizeof(float) * (size_t)nr);
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), NULL);
     }
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
@@ -640,7 +690,7 @@ int stage_bon(oo_run *run) {
              c->size == 1 ? "" : "s");
   if (rc == OO_OK && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
-                    cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau};
+                    cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;
@@ -650,6 +700,9 @@ int stage_bon(oo_run *run) {
   xfree(&var);
   xfree(&mn);
   xfree(&proxy);
+  xfree(&warmv);
+  xfree(&warm_all);
+  gold_free(&warm);
   world_free(&b);
   rm_ensemble_free(&ens);
   if (rc == OO_STOPPED) return OO_STOPPED;

@@ -12,6 +12,10 @@
  * - rm.h5 (written by rank 0): groups member_<m>; metrics/member_<m> (epochs, 4): train loss,
  *   accuracy on training labels, accuracy on clean test labels, agreement with gold on the
  *   training pairs; test_scores (n_test, 2, k); root attributes k, normalize. rm_members.csv too.
+ * - rm.warm = true (rm.init = pretrained, so members share the trunk they start from): group warm,
+ *   a reward checkpoint whose parameters are the members' element-wise mean (rm_weight_average,
+ *   on rank 0 once every member is there), calibrated like a member on the pi_init responses of
+ *   the training pairs; attribute warm_test_acc on it (clean test labels).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -27,6 +31,8 @@
 #include "rlhf/rlhf.h"
 #include "run.h"
 #include "train_guard.h"
+
+#define RM_WARM_MAX 64 /* members WARM averages at most (rm.k's limit) */
 
 enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
 
@@ -256,7 +262,35 @@ done:
   return OO_OK;
 }
 
-static int write_rm(oo_run *run, gpt *members, const double *metrics, const float *test_scores, const rm_work *w) {
+/* Rank 0, once it holds every member: WARM, their weight average, calibrated like a member on
+ * the pi_init responses of the training pairs (both sides); *test_acc is its clean test accuracy. */
+static int make_warm(const oo_config *cfg, rm_work *w, const gpt *members, int K, gpt *warm, double *test_acc) {
+  CHECK(gpt_create(warm, members[0].d, GPT_REWARD));
+  const float *params[RM_WARM_MAX];
+  REQUIRE(K <= RM_WARM_MAX, "rm.warm: at most %d members", RM_WARM_MAX);
+  for (int m = 0; m < K; m++) {
+    REQUIRE(members[m].n_params == warm->n_params, "rm.warm: member %d has %zu parameters, member 0 %zu", m,
+            members[m].n_params, warm->n_params);
+    params[m] = members[m].params;
+  }
+  rm_weight_average(warm->params, params, K, warm->n_params);
+  gpt_reserve(warm, 2 * w->bcap, w->Tmax);
+  const int n = w->n_train > 0 ? w->n_train : 1, nt = w->n_test > 0 ? w->n_test : 1;
+  float *s = xmalloc_floats(2 * (size_t)n), *t = xmalloc_floats(2 * (size_t)nt);
+  score_pairs(warm, w, w->train, w->n_train, s, s + w->n_train);
+  double mean, sd;
+  calib_mean_std(&mean, &sd, s, 2L * w->n_train);
+  warm->reward_shift = (float)mean;
+  warm->reward_scale = strcmp(cfg->rm.normalize, "zscore") == 0 && sd > 0 ? (float)sd : 1.0f;
+  score_pairs(warm, w, w->test, w->n_test, t, t + w->n_test);
+  *test_acc = pair_accuracy(t, t + w->n_test, w->test, w->n_test, w->pd->label_clean);
+  xfree(&s);
+  xfree(&t);
+  return OO_OK;
+}
+
+static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc, const double *metrics,
+                    const float *test_scores, const rm_work *w) {
   const oo_config *cfg = &run->cfg;
   int K = cfg->rm.k, E = cfg->rm.epochs;
   char path[4400];
@@ -281,6 +315,8 @@ static int write_rm(oo_run *run, gpt *members, const double *metrics, const floa
     rc = h5_write_f32(&hw, "test_scores", 3, dims, test_scores);
   }
   if (!rc) rc = h5_attr_write_str(&hw, "metrics", "columns", "train_loss,train_acc,test_acc,gold_agree");
+  if (!rc && warm) rc = gpt_write(warm, &hw, "warm", 0);
+  if (!rc && warm) rc = h5_attr_write_double(&hw, "warm", "warm_test_acc", warm_acc);
   if (rc) {
     h5_discard(&hw);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -398,7 +434,15 @@ int stage_rm(oo_run *run) {
         LOG_INFO("rm member %d epoch %d: loss %.4f, train acc %.3f, clean test acc %.3f, gold agreement %.3f", m,
                  e + 1, x[MET_LOSS], x[MET_TRAIN_ACC], x[MET_TEST_ACC], x[MET_GOLD_AGREE]);
       }
-    rc = write_rm(run, members, metrics, test_scores, &w);
+    gpt warm;
+    memset(&warm, 0, sizeof warm);
+    double warm_acc = NAN;
+    if (cfg->rm.warm) {
+      rc = make_warm(cfg, &w, members, K, &warm, &warm_acc);
+      if (!rc) LOG_INFO("rm: WARM (weight average of %d members): clean test accuracy %.3f", K, warm_acc);
+    }
+    if (!rc) rc = write_rm(run, members, cfg->rm.warm ? &warm : NULL, warm_acc, metrics, test_scores, &w);
+    gpt_free(&warm);
     if (!rc) report_disagreement(test_scores, w.n_test, K);
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, c->world);

@@ -15,6 +15,9 @@
 #   bitwise identical (h5diff -d 0 on /proxy and /gold); `--softmin-tau 0.25,4` adds softmin_0.25 and
 #   softmin_4 (stored in /softmin_tau, so a later bon-curves without the option keeps them); bad
 #   input fails with exit code 2.
+# - WARM (rm.warm = true, -n 2): rm.h5 group warm whose head_w is the members' mean (to float
+#   rounding: |warm - mean| <= 2^-24 |mean| + K 2^-53 max|p|, plus h5dump's 9 printed digits),
+#   bon.h5 dataset warm [4,64] and a warm curve in bon.csv that bon-curves keeps.
 # Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
 overopt=$1 src=$2 scratch=$3
@@ -108,6 +111,24 @@ for o in softmin_0.25 softmin_4; do
 done
 "$overopt" bon-curves np1 >/dev/null 2>&1 || die "bon-curves after --softmin-tau exited non-zero"
 [ "$(grep -c '^softmin_4,' np1/bon_curves.csv)" -eq 7 ] || die "bon-curves did not keep the stored softmin_tau"
+
+# WARM: the members' weight average as a reward model of its own.
+"$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" --set run.name=warm --set rm.warm=true --until bon \
+  >warm.log 2>&1 || { cat warm.log; die "overopt run rm.warm=true exited non-zero"; }
+grep "WARM" warm.log || die "rm.warm: no WARM line in the log"
+vals() { # vals FILE DATASET: one value a line, 9 significant digits
+  h5dump -y -w 0 -m %.9g -d "$2" "$1" | sed -n '/DATA {/,/}/p' | sed '1d;$d' | tr ',' '\n' | tr -d ' ' | grep -v '^$'
+}
+paste <(vals warm/rm.h5 /warm/head_w) <(vals warm/rm.h5 /member_0/head_w) <(vals warm/rm.h5 /member_1/head_w) \
+  <(vals warm/rm.h5 /member_2/head_w) | awk '{ m = ($2 + $3 + $4) / 3; mx = 0; for (i = 2; i <= 4; i++) mx = ($i > mx ? $i : (-$i > mx ? -$i : mx))
+    d = $1 - m; if (d < 0) d = -d; a = m < 0 ? -m : m
+    if (d > 5.97e-8 * a + 3 * 1.12e-16 * mx + 1e-8 * (a + mx)) { print "warm " $1 ", members mean " m; bad = 1 } n++ }
+    END { printf "warm head_w: %d values checked against the members mean\n", n; exit bad || n == 0 }' ||
+  die "rm.h5 /warm/head_w is not the members' mean"
+[ "$(dims warm/bon.h5 /warm)" = "( 4, 64 )" ] || die "bon.h5 /warm is $(dims warm/bon.h5 /warm), want ( 4, 64 )"
+[ "$(grep -c '^warm,' warm/bon.csv)" -eq 7 ] || die "bon.csv lacks the warm curve"
+"$overopt" bon-curves warm >/dev/null 2>&1 || die "bon-curves on a WARM run exited non-zero"
+[ "$(grep -c '^warm,' warm/bon_curves.csv)" -eq 7 ] || die "bon-curves dropped the warm curve"
 
 # Bad input.
 "$overopt" bon-curves "$scratch/nowhere" >bad.log 2>&1 && die "bon-curves on a missing run succeeded"

@@ -347,6 +347,34 @@ static void test_softmin(void) {
   xfree(&gold);
 }
 
+/* WARM: rm_weight_average against the exact mean (long double sum of at most 64 floats of one
+ * sign pattern is exact to 2^-64 relative), within rm.h's bound 2^-24 |mean| + K 2^-53 max|p|. */
+static void test_warm_average(void) {
+  enum { K = 7, n = 4096 };
+  float *p[K], *out = xmalloc(sizeof(float) * n);
+  oo_rng r = oo_rng_make(6, RNG_TEST, 0, 0);
+  for (int m = 0; m < K; m++) {
+    p[m] = xmalloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) p[m][i] = (float)(oo_rng_normal(&r) * pow(10.0, (double)(i % 7) - 3.0));
+  }
+  rm_weight_average(out, (const float *const *)p, K, n);
+  double worst = 0;
+  for (int i = 0; i < n; i++) {
+    long double s = 0;
+    double mx = 0;
+    for (int m = 0; m < K; m++) {
+      s += p[m][i];
+      mx = fmax(mx, fabs(p[m][i]));
+    }
+    double mean = (double)(s / K), bound = 0x1p-24 * fabs(mean) + K * 0x1p-53 * mx;
+    worst = fmax(worst, fabs(out[i] - mean) / bound);
+    EXPECT_MSG(fabs(out[i] - mean) <= bound, "i %d: %.9g, mean %.17g", i, out[i], mean);
+  }
+  printf("warm average: largest |out - mean| / bound %.3g\n", worst);
+  for (int m = 0; m < K; m++) xfree(&p[m]);
+  xfree(&out);
+}
+
 /* Paper scale, timed: N = 12,600, the default grid, a few prompts. */
 static void test_scale(void) {
   enum { P = 8, N = 12600, K = 5 };
@@ -378,6 +406,7 @@ int main(void) {
   test_alignment();
   test_kl_grid_objectives();
   test_softmin();
+  test_warm_average();
   test_scale();
   EXPECT(oo_mem_live_blocks() == live);
   return TEST_SUMMARY();

@@ -29,6 +29,7 @@
 
 typedef enum {
   K_INT,        /* int */
+  K_BOOL,       /* int 0 or 1, written true/false */
   K_FLOAT,      /* double; integer literals accepted */
   K_STR,        /* char[size] */
   K_ENUM,       /* char[size], one of choices */
@@ -54,6 +55,7 @@ typedef struct {
 #define FSIZE(f) sizeof(((oo_config *)0)->f)
 #define FELEM(f) sizeof(((oo_config *)0)->f[0])
 #define INT(k, f, d, lo, hi, doc) {k, K_INT, offsetof(oo_config, f), FSIZE(f), 0, 0, d, lo, hi, 0, NULL, doc}
+#define BOOL(k, f, d, doc) {k, K_BOOL, offsetof(oo_config, f), FSIZE(f), 0, 0, d, 0, 1, 0, NULL, doc}
 #define FLT(k, f, d, lo, hi, doc) {k, K_FLOAT, offsetof(oo_config, f), FSIZE(f), 0, 0, d, lo, hi, 0, NULL, doc}
 #define FLT_GT(k, f, d, lo, hi, doc) {k, K_FLOAT, offsetof(oo_config, f), FSIZE(f), 0, 0, d, lo, hi, 1, NULL, doc}
 #define STR(k, f, d, doc) {k, K_STR, offsetof(oo_config, f), FSIZE(f), 0, 0, d, 0, 0, 0, NULL, doc}
@@ -132,6 +134,8 @@ static const cfg_key SCHEMA[] = {
          "per member on pi_init responses: shift to mean 0, or also scale to std 1"),
     ELIST("rm.diversity", rm.diversity, rm.n_diversity, "[finetune]", "finetune|bootstrap",
           "what makes members differ: finetune = init seed and data order; bootstrap adds a resample of the pairs"),
+    BOOL("rm.warm", rm.warm, "false",
+         "also write WARM, the members' weight average, to rm.h5 (needs rm.init = pretrained): objective/curve warm"),
 
     INT("bon.n_prompts", bon.n_prompts, "32", 1, 1000000, "evaluation prompts"),
     INT("bon.n_samples", bon.n_samples, "512", 1, 100000, "N samples per prompt (n runs up to N)"),
@@ -334,6 +338,7 @@ static void format_value(const oo_config *cfg, const cfg_key *k, char *out, size
   out[0] = 0;
   switch (k->type) {
   case K_INT: snprintf(out, cap, "%d", *(const int *)base); break;
+  case K_BOOL: snprintf(out, cap, "%s", *(const int *)base ? "true" : "false"); break;
   case K_FLOAT: format_double(*(const double *)base, out, cap); break;
   case K_STR:
   case K_ENUM: quote(out, cap, base); break;
@@ -392,6 +397,7 @@ static void accepted_text(const cfg_key *k, char *out, size_t cap) {
     snprintf(out, cap, "%s%s .. %s%s", k->lo_open ? "> " : "", lo, hi,
              k->type == K_FLOAT_LIST ? " each, 1 to 16 values" : "");
     break;
+  case K_BOOL: snprintf(out, cap, "true, false"); break;
   case K_STR: snprintf(out, cap, "text, at most %zu bytes", k->size - 1); break;
   case K_ENUM: choices_text(k->choices, out, cap); break;
   case K_ENUM_LIST:
@@ -405,6 +411,7 @@ static void accepted_text(const cfg_key *k, char *out, size_t cap) {
 static const char *type_name(key_type t) {
   switch (t) {
   case K_INT: return "int";
+  case K_BOOL: return "bool";
   case K_FLOAT: return "float";
   case K_STR: return "string";
   case K_ENUM: return "string (one of a set)";
@@ -462,6 +469,11 @@ static int set_element(oo_config *cfg, const cfg_key *k, int idx, const cfg_valu
     REQUIRE(v->kind == V_INT, "%swrong type for '%s': expected int, got %s", where, name, got);
     REQUIRE(v->i >= (long long)k->lo && v->i <= (long long)k->hi,
             "%s'%s' = %lld is out of range: accepted %s", where, name, v->i, acc);
+    *(int *)base = (int)v->i;
+    return OO_OK;
+  }
+  case K_BOOL: {
+    REQUIRE(v->kind == V_BOOL, "%swrong type for '%s': expected true or false, got %s", where, name, got);
     *(int *)base = (int)v->i;
     return OO_OK;
   }
@@ -673,6 +685,12 @@ static int cross_check(const oo_config *c, const char *path, char *msg, size_t c
   if (c->ppo.member >= c->rm.k) {
     snprintf(msg, cap, "'ppo.member'%s = %d must be below 'rm.k'%s = %d (members are numbered from 0)",
              at("ppo.member", path), c->ppo.member, at("rm.k", path), c->rm.k);
+    return 1;
+  }
+  if (c->rm.warm && strcmp(c->rm.init, "pretrained")) {
+    snprintf(msg, cap, "'rm.warm'%s = true averages the members' weights, which is defined only for members that share "
+             "an initialization: set 'rm.init'%s = \"pretrained\" (with rm.diversity finetune or bootstrap) or rm.warm = false",
+             at("rm.warm", path), at("rm.init", path));
     return 1;
   }
   if (c->bon.n_samples < 1) {

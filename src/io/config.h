@@ -86,6 +86,7 @@ typedef struct {
     char normalize[16];   /* center | zscore (on pi_init responses) */
     char diversity[CFG_LIST][16]; /* what makes members differ: finetune (seeds), bootstrap (resampled pairs) */
     int n_diversity;
+    int warm;             /* 1: also the members' weight average (WARM) as rm.h5 group warm */
   } rm;
   struct {
     int n_prompts;           /* evaluation prompts */

@@ -34,6 +34,14 @@ double rm_bt_loss(float *dchosen, float *drejected, double *accuracy, const floa
   return B > 0 ? loss / B : 0.0;
 }
 
+void rm_weight_average(float *out, const float *const *params, int K, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    double s = 0.0;
+    for (int m = 0; m < K; m++) s += params[m][i];
+    out[i] = (float)(s / K);
+  }
+}
+
 /* ---- objectives ----------------------------------------------------------------------------- */
 
 static const char *const obj_names[] = {"single", "mean", "wco", "uwo", "softmin"};

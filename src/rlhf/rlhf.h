@@ -31,6 +31,15 @@ double rm_bt_loss(float *dchosen,         // (B) or NULL
                   const float *rejected,  // (B) scores of the other responses
                   int B);
 
+/* WARM (Rame et al. 2024): out[i] = (1/K) sum_m params[m][i], summed in double and rounded once
+ * to float, so |out[i] - exact mean| <= 2^-24 |exact mean| + K 2^-53 max_m |params[m][i]| (the
+ * double sum of K floats carries at most K - 1 roundings of 2^-53 relative to the running sum).
+ * Defined for members that share an initialization (the same pretrained trunk): the caller
+ * checks that. out may not alias a member. */
+void rm_weight_average(float *out,                   // (n)
+                       const float *const *params,   // (K) pointers to (n) each
+                       int K, size_t n);
+
 /* ---- ensemble objectives ---------------------------------------------------------------- */
 
 /* How the member scores R_0..R_{K-1} of one sample become the score that is optimized. */
