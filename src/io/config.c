@@ -136,6 +136,10 @@ static const cfg_key SCHEMA[] = {
           "what makes members differ: finetune = init seed and data order; bootstrap adds a resample of the pairs"),
     BOOL("rm.warm", rm.warm, "false",
          "also write WARM, the members' weight average, to rm.h5 (needs rm.init = pretrained): objective/curve warm"),
+    BOOL("rm.laplace", rm.laplace, "false",
+         "also a last-layer Laplace posterior of each member's head (rm.h5 laplace/member_<m>): curves laplace_uwo, ens_laplace"),
+    INT("rm.laplace_scalapack_min", rm.laplace_scalapack_min, "512", 2, 1 << 20,
+        "Laplace: factor the (C+1)^2 precision with ScaLAPACK over the member's ranks when C+1 >= this, else LAPACK"),
 
     INT("bon.n_prompts", bon.n_prompts, "32", 1, 1000000, "evaluation prompts"),
     INT("bon.n_samples", bon.n_samples, "512", 1, 100000, "N samples per prompt (n runs up to N)"),

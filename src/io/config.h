@@ -87,6 +87,8 @@ typedef struct {
     char diversity[CFG_LIST][16]; /* what makes members differ: finetune (seeds), bootstrap (resampled pairs) */
     int n_diversity;
     int warm;             /* 1: also the members' weight average (WARM) as rm.h5 group warm */
+    int laplace;          /* 1: last-layer Laplace posterior of each member (rm.h5 laplace/) */
+    int laplace_scalapack_min; /* ScaLAPACK from this many head parameters (C+1) on */
   } rm;
   struct {
     int n_prompts;           /* evaluation prompts */
