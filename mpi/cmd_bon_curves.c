@@ -57,6 +57,7 @@ typedef struct {
   float *proxy;      /* (P,N,K) */
   float *gold;       /* (P,N) */
   float *warm;       /* (P,N) WARM's scores when bon.h5 has them (rm.warm), else NULL */
+  float *laplace_var; /* (P,N,K) Laplace variances when bon.h5 has them (rm.laplace), else NULL */
   int *prompt_doc;   /* (P) */
   long dp[H5IO_MAX_RANK], dg[H5IO_MAX_RANK], dd[H5IO_MAX_RANK]; /* their dims */
   double lambda[CFG_LIST]; /* stored uwo lambdas */
@@ -96,6 +97,12 @@ static int read_bon(const char *path, bon_stored *b, bon_stamp *st) {
     if (!rc && (dw[0] != b->dp[0] || dw[1] != b->dp[1]))
       rc = oo_error_at(__FILE__, __LINE__, "'%s': warm is [%ld,%ld] but proxy [%ld,%ld,%ld]: rerun `overopt stage bon`",
                        path, dw[0], dw[1], b->dp[0], b->dp[1], b->dp[2]);
+  }
+  if (!rc && h5_has(&r, "laplace_var")) {
+    long dl[H5IO_MAX_RANK];
+    rc = h5_read_f32_alloc(&r, "laplace_var", 3, dl, &b->laplace_var);
+    if (!rc && (dl[0] != b->dp[0] || dl[1] != b->dp[1] || dl[2] != b->dp[2]))
+      rc = oo_error_at(__FILE__, __LINE__, "'%s': laplace_var is not shaped like proxy: rerun `overopt stage bon`", path);
   }
   if (!rc) rc = read_list(&r, path, "uwo_lambda", b->lambda, &b->n_lambda);
   if (!rc) rc = read_list(&r, path, "softmin_tau", b->tau, &b->n_tau);
@@ -177,12 +184,13 @@ int cmd_bon_curves(int argc, char **argv) {
   if (!rc) {
     bon_scores s = {b.proxy, b.gold, b.prompt_doc, (int)b.dp[0], (int)b.dp[1], (int)b.dp[2],
                     n_lambda >= 0 ? lambda : b.lambda, n_lambda >= 0 ? n_lambda : b.n_lambda,
-                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau, b.warm};
+                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau, b.warm, b.laplace_var};
     rc = bon_write(&s, h5_path, csv_path, write_stamp, &st);
   }
   xfree(&b.proxy);
   xfree(&b.gold);
   xfree(&b.warm);
+  xfree(&b.laplace_var);
   xfree(&b.prompt_doc);
   xfree(&st.config_hash);
   xfree(&st.config);

@@ -56,13 +56,15 @@ void laplace_ggn_add(double *G, double *loglik, const float *phi_c, const float 
   }
 }
 
-double laplace_variance(const double *Sigma, const float *phi, int D) {
-  double v = 0;
+double laplace_variance(const double *Sigma, const float *phi, const double *phi_mean, int D) {
+  double x[LAPLACE_MAX_C + 1], v = 0;
+  for (int i = 0; i < D - 1; i++) x[i] = phi[i] - (phi_mean ? phi_mean[i] : 0.0);
+  x[D - 1] = phi_mean ? 0.0 : 1.0;
   for (int j = 0; j < D; j++) {
-    double xj = j < D - 1 ? phi[j] : 1.0, s = 0;
+    double s = 0;
     const double *col = Sigma + (size_t)j * D;
-    for (int i = 0; i < D; i++) s += col[i] * (i < D - 1 ? phi[i] : 1.0);
-    v += xj * s;
+    for (int i = 0; i < D; i++) s += col[i] * x[i];
+    v += x[j] * s;
   }
   return v;
 }
@@ -227,5 +229,6 @@ int laplace_posterior(laplace_post *out, const double *G, const float *theta, do
 
 void laplace_free(laplace_post *p) {
   xfree(&p->Sigma);
+  xfree(&p->phi_mean);
   memset(p, 0, sizeof *p);
 }

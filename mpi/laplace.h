@@ -8,8 +8,10 @@
  * constrains it). The prior precision alpha maximizes the Laplace marginal likelihood
  *   log Z(alpha) = loglik - alpha/2 |theta|^2 + D/2 log alpha - 1/2 log det Lambda(alpha)
  * over a grid of log10 alpha (LAPLACE_GRID points from 1e-4 to 1e4; the trained head is the mode,
- * as in post-hoc Laplace). Sigma = Lambda^-1; a sample's predictive variance is
- * [phi; 1]^T Sigma [phi; 1] (raw units: divide by reward_scale^2 for calibrated rewards).
+ * as in post-hoc Laplace). Sigma = Lambda^-1. A calibrated reward is theta . [phi; 1] minus its
+ * mean over reference responses, theta . [phi_mean; 1], over reward_scale: the bias cancels (it is
+ * unidentified by pairs anyway) and the predictive variance of a sample is
+ * [phi - phi_mean; 0]^T Sigma [phi - phi_mean; 0] / reward_scale^2.
  *
  * Lambda is factored by LAPACK dpotrf/dpotrs on every rank of the communicator when D is below
  * a threshold, else by ScaLAPACK pdpotrf/pdpotrs on a near-square BLACS grid over it; both give
@@ -31,6 +33,7 @@ typedef struct {
   double *Sigma;    /* (D,D) posterior covariance, column-major (symmetric) */
   int scalapack;    /* 1: factored by ScaLAPACK, 0: LAPACK */
   int grid_rows, grid_cols; /* the BLACS grid (1 x 1 for LAPACK) */
+  double *phi_mean; /* (D-1) reference features the variance is taken relative to (set by the caller), or NULL */
 } laplace_post;
 
 /* Local kernel: G (D,D) column-major += sum_b p(1-p) d d^T with d = [phi_c[b] - phi_r[b]; 0] and
@@ -55,7 +58,8 @@ int laplace_posterior(laplace_post *out, const double *G, const float *theta, do
                       int scalapack_min, MPI_Comm comm);
 void laplace_free(laplace_post *p);
 
-/* [phi; 1]^T Sigma [phi; 1] in raw units (phi: (D-1)). */
-double laplace_variance(const double *Sigma, const float *phi, int D);
+/* x^T Sigma x in raw units with x = [phi - phi_mean; 0], or x = [phi; 1] when phi_mean is NULL
+ * (phi, phi_mean: (D-1)). */
+double laplace_variance(const double *Sigma, const float *phi, const double *phi_mean, int D);
 
 #endif

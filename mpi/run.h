@@ -94,6 +94,8 @@ typedef struct {
   const double *softmin_tau; /* (n_softmin_tau) one softmin curve each */
   int n_softmin_tau;         /* count */
   const float *warm;         /* (P,N) WARM's scores (rm.warm), or NULL: curve warm */
+  const float *laplace_var;  /* (P,N,K) members' Laplace predictive variances (rm.laplace), or NULL:
+                                curves laplace_uwo_<lambda>, ens_laplace_<lambda> */
 } bon_scores;
 /* Rank 0 only: curves of single, mean, wco, uwo_<lambda> and softmin_<tau> on the default n grid, written to
  * h5_path (raw scores, curves, normalization; stamp(ctx, w) adds the provenance attributes) and

@@ -24,7 +24,9 @@
  *   prompt_doc [P], uwo_lambda [n], softmin_tau [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
  *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread. With rm.warm, warm [P,N]
  *   (WARM's calibrated scores, scored like the gold: rows split over the RM ranks) and the curve
- *   warm (WARM normalized like a member: shift curves/warm_shift, scale curves/warm_scale).
+ *   warm (WARM normalized like a member: shift curves/warm_shift, scale curves/warm_scale). With
+ *   rm.laplace, laplace_var [P,N,K] (each member's Laplace predictive variance, calibrated units)
+ *   and per uwo lambda the curves laplace_uwo_<lambda> and ens_laplace_<lambda> (laplace_scores).
  * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
  *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
  *   gold is shifted to mean 0 over the same samples (its scale stays the gold stage's, std 1 on
@@ -53,6 +55,7 @@
                          * batch is one sgemm per layer with M = the active rows, and OpenBLAS packs the
                          * weights once per call: 256 rows cost ~10% less per sample than 64 (issue #11) */
 #define BON_GRID_CAP 64 /* n grid points at most (log2 N + 2) */
+#define BON_MAX_CURVES (4 + 4 * CFG_LIST) /* single mean wco, uwo, softmin, warm, laplace_uwo, ens_laplace */
 
 /* ---- curves and outputs (shared with `overopt bon-curves`) --------------------------------- */
 
@@ -76,6 +79,28 @@ static void normalize_column(const float *x, float *out, long n, int K, int m, i
   *shift = mean;
   *scale = zscore && sd > 0 ? sd : 1.0;
   for (long i = 0; i < n; i++) out[i * K + m] = (float)((x[i * K + m] - mean) / *scale);
+}
+
+/* The Laplace objectives on the normalized scores R (n,K), with each member's variance in the
+ * same units (laplace_var / scale^2): ens = 0: out (n,K) = R_m - lambda var_m (laplace_uwo, each
+ * member alone); ens = 1: out (n) = mean_m R_m - lambda (population variance of R over members +
+ * mean_m var_m) (ens_laplace). */
+static void laplace_scores(float *out, const bon_scores *s, const float *R, const double *scale, double lambda,
+                           int ens) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K;
+  for (long i = 0; i < n; i++) {
+    const float *r = R + i * K, *v = s->laplace_var + i * K;
+    double mean = 0, between = 0, within = 0;
+    for (int m = 0; m < K; m++) mean += r[m] / (double)K;
+    for (int m = 0; m < K; m++) {
+      double vm = v[m] / (scale[m] * scale[m]);
+      between += (r[m] - mean) * (r[m] - mean) / K;
+      within += vm / K;
+      if (!ens) out[i * K + m] = (float)(r[m] - lambda * vm);
+    }
+    if (ens) out[i] = (float)(mean - lambda * (between + within));
+  }
 }
 
 /* Per-member shift/scale and gold shift over every sample; writes normalized copies. */
@@ -116,7 +141,8 @@ static int write_curve_h5(h5_writer *w, const bon_named_curve *nc) {
 #undef CURVE_F64
   snprintf(name, sizeof name, "curves/%.31s", nc->name);
   CHECK(h5_attr_write_str(w, name, "objective", nc->objective ? nc->objective : obj_name(c->obj.kind)));
-  if (c->obj.kind == OBJ_UWO) CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
+  if (c->obj.kind == OBJ_UWO || (nc->objective && strstr(nc->objective, "laplace")))
+    CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
   if (c->obj.kind == OBJ_SOFTMIN) CHECK(h5_attr_write_double(w, name, "tau", c->obj.tau));
   return OO_OK;
 }
@@ -135,6 +161,7 @@ static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, co
   if (!rc) rc = h5_write_f64(&w, "curves/member_shift", 1, &dK, shift);
   if (!rc) rc = h5_write_f64(&w, "curves/member_scale", 1, &dK, scale);
   if (!rc && s->warm) rc = h5_write_f32(&w, "warm", 2, d3, s->warm);
+  if (!rc && s->laplace_var) rc = h5_write_f32(&w, "laplace_var", 3, d3, s->laplace_var);
   if (!rc && s->warm) rc = h5_attr_write_double(&w, "curves", "warm_shift", warm_cal[0]);
   if (!rc && s->warm) rc = h5_attr_write_double(&w, "curves", "warm_scale", warm_cal[1]);
   if (!rc) rc = h5_attr_write_double(&w, "curves", "gold_shift", gold_shift);
@@ -166,7 +193,7 @@ static int write_csv(const bon_named_curve *cv, int n_cv, const char *path) {
   const bon_curve *single = NULL;
   for (int i = 0; i < n_cv; i++) {
     csv_rows(f, cv[i].name, &cv[i].c, cv[i].c.proxy, cv[i].c.gold);
-    if (cv[i].c.obj.kind == OBJ_SINGLE) single = &cv[i].c;
+    if (cv[i].c.obj.kind == OBJ_SINGLE && !cv[i].objective) single = &cv[i].c;
   }
   /* Each member's own curve, with the standard error of single (a member alone has none). */
   for (int m = 0; single && m < single->K; m++) {
@@ -216,13 +243,14 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
           s->normalize);
   REQUIRE(s->n_softmin_tau >= 0 && s->n_softmin_tau <= CFG_LIST, "bon: %d softmin temperatures (at most %d)",
           s->n_softmin_tau, CFG_LIST);
-  const int n_ens = 3 + s->n_uwo_lambda + s->n_softmin_tau, n_cv = n_ens + (s->warm != NULL);
-  bon_named_curve cv[4 + 2 * CFG_LIST];
+  const int n_ens = 3 + s->n_uwo_lambda + s->n_softmin_tau, n_warm = s->warm != NULL;
+  const int n_lap = s->laplace_var ? 2 * s->n_uwo_lambda : 0, n_cv = n_ens + n_warm + n_lap;
+  bon_named_curve cv[BON_MAX_CURVES];
   memset(cv, 0, sizeof cv);
   snprintf(cv[0].name, sizeof cv[0].name, "single");
   snprintf(cv[1].name, sizeof cv[1].name, "mean");
   snprintf(cv[2].name, sizeof cv[2].name, "wco");
-  obj_spec spec[4 + 2 * CFG_LIST] = {{.kind = OBJ_SINGLE}, {.kind = OBJ_MEAN}, {.kind = OBJ_WCO}};
+  obj_spec spec[BON_MAX_CURVES] = {{.kind = OBJ_SINGLE}, {.kind = OBJ_MEAN}, {.kind = OBJ_WCO}};
   for (int l = 0; l < s->n_uwo_lambda + s->n_softmin_tau; l++) {
     const int uwo = l < s->n_uwo_lambda, i = 3 + l;
     const double v = uwo ? s->uwo_lambda[l] : s->softmin_tau[l - s->n_uwo_lambda];
@@ -238,6 +266,13 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
     cv[n_ens].objective = "warm";
     spec[n_ens] = (obj_spec){.kind = OBJ_MEAN};
   }
+  for (int l = 0; l < n_lap; l++) { /* laplace_uwo_<lambda> (per member, like single), ens_laplace_<lambda> */
+    const int i = n_ens + n_warm + l, ens = l >= s->n_uwo_lambda;
+    const double lambda = s->uwo_lambda[l % s->n_uwo_lambda];
+    snprintf(cv[i].name, sizeof cv[i].name, "%s_%g", ens ? "ens_laplace" : "laplace_uwo", lambda);
+    cv[i].objective = ens ? "ens_laplace" : "laplace_uwo";
+    spec[i] = (obj_spec){.kind = ens ? OBJ_MEAN : OBJ_SINGLE, .lambda = lambda};
+  }
   int grid[BON_GRID_CAP], G = 0;
   CHECK(bon_default_grid(grid, &G, BON_GRID_CAP, s->N));
 
@@ -252,9 +287,19 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   }
   int rc = OO_OK, done = 0;
   double t0 = oo_now();
-  for (; done < n_cv && !rc; done++)
-    rc = done < n_ens ? bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G)
-                      : bon_curve_compute(&cv[done].c, warm_n, gold_n, s->P, s->N, 1, &spec[done], grid, G);
+  for (; done < n_cv && !rc; done++) {
+    if (done < n_ens) {
+      rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G);
+    } else if (done < n_ens + n_warm) {
+      rc = bon_curve_compute(&cv[done].c, warm_n, gold_n, s->P, s->N, 1, &spec[done], grid, G);
+    } else { /* the Laplace objectives as scores: (P,N,K) for laplace_uwo, (P,N) for ens_laplace */
+      const int ens = spec[done].kind == OBJ_MEAN, Kc = ens ? 1 : s->K;
+      float *score = xmalloc_floats(n * Kc);
+      laplace_scores(score, s, proxy_n, scale, spec[done].lambda, ens);
+      rc = bon_curve_compute(&cv[done].c, score, gold_n, s->P, s->N, Kc, &spec[done], grid, G);
+      xfree(&score);
+    }
+  }
   if (rc) done--; /* bon_curve_compute freed the failed curve */
   xfree(&proxy_n);
   xfree(&gold_n);
@@ -659,6 +704,8 @@ int stage_bon(oo_run *run) {
   if (!rc && cfg->rm.warm && run->layout.ranks[c->rank].is_rm) rc = warm_load(&warm, rm_path);
   if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
   float *warmv = cfg->rm.warm ? xmalloc_floats((size_t)w.round_cap) : NULL;
+  float *lvar = cfg->rm.laplace ? xmalloc_floats((size_t)w.round_cap * w.K) : NULL;
+  float *lvar_all = cfg->rm.laplace && c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
   float *warm_all = cfg->rm.warm && c->rank == 0 ? xmalloc_floats((size_t)w.total) : NULL;
   float *matrix = xmalloc_floats((size_t)w.round_cap * w.K), *mean = xmalloc_floats((size_t)w.round_cap);
   float *var = xmalloc_floats((size_t)w.round_cap), *mn = xmalloc_floats((size_t)w.round_cap);
@@ -674,10 +721,13 @@ int stage_bon(oo_run *run) {
                            var, mn);
     if (!rc && warmv)
       rc = gold_score_all(&warm, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, warmv);
+    if (!rc && lvar)
+      rc = rm_ensemble_laplace_var(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, lvar);
     if (rc) break;
     if (c->rank == 0) {
       memcpy(proxy + (size_t)r0 * w.K, matrix, sizeof(float) * (size_t)nr * w.K);
       if (warm_all) memcpy(warm_all + r0, warmv, sizeof(float) * (size_t)nr);
+      if (lvar_all) memcpy(lvar_all + (size_t)r0 * w.K, lvar, sizeof(float) * (size_t)nr * w.K);
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), NULL);
     }
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
@@ -690,7 +740,8 @@ int stage_bon(oo_run *run) {
              c->size == 1 ? "" : "s");
   if (rc == OO_OK && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
-                    cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all};
+                    cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
+                    lvar_all};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;
@@ -702,6 +753,8 @@ int stage_bon(oo_run *run) {
   xfree(&proxy);
   xfree(&warmv);
   xfree(&warm_all);
+  xfree(&lvar);
+  xfree(&lvar_all);
   gold_free(&warm);
   world_free(&b);
   rm_ensemble_free(&ens);

@@ -20,7 +20,8 @@
  *   pairs it trained on (its bootstrap resample with rm.diversity bootstrap; training labels),
  *   each replica its slice, summed over member_comm[m]; laplace_posterior factors it there
  *   (ScaLAPACK from rm.laplace_scalapack_min on). Group laplace/member_<m>: Sigma (C+1,C+1) raw
- *   units, attributes alpha, log_ml, log_det, solver, grid_rows, grid_cols.
+ *   units, phi_mean (C) the mean feature of both sides of those pairs (variances are taken
+ *   relative to it: laplace.h), attributes alpha, log_ml, log_det, solver, grid_rows, grid_cols.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -127,6 +128,7 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
   double *G = xcalloc((size_t)D * D, sizeof(double)), ll = 0;
   float *theta = xmalloc_floats((size_t)D), *fc = xmalloc_floats((size_t)w->bcap * C);
   float *fr = xmalloc_floats((size_t)w->bcap * C);
+  double *mean = xcalloc((size_t)C, sizeof(double)); /* sum, then mean, of both sides' features */
   memcpy(theta, g->p.head_w, sizeof(float) * (size_t)C);
   theta[C] = g->p.head_b[0];
   int a = rr * n / rn, b = (rr + 1) * n / rn;
@@ -141,12 +143,21 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
              sizeof(float) * (size_t)C);
     }
     laplace_ggn_add(G, &ll, fc, fr, theta, nb, C);
+    for (int j = 0; j < nb; j++)
+      for (int i = 0; i < C; i++) mean[i] += (double)fc[(size_t)j * C + i] + fr[(size_t)j * C + i];
   }
   int rc = OO_OK;
   if (MPI_Allreduce(MPI_IN_PLACE, G, D * D, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
-      MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS)
+      MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
+      MPI_Allreduce(MPI_IN_PLACE, mean, C, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS)
     rc = oo_error_at(__FILE__, __LINE__, "rm.laplace: summing the GGN over the member's ranks failed");
   if (!rc) rc = laplace_posterior(lp, G, theta, ll, D, cfg->rm.laplace_scalapack_min, mc);
+  if (!rc) {
+    for (int i = 0; i < C; i++) mean[i] /= 2.0 * (n > 0 ? n : 1);
+    lp->phi_mean = mean;
+    mean = NULL;
+  }
+  xfree(&mean);
   xfree(&G);
   xfree(&theta);
   xfree(&fc);
@@ -352,12 +363,15 @@ static int collect_laplace(oo_run *run, int m, laplace_post *lp, int D) {
     meta[4] = lp->grid_rows, meta[5] = lp->grid_cols;
     CHECK_MPI(MPI_Send(meta, 6, MPI_DOUBLE, 0, tag, c->world));
     CHECK_MPI(MPI_Send(lp->Sigma, D * D, MPI_DOUBLE, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(lp->phi_mean, D - 1, MPI_DOUBLE, 0, tag, c->world));
   } else {
     laplace_free(lp);
     lp->D = D;
     lp->Sigma = xmalloc(sizeof(double) * (size_t)D * D);
+    lp->phi_mean = xmalloc(sizeof(double) * (size_t)(D - 1));
     CHECK_MPI(MPI_Recv(meta, 6, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
     CHECK_MPI(MPI_Recv(lp->Sigma, D * D, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(lp->phi_mean, D - 1, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
     lp->alpha = meta[0], lp->log_ml = meta[1], lp->log_det = meta[2], lp->scalapack = (int)meta[3];
     lp->grid_rows = (int)meta[4], lp->grid_cols = (int)meta[5];
   }
@@ -369,6 +383,9 @@ static int write_laplace(h5_writer *hw, const laplace_post *lp, int m) {
   long dims[2] = {lp->D, lp->D};
   snprintf(name, sizeof name, "laplace/member_%d/Sigma", m);
   CHECK(h5_write_f64(hw, name, 2, dims, lp->Sigma));
+  long dm = lp->D - 1;
+  snprintf(name, sizeof name, "laplace/member_%d/phi_mean", m);
+  CHECK(h5_write_f64(hw, name, 1, &dm, lp->phi_mean));
   snprintf(name, sizeof name, "laplace/member_%d", m);
   CHECK(h5_attr_write_double(hw, name, "alpha", lp->alpha));
   CHECK(h5_attr_write_double(hw, name, "log_ml", lp->log_ml));

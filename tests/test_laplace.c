@@ -6,7 +6,7 @@
  *   LAPACK and the ScaLAPACK paths, and the two paths against each other;
  * - alpha: the brute-force Laplace marginal likelihood on the same grid peaks where
  *   laplace_posterior says, for either path (threshold forced low and high);
- * - laplace_variance against the quadratic form written out.
+ * - laplace_variance against the quadratic form written out, with and without centring.
  * Tolerances: Cholesky solves are backward stable, so Sigma's entries are within
  * c D u cond(Lambda) max|Sigma| of the exact inverse; cond <= trace(Lambda) / alpha (the smallest
  * eigenvalue is at least alpha, the largest at most the trace); c = 8 covers factor and solve.
@@ -136,7 +136,14 @@ static void run_case(int C, int B, MPI_Comm comm, int rank, int size) {
     for (int i = 0; i < D; i++)
       for (int j = 0; j < D; j++)
         q += (i < C ? phi_c[i] : 1.0) * post.Sigma[(size_t)j * D + i] * (j < C ? phi_c[j] : 1.0);
-    EXPECT_NEAR(laplace_variance(post.Sigma, phi_c, D), q, 1e-12 * (1 + fabs(q)));
+    EXPECT_NEAR(laplace_variance(post.Sigma, phi_c, NULL, D), q, 1e-12 * (1 + fabs(q)));
+    /* centred: x = [phi_c - phi_r; 0] */
+    double mu[64], q2 = 0;
+    for (int i = 0; i < C; i++) mu[i] = phi_r[i];
+    for (int i = 0; i < C; i++)
+      for (int j = 0; j < C; j++)
+        q2 += (phi_c[i] - mu[i]) * post.Sigma[(size_t)j * D + i] * (phi_c[j] - mu[j]);
+    EXPECT_NEAR(laplace_variance(post.Sigma, phi_c, mu, D), q2, 1e-12 * (1 + fabs(q2)));
     if (rank == 0)
       printf("laplace C %d on %d rank(s), %s (grid %d x %d): alpha %g, log ML %.6f\n", C, size,
              path ? "ScaLAPACK" : "LAPACK", post.grid_rows, post.grid_cols, post.alpha, post.log_ml);
