@@ -50,6 +50,7 @@
 #include "rlhf/rlhf.h"
 #include "rm_ensemble.h"
 #include "run.h"
+#include "stats/stats.h"
 
 #define BON_UNIT 256    /* sequences per gpt_generate batch; a round is BON_UNIT * world_size. Each step of a
                          * batch is one sgemm per layer with M = the active rows, and OpenBLAS packs the
@@ -101,6 +102,79 @@ static void laplace_scores(float *out, const bon_scores *s, const float *R, cons
     }
     if (ens) out[i] = (float)(mean - lambda * (between + within));
   }
+}
+
+/* uncertainty.csv: how well each source of uncertainty ranks the proxy's error (docs/uncertainty.md).
+ * On the normalized scores R (n,K) and gold g (n): error_i = |mean_m R_im - g_i|; sources
+ * ensemble = population variance of R_i over members, laplace = mean_m of the members' Laplace
+ * variances (in the same units), both = their sum, and laplace_member = member m's variance
+ * against |R_im - g_i| pooled over members. Sets: pi_init (every sample) and bon_<n> for each grid
+ * n >= 2: per prompt the ceil(N/n) samples with the highest ensemble mean, the top quantile
+ * best-of-n draws its pick from. Rows: source,set,n,samples,spearman. */
+static int write_uncertainty(const bon_scores *s, const float *R, const float *g, const double *scale,
+                             const int *grid, int G, const char *path) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K, lap = s->laplace_var != NULL;
+  double *u = xmalloc(sizeof(double) * 3 * (size_t)n), *err = xmalloc(sizeof(double) * (size_t)n);
+  double *mean = xmalloc(sizeof(double) * (size_t)n), *xs = xmalloc(sizeof(double) * (size_t)n * K);
+  double *ys = xmalloc(sizeof(double) * (size_t)n * K), *work = xmalloc(sizeof(double) * 2 * (size_t)n * K);
+  int *iwork = xmalloc(sizeof(int) * (size_t)n * K), *order = xmalloc(sizeof(int) * (size_t)s->N);
+  double *rank = xmalloc(sizeof(double) * (size_t)s->N);
+  char *keep = xmalloc((size_t)n);
+  for (long i = 0; i < n; i++) {
+    double m = 0, between = 0, within = 0;
+    for (int k = 0; k < K; k++) m += R[i * K + k] / (double)K;
+    for (int k = 0; k < K; k++) {
+      between += (R[i * K + k] - m) * (R[i * K + k] - m) / K;
+      if (lap) within += s->laplace_var[i * K + k] / (scale[k] * scale[k]) / K;
+    }
+    mean[i] = m;
+    err[i] = fabs(m - g[i]);
+    u[i] = between, u[n + i] = within, u[2 * n + i] = between + within;
+  }
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "source,set,n,samples,spearman\n");
+  static const char *const names[4] = {"ensemble", "laplace", "both", "laplace_member"};
+  for (int gi = 0; gi < G; gi++) {
+    const int nn = gi == 0 ? 1 : grid[gi];
+    if (gi > 0 && nn < 2) continue;
+    const int top = (s->N + nn - 1) / nn;
+    for (int p = 0; p < s->P; p++) { /* the prompt's samples ranked by the ensemble mean */
+      stats_ranks(rank, order, mean + (size_t)p * s->N, s->N);
+      for (int j = 0; j < s->N; j++) keep[(size_t)p * s->N + j] = rank[j] > s->N - top;
+    }
+    char set[32];
+    if (nn == 1) snprintf(set, sizeof set, "pi_init");
+    else snprintf(set, sizeof set, "bon_%d", nn);
+    for (int src = 0; src < (lap ? 4 : 1); src++) {
+      long c = 0;
+      for (long i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        if (src < 3) {
+          xs[c] = u[src * n + i], ys[c++] = err[i];
+        } else {
+          for (int k = 0; k < K; k++)
+            xs[c] = s->laplace_var[i * K + k] / (scale[k] * scale[k]), ys[c++] = fabs(R[i * K + k] - g[i]);
+        }
+      }
+      double rho = stats_spearman(xs, ys, (int)c, work, iwork);
+      fprintf(af.f, "%s,%s,%d,%ld,%.6f\n", names[src], set, nn, c, rho);
+      if (nn == 1) LOG_INFO("bon: Spearman(%s uncertainty, |proxy - gold|) on pi_init's samples: %.3f", names[src], rho);
+    }
+  }
+  xfree(&u);
+  xfree(&err);
+  xfree(&mean);
+  xfree(&xs);
+  xfree(&ys);
+  xfree(&work);
+  xfree(&iwork);
+  xfree(&order);
+  xfree(&rank);
+  xfree(&keep);
+  CHECK(atomic_commit(&af));
+  return OO_OK;
 }
 
 /* Per-member shift/scale and gold shift over every sample; writes normalized copies. */
@@ -286,6 +360,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
     normalize_column(s->warm, warm_n, (long)n, 1, 0, zscore, &warm_cal[0], &warm_cal[1]);
   }
   int rc = OO_OK, done = 0;
+  if (s->uncertainty_csv) rc = write_uncertainty(s, proxy_n, gold_n, scale, grid, G, s->uncertainty_csv);
   double t0 = oo_now();
   for (; done < n_cv && !rc; done++) {
     if (done < n_ens) {
@@ -300,7 +375,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
       xfree(&score);
     }
   }
-  if (rc) done--; /* bon_curve_compute freed the failed curve */
+  if (rc && done > 0) done--; /* bon_curve_compute freed the failed curve */
   xfree(&proxy_n);
   xfree(&gold_n);
   xfree(&warm_n);
@@ -669,11 +744,12 @@ int stage_bon(oo_run *run) {
   bon_work w;
   bon_shape(cfg, &w);
   w.P = cfg->bon.n_prompts;
-  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400];
+  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400];
   CHECK(run_world_path(run, "bon_samples.h5", samples_path, sizeof samples_path));
   CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
   CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
   CHECK(run_path(run, "bon.csv", csv_path, sizeof csv_path));
+  CHECK(run_path(run, "uncertainty.csv", unc_path, sizeof unc_path));
   REQUIRE(oo_file_exists(rm_path), "bon: the ensemble '%s' does not exist: run `overopt stage rm` first", rm_path);
   REQUIRE(oo_file_exists(samples_path),
           "bon: the world's samples '%s' do not exist: run `overopt stage bon_samples` first", samples_path);
@@ -741,7 +817,7 @@ int stage_bon(oo_run *run) {
   if (rc == OO_OK && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
                     cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
-                    lvar_all};
+                    lvar_all, unc_path};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;

@@ -15,7 +15,10 @@
 #   bitwise identical (h5diff -d 0 on /proxy and /gold); `--softmin-tau 0.25,4` adds softmin_0.25 and
 #   softmin_4 (stored in /softmin_tau, so a later bon-curves without the option keeps them); bad
 #   input fails with exit code 2.
-# - WARM (rm.warm = true, -n 2): rm.h5 group warm whose head_w is the members' mean (to float
+# - uncertainty.csv: the header and one ensemble row per set (pi_init, bon_2 .. bon_64).
+# - WARM and Laplace (rm.warm = true, rm.laplace = true with ScaLAPACK forced, -n 2): rm.h5 group
+#   laplace/member_<m> with Sigma [33,33] and phi_mean [32]; bon.h5 laplace_var [4,64,3]; curves
+#   laplace_uwo_0.5 and ens_laplace_0.5; uncertainty.csv with 4 sources x 7 sets; rm.h5 group warm whose head_w is the members' mean (to float
 #   rounding: |warm - mean| <= 2^-24 |mean| + K 2^-53 max|p|, plus h5dump's 9 printed digits),
 #   bon.h5 dataset warm [4,64] and a warm curve in bon.csv that bon-curves keeps.
 # Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
@@ -52,6 +55,8 @@ check_run() { # check_run DIR
     [ "$rows" -eq 7 ] || die "$d: bon.csv has $rows rows for $o, want 7"
   done
   [ "$(wc -l <"$d/bon.csv")" -eq $((1 + 8 * 7)) ] || die "$d: bon.csv has $(wc -l <"$d/bon.csv") lines, want 57"
+  [ "$(head -1 "$d/uncertainty.csv")" = "source,set,n,samples,spearman" ] || die "$d: uncertainty.csv header"
+  [ "$(grep -c '^ensemble,' "$d/uncertainty.csv")" -eq 7 ] || die "$d: uncertainty.csv lacks the 7 ensemble rows"
   # Curves start at gold 0 (centred on the samples); single and mean at proxy 0.
   awk -F, 'NR > 1 && $2 == 1 { if ($5 + 0 > 1e-5 || $5 + 0 < -1e-5) { print "gold at n=1 of " $1 " is " $5; bad = 1 } }
            NR > 1 && $2 == 1 && ($1 == "single" || $1 == "mean") { if ($4 + 0 > 1e-5 || $4 + 0 < -1e-5) { print "proxy at n=1 of " $1 " is " $4; bad = 1 } }
@@ -113,7 +118,8 @@ done
 [ "$(grep -c '^softmin_4,' np1/bon_curves.csv)" -eq 7 ] || die "bon-curves did not keep the stored softmin_tau"
 
 # WARM: the members' weight average as a reward model of its own.
-"$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" --set run.name=warm --set rm.warm=true --until bon \
+"$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" --set run.name=warm --set rm.warm=true --set rm.laplace=true \
+  --set rm.laplace_scalapack_min=8 --until bon \
   >warm.log 2>&1 || { cat warm.log; die "overopt run rm.warm=true exited non-zero"; }
 grep "WARM" warm.log || die "rm.warm: no WARM line in the log"
 vals() { # vals FILE DATASET: one value a line, 9 significant digits
@@ -127,7 +133,16 @@ paste <(vals warm/rm.h5 /warm/head_w) <(vals warm/rm.h5 /member_0/head_w) <(vals
   die "rm.h5 /warm/head_w is not the members' mean"
 [ "$(dims warm/bon.h5 /warm)" = "( 4, 64 )" ] || die "bon.h5 /warm is $(dims warm/bon.h5 /warm), want ( 4, 64 )"
 [ "$(grep -c '^warm,' warm/bon.csv)" -eq 7 ] || die "bon.csv lacks the warm curve"
+[ "$(dims warm/rm.h5 /laplace/member_2/Sigma)" = "( 33, 33 )" ] || die "rm.h5 lacks laplace/member_2/Sigma [33,33]"
+[ "$(dims warm/rm.h5 /laplace/member_0/phi_mean)" = "( 32 )" ] || die "rm.h5 lacks laplace/member_0/phi_mean [32]"
+grep -q "Laplace posterior of the head (D = 33, ScaLAPACK" warm.log || die "rm.laplace: no ScaLAPACK posterior in the log"
+[ "$(dims warm/bon.h5 /laplace_var)" = "( 4, 64, 3 )" ] || die "bon.h5 /laplace_var is $(dims warm/bon.h5 /laplace_var)"
+for o in laplace_uwo_0.5 ens_laplace_0.5; do
+  [ "$(grep -c "^$o," warm/bon.csv)" -eq 7 ] || die "bon.csv lacks the $o curve"
+done
+[ "$(wc -l <warm/uncertainty.csv)" -eq $((1 + 4 * 7)) ] || die "uncertainty.csv has $(wc -l <warm/uncertainty.csv) lines, want 29"
 "$overopt" bon-curves warm >/dev/null 2>&1 || die "bon-curves on a WARM run exited non-zero"
+[ "$(grep -c '^ens_laplace_0.5,' warm/bon_curves.csv)" -eq 7 ] || die "bon-curves dropped the ens_laplace curve"
 [ "$(grep -c '^warm,' warm/bon_curves.csv)" -eq 7 ] || die "bon-curves dropped the warm curve"
 
 # Bad input.
