@@ -208,7 +208,10 @@ static int share_tokens(ppo_ctx *x, int n) {
 static int score_rows(ppo_ctx *x, int n) {
   CHECK(rm_ensemble_score(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->matrix, x->mean, x->var, x->min));
   CHECK(gold_score_all(x->gold, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->gold_s));
-  CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, n, x->K));
+  if (x->obj.kind == OBJ_WARM) /* WARM's own score (issue #15) */
+    CHECK(gold_score_all(x->warm, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->proxy_s));
+  else
+    CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, n, x->K));
   memcpy(x->score, x->use_gold ? x->gold_s : x->proxy_s, sizeof(float) * (size_t)n);
   return OO_OK;
 }

@@ -168,6 +168,24 @@ int rm_ensemble_laplace_var(rm_ensemble *e, const oo_comms *c, const oo_layout *
   return OO_OK;
 }
 
+int rm_warm_load(gold_model *g, const char *rm_path) {
+  memset(g, 0, sizeof *g);
+  g->kind = GOLD_CHECKPOINT;
+  h5_reader r;
+  CHECK(h5_open(&r, rm_path));
+  int rc = h5_has(&r, "warm") ? OO_OK
+                              : oo_error_at(__FILE__, __LINE__, "'%s' has no group warm but rm.warm = true: rerun "
+                                            "the rm stage (overopt run redoes it)", rm_path);
+  if (!rc) rc = gpt_read(&g->model, &r, "warm", GPT_REWARD, 0);
+  h5_close(&r);
+  if (!rc) rc = gold_set_calibration(g, g->model.reward_shift, g->model.reward_scale);
+  if (rc) {
+    gold_free(g);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  return OO_OK;
+}
+
 int gold_score_all(gold_model *g, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len, int n,
                    int Tmax, float *out) {
   for (int i = 0; i < n; i++) out[i] = 0.0f;

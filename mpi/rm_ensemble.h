@@ -45,6 +45,10 @@ void rm_ensemble_free(rm_ensemble *e);
 int rm_ensemble_score(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len,
                       int n, int Tmax, float *matrix, float *mean, float *var, float *min);
 
+/* WARM (rm.h5 group warm, written by the rm stage with rm.warm) as a scorer for gold_score_all:
+ * a reward checkpoint with its own calibration. Not collective. */
+int rm_warm_load(gold_model *g, const char *rm_path);
+
 /* Collective on c->world, for an ensemble loaded with Laplace posteriors (rm.laplace): out (n,k)
  * on every rank = each member's predictive variance (laplace_variance, centred on phi_mean) /
  * reward_scale^2 of each sequence (calibrated units), phi its final-LayerNorm output at position len-1. Member m's

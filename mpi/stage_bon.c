@@ -717,26 +717,6 @@ static int world_read(bon_world *b, const char *path, const bon_work *w) {
   return OO_OK;
 }
 
-/* WARM (rm.h5 group warm, written by the rm stage with rm.warm) as a scorer for gold_score_all:
- * a reward checkpoint with its own calibration. Not collective. */
-static int warm_load(gold_model *g, const char *rm_path) {
-  memset(g, 0, sizeof *g);
-  g->kind = GOLD_CHECKPOINT;
-  h5_reader r;
-  CHECK(h5_open(&r, rm_path));
-  int rc = h5_has(&r, "warm") ? OO_OK
-                              : oo_error_at(__FILE__, __LINE__, "bon: '%s' has no group warm but rm.warm = true: rerun "
-                                            "the rm stage (overopt run redoes it)", rm_path);
-  if (!rc) rc = gpt_read(&g->model, &r, "warm", GPT_REWARD, 0);
-  h5_close(&r);
-  if (!rc) rc = gold_set_calibration(g, g->model.reward_shift, g->model.reward_scale);
-  if (rc) {
-    gold_free(g);
-    return oo_error_trace(rc, __FILE__, __LINE__);
-  }
-  return OO_OK;
-}
-
 /* Replicate stage: this replicate's members score the world's samples; rank 0 writes the curves. */
 int stage_bon(oo_run *run) {
   const oo_config *cfg = &run->cfg;
@@ -777,7 +757,7 @@ int stage_bon(oo_run *run) {
                           cfg->rm.size.n_layer, cfg->rm.size.n_head);
   gold_model warm; /* WARM scored like the gold: a reward checkpoint, rows split over RM ranks */
   memset(&warm, 0, sizeof warm);
-  if (!rc && cfg->rm.warm && run->layout.ranks[c->rank].is_rm) rc = warm_load(&warm, rm_path);
+  if (!rc && cfg->rm.warm && run->layout.ranks[c->rank].is_rm) rc = rm_warm_load(&warm, rm_path);
   if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
   float *warmv = cfg->rm.warm ? xmalloc_floats((size_t)w.round_cap) : NULL;
   float *lvar = cfg->rm.laplace ? xmalloc_floats((size_t)w.round_cap * w.K) : NULL;

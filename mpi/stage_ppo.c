@@ -541,8 +541,11 @@ int stage_ppo(oo_run *run) {
   memset(&value, 0, sizeof value);
   rm_ensemble ens;
   memset(&ens, 0, sizeof ens);
-  gold_model gold;
+  gold_model gold, warm;
   memset(&gold, 0, sizeof gold);
+  memset(&warm, 0, sizeof warm);
+  int any_warm = 0;
+  for (int o = 0; o < cfg->ppo.n_objectives; o++) any_warm |= !strcmp(cfg->ppo.objectives[o], "warm");
   ppo_ctx x;
   memset(&x, 0, sizeof x);
   int ctx_ready = 0;
@@ -564,6 +567,8 @@ int stage_ppo(oo_run *run) {
   if (!rc && me->is_rm) {
     rc = run_world_path(run, "gold.h5", path, sizeof path);
     if (!rc) rc = gold_load(&gold, path);
+    if (!rc && any_warm) rc = run_path(run, "rm.h5", path, sizeof path);
+    if (!rc && any_warm) rc = rm_warm_load(&warm, path);
   }
   if (!rc) {
     x.cfg = cfg;
@@ -574,6 +579,7 @@ int stage_ppo(oo_run *run) {
     x.value = me->is_rollout && strcmp(cfg->ppo.value, "head") ? &value : NULL;
     x.ens = &ens;
     x.gold = &gold;
+    x.warm = any_warm ? &warm : NULL;
     x.train_prompts = train_p;
     x.n_train = n_train;
     x.eval_prompts = eval_p;
@@ -594,6 +600,7 @@ int stage_ppo(oo_run *run) {
   gpt_free(&value);
   rm_ensemble_free(&ens);
   if (me->is_rm) gold_free(&gold);
+  gold_free(&warm);
   xfree(&train_p);
   xfree(&train_s);
   xfree(&eval_p);

@@ -26,6 +26,7 @@ static double direct_objective(obj_kind kind, const float *R, int K, double lamb
     case OBJ_WCO: return mn;
     case OBJ_UWO: return mean - lambda * v;
     case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, 1.0); /* its value: test_softmin */
+    case OBJ_WARM: break; /* not a function of R */
   }
   return NAN;
 }

@@ -44,19 +44,19 @@ void rm_weight_average(float *out, const float *const *params, int K, size_t n) 
 
 /* ---- objectives ----------------------------------------------------------------------------- */
 
-static const char *const obj_names[] = {"single", "mean", "wco", "uwo", "softmin"};
+static const char *const obj_names[] = {"single", "mean", "wco", "uwo", "softmin", "warm"};
 
 int obj_parse(obj_kind *kind, const char *name) {
-  for (int i = 0; i <= OBJ_SOFTMIN; i++)
+  for (int i = 0; i <= OBJ_WARM; i++)
     if (strcmp(name, obj_names[i]) == 0) {
       *kind = (obj_kind)i;
       return OO_OK;
     }
-  OO_FAIL("unknown objective '%s': use one of single, mean, wco, uwo, softmin", name);
+  OO_FAIL("unknown objective '%s': use one of single, mean, wco, uwo, softmin, warm", name);
 }
 
 const char *obj_name(obj_kind kind) {
-  return (kind >= OBJ_SINGLE && kind <= OBJ_SOFTMIN) ? obj_names[kind] : "unknown";
+  return (kind >= OBJ_SINGLE && kind <= OBJ_WARM) ? obj_names[kind] : "unknown";
 }
 
 double ensemble_objective_mean(const float *R, int K) {
@@ -97,6 +97,7 @@ double ensemble_objective(const obj_spec *spec, const float *R, int K) {
     case OBJ_WCO: return ensemble_objective_wco(R, K);
     case OBJ_UWO: return ensemble_objective_uwo(R, K, spec->lambda);
     case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, spec->tau);
+    case OBJ_WARM: return NAN; /* not a function of the member scores */
   }
   return NAN;
 }
@@ -105,6 +106,7 @@ int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, lo
   REQUIRE(K >= 1, "ensemble objective needs at least one member, got K = %d", K);
   REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_SOFTMIN, "unknown objective kind %d",
           (int)spec->kind);
+  REQUIRE(spec->kind != OBJ_WARM, "objective 'warm' is WARM's own score, not a function of the member scores");
   REQUIRE(spec->kind != OBJ_SOFTMIN || (isfinite(spec->tau) && spec->tau > 0),
           "objective 'softmin' needs a temperature tau > 0, got %g (ppo.softmin_tau, bon.softmin_tau)", spec->tau);
   REQUIRE(spec->kind != OBJ_SINGLE || (spec->member >= 0 && spec->member < K),

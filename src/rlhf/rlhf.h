@@ -50,6 +50,8 @@ typedef enum {
   OBJ_UWO = 3,    /* uncertainty weighted: mean - lambda * population variance over members */
   OBJ_SOFTMIN = 4, /* soft minimum -tau log((1/K) sum exp(-R_i/tau)): mean as tau -> inf, wco as
                       tau -> 0, ~ uwo with lambda = 1/(2 tau) between (docs/uncertainty.md) */
+  OBJ_WARM = 5,    /* WARM, the members' weight average: its own score, not a function of R (the
+                      caller scores it; ensemble_objective_rows refuses it) */
 } obj_kind;
 
 typedef struct {
@@ -59,7 +61,7 @@ typedef struct {
   double tau;    /* softmin: temperature, > 0 */
 } obj_spec;
 
-/* "single" | "mean" | "wco" | "uwo" | "softmin" <-> obj_kind. Parsing fails naming the accepted values. */
+/* "single" | "mean" | "wco" | "uwo" | "softmin" | "warm" <-> obj_kind. Parsing fails naming the accepted values. */
 int obj_parse(obj_kind *kind, const char *name);
 const char *obj_name(obj_kind kind);
 
