@@ -184,7 +184,7 @@ int cmd_bon_curves(int argc, char **argv) {
   if (!rc) {
     bon_scores s = {b.proxy, b.gold, b.prompt_doc, (int)b.dp[0], (int)b.dp[1], (int)b.dp[2],
                     n_lambda >= 0 ? lambda : b.lambda, n_lambda >= 0 ? n_lambda : b.n_lambda,
-                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau, b.warm, b.laplace_var, NULL};
+                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau, b.warm, b.laplace_var, NULL, NULL};
     rc = bon_write(&s, h5_path, csv_path, write_stamp, &st);
   }
   xfree(&b.proxy);

@@ -97,6 +97,7 @@ typedef struct {
   const float *laplace_var;  /* (P,N,K) members' Laplace predictive variances (rm.laplace), or NULL:
                                 curves laplace_uwo_<lambda>, ens_laplace_<lambda> */
   const char *uncertainty_csv; /* write uncertainty.csv (Spearman of each uncertainty with the error) here, or NULL */
+  const char *residual_csv;    /* write residual_corr.csv (members' residual correlations) here, or NULL */
 } bon_scores;
 /* Rank 0 only: curves of single, mean, wco, uwo_<lambda> and softmin_<tau> on the default n grid, written to
  * h5_path (raw scores, curves, normalization; stamp(ctx, w) adds the provenance attributes) and

@@ -27,6 +27,7 @@
  *   warm (WARM normalized like a member: shift curves/warm_shift, scale curves/warm_scale). With
  *   rm.laplace, laplace_var [P,N,K] (each member's Laplace predictive variance, calibrated units)
  *   and per uwo lambda the curves laplace_uwo_<lambda> and ens_laplace_<lambda> (laplace_scores).
+ * - The bon stage (not bon-curves) also writes uncertainty.csv and residual_corr.csv (below).
  * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
  *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
  *   gold is shifted to mean 0 over the same samples (its scale stays the gold stage's, std 1 on
@@ -174,6 +175,50 @@ static int write_uncertainty(const bon_scores *s, const float *R, const float *g
   xfree(&rank);
   xfree(&keep);
   CHECK(atomic_commit(&af));
+  return OO_OK;
+}
+
+/* residual_corr.csv: do members make the same mistakes (Eisenstein et al.)? Residual of member m
+ * on sample i: e_im = z(R_m)_i - z(gold)_i with z standardizing over all P*N samples of pi_init;
+ * one row member_a,member_b,pearson per pair a < b, and the mean over pairs in the log. */
+static int write_residual_corr(const bon_scores *s, const float *R, const float *g, const char *path) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K;
+  double *e = xmalloc(sizeof(double) * (size_t)n * K), gm = 0, gs = 0;
+  for (long i = 0; i < n; i++) gm += g[i] / (double)n;
+  for (long i = 0; i < n; i++) gs += (g[i] - gm) * (g[i] - gm) / n;
+  gs = gs > 0 ? sqrt(gs) : 1.0;
+  for (int m = 0; m < K; m++) {
+    double mu = 0, sd = 0;
+    for (long i = 0; i < n; i++) mu += R[i * K + m] / (double)n;
+    for (long i = 0; i < n; i++) sd += (R[i * K + m] - mu) * (R[i * K + m] - mu) / n;
+    sd = sd > 0 ? sqrt(sd) : 1.0;
+    for (long i = 0; i < n; i++) e[(size_t)m * n + i] = (R[i * K + m] - mu) / sd - (g[i] - gm) / gs;
+  }
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "member_a,member_b,pearson\n");
+  double sum = 0;
+  int pairs = 0;
+  for (int a = 0; a < K; a++)
+    for (int b = a + 1; b < K; b++) {
+      const double *x = e + (size_t)a * n, *y = e + (size_t)b * n;
+      double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+      for (long i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
+      for (long i = 0; i < n; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+      }
+      double r = sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+      fprintf(af.f, "%d,%d,%.6f\n", a, b, r);
+      sum += r;
+      pairs++;
+    }
+  xfree(&e);
+  CHECK(atomic_commit(&af));
+  if (pairs) LOG_INFO("bon: members' residuals (z(proxy) - z(gold)) correlate %.3f on average over %d pairs", sum / pairs,
+                      pairs);
   return OO_OK;
 }
 
@@ -361,6 +406,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   }
   int rc = OO_OK, done = 0;
   if (s->uncertainty_csv) rc = write_uncertainty(s, proxy_n, gold_n, scale, grid, G, s->uncertainty_csv);
+  if (!rc && s->residual_csv) rc = write_residual_corr(s, proxy_n, gold_n, s->residual_csv);
   double t0 = oo_now();
   for (; done < n_cv && !rc; done++) {
     if (done < n_ens) {
@@ -724,12 +770,13 @@ int stage_bon(oo_run *run) {
   bon_work w;
   bon_shape(cfg, &w);
   w.P = cfg->bon.n_prompts;
-  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400];
+  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400], res_path[4400];
   CHECK(run_world_path(run, "bon_samples.h5", samples_path, sizeof samples_path));
   CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
   CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
   CHECK(run_path(run, "bon.csv", csv_path, sizeof csv_path));
   CHECK(run_path(run, "uncertainty.csv", unc_path, sizeof unc_path));
+  CHECK(run_path(run, "residual_corr.csv", res_path, sizeof res_path));
   REQUIRE(oo_file_exists(rm_path), "bon: the ensemble '%s' does not exist: run `overopt stage rm` first", rm_path);
   REQUIRE(oo_file_exists(samples_path),
           "bon: the world's samples '%s' do not exist: run `overopt stage bon_samples` first", samples_path);
@@ -797,7 +844,7 @@ int stage_bon(oo_run *run) {
   if (rc == OO_OK && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
                     cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
-                    lvar_all, unc_path};
+                    lvar_all, unc_path, res_path};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;

@@ -15,7 +15,8 @@
 #   bitwise identical (h5diff -d 0 on /proxy and /gold); `--softmin-tau 0.25,4` adds softmin_0.25 and
 #   softmin_4 (stored in /softmin_tau, so a later bon-curves without the option keeps them); bad
 #   input fails with exit code 2.
-# - uncertainty.csv: the header and one ensemble row per set (pi_init, bon_2 .. bon_64).
+# - uncertainty.csv: the header and one ensemble row per set (pi_init, bon_2 .. bon_64);
+#   residual_corr.csv: the header and one row per member pair.
 # - WARM and Laplace (rm.warm = true, rm.laplace = true with ScaLAPACK forced, -n 2): rm.h5 group
 #   laplace/member_<m> with Sigma [33,33] and phi_mean [32]; bon.h5 laplace_var [4,64,3]; curves
 #   laplace_uwo_0.5 and ens_laplace_0.5; uncertainty.csv with 4 sources x 7 sets; rm.h5 group warm whose head_w is the members' mean (to float
@@ -57,6 +58,8 @@ check_run() { # check_run DIR
   [ "$(wc -l <"$d/bon.csv")" -eq $((1 + 8 * 7)) ] || die "$d: bon.csv has $(wc -l <"$d/bon.csv") lines, want 57"
   [ "$(head -1 "$d/uncertainty.csv")" = "source,set,n,samples,spearman" ] || die "$d: uncertainty.csv header"
   [ "$(grep -c '^ensemble,' "$d/uncertainty.csv")" -eq 7 ] || die "$d: uncertainty.csv lacks the 7 ensemble rows"
+  [ "$(head -1 "$d/residual_corr.csv")" = "member_a,member_b,pearson" ] && [ "$(wc -l <"$d/residual_corr.csv")" -eq 4 ] ||
+    die "$d: residual_corr.csv is not a header and 3 member pairs"
   # Curves start at gold 0 (centred on the samples); single and mean at proxy 0.
   awk -F, 'NR > 1 && $2 == 1 { if ($5 + 0 > 1e-5 || $5 + 0 < -1e-5) { print "gold at n=1 of " $1 " is " $5; bad = 1 } }
            NR > 1 && $2 == 1 && ($1 == "single" || $1 == "mean") { if ($4 + 0 > 1e-5 || $4 + 0 < -1e-5) { print "proxy at n=1 of " $1 " is " $4; bad = 1 } }
