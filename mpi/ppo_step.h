@@ -126,6 +126,7 @@ typedef struct {
   float *mean, *var, *min;/* (n_cap) ensemble statistics */
   float *gold_s;          /* (n_cap) gold scores */
   float *proxy_s;         /* (n_cap) proxy objective */
+  float *lvar;            /* (n_cap, K) members' Laplace variances (laplace_uwo, ens_laplace) */
   float *score;           /* (n_cap) the score optimized */
   float *logp, *logp_ref, *values, *ent; /* (n_cap, Tr) per response token */
   float *rewards, *adv, *ret;            /* (n_cap, Tr) */

@@ -7,8 +7,8 @@
  * - Run r (objective o, beta b in config order, r = o * n_betas + b) has tag = objective name,
  *   plus "_beta<b>" (%g) when there are several betas, and run index r (the second key of its
  *   rollout streams). Its hash covers the upstream stages' keys, the ppo.* keys that shape a run
- *   (not the objective and beta lists), the objective (member for single, lambda for uwo, tau for
- *   softmin), beta
+ *   (not the objective and beta lists), the objective (member for single and laplace_uwo, lambda
+ *   for uwo and the Laplace objectives, tau for softmin), beta
  *   and r. ppo_<tag>.h5 with that hash is skipped.
  * - Artifacts (rank 0): ppo_<tag>_policy.h5 (the final policy, an LM checkpoint), ppo_<tag>.csv
  *   (written live as ppo_<tag>.csv.part, renamed at the end), ppo_<tag>.h5 last: one dataset per
@@ -236,7 +236,10 @@ static void job_hash(const oo_config *cfg, ppo_job *j) {
   uint64_t h = cfg_hash(cfg, ppo_keys);
   const char *name = obj_name(j->obj.kind);
   h = oo_hash_bytes(name, strlen(name), h);
-  if (j->obj.kind == OBJ_SINGLE) h = oo_hash_bytes(&j->obj.member, sizeof j->obj.member, h);
+  if (j->obj.kind == OBJ_SINGLE || j->obj.kind == OBJ_LAPLACE_UWO)
+    h = oo_hash_bytes(&j->obj.member, sizeof j->obj.member, h);
+  if (j->obj.kind == OBJ_LAPLACE_UWO || j->obj.kind == OBJ_ENS_LAPLACE)
+    h = oo_hash_bytes(&j->obj.lambda, sizeof j->obj.lambda, h);
   if (j->obj.kind == OBJ_UWO) h = oo_hash_bytes(&j->obj.lambda, sizeof j->obj.lambda, h);
   if (j->obj.kind == OBJ_SOFTMIN) h = oo_hash_bytes(&j->obj.tau, sizeof j->obj.tau, h);
   h = oo_hash_bytes(&j->beta, sizeof j->beta, h);

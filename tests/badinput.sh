@@ -130,6 +130,7 @@ cfg bon_uwo_lambda_big "'bon.uwo_lambda\[0\]'" 'bon = { uwo_lambda = [101.0]; };
 cfg bon_softmin_tau_zero "'bon.softmin_tau\[0\]'" 'bon = { softmin_tau = [0.0]; };'
 cfg rm_warm_scratch "'rm.warm' (.*) = true averages the members' weights, .*'rm.init' (.*) = \"pretrained\"" 'rm = { warm = true; init = "scratch"; };'
 cfg ppo_warm_without_rm_warm "'ppo.objectives' (.*) names \"warm\" but 'rm.warm'" 'ppo = { objectives = ["warm"]; };'
+cfg ppo_laplace_without_rm_laplace "'ppo.objectives' (.*) names \"ens_laplace\" but 'rm.laplace'" 'ppo = { objectives = ["ens_laplace"]; };'
 cfg rm_warm_int "'rm.warm': expected true or false" 'rm = { warm = 1; };'
 cfg layout_negative "'layout.rollout_ranks'" 'layout = { rollout_ranks = -1; };'
 cfg slurm_time_empty "'slurm.time'" 'slurm = { time = ""; };'

@@ -19,7 +19,8 @@
 #   residual_corr.csv: the header and one row per member pair.
 # - WARM and Laplace (rm.warm = true, rm.laplace = true with ScaLAPACK forced, -n 2): rm.h5 group
 #   laplace/member_<m> with Sigma [33,33] and phi_mean [32]; bon.h5 laplace_var [4,64,3]; curves
-#   laplace_uwo_0.5 and ens_laplace_0.5; uncertainty.csv with 4 sources x 7 sets; rm.h5 group warm whose head_w is the members' mean (to float
+#   laplace_uwo_0.5 and ens_laplace_0.5; uncertainty.csv with 4 sources x 7 sets; PPO runs 2 steps
+#   of each new objective (softmin, warm, laplace_uwo, ens_laplace); rm.h5 group warm whose head_w is the members' mean (to float
 #   rounding: |warm - mean| <= 2^-24 |mean| + K 2^-53 max|p|, plus h5dump's 9 printed digits),
 #   bon.h5 dataset warm [4,64] and a warm curve in bon.csv that bon-curves keeps.
 # Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
@@ -146,6 +147,13 @@ done
 [ "$(wc -l <warm/uncertainty.csv)" -eq $((1 + 4 * 7)) ] || die "uncertainty.csv has $(wc -l <warm/uncertainty.csv) lines, want 29"
 "$overopt" bon-curves warm >/dev/null 2>&1 || die "bon-curves on a WARM run exited non-zero"
 [ "$(grep -c '^ens_laplace_0.5,' warm/bon_curves.csv)" -eq 7 ] || die "bon-curves dropped the ens_laplace curve"
+# The new PPO objectives run (2 steps each) on the same artifacts.
+"$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" --set run.name=warm --set rm.warm=true --set rm.laplace=true \
+  --set rm.laplace_scalapack_min=8 --set 'ppo.objectives=[softmin,warm,laplace_uwo,ens_laplace]' --set ppo.steps=2 \
+  --set ppo.eval_every=0 --until ppo >ppo.log 2>&1 || { cat ppo.log; die "ppo with the new objectives exited non-zero"; }
+for o in softmin warm laplace_uwo ens_laplace; do
+  [ -f "warm/ppo_$o.h5" ] || die "ppo objective $o: warm/ppo_$o.h5 missing"
+done
 [ "$(grep -c '^warm,' warm/bon_curves.csv)" -eq 7 ] || die "bon-curves dropped the warm curve"
 
 # Bad input.

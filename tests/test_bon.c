@@ -26,7 +26,9 @@ static double direct_objective(obj_kind kind, const float *R, int K, double lamb
     case OBJ_WCO: return mn;
     case OBJ_UWO: return mean - lambda * v;
     case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, 1.0); /* its value: test_softmin */
-    case OBJ_WARM: break; /* not a function of R */
+    case OBJ_WARM:
+    case OBJ_LAPLACE_UWO:
+    case OBJ_ENS_LAPLACE: break; /* not functions of R alone */
   }
   return NAN;
 }
@@ -318,7 +320,17 @@ static void test_softmin(void) {
   EXPECT(ensemble_objective_softmin(same, 3, 1e-3) == 0.7f && ensemble_objective_softmin(same, 3, 1e6) == 0.7f);
   double h = ensemble_objective_softmin(huge, 3, 1e-3);
   EXPECT(isfinite(h) && fabs(h - (double)huge[1]) <= 1e-15 * 1e30); /* min + tau log 3, tau absorbed */
+  /* the Laplace objectives by hand: R = {1, 2, 3, 6} (mean 3, population variance 3.5), V = {1, 0, 2, 1} */
+  float Rl[4] = {1, 2, 3, 6}, Vl[4] = {1, 0, 2, 1}, o1;
+  obj_spec lu = {.kind = OBJ_LAPLACE_UWO, .lambda = 0.5, .member = 2}, el = {.kind = OBJ_ENS_LAPLACE, .lambda = 0.5};
+  EXPECT_OK(laplace_objective_rows(&o1, &lu, Rl, Vl, 1, 4));
+  EXPECT_NEAR(o1, 3.0 - 0.5 * 2.0, 1e-6);
+  EXPECT_OK(laplace_objective_rows(&o1, &el, Rl, Vl, 1, 4));
+  EXPECT_NEAR(o1, 3.0 - 0.5 * (3.5 + 1.0), 1e-6);
+  EXPECT(ensemble_objective_rows(&o1, &el, Rl, 1, 4) != OO_OK && laplace_objective_rows(&o1, &lu, Rl, Vl, 1, 2) != OO_OK);
   obj_kind k;
+  EXPECT_OK(obj_parse(&k, "ens_laplace"));
+  EXPECT(k == OBJ_ENS_LAPLACE);
   EXPECT_OK(obj_parse(&k, "softmin"));
   EXPECT(k == OBJ_SOFTMIN && strcmp(obj_name(OBJ_SOFTMIN), "softmin") == 0);
   float out[3];

@@ -150,7 +150,8 @@ static const cfg_key SCHEMA[] = {
     FLT_GT("bon.top_p", bon.top_p, "1.0", 0, 1, "nucleus sampling mass of the BoN samples"),
 
     ELIST("ppo.objectives", ppo.objectives, ppo.n_objectives, "[single, mean, wco, uwo]",
-          "single|mean|wco|uwo|softmin|warm", "objectives optimized, one PPO run each (warm needs rm.warm = true)"),
+          "single|mean|wco|uwo|softmin|warm|laplace_uwo|ens_laplace",
+          "objectives optimized, one PPO run each (warm needs rm.warm, laplace_uwo and ens_laplace rm.laplace)"),
     FLIST("ppo.betas", ppo.betas, ppo.n_betas, "[0.0]", 0, 100, "KL coefficients, one PPO run each"),
     FLT("ppo.uwo_lambda", ppo.uwo_lambda, "0.1", 0, 100, "uwo variance penalty"),
     FLT("ppo.softmin_tau", ppo.softmin_tau, "5.0", 1e-3, 1e6, "softmin temperature (5 = 1/(2 x 0.1), uwo's lambda)"),
@@ -701,6 +702,13 @@ static int cross_check(const oo_config *c, const char *path, char *msg, size_t c
     if (!strcmp(c->ppo.objectives[o], "warm") && !c->rm.warm) {
       snprintf(msg, cap, "'ppo.objectives'%s names \"warm\" but 'rm.warm'%s = false: set rm.warm = true so the rm stage "
                "writes WARM", at("ppo.objectives", path), at("rm.warm", path));
+      return 1;
+    }
+  for (int o = 0; o < c->ppo.n_objectives; o++)
+    if (strstr(c->ppo.objectives[o], "laplace") && !c->rm.laplace) {
+      snprintf(msg, cap, "'ppo.objectives'%s names \"%s\" but 'rm.laplace'%s = false: set rm.laplace = true so the rm "
+               "stage writes the members' Laplace posteriors", at("ppo.objectives", path), c->ppo.objectives[o],
+               at("rm.laplace", path));
       return 1;
     }
   if (c->bon.n_samples < 1) {

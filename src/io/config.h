@@ -100,7 +100,7 @@ typedef struct {
     double top_p;
   } bon;
   struct {
-    char objectives[CFG_LIST][16]; /* single | mean | wco | uwo | softmin | warm, run one after another */
+    char objectives[CFG_LIST][16]; /* single .. softmin, warm, laplace_uwo, ens_laplace, run one after another */
     int n_objectives;
     double betas[CFG_LIST];   /* KL coefficients, one run each */
     int n_betas;

@@ -52,6 +52,8 @@ typedef enum {
                       tau -> 0, ~ uwo with lambda = 1/(2 tau) between (docs/uncertainty.md) */
   OBJ_WARM = 5,    /* WARM, the members' weight average: its own score, not a function of R (the
                       caller scores it; ensemble_objective_rows refuses it) */
+  OBJ_LAPLACE_UWO = 6, /* member R_m - lambda * its Laplace variance (laplace_objective_rows) */
+  OBJ_ENS_LAPLACE = 7, /* mean - lambda * (population variance + mean Laplace variance) (idem) */
 } obj_kind;
 
 typedef struct {
@@ -61,7 +63,7 @@ typedef struct {
   double tau;    /* softmin: temperature, > 0 */
 } obj_spec;
 
-/* "single" | "mean" | "wco" | "uwo" | "softmin" | "warm" <-> obj_kind. Parsing fails naming the accepted values. */
+/* "single" | "mean" | "wco" | "uwo" | "softmin" | "warm" | "laplace_uwo" | "ens_laplace" <-> obj_kind. Parsing fails naming the accepted values. */
 int obj_parse(obj_kind *kind, const char *name);
 const char *obj_name(obj_kind kind);
 
@@ -83,6 +85,16 @@ int ensemble_objective_rows(float *out,           // (n)
                             const obj_spec *spec,
                             const float *R,       // (n,K) member scores, row-major
                             long n, int K);
+
+/* The objectives that also need each member's last-layer Laplace variance V (same units as R^2):
+ * laplace_uwo: out[i] = R[i,m] - lambda V[i,m] with m = spec->member; ens_laplace: out[i] =
+ * mean_m R[i,m] - lambda (population variance of R[i,:] + mean_m V[i,m]). Fails for other kinds
+ * or a member out of range. */
+int laplace_objective_rows(float *out,           // (n)
+                           const obj_spec *spec,
+                           const float *R,       // (n,K) member scores
+                           const float *V,       // (n,K) their Laplace variances
+                           long n, int K);
 
 /* ---- calibration ------------------------------------------------------------------------- */
 
