@@ -92,7 +92,7 @@ static int bench_ppo(const oo_config *cfg0, const char *mode, int reps, bench_rl
     x.cfg = &cfg;
     x.comms = &w.comms;
     x.lay = &w.lay;
-    x.obj = (obj_spec){OBJ_SINGLE, 0.0, 0};
+    x.obj = (obj_spec){.kind = OBJ_SINGLE, .member = 0};
     x.policy = &w.policy;
     x.ref = &w.ref;
     x.value = strcmp(mode, "head") ? &w.value : NULL;

@@ -1,6 +1,7 @@
-/* overopt bon-curves RUN_DIR [--uwo-lambda L ...] [--normalize center|zscore] [--out NAME]:
+/* overopt bon-curves RUN_DIR [--uwo-lambda L ...] [--softmin-tau T ...] [--normalize center|zscore]
+ * [--out NAME]:
  * recomputes the best-of-n curves from the scores stored in RUN_DIR/bon.h5, without sampling or
- * scoring again (any objective or lambda from cached per-member scores, as in Coste et al.'s
+ * scoring again (any objective, lambda or tau from cached per-member scores, as in Coste et al.'s
  * pipeline).
  *
  * Not collective: main.c runs it on rank 0. Reads proxy, gold and prompt_doc, then writes
@@ -8,7 +9,8 @@
  * says so) under a temporary name, renamed on success, with the same raw scores and the same
  * provenance attributes (config_hash, config, overopt_version, stage, world_size) and new curves,
  * and bon.csv, through bon_write (stage_bon.c) so the stage and this command agree. Defaults:
- * the lambdas (dataset uwo_lambda) and normalization (attribute normalize) stored in bon.h5.
+ * the lambdas (dataset uwo_lambda), temperatures (dataset softmin_tau; none in a bon.h5 older
+ * than the softmin objective) and normalization (attribute normalize) stored in bon.h5.
  */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <errno.h>
@@ -54,12 +56,29 @@ static int write_stamp(void *ctx, h5_writer *w) {
 typedef struct {
   float *proxy;      /* (P,N,K) */
   float *gold;       /* (P,N) */
+  float *warm;       /* (P,N) WARM's scores when bon.h5 has them (rm.warm), else NULL */
+  float *laplace_var; /* (P,N,K) Laplace variances when bon.h5 has them (rm.laplace), else NULL */
   int *prompt_doc;   /* (P) */
   long dp[H5IO_MAX_RANK], dg[H5IO_MAX_RANK], dd[H5IO_MAX_RANK]; /* their dims */
   double lambda[CFG_LIST]; /* stored uwo lambdas */
   int n_lambda;
+  double tau[CFG_LIST];    /* stored softmin temperatures */
+  int n_tau;
   char normalize[16]; /* stored normalization */
 } bon_stored;
+
+/* A stored 1-D list of at most CFG_LIST doubles; absent gives *n = 0. */
+static int read_list(h5_reader *r, const char *path, const char *name, double *v, int *n) {
+  *n = 0;
+  if (!h5_has(r, name)) return OO_OK;
+  int rank;
+  long d[H5IO_MAX_RANK];
+  CHECK(h5_dims(r, name, &rank, d));
+  REQUIRE(rank == 1 && d[0] <= CFG_LIST, "'%s': dataset %s must be 1-D with at most %d values", path, name, CFG_LIST);
+  CHECK(h5_read_f64(r, name, 1, d, v));
+  *n = (int)d[0];
+  return OO_OK;
+}
 
 static int read_bon(const char *path, bon_stored *b, bon_stamp *st) {
   h5_reader r;
@@ -72,16 +91,21 @@ static int read_bon(const char *path, bon_stored *b, bon_stamp *st) {
                      "'%s': proxy is [%ld,%ld,%ld] but gold is [%ld,%ld] and prompt_doc [%ld]: rerun `overopt stage "
                      "bon`",
                      path, b->dp[0], b->dp[1], b->dp[2], b->dg[0], b->dg[1], b->dd[0]);
-  if (!rc && h5_has(&r, "uwo_lambda")) {
-    int rank;
-    long d[H5IO_MAX_RANK];
-    rc = h5_dims(&r, "uwo_lambda", &rank, d);
-    if (!rc && (rank != 1 || d[0] > CFG_LIST))
-      rc = oo_error_at(__FILE__, __LINE__, "'%s': dataset uwo_lambda must be 1-D with at most %d values", path,
-                       CFG_LIST);
-    if (!rc) rc = h5_read_f64(&r, "uwo_lambda", 1, d, b->lambda);
-    if (!rc) b->n_lambda = (int)d[0];
+  if (!rc && h5_has(&r, "warm")) {
+    long dw[H5IO_MAX_RANK];
+    rc = h5_read_f32_alloc(&r, "warm", 2, dw, &b->warm);
+    if (!rc && (dw[0] != b->dp[0] || dw[1] != b->dp[1]))
+      rc = oo_error_at(__FILE__, __LINE__, "'%s': warm is [%ld,%ld] but proxy [%ld,%ld,%ld]: rerun `overopt stage bon`",
+                       path, dw[0], dw[1], b->dp[0], b->dp[1], b->dp[2]);
   }
+  if (!rc && h5_has(&r, "laplace_var")) {
+    long dl[H5IO_MAX_RANK];
+    rc = h5_read_f32_alloc(&r, "laplace_var", 3, dl, &b->laplace_var);
+    if (!rc && (dl[0] != b->dp[0] || dl[1] != b->dp[1] || dl[2] != b->dp[2]))
+      rc = oo_error_at(__FILE__, __LINE__, "'%s': laplace_var is not shaped like proxy: rerun `overopt stage bon`", path);
+  }
+  if (!rc) rc = read_list(&r, path, "uwo_lambda", b->lambda, &b->n_lambda);
+  if (!rc) rc = read_list(&r, path, "softmin_tau", b->tau, &b->n_tau);
   snprintf(b->normalize, sizeof b->normalize, "center");
   if (!rc && h5_attr_has(&r, "/", "normalize"))
     rc = h5_attr_read_str(&r, "/", "normalize", b->normalize, sizeof b->normalize);
@@ -95,29 +119,40 @@ static const oo_option opts[] = {
     {"RUN_DIR", NULL, OPT_POSITIONAL, NULL, NULL, 1, "run (or replicate) directory holding bon.h5 from the bon stage"},
     {"--uwo-lambda", NULL, OPT_REPEAT, "L", "the stored list", 0,
      "uwo variance penalty, one curve each (a comma-separated list also works)"},
+    {"--softmin-tau", NULL, OPT_REPEAT, "T", "the stored list", 0,
+     "soft-minimum temperature (> 0), one curve softmin_<T> each (a comma-separated list also works)"},
     {"--normalize", NULL, OPT_VALUE, "center|zscore", "the stored mode", 0, "per-member normalization of the proxy scores"},
     {"--out", NULL, OPT_VALUE, "NAME", "bon_curves", 0,
      "write RUN_DIR/NAME.h5 and NAME.csv; --out bon rewrites bon.h5 and bon.csv in place"},
 };
 const oo_cmd_spec cmd_bon_curves_spec = {
-    "bon-curves", "recompute best-of-n curves from the stored scores (for any uwo lambda) into a new file",
-    "overopt bon-curves runs/quickstart --uwo-lambda 0.1 --uwo-lambda 1", opts, OO_N_OPTS(opts), cmd_bon_curves, 0};
+    "bon-curves", "recompute best-of-n curves from the stored scores (for any uwo lambda or softmin tau) into a new file",
+    "overopt bon-curves runs/quickstart --uwo-lambda 0.1 --uwo-lambda 1 --softmin-tau 0.5,2", opts, OO_N_OPTS(opts), cmd_bon_curves, 0};
 
-/* Values of --uwo-lambda: each may be a comma-separated list. */
-static int parse_lambdas(const oo_args *a, double *lambda, int *n_lambda) {
-  *n_lambda = opt_given(a, "--uwo-lambda") ? 0 : -1;
-  for (int i = 0; i < opt_given(a, "--uwo-lambda"); i++) {
+/* Values of a repeated number option: each may be a comma-separated list; *n = -1 when it is not
+ * given. positive: values must be > 0 (else >= 0). */
+static int parse_numbers(const oo_args *a, const char *opt, int positive, double *v, int *n) {
+  *n = opt_given(a, opt) ? 0 : -1;
+  for (int i = 0; i < opt_given(a, opt); i++) {
     char buf[512];
-    snprintf(buf, sizeof buf, "%s", opt_item(a, "--uwo-lambda", i));
+    snprintf(buf, sizeof buf, "%s", opt_item(a, opt, i));
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
       char *end;
       errno = 0;
-      double v = strtod(tok, &end);
-      REQUIRE(!*end && !errno && isfinite(v) && v >= 0, "--uwo-lambda: '%s' is not a number >= 0", tok);
-      REQUIRE(*n_lambda < CFG_LIST, "--uwo-lambda: at most %d values", CFG_LIST);
-      lambda[(*n_lambda)++] = v;
+      double x = strtod(tok, &end);
+      REQUIRE(!*end && !errno && isfinite(x) && (positive ? x > 0 : x >= 0), "%s: '%s' is not a number %s", opt, tok,
+              positive ? "> 0" : ">= 0");
+      REQUIRE(*n < CFG_LIST, "%s: at most %d values", opt, CFG_LIST);
+      v[(*n)++] = x;
     }
   }
+  return OO_OK;
+}
+
+/* --uwo-lambda, --softmin-tau and the checks of --normalize and --out. */
+static int parse_lists(const oo_args *a, double *lambda, int *n_lambda, double *tau, int *n_tau) {
+  CHECK(parse_numbers(a, "--uwo-lambda", 0, lambda, n_lambda));
+  CHECK(parse_numbers(a, "--softmin-tau", 1, tau, n_tau));
   const char *norm = opt_value(a, "--normalize");
   REQUIRE(!norm || !strcmp(norm, "center") || !strcmp(norm, "zscore"), "--normalize must be center or zscore");
   const char *out = opt_str(a, "--out");
@@ -127,9 +162,9 @@ static int parse_lambdas(const oo_args *a, double *lambda, int *n_lambda) {
 
 int cmd_bon_curves(int argc, char **argv) {
   oo_args a;
-  double lambda[CFG_LIST];
-  int n_lambda;
-  if (opts_parse(&cmd_bon_curves_spec, argc, argv, &a) || parse_lambdas(&a, lambda, &n_lambda))
+  double lambda[CFG_LIST], tau[CFG_LIST];
+  int n_lambda, n_tau;
+  if (opts_parse(&cmd_bon_curves_spec, argc, argv, &a) || parse_lists(&a, lambda, &n_lambda, tau, &n_tau))
     return opts_usage_error(&cmd_bon_curves_spec);
   const char *dir = opt_str(&a, "RUN_DIR"), *normalize = opt_value(&a, "--normalize"), *out = opt_str(&a, "--out");
   char h5_in[4400], h5_path[4400], csv_path[4400], name[256];
@@ -149,11 +184,13 @@ int cmd_bon_curves(int argc, char **argv) {
   if (!rc) {
     bon_scores s = {b.proxy, b.gold, b.prompt_doc, (int)b.dp[0], (int)b.dp[1], (int)b.dp[2],
                     n_lambda >= 0 ? lambda : b.lambda, n_lambda >= 0 ? n_lambda : b.n_lambda,
-                    normalize ? normalize : b.normalize};
+                    normalize ? normalize : b.normalize, n_tau >= 0 ? tau : b.tau, n_tau >= 0 ? n_tau : b.n_tau, b.warm, b.laplace_var, NULL, NULL};
     rc = bon_write(&s, h5_path, csv_path, write_stamp, &st);
   }
   xfree(&b.proxy);
   xfree(&b.gold);
+  xfree(&b.warm);
+  xfree(&b.laplace_var);
   xfree(&b.prompt_doc);
   xfree(&st.config_hash);
   xfree(&st.config);

@@ -86,6 +86,7 @@ int ppo_ctx_init(ppo_ctx *x) {
   x->min = xmalloc_floats(N);
   x->gold_s = xmalloc_floats(N);
   x->proxy_s = xmalloc_floats(N);
+  x->lvar = xmalloc_floats(N * (size_t)x->K);
   x->score = xmalloc_floats(N);
   x->logp = xcalloc(N * Tr, sizeof(float));
   x->logp_ref = xcalloc(N * Tr, sizeof(float));
@@ -135,7 +136,7 @@ void ppo_ctx_free(ppo_ctx *x) {
                    (void **)&x->gen_tok, (void **)&x->gen_len,  (void **)&x->gen_rng,  (void **)&x->mb_rows,
                    (void **)&x->fwd_tok, (void **)&x->mb_rlen,  (void **)&x->mb_logp,  (void **)&x->mb_old,
                    (void **)&x->mb_adv,  (void **)&x->mb_ret,   (void **)&x->mb_vold,  (void **)&x->mb_v,
-                   (void **)&x->mb_dlogp, (void **)&x->mb_dv};
+                   (void **)&x->mb_dlogp, (void **)&x->mb_dv, (void **)&x->lvar};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xfree_ptr(bufs[i]);
   if (x->kv.k) gpt_kv_free(&x->kv);
 }
@@ -208,7 +209,13 @@ static int share_tokens(ppo_ctx *x, int n) {
 static int score_rows(ppo_ctx *x, int n) {
   CHECK(rm_ensemble_score(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->matrix, x->mean, x->var, x->min));
   CHECK(gold_score_all(x->gold, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->gold_s));
-  CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, n, x->K));
+  if (x->obj.kind == OBJ_WARM) { /* WARM's own score (issue #15) */
+    CHECK(gold_score_all(x->warm, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->proxy_s));
+  } else if (x->obj.kind == OBJ_LAPLACE_UWO || x->obj.kind == OBJ_ENS_LAPLACE) {
+    CHECK(rm_ensemble_laplace_var(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->lvar));
+    CHECK(laplace_objective_rows(x->proxy_s, &x->obj, x->matrix, x->lvar, n, x->K));
+  } else
+    CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, n, x->K));
   memcpy(x->score, x->use_gold ? x->gold_s : x->proxy_s, sizeof(float) * (size_t)n);
   return OO_OK;
 }

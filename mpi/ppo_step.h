@@ -103,6 +103,7 @@ typedef struct {
   gpt *value;             /* GPT_VALUE being trained (ppo.value = model), NULL with ppo.value = head */
   rm_ensemble *ens;       /* proxy members hosted here */
   gold_model *gold;       /* gold RM (RM ranks) */
+  gold_model *warm;       /* WARM (RM ranks; objective warm), or NULL */
   const int *train_prompts; /* (n_train, P+1) PPO_TRAIN prompts, each [EOT, P bytes] */
   int n_train;            /* PPO_TRAIN prompts */
   const int *eval_prompts;  /* (n_eval, P+1) PPO_EVAL prompts */
@@ -125,6 +126,7 @@ typedef struct {
   float *mean, *var, *min;/* (n_cap) ensemble statistics */
   float *gold_s;          /* (n_cap) gold scores */
   float *proxy_s;         /* (n_cap) proxy objective */
+  float *lvar;            /* (n_cap, K) members' Laplace variances (laplace_uwo, ens_laplace) */
   float *score;           /* (n_cap) the score optimized */
   float *logp, *logp_ref, *values, *ent; /* (n_cap, Tr) per response token */
   float *rewards, *adv, *ret;            /* (n_cap, Tr) */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ensemble.h"
+#include "laplace.h"
 
 _Static_assert(LAYOUT_GOLD_BLOCK == GOLD_CHUNK,
                "gold blocks must be gold forward chunks for rank-count-independent gold scores");
@@ -35,6 +36,19 @@ int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int
     rc = gpt_read(g, &r, group, GPT_REWARD, 0);
     if (rc) break;
     e->member_id[e->n_local++] = m;
+    char lgroup[48];
+    snprintf(lgroup, sizeof lgroup, "laplace/member_%d/Sigma", m);
+    if (h5_has(&r, "laplace") && h5_has(&r, lgroup)) {
+      long D = (long)g->d.C + 1, dims[2] = {D, D};
+      e->laplace_sigma[e->n_local - 1] = xmalloc(sizeof(double) * (size_t)D * D);
+      rc = h5_read_f64(&r, lgroup, 2, dims, e->laplace_sigma[e->n_local - 1]);
+      if (rc) break;
+      long dm = D - 1;
+      snprintf(lgroup, sizeof lgroup, "laplace/member_%d/phi_mean", m);
+      e->laplace_mean[e->n_local - 1] = xmalloc(sizeof(double) * (size_t)dm);
+      rc = h5_read_f64(&r, lgroup, 1, &dm, e->laplace_mean[e->n_local - 1]);
+      if (rc) break;
+    }
     if (g->d.T != n_ctx || g->d.C != d_model || g->d.L != n_layer || g->d.NH != n_head)
       rc = oo_error_at(__FILE__, __LINE__,
                        "ensemble '%s': member %d is d_model %d, n_layer %d, n_head %d, n_ctx %d but the config says "
@@ -50,7 +64,11 @@ int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int
 }
 
 void rm_ensemble_free(rm_ensemble *e) {
-  for (int i = 0; i < e->n_local; i++) gpt_free(&e->models[i]);
+  for (int i = 0; i < e->n_local; i++) {
+    gpt_free(&e->models[i]);
+    xfree(&e->laplace_sigma[i]);
+    xfree(&e->laplace_mean[i]);
+  }
   e->n_local = 0;
   xfree(&e->sel_tok);
   xfree(&e->sel_len);
@@ -105,6 +123,66 @@ int rm_ensemble_score(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, c
   CHECK_MPI(MPI_Bcast(var, n, MPI_FLOAT, root, c->world));
   CHECK_MPI(MPI_Bcast(min, n, MPI_FLOAT, root, c->world));
   if (matrix) CHECK_MPI(MPI_Bcast(matrix, n * K, MPI_FLOAT, root, c->world));
+  return OO_OK;
+}
+
+int rm_ensemble_laplace_var(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len,
+                            int n, int Tmax, float *out) {
+  const int K = e->k;
+  for (size_t i = 0; i < (size_t)n * K; i++) out[i] = 0.0f;
+  if (c->rm_comm != MPI_COMM_NULL) {
+    reserve(e, n, Tmax);
+    for (int j = 0; j < e->n_local; j++) {
+      int m = e->member_id[j], ns = 0;
+      gpt *g = &e->models[j];
+      REQUIRE(e->laplace_sigma[j], "rm.laplace: rm.h5 has no laplace/member_%d: rerun the rm stage with rm.laplace = true",
+              m);
+      for (int i = 0; i < n; i++) {
+        if (!ensemble_scores_sample(lay, c->rank, m, i)) continue;
+        memcpy(e->sel_tok + (size_t)ns * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
+        e->sel_len[ns] = len[i];
+        e->sel_idx[ns++] = i;
+      }
+      gpt_reserve(g, e->chunk, Tmax);
+      const int C = g->d.C;
+      const double inv_s2 = 1.0 / ((double)g->reward_scale * g->reward_scale);
+      for (int s0 = 0; s0 < ns; s0 += e->chunk) {
+        int nb = ns - s0 < e->chunk ? ns - s0 : e->chunk, T = 1;
+        for (int s = 0; s < nb; s++) T = e->sel_len[s0 + s] > T ? e->sel_len[s0 + s] : T;
+        /* rows of sel_tok are Tmax apart: gpt_forward wants them T apart */
+        for (int s = 0; s < nb; s++)
+          memmove(e->sel_tok + ((size_t)s0 * Tmax) + (size_t)s * T, e->sel_tok + (size_t)(s0 + s) * Tmax,
+                  sizeof(int) * (size_t)T);
+        for (int s = 0; s < nb; s++) /* padding past a row's length is never read for its last position */
+          for (int t = e->sel_len[s0 + s]; t < T; t++) e->sel_tok[(size_t)s0 * Tmax + (size_t)s * T + t] = 0;
+        gpt_forward(g, e->sel_tok + (size_t)s0 * Tmax, nb, T);
+        const float *lnf = gpt_final_ln(g);
+        for (int s = 0; s < nb; s++) {
+          const float *phi = lnf + ((size_t)s * T + e->sel_len[s0 + s] - 1) * C;
+          out[(size_t)e->sel_idx[s0 + s] * K + m] = (float)(laplace_variance(e->laplace_sigma[j], phi, e->laplace_mean[j], C + 1) * inv_s2);
+        }
+      }
+    }
+  }
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out, n * K, MPI_FLOAT, MPI_SUM, c->world));
+  return OO_OK;
+}
+
+int rm_warm_load(gold_model *g, const char *rm_path) {
+  memset(g, 0, sizeof *g);
+  g->kind = GOLD_CHECKPOINT;
+  h5_reader r;
+  CHECK(h5_open(&r, rm_path));
+  int rc = h5_has(&r, "warm") ? OO_OK
+                              : oo_error_at(__FILE__, __LINE__, "'%s' has no group warm but rm.warm = true: rerun "
+                                            "the rm stage (overopt run redoes it)", rm_path);
+  if (!rc) rc = gpt_read(&g->model, &r, "warm", GPT_REWARD, 0);
+  h5_close(&r);
+  if (!rc) rc = gold_set_calibration(g, g->model.reward_shift, g->model.reward_scale);
+  if (rc) {
+    gold_free(g);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
   return OO_OK;
 }
 

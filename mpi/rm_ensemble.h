@@ -29,6 +29,8 @@ typedef struct {
   int *sel_idx;                   /* (cap_n) their sample index */
   float *sel_out;                 /* (cap_n) scores */
   float *local;                   /* (cap_n, k) this rank's scores, NaN where not scored */
+  double *laplace_sigma[RM_MAX_MEMBERS]; /* (n_local) (C+1,C+1) Laplace posteriors from rm.h5 laplace/, or NULL */
+  double *laplace_mean[RM_MAX_MEMBERS];  /* (n_local) (C) their reference features phi_mean, or NULL */
 } rm_ensemble;
 
 /* Loads the members this rank hosts (layout) from rm.h5; checks k, kinds and dims against the
@@ -42,6 +44,18 @@ void rm_ensemble_free(rm_ensemble *e);
  * holds matrix (n,k), mean (n), var (n) (population, over members) and min (n). */
 int rm_ensemble_score(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len,
                       int n, int Tmax, float *matrix, float *mean, float *var, float *min);
+
+/* WARM (rm.h5 group warm, written by the rm stage with rm.warm) as a scorer for gold_score_all:
+ * a reward checkpoint with its own calibration. Not collective. */
+int rm_warm_load(gold_model *g, const char *rm_path);
+
+/* Collective on c->world, for an ensemble loaded with Laplace posteriors (rm.laplace): out (n,k)
+ * on every rank = each member's predictive variance (laplace_variance, centred on phi_mean) /
+ * reward_scale^2 of each sequence (calibrated units), phi its final-LayerNorm output at position len-1. Member m's
+ * sample i is computed by the rank that scores it (ensemble_scores_sample) with a full forward
+ * (chunks of e->chunk), and a SUM-allreduce assembles out (one contributor per entry: exact). */
+int rm_ensemble_laplace_var(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len,
+                            int n, int Tmax, float *out);
 
 /* Collective on c->world. Every rank passes the same n sequences tok (n,Tmax) with lengths len
  * (n); RM rank r computes the calibrated gold score of the samples i with

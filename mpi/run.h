@@ -91,8 +91,15 @@ typedef struct {
   const double *uwo_lambda;  /* (n_uwo_lambda) one uwo curve each */
   int n_uwo_lambda;          /* count */
   const char *normalize;     /* center | zscore: member normalization on these samples */
+  const double *softmin_tau; /* (n_softmin_tau) one softmin curve each */
+  int n_softmin_tau;         /* count */
+  const float *warm;         /* (P,N) WARM's scores (rm.warm), or NULL: curve warm */
+  const float *laplace_var;  /* (P,N,K) members' Laplace predictive variances (rm.laplace), or NULL:
+                                curves laplace_uwo_<lambda>, ens_laplace_<lambda> */
+  const char *uncertainty_csv; /* write uncertainty.csv (Spearman of each uncertainty with the error) here, or NULL */
+  const char *residual_csv;    /* write residual_corr.csv (members' residual correlations) here, or NULL */
 } bon_scores;
-/* Rank 0 only: curves of single, mean, wco and uwo_<lambda> on the default n grid, written to
+/* Rank 0 only: curves of single, mean, wco, uwo_<lambda> and softmin_<tau> on the default n grid, written to
  * h5_path (raw scores, curves, normalization; stamp(ctx, w) adds the provenance attributes) and
  * csv_path (report.h's bon.csv), each under a temporary name then renamed; logs a summary line
  * per objective. */

@@ -21,8 +21,13 @@
  *   on rank 0. Nothing is allocated inside the round loops except by the scorers below them.
  * - bon.h5 and bon.csv are written by bon_write (below), which `overopt bon-curves` shares:
  *   proxy [P,N,K], gold [P,N] (as calibrated by the rm and gold stages, never modified),
- *   prompt_doc [P], uwo_lambda [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
- *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread.
+ *   prompt_doc [P], uwo_lambda [n], softmin_tau [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
+ *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread. With rm.warm, warm [P,N]
+ *   (WARM's calibrated scores, scored like the gold: rows split over the RM ranks) and the curve
+ *   warm (WARM normalized like a member: shift curves/warm_shift, scale curves/warm_scale). With
+ *   rm.laplace, laplace_var [P,N,K] (each member's Laplace predictive variance, calibrated units)
+ *   and per uwo lambda the curves laplace_uwo_<lambda> and ens_laplace_<lambda> (laplace_scores).
+ * - The bon stage (not bon-curves) also writes uncertainty.csv and residual_corr.csv (below).
  * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
  *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
  *   gold is shifted to mean 0 over the same samples (its scale stays the gold stage's, std 1 on
@@ -46,18 +51,176 @@
 #include "rlhf/rlhf.h"
 #include "rm_ensemble.h"
 #include "run.h"
+#include "stats/stats.h"
 
 #define BON_UNIT 256    /* sequences per gpt_generate batch; a round is BON_UNIT * world_size. Each step of a
                          * batch is one sgemm per layer with M = the active rows, and OpenBLAS packs the
                          * weights once per call: 256 rows cost ~10% less per sample than 64 (issue #11) */
 #define BON_GRID_CAP 64 /* n grid points at most (log2 N + 2) */
+#define BON_MAX_CURVES (4 + 4 * CFG_LIST) /* single mean wco, uwo, softmin, warm, laplace_uwo, ens_laplace */
 
 /* ---- curves and outputs (shared with `overopt bon-curves`) --------------------------------- */
 
 typedef struct {
-  char name[32];  /* single, mean, wco, uwo_<lambda> */
+  char name[32];  /* single, mean, wco, uwo_<lambda>, softmin_<tau>, warm */
   bon_curve c;    /* the curve */
+  const char *objective; /* the objective attribute when it is not obj_name(c.obj.kind) (warm), or NULL */
 } bon_named_curve;
+
+/* Column m of x (n,K) shifted to mean 0 (and with zscore scaled to std 1) into out (n,K). */
+static void normalize_column(const float *x, float *out, long n, int K, int m, int zscore, double *shift,
+                             double *scale) {
+  double sum = 0, ss = 0;
+  for (long i = 0; i < n; i++) sum += x[i * K + m];
+  double mean = sum / n;
+  for (long i = 0; i < n; i++) {
+    double d = x[i * K + m] - mean;
+    ss += d * d;
+  }
+  double sd = sqrt(ss / n);
+  *shift = mean;
+  *scale = zscore && sd > 0 ? sd : 1.0;
+  for (long i = 0; i < n; i++) out[i * K + m] = (float)((x[i * K + m] - mean) / *scale);
+}
+
+/* The Laplace objectives on the normalized scores R (n,K), with each member's variance in the
+ * same units (laplace_var / scale^2): ens = 0: out (n,K) = R_m - lambda var_m (laplace_uwo, each
+ * member alone); ens = 1: out (n) = mean_m R_m - lambda (population variance of R over members +
+ * mean_m var_m) (ens_laplace). */
+static void laplace_scores(float *out, const bon_scores *s, const float *R, const double *scale, double lambda,
+                           int ens) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K;
+  for (long i = 0; i < n; i++) {
+    const float *r = R + i * K, *v = s->laplace_var + i * K;
+    double mean = 0, between = 0, within = 0;
+    for (int m = 0; m < K; m++) mean += r[m] / (double)K;
+    for (int m = 0; m < K; m++) {
+      double vm = v[m] / (scale[m] * scale[m]);
+      between += (r[m] - mean) * (r[m] - mean) / K;
+      within += vm / K;
+      if (!ens) out[i * K + m] = (float)(r[m] - lambda * vm);
+    }
+    if (ens) out[i] = (float)(mean - lambda * (between + within));
+  }
+}
+
+/* uncertainty.csv: how well each source of uncertainty ranks the proxy's error (docs/uncertainty.md).
+ * On the normalized scores R (n,K) and gold g (n): error_i = |mean_m R_im - g_i|; sources
+ * ensemble = population variance of R_i over members, laplace = mean_m of the members' Laplace
+ * variances (in the same units), both = their sum, and laplace_member = member m's variance
+ * against |R_im - g_i| pooled over members. Sets: pi_init (every sample) and bon_<n> for each grid
+ * n >= 2: per prompt the ceil(N/n) samples with the highest ensemble mean, the top quantile
+ * best-of-n draws its pick from. Rows: source,set,n,samples,spearman. */
+static int write_uncertainty(const bon_scores *s, const float *R, const float *g, const double *scale,
+                             const int *grid, int G, const char *path) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K, lap = s->laplace_var != NULL;
+  double *u = xmalloc(sizeof(double) * 3 * (size_t)n), *err = xmalloc(sizeof(double) * (size_t)n);
+  double *mean = xmalloc(sizeof(double) * (size_t)n), *xs = xmalloc(sizeof(double) * (size_t)n * K);
+  double *ys = xmalloc(sizeof(double) * (size_t)n * K), *work = xmalloc(sizeof(double) * 2 * (size_t)n * K);
+  int *iwork = xmalloc(sizeof(int) * (size_t)n * K), *order = xmalloc(sizeof(int) * (size_t)s->N);
+  double *rank = xmalloc(sizeof(double) * (size_t)s->N);
+  char *keep = xmalloc((size_t)n);
+  for (long i = 0; i < n; i++) {
+    double m = 0, between = 0, within = 0;
+    for (int k = 0; k < K; k++) m += R[i * K + k] / (double)K;
+    for (int k = 0; k < K; k++) {
+      between += (R[i * K + k] - m) * (R[i * K + k] - m) / K;
+      if (lap) within += s->laplace_var[i * K + k] / (scale[k] * scale[k]) / K;
+    }
+    mean[i] = m;
+    err[i] = fabs(m - g[i]);
+    u[i] = between, u[n + i] = within, u[2 * n + i] = between + within;
+  }
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "source,set,n,samples,spearman\n");
+  static const char *const names[4] = {"ensemble", "laplace", "both", "laplace_member"};
+  for (int gi = 0; gi < G; gi++) {
+    const int nn = gi == 0 ? 1 : grid[gi];
+    if (gi > 0 && nn < 2) continue;
+    const int top = (s->N + nn - 1) / nn;
+    for (int p = 0; p < s->P; p++) { /* the prompt's samples ranked by the ensemble mean */
+      stats_ranks(rank, order, mean + (size_t)p * s->N, s->N);
+      for (int j = 0; j < s->N; j++) keep[(size_t)p * s->N + j] = rank[j] > s->N - top;
+    }
+    char set[32];
+    if (nn == 1) snprintf(set, sizeof set, "pi_init");
+    else snprintf(set, sizeof set, "bon_%d", nn);
+    for (int src = 0; src < (lap ? 4 : 1); src++) {
+      long c = 0;
+      for (long i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        if (src < 3) {
+          xs[c] = u[src * n + i], ys[c++] = err[i];
+        } else {
+          for (int k = 0; k < K; k++)
+            xs[c] = s->laplace_var[i * K + k] / (scale[k] * scale[k]), ys[c++] = fabs(R[i * K + k] - g[i]);
+        }
+      }
+      double rho = stats_spearman(xs, ys, (int)c, work, iwork);
+      fprintf(af.f, "%s,%s,%d,%ld,%.6f\n", names[src], set, nn, c, rho);
+      if (nn == 1) LOG_INFO("bon: Spearman(%s uncertainty, |proxy - gold|) on pi_init's samples: %.3f", names[src], rho);
+    }
+  }
+  xfree(&u);
+  xfree(&err);
+  xfree(&mean);
+  xfree(&xs);
+  xfree(&ys);
+  xfree(&work);
+  xfree(&iwork);
+  xfree(&order);
+  xfree(&rank);
+  xfree(&keep);
+  CHECK(atomic_commit(&af));
+  return OO_OK;
+}
+
+/* residual_corr.csv: do members make the same mistakes (Eisenstein et al.)? Residual of member m
+ * on sample i: e_im = z(R_m)_i - z(gold)_i with z standardizing over all P*N samples of pi_init;
+ * one row member_a,member_b,pearson per pair a < b, and the mean over pairs in the log. */
+static int write_residual_corr(const bon_scores *s, const float *R, const float *g, const char *path) {
+  const long n = (long)s->P * s->N;
+  const int K = s->K;
+  double *e = xmalloc(sizeof(double) * (size_t)n * K), gm = 0, gs = 0;
+  for (long i = 0; i < n; i++) gm += g[i] / (double)n;
+  for (long i = 0; i < n; i++) gs += (g[i] - gm) * (g[i] - gm) / n;
+  gs = gs > 0 ? sqrt(gs) : 1.0;
+  for (int m = 0; m < K; m++) {
+    double mu = 0, sd = 0;
+    for (long i = 0; i < n; i++) mu += R[i * K + m] / (double)n;
+    for (long i = 0; i < n; i++) sd += (R[i * K + m] - mu) * (R[i * K + m] - mu) / n;
+    sd = sd > 0 ? sqrt(sd) : 1.0;
+    for (long i = 0; i < n; i++) e[(size_t)m * n + i] = (R[i * K + m] - mu) / sd - (g[i] - gm) / gs;
+  }
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "member_a,member_b,pearson\n");
+  double sum = 0;
+  int pairs = 0;
+  for (int a = 0; a < K; a++)
+    for (int b = a + 1; b < K; b++) {
+      const double *x = e + (size_t)a * n, *y = e + (size_t)b * n;
+      double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+      for (long i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
+      for (long i = 0; i < n; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+      }
+      double r = sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+      fprintf(af.f, "%d,%d,%.6f\n", a, b, r);
+      sum += r;
+      pairs++;
+    }
+  xfree(&e);
+  CHECK(atomic_commit(&af));
+  if (pairs) LOG_INFO("bon: members' residuals (z(proxy) - z(gold)) correlate %.3f on average over %d pairs", sum / pairs,
+                      pairs);
+  return OO_OK;
+}
 
 /* Per-member shift/scale and gold shift over every sample; writes normalized copies. */
 static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, // (P,N,K)
@@ -66,19 +229,7 @@ static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, //
                              double *gold_shift) {
   const long n = (long)s->P * s->N;
   const int K = s->K;
-  for (int m = 0; m < K; m++) {
-    double sum = 0, ss = 0;
-    for (long i = 0; i < n; i++) sum += s->proxy[i * K + m];
-    double mean = sum / n;
-    for (long i = 0; i < n; i++) {
-      double d = s->proxy[i * K + m] - mean;
-      ss += d * d;
-    }
-    double sd = sqrt(ss / n);
-    shift[m] = mean;
-    scale[m] = zscore && sd > 0 ? sd : 1.0;
-    for (long i = 0; i < n; i++) proxy_n[i * K + m] = (float)((s->proxy[i * K + m] - mean) / scale[m]);
-  }
+  for (int m = 0; m < K; m++) normalize_column(s->proxy, proxy_n, n, K, m, zscore, &shift[m], &scale[m]);
   double gs = 0;
   for (long i = 0; i < n; i++) gs += s->gold[i];
   *gold_shift = gs / n;
@@ -108,23 +259,30 @@ static int write_curve_h5(h5_writer *w, const bon_named_curve *nc) {
   }
 #undef CURVE_F64
   snprintf(name, sizeof name, "curves/%.31s", nc->name);
-  CHECK(h5_attr_write_str(w, name, "objective", obj_name(c->obj.kind)));
-  if (c->obj.kind == OBJ_UWO) CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
+  CHECK(h5_attr_write_str(w, name, "objective", nc->objective ? nc->objective : obj_name(c->obj.kind)));
+  if (c->obj.kind == OBJ_UWO || (nc->objective && strstr(nc->objective, "laplace")))
+    CHECK(h5_attr_write_double(w, name, "lambda", c->obj.lambda));
+  if (c->obj.kind == OBJ_SOFTMIN) CHECK(h5_attr_write_double(w, name, "tau", c->obj.tau));
   return OO_OK;
 }
 
 static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, const double *shift,
-                    const double *scale, double gold_shift, const char *path,
+                    const double *scale, double gold_shift, const double *warm_cal, const char *path,
                     int (*stamp)(void *ctx, h5_writer *w), void *ctx) {
   h5_writer w;
   CHECK(h5_create(&w, path));
-  long d3[3] = {s->P, s->N, s->K}, dK = s->K, dP = s->P, dL = s->n_uwo_lambda;
+  long d3[3] = {s->P, s->N, s->K}, dK = s->K, dP = s->P, dL = s->n_uwo_lambda, dT = s->n_softmin_tau;
   int rc = h5_write_f32(&w, "proxy", 3, d3, s->proxy);
   if (!rc) rc = h5_write_f32(&w, "gold", 2, d3, s->gold);
   if (!rc) rc = h5_write_i32(&w, "prompt_doc", 1, &dP, s->prompt_doc);
   if (!rc && dL > 0) rc = h5_write_f64(&w, "uwo_lambda", 1, &dL, s->uwo_lambda);
+  if (!rc && dT > 0) rc = h5_write_f64(&w, "softmin_tau", 1, &dT, s->softmin_tau);
   if (!rc) rc = h5_write_f64(&w, "curves/member_shift", 1, &dK, shift);
   if (!rc) rc = h5_write_f64(&w, "curves/member_scale", 1, &dK, scale);
+  if (!rc && s->warm) rc = h5_write_f32(&w, "warm", 2, d3, s->warm);
+  if (!rc && s->laplace_var) rc = h5_write_f32(&w, "laplace_var", 3, d3, s->laplace_var);
+  if (!rc && s->warm) rc = h5_attr_write_double(&w, "curves", "warm_shift", warm_cal[0]);
+  if (!rc && s->warm) rc = h5_attr_write_double(&w, "curves", "warm_scale", warm_cal[1]);
   if (!rc) rc = h5_attr_write_double(&w, "curves", "gold_shift", gold_shift);
   if (!rc) rc = h5_attr_write_str(&w, "curves", "normalize", s->normalize);
   if (!rc) rc = h5_attr_write_str(&w, "/", "normalize", s->normalize);
@@ -154,7 +312,7 @@ static int write_csv(const bon_named_curve *cv, int n_cv, const char *path) {
   const bon_curve *single = NULL;
   for (int i = 0; i < n_cv; i++) {
     csv_rows(f, cv[i].name, &cv[i].c, cv[i].c.proxy, cv[i].c.gold);
-    if (cv[i].c.obj.kind == OBJ_SINGLE) single = &cv[i].c;
+    if (cv[i].c.obj.kind == OBJ_SINGLE && !cv[i].objective) single = &cv[i].c;
   }
   /* Each member's own curve, with the standard error of single (a member alone has none). */
   for (int m = 0; single && m < single->K; m++) {
@@ -202,41 +360,77 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   int zscore = strcmp(s->normalize, "zscore") == 0;
   REQUIRE(zscore || strcmp(s->normalize, "center") == 0, "bon: normalize '%s' must be center or zscore",
           s->normalize);
-  const int n_cv = 3 + s->n_uwo_lambda;
-  bon_named_curve cv[3 + CFG_LIST];
+  REQUIRE(s->n_softmin_tau >= 0 && s->n_softmin_tau <= CFG_LIST, "bon: %d softmin temperatures (at most %d)",
+          s->n_softmin_tau, CFG_LIST);
+  const int n_ens = 3 + s->n_uwo_lambda + s->n_softmin_tau, n_warm = s->warm != NULL;
+  const int n_lap = s->laplace_var ? 2 * s->n_uwo_lambda : 0, n_cv = n_ens + n_warm + n_lap;
+  bon_named_curve cv[BON_MAX_CURVES];
   memset(cv, 0, sizeof cv);
   snprintf(cv[0].name, sizeof cv[0].name, "single");
   snprintf(cv[1].name, sizeof cv[1].name, "mean");
   snprintf(cv[2].name, sizeof cv[2].name, "wco");
-  obj_spec spec[3 + CFG_LIST] = {{OBJ_SINGLE, 0, 0}, {OBJ_MEAN, 0, 0}, {OBJ_WCO, 0, 0}};
-  for (int l = 0; l < s->n_uwo_lambda; l++) {
-    REQUIRE(isfinite(s->uwo_lambda[l]) && s->uwo_lambda[l] >= 0, "bon: uwo lambda %g must be finite and >= 0",
-            s->uwo_lambda[l]);
-    spec[3 + l] = (obj_spec){OBJ_UWO, s->uwo_lambda[l], 0};
-    snprintf(cv[3 + l].name, sizeof cv[3 + l].name, "uwo_%g", s->uwo_lambda[l]);
-    for (int j = 3; j < 3 + l; j++)
-      REQUIRE(strcmp(cv[j].name, cv[3 + l].name) != 0, "bon: uwo lambda %g is listed twice", s->uwo_lambda[l]);
+  obj_spec spec[BON_MAX_CURVES] = {{.kind = OBJ_SINGLE}, {.kind = OBJ_MEAN}, {.kind = OBJ_WCO}};
+  for (int l = 0; l < s->n_uwo_lambda + s->n_softmin_tau; l++) {
+    const int uwo = l < s->n_uwo_lambda, i = 3 + l;
+    const double v = uwo ? s->uwo_lambda[l] : s->softmin_tau[l - s->n_uwo_lambda];
+    REQUIRE(isfinite(v) && (uwo ? v >= 0 : v > 0), "bon: %s %g must be finite and %s", uwo ? "uwo lambda" : "softmin tau",
+            v, uwo ? ">= 0" : "> 0");
+    spec[i] = uwo ? (obj_spec){.kind = OBJ_UWO, .lambda = v} : (obj_spec){.kind = OBJ_SOFTMIN, .tau = v};
+    snprintf(cv[i].name, sizeof cv[i].name, "%s_%g", uwo ? "uwo" : "softmin", v);
+    for (int j = 3; j < i; j++)
+      REQUIRE(strcmp(cv[j].name, cv[i].name) != 0, "bon: %s %g is listed twice", uwo ? "uwo lambda" : "softmin tau", v);
+  }
+  if (s->warm) { /* WARM is one reward model: the curve of its own (normalized) score */
+    snprintf(cv[n_ens].name, sizeof cv[n_ens].name, "warm");
+    cv[n_ens].objective = "warm";
+    spec[n_ens] = (obj_spec){.kind = OBJ_MEAN};
+  }
+  for (int l = 0; l < n_lap; l++) { /* laplace_uwo_<lambda> (per member, like single), ens_laplace_<lambda> */
+    const int i = n_ens + n_warm + l, ens = l >= s->n_uwo_lambda;
+    const double lambda = s->uwo_lambda[l % s->n_uwo_lambda];
+    snprintf(cv[i].name, sizeof cv[i].name, "%s_%g", ens ? "ens_laplace" : "laplace_uwo", lambda);
+    cv[i].objective = ens ? "ens_laplace" : "laplace_uwo";
+    spec[i] = (obj_spec){.kind = ens ? OBJ_MEAN : OBJ_SINGLE, .lambda = lambda};
   }
   int grid[BON_GRID_CAP], G = 0;
   CHECK(bon_default_grid(grid, &G, BON_GRID_CAP, s->N));
 
   const size_t n = (size_t)s->P * s->N;
-  float *proxy_n = xmalloc_floats(n * s->K), *gold_n = xmalloc_floats(n);
+  float *proxy_n = xmalloc_floats(n * s->K), *gold_n = xmalloc_floats(n), *warm_n = NULL;
   double *shift = xmalloc(sizeof(double) * s->K), *scale = xmalloc(sizeof(double) * s->K), gold_shift = 0;
+  double warm_cal[2] = {0, 1};
   normalize_scores(s, zscore, proxy_n, gold_n, shift, scale, &gold_shift);
+  if (s->warm) {
+    warm_n = xmalloc_floats(n);
+    normalize_column(s->warm, warm_n, (long)n, 1, 0, zscore, &warm_cal[0], &warm_cal[1]);
+  }
   int rc = OO_OK, done = 0;
+  if (s->uncertainty_csv) rc = write_uncertainty(s, proxy_n, gold_n, scale, grid, G, s->uncertainty_csv);
+  if (!rc && s->residual_csv) rc = write_residual_corr(s, proxy_n, gold_n, s->residual_csv);
   double t0 = oo_now();
-  for (; done < n_cv && !rc; done++)
-    rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G);
-  if (rc) done--; /* bon_curve_compute freed the failed curve */
+  for (; done < n_cv && !rc; done++) {
+    if (done < n_ens) {
+      rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G);
+    } else if (done < n_ens + n_warm) {
+      rc = bon_curve_compute(&cv[done].c, warm_n, gold_n, s->P, s->N, 1, &spec[done], grid, G);
+    } else { /* the Laplace objectives as scores: (P,N,K) for laplace_uwo, (P,N) for ens_laplace */
+      const int ens = spec[done].kind == OBJ_MEAN, Kc = ens ? 1 : s->K;
+      float *score = xmalloc_floats(n * Kc);
+      laplace_scores(score, s, proxy_n, scale, spec[done].lambda, ens);
+      rc = bon_curve_compute(&cv[done].c, score, gold_n, s->P, s->N, Kc, &spec[done], grid, G);
+      xfree(&score);
+    }
+  }
+  if (rc && done > 0) done--; /* bon_curve_compute freed the failed curve */
   xfree(&proxy_n);
   xfree(&gold_n);
+  xfree(&warm_n);
   if (!rc) {
     LOG_INFO("bon: %d curves over %d prompts x %d samples x %d members in %.2f s (normalize %s; gold shifted by "
              "%.4f)",
              n_cv, s->P, s->N, s->K, oo_now() - t0, s->normalize, -gold_shift);
     for (int i = 0; i < n_cv; i++) log_summary(&cv[i]);
-    rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, h5_path, stamp, ctx);
+    rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, warm_cal, h5_path, stamp, ctx);
   }
   if (!rc) rc = write_csv(cv, n_cv, csv_path);
   if (!rc) LOG_INFO("bon: wrote %s and %s", h5_path, csv_path);
@@ -576,11 +770,13 @@ int stage_bon(oo_run *run) {
   bon_work w;
   bon_shape(cfg, &w);
   w.P = cfg->bon.n_prompts;
-  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400];
+  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400], res_path[4400];
   CHECK(run_world_path(run, "bon_samples.h5", samples_path, sizeof samples_path));
   CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
   CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
   CHECK(run_path(run, "bon.csv", csv_path, sizeof csv_path));
+  CHECK(run_path(run, "uncertainty.csv", unc_path, sizeof unc_path));
+  CHECK(run_path(run, "residual_corr.csv", res_path, sizeof res_path));
   REQUIRE(oo_file_exists(rm_path), "bon: the ensemble '%s' does not exist: run `overopt stage rm` first", rm_path);
   REQUIRE(oo_file_exists(samples_path),
           "bon: the world's samples '%s' do not exist: run `overopt stage bon_samples` first", samples_path);
@@ -606,7 +802,14 @@ int stage_bon(oo_run *run) {
   if (!rc)
     rc = rm_ensemble_load(&ens, rm_path, &run->layout, c->rank, w.K, cfg->pretrain.n_ctx, cfg->rm.size.d_model,
                           cfg->rm.size.n_layer, cfg->rm.size.n_head);
+  gold_model warm; /* WARM scored like the gold: a reward checkpoint, rows split over RM ranks */
+  memset(&warm, 0, sizeof warm);
+  if (!rc && cfg->rm.warm && run->layout.ranks[c->rank].is_rm) rc = rm_warm_load(&warm, rm_path);
   if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
+  float *warmv = cfg->rm.warm ? xmalloc_floats((size_t)w.round_cap) : NULL;
+  float *lvar = cfg->rm.laplace ? xmalloc_floats((size_t)w.round_cap * w.K) : NULL;
+  float *lvar_all = cfg->rm.laplace && c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
+  float *warm_all = cfg->rm.warm && c->rank == 0 ? xmalloc_floats((size_t)w.total) : NULL;
   float *matrix = xmalloc_floats((size_t)w.round_cap * w.K), *mean = xmalloc_floats((size_t)w.round_cap);
   float *var = xmalloc_floats((size_t)w.round_cap), *mn = xmalloc_floats((size_t)w.round_cap);
   float *proxy = c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
@@ -619,9 +822,15 @@ int stage_bon(oo_run *run) {
     int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
     rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix, mean,
                            var, mn);
+    if (!rc && warmv)
+      rc = gold_score_all(&warm, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, warmv);
+    if (!rc && lvar)
+      rc = rm_ensemble_laplace_var(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, lvar);
     if (rc) break;
     if (c->rank == 0) {
       memcpy(proxy + (size_t)r0 * w.K, matrix, sizeof(float) * (size_t)nr * w.K);
+      if (warm_all) memcpy(warm_all + r0, warmv, sizeof(float) * (size_t)nr);
+      if (lvar_all) memcpy(lvar_all + (size_t)r0 * w.K, lvar, sizeof(float) * (size_t)nr * w.K);
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), NULL);
     }
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
@@ -634,7 +843,8 @@ int stage_bon(oo_run *run) {
              c->size == 1 ? "" : "s");
   if (rc == OO_OK && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
-                    cfg->rm.normalize};
+                    cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
+                    lvar_all, unc_path, res_path};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;
@@ -644,6 +854,11 @@ int stage_bon(oo_run *run) {
   xfree(&var);
   xfree(&mn);
   xfree(&proxy);
+  xfree(&warmv);
+  xfree(&warm_all);
+  xfree(&lvar);
+  xfree(&lvar_all);
+  gold_free(&warm);
   world_free(&b);
   rm_ensemble_free(&ens);
   if (rc == OO_STOPPED) return OO_STOPPED;

@@ -7,7 +7,8 @@
  * - Run r (objective o, beta b in config order, r = o * n_betas + b) has tag = objective name,
  *   plus "_beta<b>" (%g) when there are several betas, and run index r (the second key of its
  *   rollout streams). Its hash covers the upstream stages' keys, the ppo.* keys that shape a run
- *   (not the objective and beta lists), the objective (member for single, lambda for uwo), beta
+ *   (not the objective and beta lists), the objective (member for single and laplace_uwo, lambda
+ *   for uwo and the Laplace objectives, tau for softmin), beta
  *   and r. ppo_<tag>.h5 with that hash is skipped.
  * - Artifacts (rank 0): ppo_<tag>_policy.h5 (the final policy, an LM checkpoint), ppo_<tag>.csv
  *   (written live as ppo_<tag>.csv.part, renamed at the end), ppo_<tag>.h5 last: one dataset per
@@ -235,8 +236,12 @@ static void job_hash(const oo_config *cfg, ppo_job *j) {
   uint64_t h = cfg_hash(cfg, ppo_keys);
   const char *name = obj_name(j->obj.kind);
   h = oo_hash_bytes(name, strlen(name), h);
-  if (j->obj.kind == OBJ_SINGLE) h = oo_hash_bytes(&j->obj.member, sizeof j->obj.member, h);
+  if (j->obj.kind == OBJ_SINGLE || j->obj.kind == OBJ_LAPLACE_UWO)
+    h = oo_hash_bytes(&j->obj.member, sizeof j->obj.member, h);
+  if (j->obj.kind == OBJ_LAPLACE_UWO || j->obj.kind == OBJ_ENS_LAPLACE)
+    h = oo_hash_bytes(&j->obj.lambda, sizeof j->obj.lambda, h);
   if (j->obj.kind == OBJ_UWO) h = oo_hash_bytes(&j->obj.lambda, sizeof j->obj.lambda, h);
+  if (j->obj.kind == OBJ_SOFTMIN) h = oo_hash_bytes(&j->obj.tau, sizeof j->obj.tau, h);
   h = oo_hash_bytes(&j->beta, sizeof j->beta, h);
   h = oo_hash_bytes(&j->index, sizeof j->index, h);
   snprintf(j->hash, sizeof j->hash, "%016llx", (unsigned long long)h);
@@ -270,6 +275,7 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
   int rc = run_stamp(run, &w);
   if (!rc) rc = h5_attr_write_str(&w, "/", "tag", j->tag);
   if (!rc) rc = h5_attr_write_str(&w, "/", "objective", obj_name(j->obj.kind));
+  if (!rc && j->obj.kind == OBJ_SOFTMIN) rc = h5_attr_write_double(&w, "/", "softmin_tau", j->obj.tau);
   if (!rc) rc = h5_attr_write_str(&w, "/", "reward", run->cfg.ppo.reward);
   if (!rc) rc = h5_attr_write_double(&w, "/", "beta", j->beta);
   if (!rc) rc = h5_attr_write_int(&w, "/", "steps_done", rows);
@@ -507,6 +513,7 @@ int stage_ppo(oo_run *run) {
       ppo_job *j = &jobs[o * nb + b];
       rc = obj_parse(&j->obj.kind, cfg->ppo.objectives[o]);
       j->obj.lambda = cfg->ppo.uwo_lambda;
+      j->obj.tau = cfg->ppo.softmin_tau;
       j->obj.member = cfg->ppo.member;
       j->beta = cfg->ppo.betas[b];
       j->index = o * nb + b;
@@ -537,8 +544,11 @@ int stage_ppo(oo_run *run) {
   memset(&value, 0, sizeof value);
   rm_ensemble ens;
   memset(&ens, 0, sizeof ens);
-  gold_model gold;
+  gold_model gold, warm;
   memset(&gold, 0, sizeof gold);
+  memset(&warm, 0, sizeof warm);
+  int any_warm = 0;
+  for (int o = 0; o < cfg->ppo.n_objectives; o++) any_warm |= !strcmp(cfg->ppo.objectives[o], "warm");
   ppo_ctx x;
   memset(&x, 0, sizeof x);
   int ctx_ready = 0;
@@ -560,6 +570,8 @@ int stage_ppo(oo_run *run) {
   if (!rc && me->is_rm) {
     rc = run_world_path(run, "gold.h5", path, sizeof path);
     if (!rc) rc = gold_load(&gold, path);
+    if (!rc && any_warm) rc = run_path(run, "rm.h5", path, sizeof path);
+    if (!rc && any_warm) rc = rm_warm_load(&warm, path);
   }
   if (!rc) {
     x.cfg = cfg;
@@ -570,6 +582,7 @@ int stage_ppo(oo_run *run) {
     x.value = me->is_rollout && strcmp(cfg->ppo.value, "head") ? &value : NULL;
     x.ens = &ens;
     x.gold = &gold;
+    x.warm = any_warm ? &warm : NULL;
     x.train_prompts = train_p;
     x.n_train = n_train;
     x.eval_prompts = eval_p;
@@ -590,6 +603,7 @@ int stage_ppo(oo_run *run) {
   gpt_free(&value);
   rm_ensemble_free(&ens);
   if (me->is_rm) gold_free(&gold);
+  gold_free(&warm);
   xfree(&train_p);
   xfree(&train_s);
   xfree(&eval_p);

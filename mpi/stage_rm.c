@@ -12,6 +12,16 @@
  * - rm.h5 (written by rank 0): groups member_<m>; metrics/member_<m> (epochs, 4): train loss,
  *   accuracy on training labels, accuracy on clean test labels, agreement with gold on the
  *   training pairs; test_scores (n_test, 2, k); root attributes k, normalize. rm_members.csv too.
+ * - rm.warm = true (rm.init = pretrained, so members share the trunk they start from): group warm,
+ *   a reward checkpoint whose parameters are the members' element-wise mean (rm_weight_average,
+ *   on rank 0 once every member is there), calibrated like a member on the pi_init responses of
+ *   the training pairs; attribute warm_test_acc on it (clean test labels).
+ * - rm.laplace = true: after training, member m's replicas compute the GGN of its head over the
+ *   pairs it trained on (its bootstrap resample with rm.diversity bootstrap; training labels),
+ *   each replica its slice, summed over member_comm[m]; laplace_posterior factors it there
+ *   (ScaLAPACK from rm.laplace_scalapack_min on). Group laplace/member_<m>: Sigma (C+1,C+1) raw
+ *   units, phi_mean (C) the mean feature of both sides of those pairs (variances are taken
+ *   relative to it: laplace.h), attributes alpha, log_ml, log_det, solver, grid_rows, grid_cols.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -23,10 +33,13 @@
 #include "core/core.h"
 #include "core/metrics.h"
 #include "data/prefs.h"
+#include "laplace.h"
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 #include "run.h"
 #include "train_guard.h"
+
+#define RM_WARM_MAX 64 /* members WARM averages at most (rm.k's limit) */
 
 enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
 
@@ -106,8 +119,55 @@ static int eval_pairs(gpt *m, rm_work *w, MPI_Comm mc, const int *idx, int n, fl
   return OO_OK;
 }
 
+/* Collective on mc (member m's replicas): the last-layer Laplace posterior of g's head over the
+ * pairs it trained on, pairs[0..n) with their training labels; replica rr of rn takes a slice. */
+static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *pairs, int n, MPI_Comm mc, int rr,
+                          int rn, laplace_post *lp) {
+  const int C = g->d.C, D = C + 1;
+  REQUIRE(C <= LAPLACE_MAX_C, "rm.laplace: d_model %d above %d", C, LAPLACE_MAX_C);
+  double *G = xcalloc((size_t)D * D, sizeof(double)), ll = 0;
+  float *theta = xmalloc_floats((size_t)D), *fc = xmalloc_floats((size_t)w->bcap * C);
+  float *fr = xmalloc_floats((size_t)w->bcap * C);
+  double *mean = xcalloc((size_t)C, sizeof(double)); /* sum, then mean, of both sides' features */
+  memcpy(theta, g->p.head_w, sizeof(float) * (size_t)C);
+  theta[C] = g->p.head_b[0];
+  int a = rr * n / rn, b = (rr + 1) * n / rn;
+  for (int j0 = a; j0 < b; j0 += w->bcap) {
+    int nb = b - j0 < w->bcap ? b - j0 : w->bcap;
+    int T = pack_pairs(w, pairs + j0, nb, w->pd->label_train);
+    gpt_forward(g, w->btok, 2 * nb, T);
+    const float *lnf = gpt_final_ln(g);
+    for (int j = 0; j < nb; j++) {
+      memcpy(fc + (size_t)j * C, lnf + ((size_t)(2 * j) * T + w->blen[2 * j] - 1) * C, sizeof(float) * (size_t)C);
+      memcpy(fr + (size_t)j * C, lnf + ((size_t)(2 * j + 1) * T + w->blen[2 * j + 1] - 1) * C,
+             sizeof(float) * (size_t)C);
+    }
+    laplace_ggn_add(G, &ll, fc, fr, theta, nb, C);
+    for (int j = 0; j < nb; j++)
+      for (int i = 0; i < C; i++) mean[i] += (double)fc[(size_t)j * C + i] + fr[(size_t)j * C + i];
+  }
+  int rc = OO_OK;
+  if (MPI_Allreduce(MPI_IN_PLACE, G, D * D, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
+      MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
+      MPI_Allreduce(MPI_IN_PLACE, mean, C, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS)
+    rc = oo_error_at(__FILE__, __LINE__, "rm.laplace: summing the GGN over the member's ranks failed");
+  if (!rc) rc = laplace_posterior(lp, G, theta, ll, D, cfg->rm.laplace_scalapack_min, mc);
+  if (!rc) {
+    for (int i = 0; i < C; i++) mean[i] /= 2.0 * (n > 0 ? n : 1);
+    lp->phi_mean = mean;
+    mean = NULL;
+  }
+  xfree(&mean);
+  xfree(&G);
+  xfree(&theta);
+  xfree(&fc);
+  xfree(&fr);
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  return OO_OK;
+}
+
 static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt *g, double *metrics /*(epochs,N_MET)*/,
-                        float *test0, float *test1, float *train0, float *train1) {
+                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp) {
   const oo_config *cfg = &run->cfg;
   MPI_Comm mc = run->comms.member_comm[member];
   int rr = run->comms.member_rank[member], rn = run->comms.member_size[member];
@@ -207,6 +267,13 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
   }
   xfree(&order);
+  if (!rc && cfg->rm.laplace) {
+    rc = member_laplace(cfg, w, g, pairs, w->n_train, mc, rr, rn, lp);
+    if (!rc && rr == 0)
+      LOG_INFO("rm member %d: Laplace posterior of the head (D = %d, %s on %d x %d): alpha %g, log ML %.3f%s", member,
+               lp->D, lp->scalapack ? "ScaLAPACK" : "LAPACK", lp->grid_rows, lp->grid_cols, lp->alpha, lp->log_ml,
+               lp->alpha <= 1.0001e-4 || lp->alpha >= 0.9999e4 ? " (at the edge of the alpha grid)" : "");
+  }
   if (pairs != w->train) xfree(&pairs);
   CHECK(rc);
   /* Calibration on the pi_init responses of the training pairs (both sides). */
@@ -256,7 +323,81 @@ done:
   return OO_OK;
 }
 
-static int write_rm(oo_run *run, gpt *members, const double *metrics, const float *test_scores, const rm_work *w) {
+/* Rank 0, once it holds every member: WARM, their weight average, calibrated like a member on
+ * the pi_init responses of the training pairs (both sides); *test_acc is its clean test accuracy. */
+static int make_warm(const oo_config *cfg, rm_work *w, const gpt *members, int K, gpt *warm, double *test_acc) {
+  CHECK(gpt_create(warm, members[0].d, GPT_REWARD));
+  const float *params[RM_WARM_MAX];
+  REQUIRE(K <= RM_WARM_MAX, "rm.warm: at most %d members", RM_WARM_MAX);
+  for (int m = 0; m < K; m++) {
+    REQUIRE(members[m].n_params == warm->n_params, "rm.warm: member %d has %zu parameters, member 0 %zu", m,
+            members[m].n_params, warm->n_params);
+    params[m] = members[m].params;
+  }
+  rm_weight_average(warm->params, params, K, warm->n_params);
+  gpt_reserve(warm, 2 * w->bcap, w->Tmax);
+  const int n = w->n_train > 0 ? w->n_train : 1, nt = w->n_test > 0 ? w->n_test : 1;
+  float *s = xmalloc_floats(2 * (size_t)n), *t = xmalloc_floats(2 * (size_t)nt);
+  score_pairs(warm, w, w->train, w->n_train, s, s + w->n_train);
+  double mean, sd;
+  calib_mean_std(&mean, &sd, s, 2L * w->n_train);
+  warm->reward_shift = (float)mean;
+  warm->reward_scale = strcmp(cfg->rm.normalize, "zscore") == 0 && sd > 0 ? (float)sd : 1.0f;
+  score_pairs(warm, w, w->test, w->n_test, t, t + w->n_test);
+  *test_acc = pair_accuracy(t, t + w->n_test, w->test, w->n_test, w->pd->label_clean);
+  xfree(&s);
+  xfree(&t);
+  return OO_OK;
+}
+
+/* Sends member m's Laplace posterior from its replica 0 to world rank 0 (a no-op when that is
+ * rank 0; D = C + 1 on rank 0, which may not host the member). */
+static int collect_laplace(oo_run *run, int m, laplace_post *lp, int D) {
+  int src = layout_member_rank(&run->layout, m, 0);
+  const oo_comms *c = &run->comms;
+  if (src == 0 || (c->rank != src && c->rank != 0)) return OO_OK;
+  int tag = 300 + m;
+  double meta[6];
+  if (c->rank == src) {
+    meta[0] = lp->alpha, meta[1] = lp->log_ml, meta[2] = lp->log_det, meta[3] = lp->scalapack;
+    meta[4] = lp->grid_rows, meta[5] = lp->grid_cols;
+    CHECK_MPI(MPI_Send(meta, 6, MPI_DOUBLE, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(lp->Sigma, D * D, MPI_DOUBLE, 0, tag, c->world));
+    CHECK_MPI(MPI_Send(lp->phi_mean, D - 1, MPI_DOUBLE, 0, tag, c->world));
+  } else {
+    laplace_free(lp);
+    lp->D = D;
+    lp->Sigma = xmalloc(sizeof(double) * (size_t)D * D);
+    lp->phi_mean = xmalloc(sizeof(double) * (size_t)(D - 1));
+    CHECK_MPI(MPI_Recv(meta, 6, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(lp->Sigma, D * D, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
+    CHECK_MPI(MPI_Recv(lp->phi_mean, D - 1, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE));
+    lp->alpha = meta[0], lp->log_ml = meta[1], lp->log_det = meta[2], lp->scalapack = (int)meta[3];
+    lp->grid_rows = (int)meta[4], lp->grid_cols = (int)meta[5];
+  }
+  return OO_OK;
+}
+
+static int write_laplace(h5_writer *hw, const laplace_post *lp, int m) {
+  char name[64];
+  long dims[2] = {lp->D, lp->D};
+  snprintf(name, sizeof name, "laplace/member_%d/Sigma", m);
+  CHECK(h5_write_f64(hw, name, 2, dims, lp->Sigma));
+  long dm = lp->D - 1;
+  snprintf(name, sizeof name, "laplace/member_%d/phi_mean", m);
+  CHECK(h5_write_f64(hw, name, 1, &dm, lp->phi_mean));
+  snprintf(name, sizeof name, "laplace/member_%d", m);
+  CHECK(h5_attr_write_double(hw, name, "alpha", lp->alpha));
+  CHECK(h5_attr_write_double(hw, name, "log_ml", lp->log_ml));
+  CHECK(h5_attr_write_double(hw, name, "log_det", lp->log_det));
+  CHECK(h5_attr_write_str(hw, name, "solver", lp->scalapack ? "scalapack" : "lapack"));
+  CHECK(h5_attr_write_int(hw, name, "grid_rows", lp->grid_rows));
+  CHECK(h5_attr_write_int(hw, name, "grid_cols", lp->grid_cols));
+  return OO_OK;
+}
+
+static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc, const laplace_post *lps,
+                    const double *metrics, const float *test_scores, const rm_work *w) {
   const oo_config *cfg = &run->cfg;
   int K = cfg->rm.k, E = cfg->rm.epochs;
   char path[4400];
@@ -281,6 +422,9 @@ static int write_rm(oo_run *run, gpt *members, const double *metrics, const floa
     rc = h5_write_f32(&hw, "test_scores", 3, dims, test_scores);
   }
   if (!rc) rc = h5_attr_write_str(&hw, "metrics", "columns", "train_loss,train_acc,test_acc,gold_agree");
+  if (!rc && warm) rc = gpt_write(warm, &hw, "warm", 0);
+  for (int m = 0; lps && m < K && !rc; m++) rc = write_laplace(&hw, &lps[m], m);
+  if (!rc && warm) rc = h5_attr_write_double(&hw, "warm", "warm_test_acc", warm_acc);
   if (rc) {
     h5_discard(&hw);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -356,6 +500,7 @@ int stage_rm(oo_run *run) {
                        cfg->rm.size.n_head, cfg->pretrain.n_ctx);
   }
   gpt *members = xcalloc((size_t)K, sizeof(gpt));
+  laplace_post *lps = xcalloc((size_t)K, sizeof(laplace_post)); /* rm.laplace: member m's posterior */
   int *hosted = xcalloc((size_t)K, sizeof(int));
   double *metrics = xcalloc((size_t)K * E * N_MET, sizeof(double));
   float *test0 = xmalloc_floats((size_t)w.n_test + 1), *test1 = xmalloc_floats((size_t)w.n_test + 1);
@@ -368,7 +513,8 @@ int stage_rm(oo_run *run) {
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
-    rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1);
+    rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
+                      &lps[m]);
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
      * member this rank trains, and collect_member sends member m's column from test_scores. */
     if (!rc)
@@ -390,6 +536,7 @@ int stage_rm(oo_run *run) {
     }
     rc = collect_member(run, m, &members[m], hosted[m], metrics + (size_t)m * E * N_MET, E * N_MET, test_scores,
                         w.n_test, K);
+    if (!rc && cfg->rm.laplace) rc = collect_laplace(run, m, &lps[m], cfg->rm.size.d_model + 1);
   }
   if (!rc && c->rank == 0) {
     for (int m = 0; m < K; m++)
@@ -398,11 +545,22 @@ int stage_rm(oo_run *run) {
         LOG_INFO("rm member %d epoch %d: loss %.4f, train acc %.3f, clean test acc %.3f, gold agreement %.3f", m,
                  e + 1, x[MET_LOSS], x[MET_TRAIN_ACC], x[MET_TEST_ACC], x[MET_GOLD_AGREE]);
       }
-    rc = write_rm(run, members, metrics, test_scores, &w);
+    gpt warm;
+    memset(&warm, 0, sizeof warm);
+    double warm_acc = NAN;
+    if (cfg->rm.warm) {
+      rc = make_warm(cfg, &w, members, K, &warm, &warm_acc);
+      if (!rc) LOG_INFO("rm: WARM (weight average of %d members): clean test accuracy %.3f", K, warm_acc);
+    }
+    if (!rc) rc = write_rm(run, members, cfg->rm.warm ? &warm : NULL, warm_acc, cfg->rm.laplace ? lps : NULL, metrics,
+                           test_scores, &w);
+    gpt_free(&warm);
     if (!rc) report_disagreement(test_scores, w.n_test, K);
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, c->world);
   for (int m = 0; m < K; m++) gpt_free(&members[m]);
+  for (int m = 0; m < K; m++) laplace_free(&lps[m]);
+  xfree(&lps);
   gpt_free(&lm);
   xfree(&members);
   xfree(&hosted);

@@ -17,3 +17,8 @@ set_tests_properties(test_abort_error_np4 PROPERTIES LABELS "mpi;script" ENVIRON
                      TIMEOUT 300)
 
 oo_script_test(NAME overopt_layout SCRIPT layout.sh LABELS mpi)
+
+# Last-layer Laplace posterior (#15): against a dense brute force, ScaLAPACK against LAPACK.
+oo_unit_test(NAME test_laplace SOURCES test_laplace.c NP 1 LABELS rlhf)
+oo_unit_test(NAME test_laplace SOURCES test_laplace.c NP 2 LABELS rlhf)
+oo_unit_test(NAME test_laplace SOURCES test_laplace.c NP 4 LABELS rlhf)

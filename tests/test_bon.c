@@ -1,5 +1,6 @@
 /* Best-of-n: the estimator against brute-force enumeration, weight sums, identical members,
- * gold alignment through the sort, KL_bon values, objectives and the default grid. */
+ * gold alignment through the sort, KL_bon values, objectives and the default grid; the soft
+ * minimum against its definition, its limits and its second-order expansion. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@ static double direct_objective(obj_kind kind, const float *R, int K, double lamb
     case OBJ_MEAN: return mean;
     case OBJ_WCO: return mn;
     case OBJ_UWO: return mean - lambda * v;
+    case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, 1.0); /* its value: test_softmin */
+    case OBJ_WARM:
+    case OBJ_LAPLACE_UWO:
+    case OBJ_ENS_LAPLACE: break; /* not functions of R alone */
   }
   return NAN;
 }
@@ -67,8 +72,8 @@ static void test_brute_force(int data) {
   int grid[N];
   for (int n = 1; n <= N; n++) grid[n - 1] = n;
   double max_err = 0;
-  for (int kind = OBJ_SINGLE; kind <= OBJ_UWO; kind++) {
-    obj_spec spec = {(obj_kind)kind, 0.5, 0};
+  for (int kind = OBJ_SINGLE; kind <= OBJ_SOFTMIN; kind++) {
+    obj_spec spec = {(obj_kind)kind, 0.5, 0, 1.0};
     bon_curve c;
     EXPECT_OK(bon_curve_compute(&c, proxy, gold, 1, N, K, &spec, grid, N));
     int M = kind == OBJ_SINGLE ? K : 1;
@@ -149,7 +154,7 @@ static void test_identical_members(void) {
   EXPECT_OK(bon_default_grid(grid, &G, 8, N));
   bon_curve c[4];
   for (int kind = 0; kind < 4; kind++) {
-    obj_spec spec = {(obj_kind)kind, 0.5, 0};
+    obj_spec spec = {(obj_kind)kind, 0.5, 0, 1.0};
     EXPECT_OK(bon_curve_compute(&c[kind], proxy, gold, P, N, K, &spec, grid, G));
   }
   for (int kind = 1; kind < 4; kind++)
@@ -197,7 +202,7 @@ static void test_alignment(void) {
   EXPECT_OK(bon_default_grid(grid, &G, 16, N));
   double lambda = 0.5, worst = 0;
   for (int kind = 0; kind < 4; kind++) {
-    obj_spec spec = {(obj_kind)kind, lambda, 0};
+    obj_spec spec = {(obj_kind)kind, lambda, 0, 1.0};
     bon_curve c;
     EXPECT_OK(bon_curve_compute(&c, proxy, gold, P, N, K, &spec, grid, G));
     for (int g = 0; g < G; g++) {
@@ -231,7 +236,7 @@ static void test_kl_grid_objectives(void) {
   /* a grid value above N is refused with a message */
   int bad[2] = {1, 20};
   float p[4] = {0}, gd[4] = {0};
-  obj_spec spec = {OBJ_MEAN, 0, 0};
+  obj_spec spec = {OBJ_MEAN, 0, 0, 0};
   bon_curve c;
   EXPECT(bon_curve_compute(&c, p, gd, 1, 4, 1, &spec, bad, 2) != OO_OK);
   EXPECT(strstr(oo_error_message(), "outside 1..N") != NULL);
@@ -241,7 +246,7 @@ static void test_kl_grid_objectives(void) {
   EXPECT_NEAR(ensemble_objective_wco(R, 4), 1.0, 1e-15);
   EXPECT_NEAR(ensemble_objective_uwo(R, 4, 0.5), 3.0 - 0.5 * 3.5, 1e-15);
   float rows[8] = {1, 2, 3, 6, 4, 4, 4, 4}, out[2];
-  obj_spec uwo = {OBJ_UWO, 0.5, 0}, single = {OBJ_SINGLE, 0, 3}, bad_member = {OBJ_SINGLE, 0, 4};
+  obj_spec uwo = {OBJ_UWO, 0.5, 0, 0}, single = {OBJ_SINGLE, 0, 3, 0}, bad_member = {OBJ_SINGLE, 0, 4, 0};
   EXPECT_OK(ensemble_objective_rows(out, &uwo, rows, 2, 4));
   EXPECT_NEAR(out[0], 1.25, 1e-6);
   EXPECT_NEAR(out[1], 4.0, 1e-6);
@@ -254,6 +259,135 @@ static void test_kl_grid_objectives(void) {
   EXPECT(obj_parse(&k, "worst") != OO_OK);
 }
 
+/* The soft minimum r(tau) = -tau log((1/K) sum exp(-R_i/tau)) of K members with spread
+ * D = max - min, mean mu and population variance v. The bounds checked, each exact (no
+ * asymptotics), so the tolerances below are only double rounding (1e-12 relative):
+ * - definition: against the naive formula where it cannot overflow (|R/tau| < 30);
+ * - tau -> 0: 0 <= r - min <= tau log K (the sum holds the term 1 and is at most K);
+ * - tau -> inf: 0 <= mu - r <= D^2/(8 tau) (Jensen; Hoeffding's lemma on the centred scores);
+ * - second order: |r - (mu - v/(2 tau))| <= D^3/(6 tau^2): r = mu - tau c(-1/tau) with c the
+ *   cumulant generating function of the centred scores, c(0) = c'(0) = 0, c''(0) = v, and c'''
+ *   is a third central moment of a distribution on an interval of length D, so |c'''| <= D^3
+ *   (Taylor with the Lagrange remainder);
+ * - r is non-decreasing in tau (a power mean of exp(-R)); identical members give R exactly;
+ *   scores of 1e30 do not overflow. Then best-of-n with tau -> 0 orders samples as wco and with
+ *   tau -> inf as mean, so their gold curves agree. */
+static void test_softmin(void) {
+  enum { K = 5, ROWS = 200 };
+  oo_rng r = oo_rng_make(5, RNG_TEST, 0, 0);
+  double worst_def = 0, worst_order2 = 0;
+  for (int row = 0; row < ROWS; row++) {
+    float R[K];
+    double scale = row % 4 == 0 ? 0.1 : row % 4 == 1 ? 1.0 : row % 4 == 2 ? 3.0 : 10.0;
+    for (int j = 0; j < K; j++) R[j] = (float)(scale * oo_rng_normal(&r) + 2.0);
+    double mu = ensemble_objective_mean(R, K), mn = ensemble_objective_wco(R, K), mx = R[0], v = 0;
+    for (int j = 0; j < K; j++) {
+      mx = fmax(mx, R[j]);
+      v += (R[j] - mu) * (R[j] - mu) / K;
+    }
+    const double D = mx - mn, eps = 1e-12 * (1 + fabs(mu) + fabs(mn) + D);
+    const double taus[] = {1e-4, 1e-2, 0.3, 1, 3, 10, 100, 1e4, 1e6};
+    double prev = -INFINITY;
+    for (size_t t = 0; t < sizeof taus / sizeof taus[0]; t++) {
+      const double tau = taus[t], s = ensemble_objective_softmin(R, K, tau);
+      EXPECT_MSG(isfinite(s) && s >= prev - eps, "row %d tau %g: %.17g after %.17g", row, tau, s, prev);
+      prev = s;
+      EXPECT_MSG(s >= mn - eps && s <= mn + tau * log((double)K) + eps, "row %d tau %g: %.17g, min %.17g", row, tau, s,
+                 mn);
+      EXPECT_MSG(mu - s >= -eps && mu - s <= D * D / (8 * tau) + eps, "row %d tau %g: mean - r = %.3g > D^2/(8 tau) = %.3g",
+                 row, tau, mu - s, D * D / (8 * tau));
+      const double order2 = fabs(s - (mu - v / (2 * tau)));
+      EXPECT_MSG(order2 <= D * D * D / (6 * tau * tau) + eps, "row %d tau %g: |r - (mu - v/(2 tau))| = %.3g > %.3g", row,
+                 tau, order2, D * D * D / (6 * tau * tau));
+      if (tau >= 10 && tau <= 100) worst_order2 = fmax(worst_order2, order2 * tau * tau / (D * D * D)); /* above: rounding */
+      if (fabs(mn) / tau < 30 && D / tau < 30) {
+        /* The naive sum S carries a relative error of about (K + 2 + max|R|/tau) u (the rounding
+         * of R/tau amplified by exp, exp itself, the sum), so tau log S an absolute one of
+         * ((K + 2) tau + max|R|) u: the naive formula, not the stable one, sets the tolerance
+         * (16x that, u = 2^-53). */
+        double naive = 0, maxabs = fmax(fabs(mn), fabs(mx));
+        for (int j = 0; j < K; j++) naive += exp(-R[j] / tau) / K;
+        naive = -tau * log(naive);
+        const double tol = 16 * 0x1p-53 * ((K + 2) * tau + maxabs + fabs(naive));
+        worst_def = fmax(worst_def, fabs(s - naive) / tol);
+        EXPECT_NEAR(s, naive, tol);
+      }
+    }
+  }
+  printf("softmin: largest |r - naive| / tolerance %.3g; largest |r - (mu - v/(2 tau))| tau^2/D^3 %.3g (bound 1/6)\n",
+         worst_def, worst_order2);
+  float same[3] = {0.7f, 0.7f, 0.7f}, huge[3] = {1e30f, -1e30f, 0.0f};
+  EXPECT(ensemble_objective_softmin(same, 3, 1e-3) == 0.7f && ensemble_objective_softmin(same, 3, 1e6) == 0.7f);
+  double h = ensemble_objective_softmin(huge, 3, 1e-3);
+  EXPECT(isfinite(h) && fabs(h - (double)huge[1]) <= 1e-15 * 1e30); /* min + tau log 3, tau absorbed */
+  /* the Laplace objectives by hand: R = {1, 2, 3, 6} (mean 3, population variance 3.5), V = {1, 0, 2, 1} */
+  float Rl[4] = {1, 2, 3, 6}, Vl[4] = {1, 0, 2, 1}, o1;
+  obj_spec lu = {.kind = OBJ_LAPLACE_UWO, .lambda = 0.5, .member = 2}, el = {.kind = OBJ_ENS_LAPLACE, .lambda = 0.5};
+  EXPECT_OK(laplace_objective_rows(&o1, &lu, Rl, Vl, 1, 4));
+  EXPECT_NEAR(o1, 3.0 - 0.5 * 2.0, 1e-6);
+  EXPECT_OK(laplace_objective_rows(&o1, &el, Rl, Vl, 1, 4));
+  EXPECT_NEAR(o1, 3.0 - 0.5 * (3.5 + 1.0), 1e-6);
+  EXPECT(ensemble_objective_rows(&o1, &el, Rl, 1, 4) != OO_OK && laplace_objective_rows(&o1, &lu, Rl, Vl, 1, 2) != OO_OK);
+  obj_kind k;
+  EXPECT_OK(obj_parse(&k, "ens_laplace"));
+  EXPECT(k == OBJ_ENS_LAPLACE);
+  EXPECT_OK(obj_parse(&k, "softmin"));
+  EXPECT(k == OBJ_SOFTMIN && strcmp(obj_name(OBJ_SOFTMIN), "softmin") == 0);
+  float out[3];
+  obj_spec bad_tau = {OBJ_SOFTMIN, 0, 0, 0};
+  EXPECT(ensemble_objective_rows(out, &bad_tau, same, 1, 3) != OO_OK);
+  EXPECT(strstr(oo_error_message(), "tau > 0") != NULL);
+
+  /* best-of-n: softmin with tau -> 0 ranks like wco, tau -> inf like mean */
+  enum { P = 3, N = 128 };
+  float *proxy = xmalloc(sizeof(float) * P * N * K), *gold = xmalloc(sizeof(float) * P * N);
+  for (int i = 0; i < P * N * K; i++) proxy[i] = (float)oo_rng_normal(&r);
+  for (int i = 0; i < P * N; i++) gold[i] = (float)oo_rng_normal(&r);
+  int grid[16], G = 0;
+  EXPECT_OK(bon_default_grid(grid, &G, 16, N));
+  const obj_spec specs[4] = {{.kind = OBJ_WCO}, {.kind = OBJ_SOFTMIN, .tau = 1e-7}, {.kind = OBJ_MEAN},
+                             {.kind = OBJ_SOFTMIN, .tau = 1e9}};
+  bon_curve c[4];
+  for (int i = 0; i < 4; i++) EXPECT_OK(bon_curve_compute(&c[i], proxy, gold, P, N, K, &specs[i], grid, G));
+  for (int g = 0; g < G; g++) {
+    EXPECT_NEAR(c[1].gold[g], c[0].gold[g], 1e-12);
+    EXPECT_NEAR(c[1].proxy[g], c[0].proxy[g], 1e-7 * log((double)K) + 1e-12);
+    EXPECT_NEAR(c[3].gold[g], c[2].gold[g], 1e-12);
+    EXPECT_NEAR(c[3].proxy[g], c[2].proxy[g], 1e-7);
+  }
+  for (int i = 0; i < 4; i++) bon_curve_free(&c[i]);
+  xfree(&proxy);
+  xfree(&gold);
+}
+
+/* WARM: rm_weight_average against the exact mean (long double sum of at most 64 floats of one
+ * sign pattern is exact to 2^-64 relative), within rm.h's bound 2^-24 |mean| + K 2^-53 max|p|. */
+static void test_warm_average(void) {
+  enum { K = 7, n = 4096 };
+  float *p[K], *out = xmalloc(sizeof(float) * n);
+  oo_rng r = oo_rng_make(6, RNG_TEST, 0, 0);
+  for (int m = 0; m < K; m++) {
+    p[m] = xmalloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) p[m][i] = (float)(oo_rng_normal(&r) * pow(10.0, (double)(i % 7) - 3.0));
+  }
+  rm_weight_average(out, (const float *const *)p, K, n);
+  double worst = 0;
+  for (int i = 0; i < n; i++) {
+    long double s = 0;
+    double mx = 0;
+    for (int m = 0; m < K; m++) {
+      s += p[m][i];
+      mx = fmax(mx, fabs(p[m][i]));
+    }
+    double mean = (double)(s / K), bound = 0x1p-24 * fabs(mean) + K * 0x1p-53 * mx;
+    worst = fmax(worst, fabs(out[i] - mean) / bound);
+    EXPECT_MSG(fabs(out[i] - mean) <= bound, "i %d: %.9g, mean %.17g", i, out[i], mean);
+  }
+  printf("warm average: largest |out - mean| / bound %.3g\n", worst);
+  for (int m = 0; m < K; m++) xfree(&p[m]);
+  xfree(&out);
+}
+
 /* Paper scale, timed: N = 12,600, the default grid, a few prompts. */
 static void test_scale(void) {
   enum { P = 8, N = 12600, K = 5 };
@@ -263,7 +397,7 @@ static void test_scale(void) {
   for (size_t i = 0; i < (size_t)P * N; i++) gold[i] = oo_rng_normal(&r);
   int grid[32], G = 0;
   EXPECT_OK(bon_default_grid(grid, &G, 32, N));
-  obj_spec spec = {OBJ_UWO, 0.5, 0};
+  obj_spec spec = {OBJ_UWO, 0.5, 0, 0};
   bon_curve c;
   double t0 = oo_now();
   EXPECT_OK(bon_curve_compute(&c, proxy, gold, P, N, K, &spec, grid, G));
@@ -284,6 +418,8 @@ int main(void) {
   test_identical_members();
   test_alignment();
   test_kl_grid_objectives();
+  test_softmin();
+  test_warm_average();
   test_scale();
   EXPECT(oo_mem_live_blocks() == live);
   return TEST_SUMMARY();

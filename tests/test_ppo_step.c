@@ -125,7 +125,7 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, const char *value_
   x.cfg = &cfg;
   x.comms = &comms;
   x.lay = &lay;
-  x.obj = (obj_spec){OBJ_UWO, 0.1, 0};
+  x.obj = (obj_spec){.kind = OBJ_UWO, .lambda = 0.1};
   x.use_gold = 0;
   x.policy = me->is_rollout ? &policy : NULL;
   x.ref = me->is_rollout ? &ref : NULL;

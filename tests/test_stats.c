@@ -4,7 +4,9 @@
  *   symmetry switch);
  * - the t CDF against Cauchy (df 1) and df 2 closed forms;
  * - t(0.975, df) against the textbook table (6 decimals: tolerance 5e-7 plus rounding);
- * - mean, sd and the interval on a small sample, and NaN for one value.
+ * - mean, sd and the interval on a small sample, and NaN for one value;
+ * - Spearman's rank correlation against a brute-force one (ranks by counting, ties averaged),
+ *   on data with many ties, and its known values (+1, -1, NaN for a constant side).
  * Prints the largest difference seen per group. */
 #include <math.h>
 #define PI 3.14159265358979323846
@@ -89,7 +91,63 @@ static void check_ci(void) {
   EXPECT(one.mean == 1 && isnan(one.sd) && isnan(one.lo) && isnan(one.hi));
 }
 
+/* Fractional rank of x[i] by counting: 1 + #{x_j < x_i} + (#{x_j == x_i} - 1)/2. */
+static double brute_rank(const double *x, int n, int i) {
+  int less = 0, equal = 0;
+  for (int j = 0; j < n; j++) {
+    less += x[j] < x[i];
+    equal += x[j] == x[i];
+  }
+  return 1 + less + 0.5 * (equal - 1);
+}
+
+static void check_spearman(void) {
+  enum { N = 60 };
+  double x[N], y[N], work[2 * N], worst = 0;
+  int iwork[N];
+  oo_rng r = oo_rng_make(7, RNG_TEST, 0, 0);
+  for (int trial = 0; trial < 40; trial++) {
+    int n = 2 + trial % (N - 1), levels = trial % 3 == 0 ? 3 : trial % 3 == 1 ? 10 : 1000000;
+    for (int i = 0; i < n; i++) {
+      x[i] = (double)oo_rng_below(&r, (uint64_t)levels);
+      y[i] = trial % 2 ? x[i] + (double)oo_rng_below(&r, (uint64_t)levels) : (double)oo_rng_below(&r, (uint64_t)levels);
+    }
+    double rx[N], ry[N], sx = 0, sy = 0;
+    for (int i = 0; i < n; i++) {
+      rx[i] = brute_rank(x, n, i);
+      ry[i] = brute_rank(y, n, i);
+      sx += rx[i] / n;
+      sy += ry[i] / n;
+    }
+    double sxy = 0, sxx = 0, syy = 0;
+    for (int i = 0; i < n; i++) {
+      sxy += (rx[i] - sx) * (ry[i] - sy);
+      sxx += (rx[i] - sx) * (rx[i] - sx);
+      syy += (ry[i] - sy) * (ry[i] - sy);
+    }
+    double want = sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN, got = stats_spearman(x, y, n, work, iwork);
+    if (isnan(want)) {
+      EXPECT_MSG(isnan(got), "trial %d: constant side, got %g", trial, got);
+      continue;
+    }
+    worst = fmax(worst, fabs(got - want));
+    EXPECT_MSG(fabs(got - want) < 1e-12, "trial %d (n %d, %d levels): %.15g, brute force %.15g", trial, n, levels, got,
+               want);
+    double ranks[N];
+    stats_ranks(ranks, iwork, x, n);
+    for (int i = 0; i < n; i++) EXPECT(ranks[i] == rx[i]);
+  }
+  printf("spearman: largest difference from brute force %.3g\n", worst);
+  double a[5] = {1, 2, 3, 4, 5}, b[5] = {10, 20, 20, 40, 50}, c[5] = {5, 4, 3, 2, 1}, k[5] = {2, 2, 2, 2, 2};
+  EXPECT_NEAR(stats_spearman(a, c, 5, work, iwork), -1.0, 1e-15);
+  EXPECT_NEAR(stats_spearman(a, a, 5, work, iwork), 1.0, 1e-15);
+  EXPECT(isnan(stats_spearman(a, k, 5, work, iwork)) && isnan(stats_spearman(a, b, 1, work, iwork)));
+  /* b's ranks are 1, 2.5, 2.5, 4, 5: r = 9.5 / sqrt(10 * 9.5) */
+  EXPECT_NEAR(stats_spearman(a, b, 5, work, iwork), 9.5 / sqrt(95.0), 1e-15);
+}
+
 int main(void) {
+  check_spearman();
   check_betainc();
   check_t_cdf();
   check_t95();

@@ -29,6 +29,7 @@
 
 typedef enum {
   K_INT,        /* int */
+  K_BOOL,       /* int 0 or 1, written true/false */
   K_FLOAT,      /* double; integer literals accepted */
   K_STR,        /* char[size] */
   K_ENUM,       /* char[size], one of choices */
@@ -54,6 +55,7 @@ typedef struct {
 #define FSIZE(f) sizeof(((oo_config *)0)->f)
 #define FELEM(f) sizeof(((oo_config *)0)->f[0])
 #define INT(k, f, d, lo, hi, doc) {k, K_INT, offsetof(oo_config, f), FSIZE(f), 0, 0, d, lo, hi, 0, NULL, doc}
+#define BOOL(k, f, d, doc) {k, K_BOOL, offsetof(oo_config, f), FSIZE(f), 0, 0, d, 0, 1, 0, NULL, doc}
 #define FLT(k, f, d, lo, hi, doc) {k, K_FLOAT, offsetof(oo_config, f), FSIZE(f), 0, 0, d, lo, hi, 0, NULL, doc}
 #define FLT_GT(k, f, d, lo, hi, doc) {k, K_FLOAT, offsetof(oo_config, f), FSIZE(f), 0, 0, d, lo, hi, 1, NULL, doc}
 #define STR(k, f, d, doc) {k, K_STR, offsetof(oo_config, f), FSIZE(f), 0, 0, d, 0, 0, 0, NULL, doc}
@@ -132,17 +134,27 @@ static const cfg_key SCHEMA[] = {
          "per member on pi_init responses: shift to mean 0, or also scale to std 1"),
     ELIST("rm.diversity", rm.diversity, rm.n_diversity, "[finetune]", "finetune|bootstrap",
           "what makes members differ: finetune = init seed and data order; bootstrap adds a resample of the pairs"),
+    BOOL("rm.warm", rm.warm, "false",
+         "also write WARM, the members' weight average, to rm.h5 (needs rm.init = pretrained): objective/curve warm"),
+    BOOL("rm.laplace", rm.laplace, "false",
+         "also a last-layer Laplace posterior of each member's head (rm.h5 laplace/member_<m>): curves laplace_uwo, ens_laplace"),
+    INT("rm.laplace_scalapack_min", rm.laplace_scalapack_min, "512", 2, 1 << 20,
+        "Laplace: factor the (C+1)^2 precision with ScaLAPACK over the member's ranks when C+1 >= this, else LAPACK"),
 
     INT("bon.n_prompts", bon.n_prompts, "32", 1, 1000000, "evaluation prompts"),
     INT("bon.n_samples", bon.n_samples, "512", 1, 100000, "N samples per prompt (n runs up to N)"),
     FLIST("bon.uwo_lambda", bon.uwo_lambda, bon.n_uwo_lambda, "[0.5]", 0, 100,
           "uwo variance penalties, one curve each"),
+    FLIST("bon.softmin_tau", bon.softmin_tau, bon.n_softmin_tau, "[1.0]", 1e-3, 1e6,
+          "soft-minimum temperatures, one curve softmin_<tau> each (tau = 1/(2 lambda) matches uwo to second order)"),
     FLT_GT("bon.top_p", bon.top_p, "1.0", 0, 1, "nucleus sampling mass of the BoN samples"),
 
     ELIST("ppo.objectives", ppo.objectives, ppo.n_objectives, "[single, mean, wco, uwo]",
-          "single|mean|wco|uwo", "objectives optimized, one PPO run each"),
+          "single|mean|wco|uwo|softmin|warm|laplace_uwo|ens_laplace",
+          "objectives optimized, one PPO run each (warm needs rm.warm, laplace_uwo and ens_laplace rm.laplace)"),
     FLIST("ppo.betas", ppo.betas, ppo.n_betas, "[0.0]", 0, 100, "KL coefficients, one PPO run each"),
     FLT("ppo.uwo_lambda", ppo.uwo_lambda, "0.1", 0, 100, "uwo variance penalty"),
+    FLT("ppo.softmin_tau", ppo.softmin_tau, "5.0", 1e-3, 1e6, "softmin temperature (5 = 1/(2 x 0.1), uwo's lambda)"),
     INT("ppo.member", ppo.member, "0", 0, 63, "the member optimized by 'single' (< rm.k)"),
     ENUM("ppo.kl_mode", ppo.kl_mode, "fixed", "fixed|adaptive", "fixed beta or adaptive KL controller"),
     FLT_GT("ppo.kl_target", ppo.kl_target, "6.0", 0, 1000, "adaptive: target KL in nats per response"),
@@ -331,6 +343,7 @@ static void format_value(const oo_config *cfg, const cfg_key *k, char *out, size
   out[0] = 0;
   switch (k->type) {
   case K_INT: snprintf(out, cap, "%d", *(const int *)base); break;
+  case K_BOOL: snprintf(out, cap, "%s", *(const int *)base ? "true" : "false"); break;
   case K_FLOAT: format_double(*(const double *)base, out, cap); break;
   case K_STR:
   case K_ENUM: quote(out, cap, base); break;
@@ -389,6 +402,7 @@ static void accepted_text(const cfg_key *k, char *out, size_t cap) {
     snprintf(out, cap, "%s%s .. %s%s", k->lo_open ? "> " : "", lo, hi,
              k->type == K_FLOAT_LIST ? " each, 1 to 16 values" : "");
     break;
+  case K_BOOL: snprintf(out, cap, "true, false"); break;
   case K_STR: snprintf(out, cap, "text, at most %zu bytes", k->size - 1); break;
   case K_ENUM: choices_text(k->choices, out, cap); break;
   case K_ENUM_LIST:
@@ -402,6 +416,7 @@ static void accepted_text(const cfg_key *k, char *out, size_t cap) {
 static const char *type_name(key_type t) {
   switch (t) {
   case K_INT: return "int";
+  case K_BOOL: return "bool";
   case K_FLOAT: return "float";
   case K_STR: return "string";
   case K_ENUM: return "string (one of a set)";
@@ -459,6 +474,11 @@ static int set_element(oo_config *cfg, const cfg_key *k, int idx, const cfg_valu
     REQUIRE(v->kind == V_INT, "%swrong type for '%s': expected int, got %s", where, name, got);
     REQUIRE(v->i >= (long long)k->lo && v->i <= (long long)k->hi,
             "%s'%s' = %lld is out of range: accepted %s", where, name, v->i, acc);
+    *(int *)base = (int)v->i;
+    return OO_OK;
+  }
+  case K_BOOL: {
+    REQUIRE(v->kind == V_BOOL, "%swrong type for '%s': expected true or false, got %s", where, name, got);
     *(int *)base = (int)v->i;
     return OO_OK;
   }
@@ -672,6 +692,25 @@ static int cross_check(const oo_config *c, const char *path, char *msg, size_t c
              at("ppo.member", path), c->ppo.member, at("rm.k", path), c->rm.k);
     return 1;
   }
+  if (c->rm.warm && strcmp(c->rm.init, "pretrained")) {
+    snprintf(msg, cap, "'rm.warm'%s = true averages the members' weights, which is defined only for members that share "
+             "an initialization: set 'rm.init'%s = \"pretrained\" (with rm.diversity finetune or bootstrap) or rm.warm = false",
+             at("rm.warm", path), at("rm.init", path));
+    return 1;
+  }
+  for (int o = 0; o < c->ppo.n_objectives; o++)
+    if (!strcmp(c->ppo.objectives[o], "warm") && !c->rm.warm) {
+      snprintf(msg, cap, "'ppo.objectives'%s names \"warm\" but 'rm.warm'%s = false: set rm.warm = true so the rm stage "
+               "writes WARM", at("ppo.objectives", path), at("rm.warm", path));
+      return 1;
+    }
+  for (int o = 0; o < c->ppo.n_objectives; o++)
+    if (strstr(c->ppo.objectives[o], "laplace") && !c->rm.laplace) {
+      snprintf(msg, cap, "'ppo.objectives'%s names \"%s\" but 'rm.laplace'%s = false: set rm.laplace = true so the rm "
+               "stage writes the members' Laplace posteriors", at("ppo.objectives", path), c->ppo.objectives[o],
+               at("rm.laplace", path));
+      return 1;
+    }
   if (c->bon.n_samples < 1) {
     snprintf(msg, cap, "'bon.n_samples' = %d must be at least 1", c->bon.n_samples);
     return 1;

@@ -86,20 +86,26 @@ typedef struct {
     char normalize[16];   /* center | zscore (on pi_init responses) */
     char diversity[CFG_LIST][16]; /* what makes members differ: finetune (seeds), bootstrap (resampled pairs) */
     int n_diversity;
+    int warm;             /* 1: also the members' weight average (WARM) as rm.h5 group warm */
+    int laplace;          /* 1: last-layer Laplace posterior of each member (rm.h5 laplace/) */
+    int laplace_scalapack_min; /* ScaLAPACK from this many head parameters (C+1) on */
   } rm;
   struct {
     int n_prompts;           /* evaluation prompts */
     int n_samples;           /* N samples per prompt */
     double uwo_lambda[CFG_LIST]; /* uwo lambdas */
     int n_uwo_lambda;
+    double softmin_tau[CFG_LIST]; /* softmin temperatures */
+    int n_softmin_tau;
     double top_p;
   } bon;
   struct {
-    char objectives[CFG_LIST][16]; /* single | mean | wco | uwo, run one after another */
+    char objectives[CFG_LIST][16]; /* single .. softmin, warm, laplace_uwo, ens_laplace, run one after another */
     int n_objectives;
     double betas[CFG_LIST];   /* KL coefficients, one run each */
     int n_betas;
     double uwo_lambda;
+    double softmin_tau;       /* temperature of 'softmin' */
     int member;               /* the member optimized by 'single' */
     char kl_mode[16];         /* fixed | adaptive */
     double kl_target;         /* adaptive: target KL (nats per response) */

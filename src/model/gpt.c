@@ -359,6 +359,7 @@ void gpt_forward(gpt *m, const int *tokens, int B, int T) {
 
 float *gpt_logits(gpt *m) { return m->acts ? m->acts->logits : NULL; }
 float *gpt_scalar_out(gpt *m) { return m->acts ? m->acts->out : NULL; }
+float *gpt_final_ln(gpt *m) { return m->acts ? m->acts->lnf : NULL; }
 float *gpt_dlogits_buffer(gpt *m) { return m->acts ? m->acts->dout : NULL; }
 float *gpt_dscalar_buffer(gpt *m) { return m->acts ? m->acts->dscalar : NULL; }
 

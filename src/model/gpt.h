@@ -114,6 +114,7 @@ double gpt_memory_bytes(gpt_dims d, gpt_kind kind, int B, int T, int train);
 void gpt_forward(gpt *m, const int *tokens, int B, int T);
 float *gpt_logits(gpt *m);     /* (B,T,V) of the last forward (LM, lm_value) */
 float *gpt_scalar_out(gpt *m); /* (B,T) of the last forward (reward/value/lm_value) */
+float *gpt_final_ln(gpt *m);   /* (B,T,C) final LayerNorm output of the last forward: the head's input */
 /* Backward of the last forward. dout is (B,T,V) dlogits for LM and lm_value (the value head
  * then gets no gradient), (B,T) for scalar heads. Accumulates into grads (the model must have
  * gpt_alloc_train). */

@@ -703,6 +703,28 @@ done:
   return rc;
 }
 
+/* uncertainty.csv (issue #15): Spearman of each uncertainty source with |proxy - gold|, one row per
+ * source and set. */
+static int md_uncertainty(FILE *md, const char *path) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  static const char *const names[] = {"source", "set", "samples", "spearman", NULL};
+  int col[4], rc = csv_cols(&t, names, col);
+  if (rc) goto done;
+  fprintf(md, "## Uncertainty quality (uncertainty.csv)\n\nSpearman correlation of each uncertainty with |proxy − gold| "
+              "(docs/uncertainty.md).\n\n| source | set | samples | spearman |\n|---|---|---:|---:|\n");
+  for (int r = 0; r < t.n_rows; r++) {
+    double rho;
+    CHECK_GOTO(rc, csv_num(&t, r, col[3], &rho), done);
+    fprintf(md, "| %s | %s | %s | %.3f |\n", csv_cell(&t, r, col[0]), csv_cell(&t, r, col[1]), csv_cell(&t, r, col[2]),
+            rho);
+  }
+  fprintf(md, "\n");
+done:
+  csv_free(&t);
+  return rc;
+}
+
 /* ---- the report -------------------------------------------------------------------------- */
 
 static int cmp_str(const void *a, const void *b) {
@@ -1130,6 +1152,7 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
   }
   if (have(dir, "fits.csv", path, sizeof path)) CHECK(md_fits(md, path, &d->fits, &d->n_fits));
   if (have(dir, "winrates.csv", path, sizeof path)) CHECK(md_winrates(md, path));
+  if (have(dir, "uncertainty.csv", path, sizeof path)) CHECK(md_uncertainty(md, path));
   if (has_sweep) {
     fprintf(md, "## Sweep (sweep.csv)\n\n|");
     for (int j = 0; j < d->sweep_t.n_cols; j++) fprintf(md, " %s |", d->sweep_t.names[j]);

@@ -9,6 +9,7 @@
  *   fits.csv         source,curve,form,alpha,beta,r2,d_star,gold_star
  *   rm_members.csv   member,epoch,train_loss,train_acc,test_acc,gold_agree
  *   winrates.csv     source,objective,winrate,se            (optional)
+ *   uncertainty.csv  source,set,n,samples,spearman          (optional; issue #15)
  *   sweep.csv        point,<axis keys...>,alpha_bon,beta_bon,alpha_rl,beta_rl,rm_params
  *   config.cfg       the resolved config (copied into report.md)
  * Columns are found by header name (extra columns are allowed, order is free); every row has

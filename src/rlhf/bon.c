@@ -177,8 +177,10 @@ int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int P
   bon_curve_zero(c);
   REQUIRE(P >= 1 && N >= 1 && K >= 1 && G >= 1,
           "best-of-n curve needs P, N, K, G >= 1, got P = %d, N = %d, K = %d, G = %d", P, N, K, G);
-  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_UWO, "unknown objective kind %d",
+  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_SOFTMIN, "unknown objective kind %d",
           (int)spec->kind);
+  REQUIRE(spec->kind != OBJ_SOFTMIN || (isfinite(spec->tau) && spec->tau > 0),
+          "best-of-n objective softmin needs a temperature tau > 0, got %g", spec->tau);
   for (int g = 0; g < G; g++) {
     REQUIRE(grid[g] >= 1 && grid[g] <= N, "best-of-n grid value n = %d is outside 1..N = %d",
             grid[g], N);

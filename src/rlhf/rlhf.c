@@ -34,21 +34,29 @@ double rm_bt_loss(float *dchosen, float *drejected, double *accuracy, const floa
   return B > 0 ? loss / B : 0.0;
 }
 
+void rm_weight_average(float *out, const float *const *params, int K, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    double s = 0.0;
+    for (int m = 0; m < K; m++) s += params[m][i];
+    out[i] = (float)(s / K);
+  }
+}
+
 /* ---- objectives ----------------------------------------------------------------------------- */
 
-static const char *const obj_names[] = {"single", "mean", "wco", "uwo"};
+static const char *const obj_names[] = {"single", "mean", "wco", "uwo", "softmin", "warm", "laplace_uwo", "ens_laplace"};
 
 int obj_parse(obj_kind *kind, const char *name) {
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i <= OBJ_ENS_LAPLACE; i++)
     if (strcmp(name, obj_names[i]) == 0) {
       *kind = (obj_kind)i;
       return OO_OK;
     }
-  OO_FAIL("unknown objective '%s': use one of single, mean, wco, uwo", name);
+  OO_FAIL("unknown objective '%s': use one of single, mean, wco, uwo, softmin, warm, laplace_uwo, ens_laplace", name);
 }
 
 const char *obj_name(obj_kind kind) {
-  return (kind >= OBJ_SINGLE && kind <= OBJ_UWO) ? obj_names[kind] : "unknown";
+  return (kind >= OBJ_SINGLE && kind <= OBJ_ENS_LAPLACE) ? obj_names[kind] : "unknown";
 }
 
 double ensemble_objective_mean(const float *R, int K) {
@@ -73,24 +81,64 @@ double ensemble_objective_uwo(const float *R, int K, double lambda) {
   return mean - lambda * (var / K);
 }
 
+double ensemble_objective_softmin(const float *R, int K, double tau) {
+  /* Shifting by the minimum makes every exponent <= 0 (no overflow) and one term exactly 1 (the
+   * sum never underflows to 0); expm1/log1p keep the small terms when tau >> spread, where
+   * log of a sum near 1 would lose them and the result would fall back to the minimum. */
+  double m = ensemble_objective_wco(R, K), s = 0.0;
+  for (int i = 0; i < K; i++) s += expm1(-((double)R[i] - m) / tau);
+  return m - tau * log1p(s / K);
+}
+
 double ensemble_objective(const obj_spec *spec, const float *R, int K) {
   switch (spec->kind) {
     case OBJ_SINGLE: return R[spec->member];
     case OBJ_MEAN: return ensemble_objective_mean(R, K);
     case OBJ_WCO: return ensemble_objective_wco(R, K);
     case OBJ_UWO: return ensemble_objective_uwo(R, K, spec->lambda);
+    case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, spec->tau);
+    case OBJ_WARM:
+    case OBJ_LAPLACE_UWO:
+    case OBJ_ENS_LAPLACE: return NAN; /* not functions of the member scores alone */
   }
   return NAN;
 }
 
 int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, long n, int K) {
   REQUIRE(K >= 1, "ensemble objective needs at least one member, got K = %d", K);
-  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_UWO, "unknown objective kind %d",
+  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_SOFTMIN, "unknown objective kind %d",
           (int)spec->kind);
+  REQUIRE(spec->kind != OBJ_WARM, "objective 'warm' is WARM's own score, not a function of the member scores");
+  REQUIRE(spec->kind != OBJ_LAPLACE_UWO && spec->kind != OBJ_ENS_LAPLACE,
+          "objective '%s' needs the members' Laplace variances: laplace_objective_rows", obj_name(spec->kind));
+  REQUIRE(spec->kind != OBJ_SOFTMIN || (isfinite(spec->tau) && spec->tau > 0),
+          "objective 'softmin' needs a temperature tau > 0, got %g (ppo.softmin_tau, bon.softmin_tau)", spec->tau);
   REQUIRE(spec->kind != OBJ_SINGLE || (spec->member >= 0 && spec->member < K),
           "objective 'single' uses member %d but the ensemble has K = %d members (ppo.member)",
           spec->member, K);
   for (long i = 0; i < n; i++) out[i] = (float)ensemble_objective(spec, R + i * K, K);
+  return OO_OK;
+}
+
+int laplace_objective_rows(float *out, const obj_spec *spec, const float *R, const float *V, long n, int K) {
+  REQUIRE(K >= 1, "laplace objective needs at least one member, got K = %d", K);
+  REQUIRE(spec->kind == OBJ_LAPLACE_UWO || spec->kind == OBJ_ENS_LAPLACE, "objective '%s' is not a Laplace objective",
+          obj_name(spec->kind));
+  REQUIRE(spec->kind != OBJ_LAPLACE_UWO || (spec->member >= 0 && spec->member < K),
+          "objective 'laplace_uwo' uses member %d but the ensemble has K = %d members (ppo.member)", spec->member, K);
+  for (long i = 0; i < n; i++) {
+    const float *r = R + i * K, *v = V + i * K;
+    if (spec->kind == OBJ_LAPLACE_UWO) {
+      out[i] = (float)((double)r[spec->member] - spec->lambda * v[spec->member]);
+      continue;
+    }
+    double mean = ensemble_objective_mean(r, K), between = 0, within = 0;
+    for (int m = 0; m < K; m++) {
+      between += (r[m] - mean) * (r[m] - mean);
+      within += v[m];
+    }
+    out[i] = (float)(mean - spec->lambda * (between / K + within / K));
+  }
   return OO_OK;
 }
 

@@ -31,6 +31,15 @@ double rm_bt_loss(float *dchosen,         // (B) or NULL
                   const float *rejected,  // (B) scores of the other responses
                   int B);
 
+/* WARM (Rame et al. 2024): out[i] = (1/K) sum_m params[m][i], summed in double and rounded once
+ * to float, so |out[i] - exact mean| <= 2^-24 |exact mean| + K 2^-53 max_m |params[m][i]| (the
+ * double sum of K floats carries at most K - 1 roundings of 2^-53 relative to the running sum).
+ * Defined for members that share an initialization (the same pretrained trunk): the caller
+ * checks that. out may not alias a member. */
+void rm_weight_average(float *out,                   // (n)
+                       const float *const *params,   // (K) pointers to (n) each
+                       int K, size_t n);
+
 /* ---- ensemble objectives ---------------------------------------------------------------- */
 
 /* How the member scores R_0..R_{K-1} of one sample become the score that is optimized. */
@@ -39,15 +48,22 @@ typedef enum {
   OBJ_MEAN = 1,   /* (1/K) sum R_i */
   OBJ_WCO = 2,    /* worst case: min_i R_i */
   OBJ_UWO = 3,    /* uncertainty weighted: mean - lambda * population variance over members */
+  OBJ_SOFTMIN = 4, /* soft minimum -tau log((1/K) sum exp(-R_i/tau)): mean as tau -> inf, wco as
+                      tau -> 0, ~ uwo with lambda = 1/(2 tau) between (docs/uncertainty.md) */
+  OBJ_WARM = 5,    /* WARM, the members' weight average: its own score, not a function of R (the
+                      caller scores it; ensemble_objective_rows refuses it) */
+  OBJ_LAPLACE_UWO = 6, /* member R_m - lambda * its Laplace variance (laplace_objective_rows) */
+  OBJ_ENS_LAPLACE = 7, /* mean - lambda * (population variance + mean Laplace variance) (idem) */
 } obj_kind;
 
 typedef struct {
   obj_kind kind; /* which objective */
   double lambda; /* uwo: weight of the variance penalty (Coste: 0.5 bon, 0.1 ppo) */
   int member;    /* single: the member used by ensemble_objective_rows (0..K-1) */
+  double tau;    /* softmin: temperature, > 0 */
 } obj_spec;
 
-/* "single" | "mean" | "wco" | "uwo" <-> obj_kind. Parsing fails naming the accepted values. */
+/* "single" | "mean" | "wco" | "uwo" | "softmin" | "warm" | "laplace_uwo" | "ens_laplace" <-> obj_kind. Parsing fails naming the accepted values. */
 int obj_parse(obj_kind *kind, const char *name);
 const char *obj_name(obj_kind kind);
 
@@ -56,13 +72,29 @@ double ensemble_objective_wco(const float *R, int K);  // R: (K)
 /* mean - lambda * (1/K) sum (R_i - mean)^2: the population variance, as in Coste et al.'s
  * BoN code and paper (their PPO code uses the unbiased variance: 1.25x the penalty at K=5). */
 double ensemble_objective_uwo(const float *R, int K, double lambda); // R: (K)
+/* Soft minimum m - tau * log1p((1/K) sum expm1(-(R_i - m)/tau)) with m = min_i R_i, which equals
+ * -tau log((1/K) sum exp(-R_i/tau)) without overflow for any tau > 0 and without cancellation for
+ * large tau. For spread D = max - min: min <= result <= min + tau log K, and
+ * 0 <= mean - result <= D^2/(8 tau) (Hoeffding's lemma). */
+double ensemble_objective_softmin(const float *R, int K, double tau); // R: (K)
 /* The objective of one sample; single returns R[spec->member]. */
 double ensemble_objective(const obj_spec *spec, const float *R, int K); // R: (K)
-/* out[i] = objective of row i of R. Fails when spec->member is out of range for single. */
+/* out[i] = objective of row i of R. Fails when spec->member is out of range for single or
+ * spec->tau is not a finite positive number for softmin. */
 int ensemble_objective_rows(float *out,           // (n)
                             const obj_spec *spec,
                             const float *R,       // (n,K) member scores, row-major
                             long n, int K);
+
+/* The objectives that also need each member's last-layer Laplace variance V (same units as R^2):
+ * laplace_uwo: out[i] = R[i,m] - lambda V[i,m] with m = spec->member; ens_laplace: out[i] =
+ * mean_m R[i,m] - lambda (population variance of R[i,:] + mean_m V[i,m]). Fails for other kinds
+ * or a member out of range. */
+int laplace_objective_rows(float *out,           // (n)
+                           const obj_spec *spec,
+                           const float *R,       // (n,K) member scores
+                           const float *V,       // (n,K) their Laplace variances
+                           long n, int K);
 
 /* ---- calibration ------------------------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 
 double stats_mean(const double *x, int n) {
   if (n < 1) return NAN;
@@ -98,4 +99,47 @@ stats_ci stats_mean_ci(const double *x, int n) {
     c.hi = c.mean + half;
   }
   return c;
+}
+
+/* ---- rank correlation ------------------------------------------------------------------------ */
+
+static const double *rank_keys; /* qsort has no context argument: the keys of the current sort (not
+                                   thread-safe; overopt ranks are single-threaded outside BLAS) */
+
+static int cmp_by_key(const void *a, const void *b) {
+  double x = rank_keys[*(const int *)a], y = rank_keys[*(const int *)b];
+  if (x < y) return -1;
+  if (x > y) return 1;
+  return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); /* stable */
+}
+
+void stats_ranks(double *rank, int *order, const double *x, int n) {
+  for (int i = 0; i < n; i++) order[i] = i;
+  rank_keys = x;
+  qsort(order, (size_t)n, sizeof(int), cmp_by_key);
+  rank_keys = NULL;
+  for (int i = 0; i < n;) {
+    int j = i + 1;
+    while (j < n && x[order[j]] == x[order[i]]) j++;
+    double r = 0.5 * (i + 1 + j); /* mean of ranks i+1 .. j */
+    for (int k = i; k < j; k++) rank[order[k]] = r;
+    i = j;
+  }
+}
+
+double stats_spearman(const double *x, const double *y, int n, double *work, int *iwork) {
+  if (n < 2) return NAN;
+  double *rx = work, *ry = work + n;
+  stats_ranks(rx, iwork, x, n);
+  stats_ranks(ry, iwork, y, n);
+  const double mean = 0.5 * (n + 1); /* the mean of any fractional ranking of n values */
+  double sxy = 0, sxx = 0, syy = 0;
+  for (int i = 0; i < n; i++) {
+    double a = rx[i] - mean, b = ry[i] - mean;
+    sxy += a * b;
+    sxx += a * a;
+    syy += b * b;
+  }
+  if (sxx == 0 || syy == 0) return NAN;
+  return sxy / sqrt(sxx * syy);
 }

@@ -34,4 +34,13 @@ typedef struct {
 
 stats_ci stats_mean_ci(const double *x, int n);
 
+/* Ranks 1..n of x in ascending order, ties given the average of the ranks they span (fractional
+ * ranking), written to rank (n). order (n) is scratch. NaN values are not allowed (the caller
+ * drops them). Sorting is O(n log n) (qsort on indices). */
+void stats_ranks(double *rank, int *order, const double *x, int n);
+/* Spearman's rank correlation of x and y: the Pearson correlation of their fractional ranks
+ * (stats_ranks), so ties are handled exactly. NaN when n < 2 or either side is constant.
+ * work: (2n) doubles and iwork (n) ints of scratch. */
+double stats_spearman(const double *x, const double *y, int n, double *work, int *iwork);
+
 #endif
