@@ -17,13 +17,16 @@ until=bon
 [ "${BONLY:-1}" = 0 ] && until=fit
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 
-# name | overrides (the first is the baseline whose world the others reuse)
+# name | overrides (the first is the baseline whose world the others reuse). The quickstart's
+# keys are the defaults, so the candidates spell out what they change from it. Best-of-n phase
+# (R = 5, BONLY=1) then PPO phase (R = 3, BONLY=0 ONLY='ppo_.*'), as in world-search.md.
+pre="--set rm.init=pretrained --set ppo.steps=100 --set ppo.lr=2e-4 --set ppo.vf_coef=1.0 --set ppo.eval_every=5 --set ppo.n_eval_prompts=32"
 candidates=(
-  "base|"
-  "scratch|--set rm.init=scratch"
-  "scratch_noise10|--set rm.init=scratch --set prefs.noise=0.1"
-  "bootstrap|--set rm.diversity=[finetune,bootstrap]"
-  "scratch_bootstrap|--set rm.init=scratch --set rm.diversity=[finetune,bootstrap]"
+  "base|$pre"
+  "scratch|"
+  "scratch_noise10|--set prefs.noise=0.1"
+  "ppo_head_vf01|"
+  "ppo_model|--set ppo.value=model --set ppo.vf_coef=1.0"
 )
 [ -n "${ONLY:-}" ] && candidates=($(printf '%s\n' "${candidates[@]}" | grep -E "^(${ONLY})\|" | tr '\n' ' ' | sed 's/ $//'))
 
