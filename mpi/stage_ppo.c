@@ -231,8 +231,9 @@ static const char *const ppo_keys[] = {"run.world_seed", "run.seed", "corpus.", 
                                        "ppo.warmup", "ppo.clip", "ppo.vf_", "ppo.value", "ppo.gae_lambda", "ppo.reward",
                                        "ppo.temperature", "ppo.eval_every", "ppo.n_eval_prompts", NULL};
 
-static void job_hash(const oo_config *cfg, ppo_job *j) {
+static void job_hash(const oo_config *cfg, uint64_t inputs_hash, ppo_job *j) {
   uint64_t h = cfg_hash(cfg, ppo_keys);
+  h = oo_hash_bytes(&inputs_hash, sizeof inputs_hash, h); /* pi_init, gold.h5, rm.h5, corpus (run.h) */
   const char *name = obj_name(j->obj.kind);
   h = oo_hash_bytes(name, strlen(name), h);
   if (j->obj.kind == OBJ_SINGLE) h = oo_hash_bytes(&j->obj.member, sizeof j->obj.member, h);
@@ -512,7 +513,7 @@ int stage_ppo(oo_run *run) {
       j->index = o * nb + b;
       if (nb > 1) snprintf(j->tag, sizeof j->tag, "%s_beta%g", cfg->ppo.objectives[o], j->beta);
       else snprintf(j->tag, sizeof j->tag, "%s", cfg->ppo.objectives[o]);
-      job_hash(cfg, j);
+      job_hash(cfg, run->inputs_hash, j);
       memcpy(run->stage_hash, j->hash, sizeof j->hash);
       char file[128];
       snprintf(file, sizeof file, "ppo_%s.h5", j->tag);

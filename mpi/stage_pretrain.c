@@ -6,7 +6,8 @@
  *   keyed (world_seed, RNG_DATA, s, i), so the data does not depend on the rank count. Rank r trains
  *   rows [r*B/P, (r+1)*B/P); gradients are scaled by rows/B and summed over world, so every rank
  *   holds the gradient of the global mean loss and takes the same AdamW step.
- * - lm_<size>.h5 carries config_hash = hash(run.world_seed, corpus.*, pretrain.*, size, steps); a file
+ * - lm_<size>.h5 carries config_hash = hash(run.world_seed, corpus.*, pretrain.*, the corpus's
+ *   content, size, steps); a file
  *   with the matching hash is skipped. lm_<size>.partial.h5 (with AdamW state) is written at
  *   every eval and on a stop request, and resumed from when its hash matches.
  * - Rank 0 also writes lm_<size>_train.csv (step,loss,lr: every step's global mean training loss
@@ -39,6 +40,7 @@ static const char *const pretrain_keys[] = {"run.world_seed", "corpus.", "pretra
 
 static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
   uint64_t h = cfg_hash(&run->cfg, pretrain_keys);
+  h = oo_hash_bytes(&run->inputs_hash, sizeof run->inputs_hash, h); /* the corpus's content (run.h) */
   h = oo_hash_bytes(job->name, strlen(job->name), h);
   h = oo_hash_bytes(&job->steps, sizeof job->steps, h);
   snprintf(out, 32, "%016llx", (unsigned long long)h);
@@ -227,8 +229,9 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     else
       LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
                val / 0.69314718055994531);
-    rc = save_lm(run, &m, path, hash, 0, val);
-    if (!rc) rc = write_train_csv(run, job, step_loss, step_lr, start_step, m.step);
+    /* the table first: lm_<size>.h5 records its content hash (artifact.h) */
+    rc = write_train_csv(run, job, step_loss, step_lr, start_step, m.step);
+    if (!rc) rc = save_lm(run, &m, path, hash, 0, val);
     MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
     if (!rc && cm->rank == 0) unlink(partial);
   }

@@ -260,6 +260,17 @@ static int write_rm(oo_run *run, gpt *members, const double *metrics, const floa
   const oo_config *cfg = &run->cfg;
   int K = cfg->rm.k, E = cfg->rm.epochs;
   char path[4400];
+  /* rm_members.csv first: rm.h5 records its content hash (artifact.h) */
+  CHECK(run_path(run, "rm_members.csv", path, sizeof path));
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
+  for (int m = 0; m < K; m++)
+    for (int e = 0; e < E; e++) {
+      const double *x = metrics + ((size_t)m * E + e) * N_MET;
+      fprintf(af.f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
+    }
+  CHECK(atomic_commit(&af));
   CHECK(run_path(run, "rm.h5", path, sizeof path));
   h5_writer hw;
   CHECK(h5_create(&hw, path));
@@ -286,16 +297,6 @@ static int write_rm(oo_run *run, gpt *members, const double *metrics, const floa
     return oo_error_trace(rc, __FILE__, __LINE__);
   }
   CHECK(h5_commit(&hw));
-  CHECK(run_path(run, "rm_members.csv", path, sizeof path));
-  atomic_file af;
-  CHECK(atomic_open(&af, path));
-  fprintf(af.f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
-  for (int m = 0; m < K; m++)
-    for (int e = 0; e < E; e++) {
-      const double *x = metrics + ((size_t)m * E + e) * N_MET;
-      fprintf(af.f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
-    }
-  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 
