@@ -16,6 +16,7 @@
 #include "mem_budget.h"
 #include "stats/summary.h"
 #include "sweep.h"
+#include "watchdog.h"
 
 /* ---- the stage table ---------------------------------------------------------------------- */
 
@@ -249,6 +250,7 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
     artifact_unlock_dir(&run->lock_fd);
     return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not set up the run directory");
   }
+  CHECK(oo_watchdog_start(run->comms.world, run->cfg.run.watchdog_s));
   return provenance_begin(run);
 }
 
@@ -334,6 +336,7 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
   run->force = force; /* stages that skip per file (pretrain, ppo) read it */
   run->stage = st->name;
   run->scope = st->scope;
+  oo_watchdog_stage(st->name);
   uint64_t h = cfg_hash(&run->cfg, st->depends);
   char (*inputs)[4400] = xmalloc(8 * sizeof *inputs);
   const char *in[8];

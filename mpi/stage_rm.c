@@ -152,6 +152,10 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0;
     for (int s = 0; s < steps_per_epoch; s++) {
+      if (oo_stop_requested(mc)) { /* the member's replicas agree; the world agrees after training */
+        rc = OO_STOPPED;
+        break;
+      }
       int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
       int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
       gpt_zero_grad(g);
@@ -208,6 +212,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   }
   xfree(&order);
   if (pairs != w->train) xfree(&pairs);
+  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
   /* Calibration on the pi_init responses of the training pairs (both sides). */
   float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));
@@ -366,10 +371,19 @@ int stage_rm(oo_run *run) {
   if (!rc)
     LOG_INFO("rm: %d members of %s on %d RM rank(s), %d train pairs (labels %.1f%% flipped), %d test pairs, %d epochs",
              K, "rm.size", run->layout.n_rm, w.n_train, 100.0 * pd.noise_realised, w.n_test, E);
+  int stopped = 0;
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1);
+    /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
+     * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
+     * stage is redone on rerun. */
+    if (rc == OO_STOPPED) {
+      stopped = 1;
+      rc = OO_OK;
+      continue;
+    }
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
      * member this rank trains, and collect_member sends member m's column from test_scores. */
     if (!rc)
@@ -379,9 +393,11 @@ int stage_rm(oo_run *run) {
       }
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
+  MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, c->world);
+  rc = stopped ? OO_STOPPED : OO_OK;
   double t_train = oo_now() - t0;
   double pairs = (double)w.n_train * E * K;
-  LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
+  if (!stopped) LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
   /* Gather every member to rank 0 and write rm.h5. */
   for (int m = 0; m < K && !rc; m++) {
     if (c->rank == 0 && !hosted[m]) {
@@ -423,6 +439,7 @@ int stage_rm(oo_run *run) {
   xfree(&w.dc);
   xfree(&w.dr);
   prefs_free(&pd);
+  if (rc == OO_STOPPED) return rc;
   if (rc && c->rank != 0) OO_FAIL("rank 0 could not write rm.h5");
   CHECK(rc);
   return OO_OK;
