@@ -309,7 +309,8 @@ static int write_policy(const oo_run *run, const gpt *policy, const char *path) 
 static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char *hash, long *step, double *beta) {
   if (!oo_file_exists(partial)) return 0;
   h5_reader r;
-  if (h5_open(&r, partial)) {
+  if (h5_open(&r, partial)) { /* a damaged resume file is not used, but never silently (#12) */
+    LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
     oo_error_clear();
     return 0;
   }

@@ -41,7 +41,25 @@ typedef struct {
   float *dout;             /* (2*bcap, Tmax) gradient of the loss w.r.t. the scalar outputs */
   float *sc, *sr, *dc, *dr;/* (bcap) chosen/rejected scores and their gradients */
   int bcap;                /* batch capacity in pairs */
+  MPI_Comm stop_comm;      /* where a stop request is agreed each step (stop_comm_of) */
 } rm_work;
+
+/* Every RM rank takes the same number of steps when each hosts as many members (members have
+ * the same step count): the stop request is then agreed each step over rm_comm, so one rank's
+ * SIGTERM stops every member at once. Otherwise over the member's own replicas, and the other
+ * members finish their training first. */
+static MPI_Comm stop_comm_of(const oo_run *run, int member) {
+  const oo_layout *lay = &run->layout;
+  int hosted = -1;
+  for (int r = 0; r < lay->n_ranks; r++) {
+    if (!lay->ranks[r].is_rm) continue;
+    int h = 0;
+    for (int m = 0; m < lay->k; m++) h += layout_replica(lay, r, m) >= 0;
+    if (hosted >= 0 && h != hosted) return run->comms.member_comm[member];
+    hosted = h;
+  }
+  return run->comms.rm_comm;
+}
 
 /* Packs pairs idx[0..b) as two sequences each into w->btok/w->blen, padded to the longest,
  * whose length is returned: (chosen, rejected) by `labels`, or (side 0, side 1) when labels is
@@ -152,7 +170,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0;
     for (int s = 0; s < steps_per_epoch; s++) {
-      if (oo_stop_requested(mc)) { /* the member's replicas agree; the world agrees after training */
+      if (oo_stop_requested(w->stop_comm)) { /* stop_comm agrees now; the world after training */
         rc = OO_STOPPED;
         break;
       }
@@ -375,6 +393,7 @@ int stage_rm(oo_run *run) {
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
+    w.stop_comm = stop_comm_of(run, m);
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1);
     /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
      * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
