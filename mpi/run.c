@@ -360,6 +360,10 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
       return OO_OK;
     }
   }
+  if (oo_stop_requested(run->comms.world)) { /* between stages too, e.g. a request during set-up */
+    LOG_INFO("== %s%s: stopped on request before it began; rerun the same command to continue", st->name, where);
+    return OO_STOPPED;
+  }
   LOG_INFO("== %s%s", st->name, where);
   double t0 = oo_now();
   time_t wall0 = time(NULL);
@@ -518,6 +522,7 @@ static int run_main(int argc, char **argv, int want_stage) {
     if (oo_log_rank() == 0) opts_usage_error(want_stage ? &cmd_stage_spec : &cmd_run_spec);
     return -OO_EXIT_USAGE;
   }
+  oo_signals_install(); /* before set-up: a request during it stops the run at its first step */
   oo_run *run = xcalloc(1, sizeof *run);
   int rc = run_setup(run, MPI_COMM_WORLD, a.config, a.n_sets, a.sets);
   if (rc) { /* every rank returns alike; rank 0 holds the message */
@@ -525,7 +530,6 @@ static int run_main(int argc, char **argv, int want_stage) {
     xfree(&run);
     return -1;
   }
-  oo_signals_install();
   LOG_INFO("overopt %s: run '%s' on %d rank%s -> %s", OVEROPT_VERSION, run->cfg.run.name, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
   rc = run_pipeline(run, a.force, a.stage, a.until);

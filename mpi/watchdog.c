@@ -88,8 +88,15 @@ int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *out) {
 }
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *out) { WATCHED("MPI_Comm_dup", PMPI_Comm_dup(comm, out)); }
 int MPI_Finalize(void) {
-  atomic_store(&wd_finishing, 1); /* from here ranks end one by one: no rank is lost */
-  WATCHED("MPI_Finalize", PMPI_Finalize());
+  /* Ranks leave MPI_Finalize one by one, so a rank that ended is lost only before every rank
+   * reached it: a watched barrier first (a rank that dies while the others wait is named). */
+  if (wd_pids) {
+    int entered = enter("MPI_Finalize");
+    PMPI_Barrier(MPI_COMM_WORLD);
+    leave(entered);
+  }
+  atomic_store(&wd_finishing, 1);
+  return PMPI_Finalize();
 }
 
 /* ---- the thread ---------------------------------------------------------------------------- */
