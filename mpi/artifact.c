@@ -170,6 +170,22 @@ int artifact_inputs_hash(const oo_run *run, const char *const *paths, int n, uin
 
 /* ---- stamps and freshness ---------------------------------------------------------------- */
 
+int artifact_stamp_files(h5_writer *w) {
+  char sib[2][256];
+  int n = artifact_siblings(w->path, sib, 2);
+  for (int i = 0; i < n; i++) { /* the table is written first, so its hash can be recorded here */
+    char path[4400], attr[600], hex[17];
+    CHECK(beside(w->path, sib[i], path, sizeof path));
+    uint64_t h;
+    REQUIRE(oo_file_exists(path), "%s must be written before %s, which records its content hash", path, w->path);
+    CHECK(artifact_content_hash(path, &h));
+    hex16(h, hex);
+    snprintf(attr, sizeof attr, "content_hash:%s", sib[i]);
+    CHECK(h5_attr_write_str(w, "/", attr, hex));
+  }
+  return OO_OK;
+}
+
 int run_stamp(const oo_run *run, h5_writer *w) {
   CHECK(h5_attr_write_str(w, "/", "config_hash", run->stage_hash));
   char *text = cfg_to_string(&run->cfg);
@@ -184,19 +200,7 @@ int run_stamp(const oo_run *run, h5_writer *w) {
     CHECK(h5_attr_write_int(w, "/", "replicate", run->replicate));
     CHECK(h5_attr_write_int(w, "/", "seed", run->cfg.run.seed));
   }
-  char sib[2][256];
-  int n = artifact_siblings(w->path, sib, 2);
-  for (int i = 0; i < n; i++) { /* the table is written first, so its hash can be recorded here */
-    char path[4400], attr[600], hex[17];
-    CHECK(beside(w->path, sib[i], path, sizeof path));
-    uint64_t h;
-    REQUIRE(oo_file_exists(path), "%s must be written before %s, which records its content hash", path, w->path);
-    CHECK(artifact_content_hash(path, &h));
-    hex16(h, hex);
-    snprintf(attr, sizeof attr, "content_hash:%s", sib[i]);
-    CHECK(h5_attr_write_str(w, "/", attr, hex));
-  }
-  return OO_OK;
+  return artifact_stamp_files(w);
 }
 
 static int hash_matches(const char *path, const char *hash) {

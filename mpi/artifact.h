@@ -51,6 +51,10 @@ int artifact_path(const struct oo_run *run, art_scope scope, const char *name, c
 /* Writes the common attributes of an artifact (config_hash of the current stage, the resolved
  * config, version, world size, world seed and replicate seed) on the root of w. */
 int run_stamp(const struct oo_run *run, h5_writer *w);
+/* Records on the root of w the content hash of each file the artifact consists of (its table,
+ * written before; see the invariants). run_stamp calls it; so does a command that rewrites an
+ * artifact under its own stamp (bon-curves --out bon). */
+int artifact_stamp_files(h5_writer *w);
 /* 1 if the artifact exists with the given hash (reusing a sharing directory's copy as above).
  * Rank-local (file system). */
 int artifact_current(const struct oo_run *run, art_scope scope, const char *name, const char *hash);
