@@ -64,13 +64,14 @@ static int in_none(const oo_run *run, char paths[][4400], int cap) {
   (void)run, (void)paths, (void)cap;
   return 0;
 }
-/* Adds the world file `name` (or the pretrained LM of `size` when name is NULL) to paths. */
-static int add_input(const oo_run *run, art_scope scope, const char *name, const cfg_size *size, char paths[][4400],
-                     int *n, int cap) {
-  if (*n >= cap) return OO_OK;
+/* Adds the file `name` of scope (or the pretrained LM of `size` when name is NULL) to paths; a
+ * path too long is left out (the stage that opens it names it). */
+static void add_input(const oo_run *run, art_scope scope, const char *name, const cfg_size *size, char paths[][4400],
+                      int *n, int cap) {
+  if (*n >= cap) return;
   int rc = name ? artifact_path(run, scope, name, paths[*n], 4400) : pretrain_lm_path(run, size, paths[*n], 4400);
-  if (!rc) (*n)++;
-  return rc;
+  if (rc) oo_error_clear();
+  else (*n)++;
 }
 static int in_gold(const oo_run *run, char paths[][4400], int cap) {
   int n = 0;
@@ -233,7 +234,6 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   run->scope = ART_WORLD;
   snprintf(run->config_path, sizeof run->config_path, "%s", config_path);
   rc = OO_OK;
-  run->lock_fd = -1;
   if (rank == 0) {
     rc = oo_mkdir_p(run->dir);
     if (!rc) rc = artifact_lock_dir(run->dir, &run->lock_fd); /* before anything is written (#12) */

@@ -25,6 +25,7 @@ static _Atomic long long wd_timeout_ms;   /* run.watchdog_s in ms, 0 = no stall 
 static atomic_int wd_finishing;           /* MPI_Finalize entered: ranks may end now */
 static int wd_rank = -1, wd_size;         /* this rank in the world, world size */
 static pid_t wd_parent;                   /* getppid() at start: mpirun, orted or slurmstepd */
+static int wd_watch_parent;               /* 1 under a launcher (more than one rank) */
 static pid_t *wd_pids;                    /* (size) every rank's pid */
 static int *wd_local;                     /* (size) 1 where the rank runs on this host */
 static char wd_host[HOST_CAP];            /* this host's name */
@@ -153,7 +154,7 @@ static void *watch(void *arg) {
     nanosleep(&tick, NULL);
     if (atomic_load(&wd_finishing)) continue;
     const char *op = atomic_load(&wd_op);
-    if (getppid() != wd_parent)
+    if (wd_watch_parent && getppid() != wd_parent)
       wd_die("the launcher (pid %ld) is gone; stopping during stage %s%s%s", (long)wd_parent, stage_now(),
              op ? ", in " : "", op ? op : "");
     for (int r = 0; r < wd_size; r++) { /* rank 0 watches every local rank; the others watch rank 0 */
@@ -208,6 +209,8 @@ int oo_watchdog_start(MPI_Comm world, double timeout_s) {
   wd_rank = rank;
   wd_size = size;
   wd_parent = getppid();
+  /* One rank may be a singleton whose parent is a shell that may end (nohup): not watched. */
+  wd_watch_parent = size > 1;
   wd_pids = xcalloc((size_t)size, sizeof *wd_pids);
   wd_local = xcalloc((size_t)size, sizeof *wd_local);
   for (int r = 0; r < size; r++) {

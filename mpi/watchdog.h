@@ -7,8 +7,9 @@
  * profiling interface (PMPI_*): each records "in <operation> since <time>" for the thread to read.
  * The thread ends the process with _exit(1) after writing its message to stderr; mpirun then
  * ends the other ranks ("exited with non-zero status").
- * - Launcher gone: getppid() changed (mpirun or orted was killed): the rank stops at once, so
- *   no rank runs on into further stages after mpirun's death.
+ * - Launcher gone (jobs of two or more ranks): getppid() changed (mpirun or orted was killed):
+ *   the rank stops at once, so no rank runs on into further stages after mpirun's death. A
+ *   single rank may be a singleton started from a shell that may end (nohup): not checked.
  * - Lost rank: rank 0 watches every rank on its host, the others watch rank 0 (when on theirs):
  *   a process that has ended or is a zombie.
  *   Ranks on other hosts are found by the timeout below (or by mpirun, which ends the job).
