@@ -50,6 +50,7 @@ static int write_stamp(void *ctx, h5_writer *w) {
   CHECK(h5_attr_write_str(w, "/", "stage", st->stage));
   CHECK(h5_attr_write_int(w, "/", "world_size", st->world_size));
   CHECK(h5_attr_write_str(w, "/", "curves_by", "overopt bon-curves " OVEROPT_VERSION));
+  CHECK(artifact_stamp_files(w)); /* --out bon: the new bon.csv's hash keeps the run current */
   return OO_OK;
 }
 

@@ -78,8 +78,10 @@ void comm_free(oo_comms *c) {
 static void abort_world(int code) { MPI_Abort(MPI_COMM_WORLD, code ? code : 1); }
 
 int oo_mpi_init(int *argc, char ***argv) {
-  int rc = MPI_Init(argc, argv);
-  if (rc != MPI_SUCCESS) return oo_mpi_error_at(rc, __FILE__, __LINE__, "MPI_Init");
+  /* FUNNELED: only the main thread calls MPI; the watchdog thread (watchdog.h) never does */
+  int provided = MPI_THREAD_SINGLE;
+  int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  if (rc != MPI_SUCCESS) return oo_mpi_error_at(rc, __FILE__, __LINE__, "MPI_Init_thread");
   CHECK_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
   int rank = 0;
   CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
@@ -119,6 +121,8 @@ void oo_signals_install(void) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
 }
+
+int oo_stop_local(void) { return stop_flag ? 1 : 0; }
 
 int oo_stop_requested(MPI_Comm comm) {
   int local = stop_flag ? 1 : 0, any = 0;

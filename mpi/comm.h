@@ -41,7 +41,7 @@ void comm_free(oo_comms *c);
 
 /* ---- errors across ranks ---------------------------------------------------------------- */
 
-/* MPI_Init, MPI_ERRORS_RETURN on MPI_COMM_WORLD, oo_log_set_rank(world rank), and a fatal
+/* MPI_Init_thread (MPI_THREAD_FUNNELED, for the watchdog thread: watchdog.h), MPI_ERRORS_RETURN on MPI_COMM_WORLD, oo_log_set_rank(world rank), and a fatal
  * handler that calls MPI_Abort(MPI_COMM_WORLD, code). */
 int oo_mpi_init(int *argc, char ***argv);
 /* Prints "[rank r] <oo_error_message()>" to stderr and aborts every rank with rc (1 if rc is 0).
@@ -62,5 +62,8 @@ void oo_signals_install(void);
 /* Collective on comm: MAX-allreduce of the local flag, so every rank agrees to stop at the same
  * step boundary. Returns 1 if any rank got a signal. An MPI failure here aborts the job. */
 int oo_stop_requested(MPI_Comm comm);
+/* This rank's flag alone (no communication): for loops whose iteration counts differ across
+ * ranks, which then agree once through a collective they share. */
+int oo_stop_local(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include "mem_budget.h"
 #include "stats/summary.h"
 #include "sweep.h"
+#include "watchdog.h"
 
 /* ---- the stage table ---------------------------------------------------------------------- */
 
@@ -58,6 +59,52 @@ ONE_ARTIFACT(art_rm, "rm.h5")
 ONE_ARTIFACT(art_bon, "bon.h5")
 #undef ONE_ARTIFACT
 
+/* Inputs of each stage besides the corpus (artifact_inputs_hash): the files it reads. */
+static int in_none(const oo_run *run, char paths[][4400], int cap) {
+  (void)run, (void)paths, (void)cap;
+  return 0;
+}
+/* Adds the file `name` of scope (or the pretrained LM of `size` when name is NULL) to paths; a
+ * path too long is left out (the stage that opens it names it). */
+static void add_input(const oo_run *run, art_scope scope, const char *name, const cfg_size *size, char paths[][4400],
+                      int *n, int cap) {
+  if (*n >= cap) return;
+  int rc = name ? artifact_path(run, scope, name, paths[*n], 4400) : pretrain_lm_path(run, size, paths[*n], 4400);
+  if (rc) oo_error_clear();
+  else (*n)++;
+}
+static int in_gold(const oo_run *run, char paths[][4400], int cap) {
+  int n = 0;
+  add_input(run, ART_WORLD, NULL, &run->cfg.pretrain.policy, paths, &n, cap);
+  if (!strcmp(run->cfg.gold.kind, "teacher")) add_input(run, ART_WORLD, NULL, &run->cfg.gold.size, paths, &n, cap);
+  if (!strcmp(run->cfg.gold.kind, "checkpoint") && n < cap) snprintf(paths[n++], 4400, "%s", run->cfg.gold.checkpoint);
+  return n;
+}
+static int in_policy_gold(const oo_run *run, char paths[][4400], int cap) { /* bon_samples, prefs */
+  int n = 0;
+  add_input(run, ART_WORLD, NULL, &run->cfg.pretrain.policy, paths, &n, cap);
+  add_input(run, ART_WORLD, "gold.h5", NULL, paths, &n, cap);
+  return n;
+}
+static int in_rm(const oo_run *run, char paths[][4400], int cap) {
+  int n = 0;
+  add_input(run, ART_REPLICATE, "prefs.h5", NULL, paths, &n, cap);
+  add_input(run, ART_WORLD, NULL, &run->cfg.rm.size, paths, &n, cap);
+  return n;
+}
+static int in_bon(const oo_run *run, char paths[][4400], int cap) {
+  int n = 0;
+  add_input(run, ART_WORLD, "bon_samples.h5", NULL, paths, &n, cap);
+  add_input(run, ART_WORLD, "gold.h5", NULL, paths, &n, cap);
+  add_input(run, ART_REPLICATE, "rm.h5", NULL, paths, &n, cap);
+  return n;
+}
+static int in_ppo(const oo_run *run, char paths[][4400], int cap) {
+  int n = in_policy_gold(run, paths, cap);
+  add_input(run, ART_REPLICATE, "rm.h5", NULL, paths, &n, cap);
+  return n;
+}
+
 /* --force: forget the recorded input hash (fits.h5, report/inputs_hash.txt) so the step reruns. */
 static void forget_stamp(const oo_run *run, art_scope scope, const char *name) {
   char path[4400];
@@ -96,16 +143,16 @@ static int stage_report(oo_run *run) {
 }
 
 static const oo_stage stages[] = {
-    {"pretrain", ART_WORLD, dep_pretrain, art_none, stage_pretrain}, /* skips per LM file itself */
-    {"gold", ART_WORLD, dep_gold, art_gold, stage_gold},
-    {"bon_samples", ART_WORLD, dep_bon_samples, art_bon_samples, stage_bon_samples},
-    {"prefs", ART_REPLICATE, dep_prefs, art_prefs, stage_prefs},
-    {"rm", ART_REPLICATE, dep_rm, art_rm, stage_rm},
-    {"bon", ART_REPLICATE, dep_bon, art_bon, stage_bon},
-    {"ppo", ART_REPLICATE, dep_ppo, art_none, stage_ppo}, /* skips per objective file itself */
-    {"fit", ART_REPLICATE, dep_fit, art_none, stage_fit}, /* skips itself (inputs hash in fits.h5) */
-    {"summary", ART_RUN, dep_fit, art_none, stage_summary},
-    {"report", ART_RUN, dep_fit, art_none, stage_report}, /* skips itself (report/inputs_hash.txt) */
+    {"pretrain", ART_WORLD, dep_pretrain, art_none, in_none, stage_pretrain}, /* skips per LM file itself */
+    {"gold", ART_WORLD, dep_gold, art_gold, in_gold, stage_gold},
+    {"bon_samples", ART_WORLD, dep_bon_samples, art_bon_samples, in_policy_gold, stage_bon_samples},
+    {"prefs", ART_REPLICATE, dep_prefs, art_prefs, in_policy_gold, stage_prefs},
+    {"rm", ART_REPLICATE, dep_rm, art_rm, in_rm, stage_rm},
+    {"bon", ART_REPLICATE, dep_bon, art_bon, in_bon, stage_bon},
+    {"ppo", ART_REPLICATE, dep_ppo, art_none, in_ppo, stage_ppo}, /* skips per objective file itself */
+    {"fit", ART_REPLICATE, dep_fit, art_none, in_none, stage_fit}, /* skips itself (inputs hash in fits.h5) */
+    {"summary", ART_RUN, dep_fit, art_none, in_none, stage_summary},
+    {"report", ART_RUN, dep_fit, art_none, in_none, stage_report}, /* skips itself (report/inputs_hash.txt) */
 };
 
 const oo_stage *run_stages(int *n) {
@@ -173,6 +220,7 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   MPI_Comm_rank(world, &rank);
   MPI_Comm_size(world, &size);
   memset(run, 0, sizeof *run);
+  run->lock_fd = -1;
   int rc = rank == 0 ? setup_rank0(run, config_path, n_sets, sets, size) : OO_OK;
   MPI_Bcast(&rc, 1, MPI_INT, 0, world);
   if (rc) return rc; /* every rank returns; rank 0 holds the message */
@@ -188,6 +236,8 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   rc = OO_OK;
   if (rank == 0) {
     rc = oo_mkdir_p(run->dir);
+    if (!rc) rc = artifact_lock_dir(run->dir, &run->lock_fd); /* before anything is written (#12) */
+    if (!rc) rc = artifact_remove_temporaries(run->dir);
     if (!rc) rc = write_provenance(run, config_path);
     if (!rc) {
       char log[4400];
@@ -196,11 +246,16 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
     }
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, world);
-  if (rc) return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not set up the run directory");
+  if (rc) {
+    artifact_unlock_dir(&run->lock_fd);
+    return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not set up the run directory");
+  }
+  CHECK(oo_watchdog_start(run->comms.world, run->cfg.run.watchdog_s));
   return provenance_begin(run);
 }
 
 void run_teardown(oo_run *run) {
+  artifact_unlock_dir(&run->lock_fd);
   oo_log_open_file(NULL);
   comm_free(&run->comms);
   layout_free(&run->layout);
@@ -254,8 +309,10 @@ static int replicate_setup(oo_run *rep, const oo_run *world, MPI_Comm group, int
   CHECK(rc);
   CHECK(comm_build(&rep->comms, group, &rep->layout));
   rc = OO_OK;
+  rep->lock_fd = -1; /* the world's lock covers rep<i>/ */
   if (rank == 0 && world->cfg.run.replicates > 1) {
     rc = oo_mkdir_p(rep->dir);
+    if (!rc) rc = artifact_remove_temporaries(rep->dir);
     if (!rc) rc = write_config(rep, rep->dir, world->config_path);
     if (!rc) {
       char log[4400];
@@ -279,7 +336,16 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
   run->force = force; /* stages that skip per file (pretrain, ppo) read it */
   run->stage = st->name;
   run->scope = st->scope;
+  oo_watchdog_stage(st->name);
   uint64_t h = cfg_hash(&run->cfg, st->depends);
+  char (*inputs)[4400] = xmalloc(8 * sizeof *inputs);
+  const char *in[8];
+  int n_in = st->inputs(run, inputs, 8);
+  for (int i = 0; i < n_in; i++) in[i] = inputs[i];
+  int rc_in = artifact_inputs_hash(run, in, n_in, &run->inputs_hash);
+  xfree(&inputs);
+  CHECK(rc_in);
+  h = oo_hash_bytes(&run->inputs_hash, sizeof run->inputs_hash, h);
   snprintf(run->stage_hash, sizeof run->stage_hash, "%016llx", (unsigned long long)h);
   char names[16][256];
   int n = st->artifacts(run, names, 16);
@@ -293,6 +359,10 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
       provenance_stage(run, st->name, time(NULL), "up to date");
       return OO_OK;
     }
+  }
+  if (oo_stop_requested(run->comms.world)) { /* between stages too, e.g. a request during set-up */
+    LOG_INFO("== %s%s: stopped on request before it began; rerun the same command to continue", st->name, where);
+    return OO_STOPPED;
   }
   LOG_INFO("== %s%s", st->name, where);
   double t0 = oo_now();
@@ -452,6 +522,7 @@ static int run_main(int argc, char **argv, int want_stage) {
     if (oo_log_rank() == 0) opts_usage_error(want_stage ? &cmd_stage_spec : &cmd_run_spec);
     return -OO_EXIT_USAGE;
   }
+  oo_signals_install(); /* before set-up: a request during it stops the run at its first step */
   oo_run *run = xcalloc(1, sizeof *run);
   int rc = run_setup(run, MPI_COMM_WORLD, a.config, a.n_sets, a.sets);
   if (rc) { /* every rank returns alike; rank 0 holds the message */
@@ -459,7 +530,6 @@ static int run_main(int argc, char **argv, int want_stage) {
     xfree(&run);
     return -1;
   }
-  oo_signals_install();
   LOG_INFO("overopt %s: run '%s' on %d rank%s -> %s", OVEROPT_VERSION, run->cfg.run.name, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
   rc = run_pipeline(run, a.force, a.stage, a.until);

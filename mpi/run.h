@@ -12,7 +12,11 @@
  *   every upstream stage's) as root attribute "config_hash"; `run` skips a stage whose
  *   artifacts all exist with the matching hash, so a rerun redoes only what changed. The
  *   replicate count is in no hash: raising R keeps replicates 0..R-1 and adds the new ones.
- * - Artifacts are written by rank 0 through h5io (temporary name, renamed on success).
+ * - The stage hash also covers the content of the stage's inputs (the corpus, gold.checkpoint,
+ *   the upstream artifacts it reads: artifact.h), and an artifact is current only with every
+ *   file it consists of intact.
+ * - Artifacts are written by rank 0 through h5io (temporary name, renamed on success); the run
+ *   directory is locked against a second run for the duration (artifact.h).
  * - A stop request (SIGTERM/SIGUSR1) ends a stage at a step boundary with OO_STOPPED after it
  *   wrote what is needed to continue; `run` then exits with OO_EXIT_STOPPED.
  */
@@ -47,6 +51,8 @@ typedef struct oo_run {
   char stage_hash[32];      /* hex hash of the keys the current stage depends on */
   int quiet;                /* --quiet */
   int force;                /* rerun the current stage's work even if its artifacts are up to date */
+  uint64_t inputs_hash;     /* content fingerprint of the current stage's inputs (in stage_hash) */
+  int lock_fd;              /* rank 0 of the world: the run directory's lock, -1 elsewhere */
 } oo_run;
 
 /* One stage: its name, its artifacts (file names under the run directory, NULL-terminated; a
@@ -57,6 +63,7 @@ typedef struct {
   art_scope scope;                /* world, replicate or run */
   const char *const *depends;     /* config key prefixes, NULL-terminated */
   int (*artifacts)(const oo_run *run, char names[][256], int cap); /* artifact file names */
+  int (*inputs)(const oo_run *run, char paths[][4400], int cap);  /* files it reads besides the corpus */
   int (*fn)(oo_run *run);         /* collective on run->comms.world */
 } oo_stage;
 

@@ -33,6 +33,7 @@ int sample_prompts(const oo_config *cfg, int use, int **prompts, uint64_t **stre
   }
   xfree(&pool);
   corpus_free(&c);
+  if (rc == OO_STOPPED) return rc;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }
@@ -69,7 +70,12 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
 
   oo_progress prog;
   oo_progress_start(&prog, spec->what, u1 - u0, "seq");
+  int stopped = 0;
   for (int u = u0; u < u1 && !rc; u++) { /* no allocation in this loop */
+    if (oo_stop_local()) { /* units differ by rank: the ranks agree below, at the end of sampling */
+      stopped = 1;
+      break;
+    }
     int a = u * unit, b = a + unit < n_prompts ? a + unit : n_prompts, nb = (b - a) * K;
     for (int i = a; i < b; i++)
       for (int j = 0; j < K; j++) {
@@ -94,7 +100,7 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
     oo_progress_update(&prog, u - u0 + 1, (double)(b - p0) * K, extra);
   }
   /* One gold chunk per unit: every rank's block starts at a unit boundary, so chunks align. */
-  if (!rc) {
+  if (!rc && !stopped) {
     int saved = gold->chunk;
     gold->chunk = B;
     rc = gold_score(gold, loc_tok, loc_len, n_mine, Tmax, loc_score);
@@ -106,10 +112,12 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
   xfree(&out_len);
   xfree(&rng);
 
-  /* A failure on one rank must not leave the others in the gathers. */
-  int any = rc ? 1 : 0;
+  /* A failure (2) or a stop request (1) on one rank must not leave the others in the gathers. */
+  int any = rc ? 2 : stopped || oo_stop_local();
   MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, cm->world);
-  if (!any) {
+  if (any == 1) {
+    rc = OO_STOPPED;
+  } else if (!any) {
     int *cnt = NULL, *disp = NULL;
     if (cm->rank == 0) {
       cnt = xmalloc(sizeof(int) * (size_t)cm->size);

@@ -34,7 +34,9 @@ typedef struct {
   const char *what;   /* label of the progress lines */
 } sample_spec;
 
-/* Collective on run->comms.world. Samples spec->per_prompt responses of the policy to each
+/* Collective on run->comms.world. Returns OO_STOPPED on every rank, with nothing gathered, when a
+ * rank got a stop request (each rank polls its flag between units; they agree at the end).
+ * Samples spec->per_prompt responses of the policy to each
  * prompt, gold-scores every sequence with gold_score (calibrated as the gold currently is), and
  * gathers the results to rank 0 in prompt order (response j of prompt i is row i*per_prompt+j).
  * Output arrays are written on rank 0 only (may be NULL elsewhere). Tmax = P + R + 2. */

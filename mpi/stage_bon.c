@@ -430,9 +430,9 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
              "%.4f)",
              n_cv, s->P, s->N, s->K, oo_now() - t0, s->normalize, -gold_shift);
     for (int i = 0; i < n_cv; i++) log_summary(&cv[i]);
-    rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, warm_cal, h5_path, stamp, ctx);
+    rc = write_csv(cv, n_cv, csv_path); /* first: the stamp records its content hash (artifact.h) */
   }
-  if (!rc) rc = write_csv(cv, n_cv, csv_path);
+  if (!rc) rc = write_h5(s, cv, n_cv, shift, scale, gold_shift, warm_cal, h5_path, stamp, ctx);
   if (!rc) LOG_INFO("bon: wrote %s and %s", h5_path, csv_path);
   for (int i = 0; i < done; i++) bon_curve_free(&cv[i].c);
   xfree(&shift);

@@ -75,6 +75,7 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
   xfree(&raw);
   int any = rc;
   MPI_Bcast(&any, 1, MPI_INT, 0, cm->world);
+  if (rc == OO_STOPPED) return rc; /* nothing written: the stage is redone on rerun */
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   if (any) OO_FAIL("rank 0 could not calibrate or write the gold model");
   return OO_OK;
@@ -102,6 +103,7 @@ int stage_gold(oo_run *run) {
   rc = calibrate_and_save(run, &g, &policy);
   gold_free(&g);
   gpt_free(&policy);
+  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
   return OO_OK;
 }

@@ -232,8 +232,9 @@ static const char *const ppo_keys[] = {"run.world_seed", "run.seed", "corpus.", 
                                        "ppo.warmup", "ppo.clip", "ppo.vf_", "ppo.value", "ppo.gae_lambda", "ppo.reward",
                                        "ppo.temperature", "ppo.eval_every", "ppo.n_eval_prompts", NULL};
 
-static void job_hash(const oo_config *cfg, ppo_job *j) {
+static void job_hash(const oo_config *cfg, uint64_t inputs_hash, ppo_job *j) {
   uint64_t h = cfg_hash(cfg, ppo_keys);
+  h = oo_hash_bytes(&inputs_hash, sizeof inputs_hash, h); /* pi_init, gold.h5, rm.h5, corpus (run.h) */
   const char *name = obj_name(j->obj.kind);
   h = oo_hash_bytes(name, strlen(name), h);
   if (j->obj.kind == OBJ_SINGLE || j->obj.kind == OBJ_LAPLACE_UWO)
@@ -314,7 +315,8 @@ static int write_policy(const oo_run *run, const gpt *policy, const char *path) 
 static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char *hash, long *step, double *beta) {
   if (!oo_file_exists(partial)) return 0;
   h5_reader r;
-  if (h5_open(&r, partial)) {
+  if (h5_open(&r, partial)) { /* a damaged resume file is not used, but never silently (#12) */
+    LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
     oo_error_clear();
     return 0;
   }
@@ -519,7 +521,7 @@ int stage_ppo(oo_run *run) {
       j->index = o * nb + b;
       if (nb > 1) snprintf(j->tag, sizeof j->tag, "%s_beta%g", cfg->ppo.objectives[o], j->beta);
       else snprintf(j->tag, sizeof j->tag, "%s", cfg->ppo.objectives[o]);
-      job_hash(cfg, j);
+      job_hash(cfg, run->inputs_hash, j);
       memcpy(run->stage_hash, j->hash, sizeof j->hash);
       char file[128];
       snprintf(file, sizeof file, "ppo_%s.h5", j->tag);

@@ -222,6 +222,7 @@ int stage_prefs(oo_run *run) {
   xfree(&o.lens);
   xfree(&o.gold);
   xfree(&stream);
+  if (rc == OO_STOPPED) return rc; /* nothing written: the stage is redone on rerun */
   if (rc || rc0) return oo_error_trace(rc ? rc : rc0, __FILE__, __LINE__);
   if (any) OO_FAIL("rank 0 could not label or write the preference set");
   return OO_OK;

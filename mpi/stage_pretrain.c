@@ -6,13 +6,15 @@
  *   keyed (world_seed, RNG_DATA, s, i), so the data does not depend on the rank count. Rank r trains
  *   rows [r*B/P, (r+1)*B/P); gradients are scaled by rows/B and summed over world, so every rank
  *   holds the gradient of the global mean loss and takes the same AdamW step.
- * - lm_<size>.h5 carries config_hash = hash(run.world_seed, corpus.*, pretrain.*, size, steps); a file
+ * - lm_<size>.h5 carries config_hash = hash(run.world_seed, corpus.*, pretrain.*, the corpus's
+ *   content, size, steps); a file
  *   with the matching hash is skipped. lm_<size>.partial.h5 (with AdamW state) is written at
  *   every eval and on a stop request, and resumed from when its hash matches.
  * - Rank 0 also writes lm_<size>_train.csv (step,loss,lr: every step's global mean training loss
  *   in nats and its learning rate; the progress lines are rate-limited and show an EMA) next to
- *   the checkpoint when the LM is finished. After a resume it holds the steps trained by the
- *   resuming process only (from the resume step on).
+ *   the checkpoint when the LM is finished, before it (lm_<size>.h5 records its content hash).
+ *   The partial file keeps the rows of the steps done (train_log/loss, train_log/lr), so after a
+ *   resume the table holds every step, as an uninterrupted run's does (#12).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -39,6 +41,7 @@ static const char *const pretrain_keys[] = {"run.world_seed", "corpus.", "pretra
 
 static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
   uint64_t h = cfg_hash(&run->cfg, pretrain_keys);
+  h = oo_hash_bytes(&run->inputs_hash, sizeof run->inputs_hash, h); /* the corpus's content (run.h) */
   h = oo_hash_bytes(job->name, strlen(job->name), h);
   h = oo_hash_bytes(&job->steps, sizeof job->steps, h);
   snprintf(out, 32, "%016llx", (unsigned long long)h);
@@ -71,12 +74,22 @@ static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int 
   return (float)(sum / n_eval);
 }
 
+/* Rank 0: the LM to path; with_optim (a partial file) adds the AdamW state and the training log
+ * of steps [0, m->step) (loss, lr: (steps) each). */
 static int save_lm(const oo_run *run, const gpt *m, const char *path, const char *hash, int with_optim,
-                   float val_loss) {
+                   float val_loss, const double *loss, const float *lr) {
   if (run->comms.rank != 0) return OO_OK;
   h5_writer w;
   CHECK(h5_create(&w, path));
   int rc = gpt_write(m, &w, "", with_optim);
+  if (!rc && with_optim && m->step > 0) {
+    long n = m->step;
+    double *lr64 = xmalloc(sizeof(double) * (size_t)n);
+    for (long s = 0; s < n; s++) lr64[s] = lr[s];
+    rc = h5_write_f64(&w, "train_log/loss", 1, &n, loss);
+    if (!rc) rc = h5_write_f64(&w, "train_log/lr", 1, &n, lr64);
+    xfree(&lr64);
+  }
   if (!rc) rc = run_stamp(run, &w);
   if (!rc) rc = h5_attr_write_str(&w, "/", "config_hash", hash);
   if (!rc && !isnan(val_loss)) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss); /* absent: no validation */
@@ -103,7 +116,20 @@ static int write_train_csv(const oo_run *run, const lm_job *job, const double *l
   return OO_OK;
 }
 
-static int try_resume(gpt *m, const char *partial, const char *hash) {
+/* The training log of steps [0, step) from a partial file into loss/lr; 0 if it has none (a file
+ * of an older version: the table then starts at the resume step). */
+static int read_train_log(h5_reader *r, long step, double *loss, float *lr) {
+  if (step <= 0 || !h5_has(r, "train_log/loss") || !h5_has(r, "train_log/lr")) return 0;
+  double *lr64 = xmalloc(sizeof(double) * (size_t)step);
+  int ok = h5_read_f64(r, "train_log/loss", 1, &step, loss) == OO_OK &&
+           h5_read_f64(r, "train_log/lr", 1, &step, lr64) == OO_OK;
+  for (long s = 0; ok && s < step; s++) lr[s] = (float)lr64[s];
+  xfree(&lr64);
+  if (!ok) oo_error_clear();
+  return ok;
+}
+
+static int try_resume(gpt *m, const char *partial, const char *hash, double *loss, float *lr, int *have_log) {
   if (!oo_file_exists(partial)) return 0;
   h5_reader r;
   if (h5_open(&r, partial)) { /* a damaged resume file is not used, but never silently (#12) */
@@ -120,6 +146,7 @@ static int try_resume(gpt *m, const char *partial, const char *hash) {
     ok = 0;
     LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): %s", partial, oo_error_message());
   }
+  *have_log = ok && tmp.n_params == m->n_params && read_train_log(&r, tmp.step, loss, lr);
   h5_close(&r);
   oo_error_clear();
   if (!ok) return 0;
@@ -155,7 +182,8 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   float *step_lr = xcalloc((size_t)job->steps + 1, sizeof(float));     /* (steps) */
   char partial[4400];
   snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->world_dir, job->name);
-  int resumed = cm->rank == 0 ? try_resume(&m, partial, hash) : 0;
+  int have_log = 0; /* rank 0: step_loss/step_lr hold the steps before the resume */
+  int resumed = cm->rank == 0 ? try_resume(&m, partial, hash, step_loss, step_lr, &have_log) : 0;
   MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world);
   if (resumed) {
     MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world);
@@ -209,12 +237,12 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     metrics_emit(prog.what, m.step - 1, "loss", loss, "loss_ema", (double)loss_ema, "val_loss", eval ? (double)val : NAN,
                  "lr", (double)opt.lr, NULL);
     if (eval && !last) {
-      rc = save_lm(run, &m, partial, hash, 1, val);
+      rc = save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr);
       MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
       if (rc) break;
     }
     if (!last && oo_stop_requested(cm->world)) {
-      rc = save_lm(run, &m, partial, hash, 1, val);
+      rc = save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr);
       MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
       if (!rc) rc = OO_STOPPED;
       break;
@@ -227,8 +255,9 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     else
       LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
                val / 0.69314718055994531);
-    rc = save_lm(run, &m, path, hash, 0, val);
-    if (!rc) rc = write_train_csv(run, job, step_loss, step_lr, start_step, m.step);
+    /* the table first: lm_<size>.h5 records its content hash (artifact.h) */
+    rc = write_train_csv(run, job, step_loss, step_lr, have_log ? 0 : start_step, m.step);
+    if (!rc) rc = save_lm(run, &m, path, hash, 0, val, NULL, NULL);
     MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
     if (!rc && cm->rank == 0) unlink(partial);
   }

@@ -54,7 +54,25 @@ typedef struct {
   float *dout;             /* (2*bcap, Tmax) gradient of the loss w.r.t. the scalar outputs */
   float *sc, *sr, *dc, *dr;/* (bcap) chosen/rejected scores and their gradients */
   int bcap;                /* batch capacity in pairs */
+  MPI_Comm stop_comm;      /* where a stop request is agreed each step (stop_comm_of) */
 } rm_work;
+
+/* Every RM rank takes the same number of steps when each hosts as many members (members have
+ * the same step count): the stop request is then agreed each step over rm_comm, so one rank's
+ * SIGTERM stops every member at once. Otherwise over the member's own replicas, and the other
+ * members finish their training first. */
+static MPI_Comm stop_comm_of(const oo_run *run, int member) {
+  const oo_layout *lay = &run->layout;
+  int hosted = -1;
+  for (int r = 0; r < lay->n_ranks; r++) {
+    if (!lay->ranks[r].is_rm) continue;
+    int h = 0;
+    for (int m = 0; m < lay->k; m++) h += layout_replica(lay, r, m) >= 0;
+    if (hosted >= 0 && h != hosted) return run->comms.member_comm[member];
+    hosted = h;
+  }
+  return run->comms.rm_comm;
+}
 
 /* Packs pairs idx[0..b) as two sequences each into w->btok/w->blen, padded to the longest,
  * whose length is returned: (chosen, rejected) by `labels`, or (side 0, side 1) when labels is
@@ -212,6 +230,10 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0;
     for (int s = 0; s < steps_per_epoch; s++) {
+      if (oo_stop_requested(w->stop_comm)) { /* stop_comm agrees now; the world after training */
+        rc = OO_STOPPED;
+        break;
+      }
       int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
       int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
       gpt_zero_grad(g);
@@ -275,6 +297,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
                lp->alpha <= 1.0001e-4 || lp->alpha >= 0.9999e4 ? " (at the edge of the alpha grid)" : "");
   }
   if (pairs != w->train) xfree(&pairs);
+  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
   /* Calibration on the pi_init responses of the training pairs (both sides). */
   float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));
@@ -401,6 +424,17 @@ static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc,
   const oo_config *cfg = &run->cfg;
   int K = cfg->rm.k, E = cfg->rm.epochs;
   char path[4400];
+  /* rm_members.csv first: rm.h5 records its content hash (artifact.h) */
+  CHECK(run_path(run, "rm_members.csv", path, sizeof path));
+  atomic_file af;
+  CHECK(atomic_open(&af, path));
+  fprintf(af.f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
+  for (int m = 0; m < K; m++)
+    for (int e = 0; e < E; e++) {
+      const double *x = metrics + ((size_t)m * E + e) * N_MET;
+      fprintf(af.f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
+    }
+  CHECK(atomic_commit(&af));
   CHECK(run_path(run, "rm.h5", path, sizeof path));
   h5_writer hw;
   CHECK(h5_create(&hw, path));
@@ -430,16 +464,6 @@ static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc,
     return oo_error_trace(rc, __FILE__, __LINE__);
   }
   CHECK(h5_commit(&hw));
-  CHECK(run_path(run, "rm_members.csv", path, sizeof path));
-  atomic_file af;
-  CHECK(atomic_open(&af, path));
-  fprintf(af.f, "member,epoch,train_loss,train_acc,test_acc,gold_agree\n");
-  for (int m = 0; m < K; m++)
-    for (int e = 0; e < E; e++) {
-      const double *x = metrics + ((size_t)m * E + e) * N_MET;
-      fprintf(af.f, "%d,%d,%.6f,%.6f,%.6f,%.6f\n", m, e + 1, x[0], x[1], x[2], x[3]);
-    }
-  CHECK(atomic_commit(&af));
   return OO_OK;
 }
 
@@ -510,11 +534,21 @@ int stage_rm(oo_run *run) {
   if (!rc)
     LOG_INFO("rm: %d members of %s on %d RM rank(s), %d train pairs (labels %.1f%% flipped), %d test pairs, %d epochs",
              K, "rm.size", run->layout.n_rm, w.n_train, 100.0 * pd.noise_realised, w.n_test, E);
+  int stopped = 0;
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
+    w.stop_comm = stop_comm_of(run, m);
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
                       &lps[m]);
+    /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
+     * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
+     * stage is redone on rerun. */
+    if (rc == OO_STOPPED) {
+      stopped = 1;
+      rc = OO_OK;
+      continue;
+    }
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
      * member this rank trains, and collect_member sends member m's column from test_scores. */
     if (!rc)
@@ -524,9 +558,11 @@ int stage_rm(oo_run *run) {
       }
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
+  MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, c->world);
+  rc = stopped ? OO_STOPPED : OO_OK;
   double t_train = oo_now() - t0;
   double pairs = (double)w.n_train * E * K;
-  LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
+  if (!stopped) LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
   /* Gather every member to rank 0 and write rm.h5. */
   for (int m = 0; m < K && !rc; m++) {
     if (c->rank == 0 && !hosted[m]) {
@@ -580,6 +616,7 @@ int stage_rm(oo_run *run) {
   xfree(&w.dc);
   xfree(&w.dr);
   prefs_free(&pd);
+  if (rc == OO_STOPPED) return rc;
   if (rc && c->rank != 0) OO_FAIL("rank 0 could not write rm.h5");
   CHECK(rc);
   return OO_OK;

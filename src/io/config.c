@@ -82,6 +82,9 @@ static const cfg_key SCHEMA[] = {
     INT("run.replicates", run.replicates, "1", 1, 64,
         "replicates R of the experiment, sharing the world; R >= 2 writes rep<i>/ and summary.csv"),
     INT("run.threads", run.threads, "1", 1, 64, "BLAS threads per rank (ranks x threads <= cores)"),
+    INT("run.watchdog_s", run.watchdog_s, "60", 0, 86400,
+        "seconds one MPI operation may wait before the job ends naming the rank, stage and operation (a lost or "
+        "stalled rank); 0 = no limit"),
     STR("run.blas_kernel", run.blas_kernel, "",
         "OpenBLAS kernel to run, e.g. Haswell (the same code on AMD and Intel), SkylakeX, Zen, Sandybridge, "
         "Prescott; empty = the machine's own choice (docs/reproducibility.md)"),

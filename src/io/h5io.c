@@ -141,6 +141,33 @@ static hid_t fapl_strong(void) {
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
+/* Creation property lists that record no object times, so that the same content gives the same
+ * bytes: artifacts are fingerprinted by their bytes (mpi/artifact.h, #12). cls is
+ * H5P_FILE_CREATE (the root group), H5P_GROUP_CREATE or H5P_DATASET_CREATE. */
+static hid_t no_times(hid_t cls) {
+  hid_t pl = H5Pcreate(cls);
+  if (pl >= 0) H5Pset_obj_track_times(pl, 0);
+  return pl;
+}
+
+/* Creates the missing groups above name ("a/b/c": a and a/b) without object times. */
+static void make_parents(hid_t file, const char *name) {
+  char buf[1024];
+  if (strlen(name) >= sizeof buf) return;
+  snprintf(buf, sizeof buf, "%s", name);
+  hid_t gcpl = no_times(H5P_GROUP_CREATE);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (H5Lexists(file, buf, H5P_DEFAULT) <= 0) {
+      hid_t g = H5Gcreate2(file, buf, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+      if (g >= 0) H5Gclose(g); /* a failure shows when the object itself is created */
+    }
+    *p = '/';
+  }
+  if (gcpl >= 0) H5Pclose(gcpl);
+}
+
 int h5_create(h5_writer *w, const char *path) {
   h5_quiet();
   w->file = -1;
@@ -149,9 +176,10 @@ int h5_create(h5_writer *w, const char *path) {
   REQUIRE(strlen(path) < sizeof w->path, "path too long: '%s'", path);
   snprintf(w->path, sizeof w->path, "%s", path);
   snprintf(w->tmp_path, sizeof w->tmp_path, "%s.tmp.%ld", path, (long)getpid());
-  hid_t fapl = fapl_strong();
-  hid_t f = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  hid_t fapl = fapl_strong(), fcpl = no_times(H5P_FILE_CREATE);
+  hid_t f = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, fcpl, fapl);
   int err = errno;
+  if (fcpl >= 0) H5Pclose(fcpl);
   h5_stack_text s; /* taken before the next HDF5 call clears the stack */
   if (f < 0) h5_reason(&s);
   H5Pclose(fapl);
@@ -228,9 +256,11 @@ static int write_dataset(h5_writer *w, const char *name, int rank, const long *d
   REQUIRE(!path_exists(w->file, name), "file '%s': dataset '%s' is written twice", w->path, name);
   REQUIRE(count == 0 || data, "file '%s': dataset '%s': NULL data", w->path, name);
   hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, hd, NULL);
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  make_parents(w->file, name);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = no_times(H5P_DATASET_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
-  hid_t ds = H5Dcreate2(w->file, name, filetype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t ds = H5Dcreate2(w->file, name, filetype, space, lcpl, dcpl, H5P_DEFAULT);
+  if (dcpl >= 0) H5Pclose(dcpl);
   herr_t st = ds < 0 ? -1 : 0;
   if (ds >= 0 && count > 0) st = H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
   h5_stack_text s;
@@ -276,9 +306,11 @@ int h5_group(h5_writer *w, const char *name) {
             "file '%s': '%s' exists and is not a group", w->path, name);
     return OO_OK;
   }
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  make_parents(w->file, name);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), gcpl = no_times(H5P_GROUP_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
-  hid_t g = H5Gcreate2(w->file, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g = H5Gcreate2(w->file, name, lcpl, gcpl, H5P_DEFAULT);
+  if (gcpl >= 0) H5Pclose(gcpl);
   h5_stack_text s;
   if (g < 0) h5_reason(&s);
   H5Pclose(lcpl);

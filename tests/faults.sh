@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# faults: the fault-injection suite (#12, item 7) on tests/configs/tiny.cfg shrunk as rerun.sh
+# does, under mpirun -n 2.
+# 1. kill -9 of a rank or of mpirun at >= 20 random points, two per stage (the kill lands a random
+#    delay after the stage's "== STAGE" line in run.log; the stage it hit is recorded): the job
+#    must end within a few seconds (for a killed rank with the watchdog's message naming the rank
+#    and the stage), and a rerun must give artifacts equal to an uninterrupted run's (h5diff -d 0
+#    on every .h5, CSVs byte-equal) with no temporary or partial file left.
+# 2. concurrent runs into one directory: the second gets the lock error naming the holder.
+# 3. deleted or damaged sibling tables (ppo_mean.csv, bon.csv, rm_members.csv,
+#    lm_<size>_train.csv): remade, equal to the reference.
+# 4. the corpus edited after a run: every stage reruns; edited back: equal to the reference.
+# 5. gold.h5 edited (its calibration shift): bon_samples and later stages rerun, pretrain and
+#    gold do not.
+# 6. a NaN in the pretrained LM: a clean error naming the file.
+# 7. SIGTERM to one rank in gold, prefs and rm (larger sizes): exit code 3 ("stopped on
+#    request"); SIGUSR1 to mpirun in ppo: exit 3 and a resume file; that file corrupted: a
+#    warning and a fresh start.
+# 8. a stalled rank (SIGSTOP) with run.watchdog_s = 2: the job ends naming the operation, the
+#    stage and the stopped rank.
+# Every case prints "case NAME: CLASS" (ok: recovered | clean: the clean error or stop wanted |
+# silent | crash: another error or a message that names nothing | hang | damaged) and
+# the counts close the output. The random points come from the seed printed first (FAULTS_SEED
+# reproduces a run).
+# Usage (oo_script_test): faults.sh OVEROPT SOURCE_DIR SCRATCH_DIR BADH5
+set -u
+overopt=$1 src=$2 scratch=$3 badh5=$4
+seed=${FAULTS_SEED:-$(($(date +%s) % 100000))}
+RANDOM=$seed
+echo "faults: seed $seed (FAULTS_SEED=$seed reproduces the kill points)"
+rm -rf "$scratch"
+mkdir -p "$scratch"
+cd "$scratch" || exit 1
+mpirun=${MPIEXEC:-mpirun}
+cfg=$src/tests/configs/tiny.cfg
+cp /usr/share/games/fortunes/fortunes corpus.txt || { echo "FAILED: no fortunes file"; exit 1; }
+# gold and prefs larger than rerun.sh's (a few hundred ms each) so that kill points land inside them
+sets=(--set "run.out_dir=$scratch/work" --set "corpus.path=$scratch/corpus.txt" --set pretrain.steps=20
+  --set gold.calib_prompts=200 --set prefs.n_train=150 --set prefs.n_test=12 --set rm.k=2 --set rm.epochs=1 --set bon.n_prompts=2
+  --set bon.n_samples=16 --set ppo.steps=2 --set ppo.batch=4 --set ppo.minibatch=2 --set ppo.epochs=1
+  --set ppo.n_eval_prompts=2 --set "ppo.objectives=[mean]")
+dir=work/tiny
+fail=0
+declare -A count
+bad() { echo "FAILED: $*"; fail=1; }
+verdict() { # verdict NAME CLASS [WANT]: records the class; a class other than WANT (default ok) fails
+  local want=${3:-ok}
+  echo "case $1: $2"
+  count[$2]=$((${count[$2]:-0} + 1))
+  [ "$2" = "$want" ] || bad "case $1: $2, wanted $want"
+}
+launch() { # launch LOG [args]: overopt run in the background; sets mp and skip
+  local log=$1
+  shift
+  skip=$(cat "$dir/run.log" 2>/dev/null | wc -l)
+  "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" "$@" >"$log" 2>&1 &
+  mp=$!
+}
+run_ok() { # run_ok LOG [args]: a run that must succeed
+  local log=$1
+  shift
+  timeout 120 "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" "$@" >"$log" 2>&1
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# alive PID...: 0 if one of them runs (a zombie counts as ended)
+alive() {
+  local p s
+  for p in "$@"; do
+    s=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)
+    [ -n "$s" ] && [ "$s" != Z ] && return 0
+  done
+  return 1
+}
+# wait_line FILE REGEX PID: waits until FILE has a line matching REGEX past the first $skip
+# lines (those of earlier runs; launch sets skip) (0), or PID ended (1)
+skip=0
+wait_line() {
+  local t=0
+  while ! tail -n +$((skip + 1)) "$1" 2>/dev/null | grep -qE "$2"; do
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.01
+    t=$((t + 1))
+    [ $t -gt 6000 ] && return 1
+  done
+  return 0
+}
+# wait_end PID LIMIT_S: waits for PID to end; 1 if it outlived the limit (then kills it)
+wait_end() {
+  local t=0 lim=$(($2 * 20))
+  while kill -0 "$1" 2>/dev/null; do
+    sleep 0.05
+    t=$((t + 1))
+    if [ $t -gt $lim ]; then
+      kill -9 "$1" 2>/dev/null
+      return 1
+    fi
+  done
+  return 0
+}
+# same_as_ref LABEL: the run directory equals the reference (h5 contents, CSV bytes), nothing left over
+same_as_ref() {
+  local f d=0
+  for f in $(cd ref && ls *.h5); do
+    if [ ! -f "$dir/$f" ]; then echo "  $1: $f missing"; d=1; continue; fi
+    # PPO's wall-clock columns (t_*) are the only contents that may differ
+    local skip=()
+    case $f in ppo_*_policy.h5) ;; ppo_*.h5) for t in t_eval t_generate t_mpi t_score t_step t_update; do skip+=(--exclude-path "/$t"); done ;; esac
+    h5diff -d 0 "${skip[@]}" "ref/$f" "$dir/$f" >/dev/null 2>&1 ||
+      { echo "  $1: $f differs: $(h5diff -v -d 0 "${skip[@]}" "ref/$f" "$dir/$f" 2>&1 | grep -vE '^$' | head -4 | tr '\n' ' ')"; d=1; }
+  done
+  for f in $(cd ref && ls *.csv report/*.md); do
+    cmp -s "ref/$f" "$dir/$f" || { echo "  $1: $f differs or is missing"; d=1; }
+  done
+  local extra
+  extra=$(cd "$dir" && ls | grep -E '\.tmp\.[0-9]+$|\.partial\.h5$|\.part$')
+  [ -z "$extra" ] || { echo "  $1: left over: $extra"; d=1; }
+  return $d
+}
+
+t0=$(date +%s)
+# ---- the reference: one uninterrupted run -------------------------------------------------
+run_ok ref.log || { cat ref.log; bad "the reference run failed"; exit 1; }
+mkdir -p ref
+(cd $dir && cp -r *.h5 *.csv report ../../ref/)
+rm -rf work
+
+# ---- 1. kill -9 at random points -------------------------------------------------------------
+stages=(pretrain gold bon_samples prefs rm bon ppo fit summary report)
+n_points=0 max_rank_end=0 max_mpirun_end=0
+for i in $(seq 0 19); do
+  st=${stages[$((i % 10))]}
+  who=$([ $((i / 10)) -eq 0 ] && echo rank || echo mpirun)
+  delay_ms=$((RANDOM % 40))
+  rm -rf work
+  launch "f$i.log"
+  if ! wait_line "$dir/run.log" " == $st( \(|$)" "$mp"; then
+    wait "$mp"
+    echo "point $i ($who in $st, delay ${delay_ms} ms): the run ended before the stage began"
+    continue
+  fi
+  sleep "$(awk -v d=$delay_ms 'BEGIN { print d / 1000 }')"
+  ranks=$(pgrep -P "$mp" | tr '\n' ' ')
+  hit=$(grep -E ' == [a-z_]+( \(|$)' "$dir/run.log" | tail -1 | sed 's/.* == //')
+  if ! kill -0 "$mp" 2>/dev/null || [ -z "$ranks" ]; then
+    wait "$mp"
+    echo "point $i ($who in $st, delay ${delay_ms} ms): the run had ended"
+    continue
+  fi
+  n_points=$((n_points + 1))
+  victim=$mp
+  if [ "$who" = rank ]; then
+    set -- $ranks
+    victim=$(eval echo "\${$((RANDOM % $# + 1))}")
+  fi
+  tk=$(now)
+  kill -9 "$victim"
+  class=ok
+  if [ "$who" = rank ]; then
+    wait_end "$mp" 30 || class=hang
+    took=$(since "$tk")
+    wait "$mp" 2>/dev/null
+    if [ $class = ok ] && ! grep -qE "^\[rank [0-9]+\] watchdog: rank [0-9]+ \(pid $victim .*during stage [a-z_]+" "f$i.log"; then
+      class=silent
+    fi
+    max_rank_end=$(awk -v a=$max_rank_end -v b=$took 'BEGIN { print (b > a ? b : a) }')
+    msg=$(grep -E '^\[rank [0-9]+\] watchdog' "f$i.log" | head -1)
+    [[ $msg =~ during\ stage\ ([a-z_]+) ]] && hit=${BASH_REMATCH[1]} # the stage the ranks were in
+  else
+    t=0
+    while alive $ranks && [ $t -lt 600 ]; do sleep 0.05; t=$((t + 1)); done
+    took=$(since "$tk")
+    alive $ranks && { class=hang; kill -9 $ranks 2>/dev/null; }
+    wait "$mp" 2>/dev/null
+    max_mpirun_end=$(awk -v a=$max_mpirun_end -v b=$took 'BEGIN { print (b > a ? b : a) }')
+    msg="(mpirun gone: ranks ended)"
+  fi
+  echo "point $i: kill -9 $who (pid $victim) ${delay_ms} ms into $st, hit stage $hit; job ended in ${took} s: $msg"
+  if ! run_ok "r$i.log"; then
+    tail -5 "r$i.log"
+    class=damaged
+  elif ! same_as_ref "point $i"; then
+    class=damaged
+  fi
+  verdict "kill_${who}_$i($hit)" $class
+done
+[ $n_points -ge 20 ] || bad "only $n_points of 20 kill points landed inside a running job"
+echo "kill points inside a running job: $n_points; longest end after a killed rank ${max_rank_end} s, after a killed mpirun ${max_mpirun_end} s (ranks)"
+
+# ---- 2. concurrent runs ---------------------------------------------------------------------------
+rm -rf work
+launch a.log
+wait_line "$dir/run.log" " == pretrain" "$mp"
+pid_a=$mp
+"$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" >b.log 2>&1
+rc_b=$?
+wait "$pid_a"
+rc_a=$?
+class=ok
+if [ $rc_b -eq 0 ]; then class=silent
+elif ! grep -qE "is in use by another overopt run \(host [^,]+, pid [0-9]+" b.log; then class=crash; fi
+[ $rc_a -eq 0 ] && same_as_ref concurrent || class=damaged
+verdict concurrent_runs $class
+[ $class = ok ] || { cat b.log | head -5; }
+
+# ---- 3. sibling tables deleted or damaged ---------------------------------------------------------
+rm -f $dir/ppo_mean.csv $dir/lm_*_train.csv
+truncate -s 20 $dir/bon.csv
+echo "9,9,9,9,9,9" >>$dir/rm_members.csv
+class=ok
+if ! run_ok s.log; then class=crash
+elif [ "$(grep -c 'is made again' s.log)" -lt 4 ]; then class=silent; grep -E 'made again|up to date' s.log
+elif ! same_as_ref siblings; then class=damaged; fi
+verdict sibling_tables $class
+
+# ---- 4. the corpus edited after a run ------------------------------------------------------------
+printf '%%\nA fortune added after the run, long enough to be a document of the corpus.\n' >>corpus.txt
+class=ok
+if ! run_ok c.log; then class=crash
+elif grep -qE "up to date|skipped" c.log; then class=silent; grep -E "up to date|skipped" c.log | head -3; fi
+verdict corpus_edited $class
+cp /usr/share/games/fortunes/fortunes corpus.txt
+class=ok
+if ! run_ok c2.log; then class=crash
+elif ! same_as_ref corpus_restored; then class=damaged; fi
+verdict corpus_restored $class
+
+# ---- 5. gold.h5 edited --------------------------------------------------------------------------
+cp $dir/gold.h5 gold_good.h5
+"$badh5" gold_good.h5 $dir/gold.h5 double /@reward_shift 0.25 || bad "badh5 failed"
+class=ok
+if ! run_ok g.log; then class=crash
+elif ! grep -qE "^.*== gold: up to date" g.log || grep -qE "== (bon_samples|prefs|rm|bon): up to date" g.log; then
+  class=silent
+  grep -E "^.*== [a-z_]+" g.log | head -8
+fi
+verdict gold_edited $class
+
+# ---- 6. a NaN in the pretrained LM ------------------------------------------------------------------
+rm -rf work
+(mkdir -p $dir && cp -r ref/* $dir/)
+lm=$(cd $dir && ls lm_*.h5 | head -1)
+"$badh5" ref/$lm $dir/$lm nan wte || bad "badh5 failed"
+class=clean
+if timeout 120 "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" >n.log 2>&1; then class=silent
+elif ! grep -qE "$lm.*(non-finite|NaN)|(non-finite|NaN).*$lm" n.log; then class=crash; tail -5 n.log; fi
+verdict nan_checkpoint $class clean
+
+# ---- 7. stop requests -------------------------------------------------------------------------
+# larger gold, prefs and rm stages, so that a signal lands inside them
+big=(--set corpus.path=/usr/share/games/fortunes --set pretrain.policy.d_model=128 --set pretrain.policy.n_layer=2
+  --set gold.calib_prompts=3000 --set prefs.n_train=1500 --set rm.epochs=40)
+rm -rf work
+for st in gold prefs rm; do
+  launch "t_$st.log" "${big[@]}"
+  if ! wait_line "$dir/run.log" " == $st( \(|$)" "$mp"; then
+    wait "$mp"
+    verdict "sigterm_rank_$st" silent clean
+    continue
+  fi
+  sleep 0.05
+  r1=$(pgrep -P "$mp" | tail -1)
+  tk=$(now)
+  kill -TERM "$r1"
+  class=clean
+  wait_end "$mp" 60 || class=hang
+  wait "$mp"
+  rc=$?
+  took=$(since "$tk")
+  if [ $class = clean ]; then
+    if [ $rc -ne 3 ]; then class=crash; tail -3 "t_$st.log"
+    elif ! grep -qE "== $st: stopped on request" "t_$st.log"; then class=silent; fi
+  fi
+  echo "SIGTERM to rank pid $r1 in $st: exit $rc after $took s"
+  verdict "sigterm_rank_$st" $class clean
+done
+# SIGUSR1 to mpirun during PPO, then the resume file corrupted
+long=(--set ppo.steps=400)
+rm -rf work
+launch u.log "${long[@]}"
+wait_line "$dir/run.log" "ppo mean [0-9]+/400" "$mp"
+sleep 0.3
+kill -USR1 "$mp"
+wait "$mp"
+rc=$?
+class=clean
+[ $rc -eq 3 ] || class=crash
+[ -f $dir/ppo_mean.partial.h5 ] || class=damaged
+verdict sigusr1_mpirun_ppo $class clean
+truncate -s 3000 $dir/ppo_mean.partial.h5
+class=ok
+if ! run_ok u2.log "${long[@]}"; then class=crash
+elif ! grep -qE "ignoring .*ppo_mean.partial.h5.*starting over" u2.log; then class=silent; fi
+verdict corrupt_resume_file $class
+
+# ---- 8. a stalled rank ----------------------------------------------------------------------------
+rm -rf work
+launch w.log "${long[@]}" --set run.watchdog_s=2
+wait_line "$dir/run.log" "ppo mean [0-9]+/400" "$mp"
+r1=$(pgrep -P "$mp" | tail -1)
+tk=$(now)
+kill -STOP "$r1"
+class=clean
+wait_end "$mp" 30 || class=hang
+took=$(since "$tk")
+kill -CONT "$r1" 2>/dev/null
+wait "$mp"
+rc=$?
+if [ $class = clean ]; then
+  if [ $rc -eq 0 ]; then class=silent
+  elif ! grep -qE "watchdog: MPI_[A-Za-z]+ has waited [0-9]+ s during stage ppo.*rank 1 \(pid $r1\) is stopped" w.log; then
+    class=crash
+    grep -E "watchdog|rank" w.log | head -3
+  fi
+fi
+echo "SIGSTOP to rank pid $r1 with run.watchdog_s = 2: job ended after $took s: $(grep -E 'has waited' w.log | head -1)"
+verdict stalled_rank $class clean
+
+echo "---- cases: $(for k in "${!count[@]}"; do printf '%s %s, ' "$k" "${count[$k]}"; done)"
+echo "elapsed $(($(date +%s) - t0)) s, seed $seed"
+exit $fail
