@@ -507,10 +507,41 @@ typedef struct {
 
 /* Rank 0: the point's single fits from its fits.csv (bon: curve single; rl: ppo tag single, else
  * the first tag starting with single_). */
+/* A point run with replicates has no fits.csv of its own: its fits are the replicates' means in
+ * fits_summary.csv (curve,form,parameter,replicates,mean,...). */
+static int read_point_fits_summary(sweep_point *p, const char *path) {
+  csv_table t;
+  CHECK(csv_read(&t, path));
+  int cc, cf, cp, cm, rc = csv_col(&t, "curve", &cc);
+  if (!rc) rc = csv_col(&t, "form", &cf);
+  if (!rc) rc = csv_col(&t, "parameter", &cp);
+  if (!rc) rc = csv_col(&t, "mean", &cm);
+  for (int r = 0; r < t.n_rows && !rc; r++) {
+    const char *curve = csv_cell(&t, r, cc), *form = csv_cell(&t, r, cf), *par = csv_cell(&t, r, cp);
+    int k = strcmp(form, "bon") == 0 ? 0 : strcmp(form, "rl") == 0 ? 1 : -1;
+    if (k < 0 || strcmp(curve, "single") != 0) continue;
+    double v;
+    rc = csv_num(&t, r, cm, &v);
+    if (rc || !isfinite(v)) continue;
+    fit_result *f = &p->fr[k];
+    f->form = (fit_form)k;
+    f->r2 = NAN;
+    if (!strcmp(par, "alpha")) f->alpha = v, p->v[2 * k] = v, p->has[k] = 1;
+    else if (!strcmp(par, "beta")) f->beta = v, p->v[2 * k + 1] = v;
+    else if (!strcmp(par, "d_star")) f->d_star = v;
+    else if (!strcmp(par, "gold_star")) f->gold_star = v;
+  }
+  csv_free(&t);
+  return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
+}
+
 static int read_point_fits(sweep_point *p, const char *pdir) {
   char path[4400];
   CHECK(oo_path_join(path, sizeof path, pdir, "fits.csv"));
-  if (!oo_file_exists(path)) return OO_OK;
+  if (!oo_file_exists(path)) {
+    CHECK(oo_path_join(path, sizeof path, pdir, "fits_summary.csv"));
+    return oo_file_exists(path) ? read_point_fits_summary(p, path) : OO_OK;
+  }
   csv_table t;
   CHECK(csv_read(&t, path));
   static const char *const names[] = {"source", "curve", "form", "alpha", "beta", "r2", "d_star", "gold_star"};

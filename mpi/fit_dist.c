@@ -11,21 +11,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "blacs.h"
 #include "core/core.h"
 
-/* BLACS C interface and ScaLAPACK (Fortran convention: arguments by reference, hidden
- * character lengths last), from libscalapack-openmpi. */
-void Cblacs_pinfo(int *mypnum, int *nprocs);
-void Cblacs_get(int context, int what, int *val);
-void Cblacs_gridinit(int *context, const char *order, int nprow, int npcol);
-void Cblacs_gridinfo(int context, int *nprow, int *npcol, int *myrow, int *mycol);
-void Cblacs_gridexit(int context);
-int Csys2blacs_handle(MPI_Comm comm);
-void Cfree_blacs_system_handle(int handle);
-int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc,
-            const int *nprocs);
-void descinit_(int *desc, const int *m, const int *n, const int *mb, const int *nb,
-               const int *irsrc, const int *icsrc, const int *ictxt, const int *lld, int *info);
+/* ScaLAPACK (Fortran convention: arguments by reference); BLACS in blacs.h. */
 void pdgels_(const char *trans, const int *m, const int *n, const int *nrhs, double *a,
              const int *ia, const int *ja, const int *desca, double *b, const int *ib,
              const int *jb, const int *descb, double *work, const int *lwork, int *info,

@@ -10,23 +10,14 @@
 #include <string.h>
 
 #include "comm.h"
+#include "blacs.h"
 #include "core/core.h"
 
 /* LAPACK (inside OpenBLAS) and ScaLAPACK/BLACS (libscalapack-openmpi), Fortran convention:
- * arguments by reference, hidden character lengths last. The BLACS prototypes are also declared
- * in fit_dist.c, the project's other ScaLAPACK user. */
+ * arguments by reference, hidden character lengths last; the BLACS ones are in blacs.h. */
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
 void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b,
              const int *ldb, int *info, size_t uplo_len);
-void Cblacs_get(int context, int what, int *val);
-void Cblacs_gridinit(int *context, const char *order, int nprow, int npcol);
-void Cblacs_gridinfo(int context, int *nprow, int *npcol, int *myrow, int *mycol);
-void Cblacs_gridexit(int context);
-int Csys2blacs_handle(MPI_Comm comm);
-void Cfree_blacs_system_handle(int handle);
-int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc, const int *nprocs);
-void descinit_(int *desc, const int *m, const int *n, const int *mb, const int *nb, const int *irsrc,
-               const int *icsrc, const int *ictxt, const int *lld, int *info);
 void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja, const int *desca, int *info,
               size_t uplo_len);
 void pdpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *ia, const int *ja,

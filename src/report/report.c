@@ -1199,8 +1199,20 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
     note_skip(md, "rm_accuracy.png", "no rm_members.csv");
   }
   if (has_sweep) {
-    CHECK(plot_sweep(&g, outdir, &d->sweep.s[0]));
-    fprintf(md, "\n![Sweep alpha and beta](sweep_alpha_beta.png)\n\n");
+    /* the coefficients against the RM size: drawn when at least two points differ in size and
+     * have a fitted coefficient (a sweep over seeds, noise or pairs has one size) */
+    const series *sw = &d->sweep.s[0];
+    int distinct = 0, fitted = 0;
+    for (int i = 0; i < sw->n; i++) {
+      if (i > 0 && sw->v[SW_X][i] != sw->v[SW_X][0]) distinct = 1;
+      for (int c = SW_ABON; c <= SW_BRL; c++) fitted += isfinite(sw->v[c][i]) != 0;
+    }
+    if (distinct && fitted) {
+      CHECK(plot_sweep(&g, outdir, sw));
+      fprintf(md, "\n![Sweep alpha and beta](sweep_alpha_beta.png)\n\n");
+    } else {
+      note_skip(md, "sweep_alpha_beta.png", "fewer than two RM sizes with a fitted coefficient in the sweep");
+    }
   }
   return OO_OK;
 }
