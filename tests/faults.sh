@@ -275,10 +275,10 @@ for st in gold prefs rm; do
   verdict "sigterm_rank_$st" $class clean
 done
 # SIGUSR1 to mpirun during PPO, then the resume file corrupted
-long=(--set ppo.steps=400)
+long=(--set ppo.steps=20000) # the tiny PPO runs ~1,500 steps/s: long enough to be caught, bounded if not
 rm -rf work
 launch u.log "${long[@]}"
-wait_line "$dir/run.log" "ppo mean [0-9]+/400" "$mp"
+wait_line "$dir/run.log" "ppo mean [0-9]+/20000" "$mp"
 sleep 0.3
 kill -USR1 "$mp"
 wait "$mp"
@@ -296,7 +296,7 @@ verdict corrupt_resume_file $class
 # ---- 8. a stalled rank ----------------------------------------------------------------------------
 rm -rf work
 launch w.log "${long[@]}" --set run.watchdog_s=2
-wait_line "$dir/run.log" "ppo mean [0-9]+/400" "$mp"
+wait_line "$dir/run.log" "ppo mean [0-9]+/20000" "$mp"
 r1=$(pgrep -P "$mp" | tail -1)
 tk=$(now)
 kill -STOP "$r1"

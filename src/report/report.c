@@ -416,7 +416,11 @@ static int gp_begin(gp_plot *gp, const gp_env *g, const char *outdir, const char
   memset(gp, 0, sizeof *gp);
   CHECK(oo_path_join(gp->png, sizeof gp->png, outdir, name));
   remove(gp->png); /* a stale plot must not pass for a new one */
-  gp->f = popen(g->cmd, "w");
+  /* gnuplot ignores the stop signals: a SIGUSR1 or SIGTERM forwarded to the job while a plot
+   * is drawn is the ranks' to act on at the next boundary, not a reason to lose the plot */
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "trap '' USR1 TERM; exec %s", g->cmd);
+  gp->f = popen(cmd, "w");
   REQUIRE(gp->f, "cannot start gnuplot ('%s'): %s", g->cmd, strerror(errno));
   FILE *f = gp->f;
   if (g->cairo)
