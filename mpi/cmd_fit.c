@@ -30,7 +30,7 @@
 #include "io/h5io.h"
 #include "model/gpt.h"
 #include "report/report.h"
-#include "sweep.h"
+#include "postprocess.h"
 
 #define FITS_HEADER "source,curve,form,alpha,beta,r2,d_star,gold_star"
 
@@ -594,7 +594,7 @@ static int write_sweep(const char *dir, const int *idx, int n) {
     if (rc) break;
     sp->params = sweep_rm_params(cfg);
     char sets[CFG_MAX_AXES][160];
-    int na = sweep_point_sets(cfg, idx[p], sets, CFG_MAX_AXES);
+    int na = cfg_sweep_point_sets(cfg, idx[p], sets, CFG_MAX_AXES);
     if (n_axes < 0) {
       n_axes = na;
       for (int a = 0; a < na; a++) snprintf(keys[a], sizeof keys[a], "%s", cfg->sweep.axes[a].key);

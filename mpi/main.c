@@ -16,7 +16,6 @@
 #include "core/core.h"
 #include "core/machine.h"
 #include "provenance.h"
-#include "sweep.h"
 
 static int n_commands;
 static const oo_cmd_spec *const *commands;

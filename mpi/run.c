@@ -15,7 +15,7 @@
 #include "core/machine.h"
 #include "mem_budget.h"
 #include "stats/summary.h"
-#include "sweep.h"
+#include "postprocess.h"
 #include "watchdog.h"
 
 /* ---- the stage table ---------------------------------------------------------------------- */

@@ -27,24 +27,8 @@
 #include "core/core.h"
 #include "report/report.h"
 #include "commands.h"
+#include "postprocess.h"
 #include "run.h"
-
-int sweep_n_points(const oo_config *cfg) {
-  if (cfg->sweep.n_axes == 0) return 0;
-  int n = 1;
-  for (int a = 0; a < cfg->sweep.n_axes; a++) n *= cfg->sweep.axes[a].n_values;
-  return n;
-}
-
-int sweep_point_sets(const oo_config *cfg, int i, char sets[][160], int cap) {
-  int stride = sweep_n_points(cfg), na = cfg->sweep.n_axes < cap ? cfg->sweep.n_axes : cap;
-  for (int a = 0; a < na; a++) {
-    const cfg_axis *ax = &cfg->sweep.axes[a];
-    stride /= ax->n_values;
-    snprintf(sets[a], 160, "%s=%s", ax->key, ax->values[(i / stride) % ax->n_values]);
-  }
-  return na;
-}
 
 /* ---- arguments ------------------------------------------------------------------------------ */
 
@@ -95,19 +79,19 @@ static int load_base(oo_config *cfg, const sweep_args *a) {
   REQUIRE(cfg->sweep.n_axes > 0,
           "%s has no sweep axes: add sweep = { axes = ( { key = \"rm.size.d_model\"; values = [32, 64]; } ); }; "
           "(or use `overopt run` for a single run)", a->config);
-  REQUIRE(a->point < sweep_n_points(cfg), "--point %d is out of range: the sweep of %s has %d points (0 .. %d)",
-          a->point, a->config, sweep_n_points(cfg), sweep_n_points(cfg) - 1);
+  REQUIRE(a->point < cfg_sweep_points(cfg), "--point %d is out of range: the sweep of %s has %d points (0 .. %d)",
+          a->point, a->config, cfg_sweep_points(cfg), cfg_sweep_points(cfg) - 1);
   return OO_OK;
 }
 
 /* ---- listing and Slurm (rank 0) --------------------------------------------------------------- */
 
 static void print_points(const oo_config *cfg, const char *sweep_dir) {
-  int n = sweep_n_points(cfg);
+  int n = cfg_sweep_points(cfg);
   printf("sweep '%s': %d point%s in %s\n", cfg->run.name, n, n == 1 ? "" : "s", sweep_dir);
   for (int i = 0; i < n; i++) {
     char sets[CFG_MAX_AXES][160];
-    int na = sweep_point_sets(cfg, i, sets, CFG_MAX_AXES);
+    int na = cfg_sweep_point_sets(cfg, i, sets, CFG_MAX_AXES);
     printf("  %d:", i);
     for (int a = 0; a < na; a++) printf(" %s", sets[a]);
     printf("  -> %s/point_%d\n", sweep_dir, i);
@@ -362,7 +346,7 @@ static int emit_file(const slurm_files *sf, int which, const char *path, int dry
  * sweep directory and submits the array, then the report job with --dependency=afterok on it.
  * --dry-run writes and submits nothing: it prints the files it would write. */
 static int slurm_rank0(const oo_config *cfg, const sweep_args *a, const char *sweep_dir) {
-  int n = sweep_n_points(cfg);
+  int n = cfg_sweep_points(cfg);
   char abs_dir[PATH_MAX], cfg_path[PATH_MAX + 32], script[PATH_MAX + 32], report[PATH_MAX + 32], tmpl[PATH_MAX];
   if (sweep_dir[0] == '/') {
     snprintf(abs_dir, sizeof abs_dir, "%s", sweep_dir);
@@ -420,7 +404,7 @@ static void set_shares(oo_run *run, const char *sweep_dir, int i, int n) {
 /* Runs point i through every stage (and its fit and report). Collective on MPI_COMM_WORLD. */
 static int run_point(const oo_config *cfg, const sweep_args *a, const char *sweep_dir, int i) {
   char axis[CFG_MAX_AXES][160], dirset[CFG_STR * 2 + 32], nameset[64];
-  int na = sweep_point_sets(cfg, i, axis, CFG_MAX_AXES);
+  int na = cfg_sweep_point_sets(cfg, i, axis, CFG_MAX_AXES);
   char *sets[64 + CFG_MAX_AXES + 2];
   int ns = 0;
   for (int k = 0; k < a->n_sets; k++) sets[ns++] = a->sets[k];
@@ -429,7 +413,7 @@ static int run_point(const oo_config *cfg, const sweep_args *a, const char *swee
   snprintf(nameset, sizeof nameset, "run.name=point_%d", i);
   sets[ns++] = dirset;
   sets[ns++] = nameset;
-  LOG_INFO("==== sweep '%s' point %d of %d:%s%s%s%s%s%s", cfg->run.name, i, sweep_n_points(cfg), na > 0 ? " " : "",
+  LOG_INFO("==== sweep '%s' point %d of %d:%s%s%s%s%s%s", cfg->run.name, i, cfg_sweep_points(cfg), na > 0 ? " " : "",
            na > 0 ? axis[0] : "", na > 1 ? " " : "", na > 1 ? axis[1] : "", na > 2 ? " " : "", na > 2 ? "..." : "");
   oo_run *run = xcalloc(1, sizeof *run);
   int rc = run_setup(run, MPI_COMM_WORLD, a->config, ns, sets);
@@ -438,7 +422,7 @@ static int run_point(const oo_config *cfg, const sweep_args *a, const char *swee
     xfree(&run);
     return -1;
   }
-  set_shares(run, sweep_dir, i, sweep_n_points(cfg));
+  set_shares(run, sweep_dir, i, cfg_sweep_points(cfg));
   LOG_INFO("overopt %s: sweep point %d on %d rank%s -> %s", OVEROPT_VERSION, i, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
   rc = run_pipeline(run, 0, NULL, NULL);
@@ -466,7 +450,7 @@ int cmd_sweep(int argc, char **argv) {
   MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, MPI_COMM_WORLD);
   char sweep_dir[CFG_STR * 2 + 2];
   snprintf(sweep_dir, sizeof sweep_dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-  int n = sweep_n_points(cfg);
+  int n = cfg_sweep_points(cfg);
 
   if (a.slurm || a.dry_run) { /* rank 0 alone; the others wait for its status */
     if (rank == 0) {

@@ -1317,3 +1317,22 @@ uint64_t cfg_hash(const oo_config *cfg, const char *const *prefixes) {
 void cfg_size_name(const cfg_size *s, char *out, int cap) {
   snprintf(out, (size_t)(cap > 0 ? cap : 0), "d%dL%dH%d", s->d_model, s->n_layer, s->n_head);
 }
+
+/* ---- sweep axes --------------------------------------------------------------------------- */
+
+int cfg_sweep_points(const oo_config *cfg) {
+  if (cfg->sweep.n_axes == 0) return 0;
+  int n = 1;
+  for (int a = 0; a < cfg->sweep.n_axes; a++) n *= cfg->sweep.axes[a].n_values;
+  return n;
+}
+
+int cfg_sweep_point_sets(const oo_config *cfg, int i, char sets[][160], int cap) {
+  int stride = cfg_sweep_points(cfg), na = cfg->sweep.n_axes < cap ? cfg->sweep.n_axes : cap;
+  for (int a = 0; a < na; a++) {
+    const cfg_axis *ax = &cfg->sweep.axes[a];
+    stride /= ax->n_values;
+    snprintf(sets[a], 160, "%s=%s", ax->key, ax->values[(i / stride) % ax->n_values]);
+  }
+  return na;
+}

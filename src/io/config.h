@@ -176,4 +176,10 @@ uint64_t cfg_hash(const oo_config *cfg, const char *const *prefixes);
 /* Model size name used in file names, e.g. "d128L4H4". */
 void cfg_size_name(const cfg_size *s, char *out, int cap);
 
+/* Sweep axes: the number of points (product of the axes' value counts; 0 without axes), and the
+ * --set assignments of point i ("key=value", one per axis, first axis slowest) into sets[a];
+ * returns the number of axes. */
+int cfg_sweep_points(const oo_config *cfg);
+int cfg_sweep_point_sets(const oo_config *cfg, int i, char sets[][160], int cap);
+
 #endif
