@@ -1144,6 +1144,24 @@ int cfg_load(oo_config *cfg, const char *path) {
 
 #define VALUE_CAP 8192 /* fits the longest value: 6 sweep axes of 8 values */
 
+/* The dotted components of a key ("rm.size.d_model" -> rm, size, d_model); returns the count. */
+static int key_components(const char *key, char comps[4][64]) {
+  int nc = 0;
+  for (const char *p = key; *p && nc < 4; nc++) {
+    size_t len = strcspn(p, ".");
+    snprintf(comps[nc], sizeof comps[nc], "%.*s", (int)len, p);
+    p += len + (p[len] == '.');
+  }
+  return nc;
+}
+
+/* How many of the depth groups open while writing (open[]) are also groups of this key. */
+static int groups_in_common(char open[4][64], int depth, char comps[4][64], int nc) {
+  int common = 0;
+  while (common < depth && common < nc - 1 && !strcmp(open[common], comps[common])) common++;
+  return common;
+}
+
 int cfg_write(const oo_config *cfg, FILE *out) {
   char open[4][64]; /* the groups currently open */
   int depth = 0;
@@ -1151,14 +1169,8 @@ int cfg_write(const oo_config *cfg, FILE *out) {
   for (int i = 0; i < N_KEYS; i++) {
     const cfg_key *k = &SCHEMA[i];
     char comps[4][64];
-    int nc = 0;
-    for (const char *p = k->key; *p && nc < 4; nc++) {
-      size_t len = strcspn(p, ".");
-      snprintf(comps[nc], sizeof comps[nc], "%.*s", (int)len, p);
-      p += len + (p[len] == '.');
-    }
-    int common = 0;
-    while (common < depth && common < nc - 1 && !strcmp(open[common], comps[common])) common++;
+    int nc = key_components(k->key, comps);
+    int common = groups_in_common(open, depth, comps, nc);
     while (depth > common) fprintf(out, "%*s};\n", 2 * --depth, "");
     while (depth < nc - 1) {
       if (depth == 0 && i) fprintf(out, "\n");
@@ -1231,14 +1243,8 @@ int cfg_write_json(const oo_config *cfg, FILE *out) {
   for (int i = 0; i < N_KEYS; i++) {
     const cfg_key *k = &SCHEMA[i];
     char comps[4][64];
-    int nc = 0;
-    for (const char *p = k->key; *p && nc < 4; nc++) {
-      size_t len = strcspn(p, ".");
-      snprintf(comps[nc], sizeof comps[nc], "%.*s", (int)len, p);
-      p += len + (p[len] == '.');
-    }
-    int common = 0;
-    while (common < depth && common < nc - 1 && !strcmp(open[common], comps[common])) common++;
+    int nc = key_components(k->key, comps);
+    int common = groups_in_common(open, depth, comps, nc);
     while (depth > common) fprintf(out, "\n%*s}", 2 * depth--, "");
     if (i) fputc(',', out); /* whatever follows has a sibling before it at this depth */
     while (depth < nc - 1) {
