@@ -226,6 +226,10 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
   if (rc) return rc; /* every rank returns; rank 0 holds the message */
   MPI_Bcast(&run->cfg, (int)sizeof run->cfg, MPI_BYTE, 0, world);
   CHECK(layout_build(&run->layout, size, &run->cfg));
+  /* before any stage runs: every rank sees the same config and size, so all fail alike */
+  const int groups = run_replicate_groups(&run->cfg, size);
+  REQUIRE(size % groups == 0, "layout.replicate_groups = %d does not divide the %d ranks of the job: use a divisor "
+          "of the rank count, or 0 (automatic)", groups, size);
   CHECK(comm_build(&run->comms, world, &run->layout));
   int n = snprintf(run->dir, sizeof run->dir, "%s/%s", run->cfg.run.out_dir, run->cfg.run.name);
   REQUIRE(n > 0 && (size_t)n < sizeof run->dir, "run directory name too long (run.out_dir, run.name)");
@@ -298,17 +302,17 @@ static int replicate_setup(oo_run *rep, const oo_run *world, MPI_Comm group, int
   rep->n_share = world->n_share;
   memcpy(rep->config_path, world->config_path, sizeof rep->config_path);
   if (world->cfg.run.replicates > 1) {
-    snprintf(rep->rep_rel, sizeof rep->rep_rel, "rep%d/", i);
-    CHECK(oo_path_join(rep->dir, sizeof rep->dir, world->world_dir, rep->rep_rel));
-    rep->dir[strlen(rep->dir) - 1] = '\0'; /* no trailing '/' */
+    char name[24];
+    snprintf(name, sizeof name, "rep%d", i);
+    snprintf(rep->rep_rel, sizeof rep->rep_rel, "%s/", name);
+    CHECK(oo_path_join(rep->dir, sizeof rep->dir, world->world_dir, name));
   } else {
     memcpy(rep->dir, world->world_dir, sizeof rep->dir);
   }
-  int rc = layout_build(&rep->layout, size, &rep->cfg);
-  /* every rank of the group built the same layout or failed alike (same config, same size) */
-  CHECK(rc);
+  /* every rank of the group builds the same layout or fails alike (same config, same size) */
+  CHECK(layout_build(&rep->layout, size, &rep->cfg));
   CHECK(comm_build(&rep->comms, group, &rep->layout));
-  rc = OO_OK;
+  int rc = OO_OK;
   rep->lock_fd = -1; /* the world's lock covers rep<i>/ */
   if (rank == 0 && world->cfg.run.replicates > 1) {
     rc = oo_mkdir_p(rep->dir);
@@ -401,9 +405,7 @@ static int run_scope(oo_run *run, art_scope scope, int force, const char *only, 
  * from run_main), and every rank agrees on a stop. */
 static int run_replicates(oo_run *world, int force, const char *only, const char *until, int *past_until) {
   const int R = world->cfg.run.replicates, size = world->comms.size, rank = world->comms.rank;
-  const int G = run_replicate_groups(&world->cfg, size);
-  REQUIRE(G >= 1 && G <= size && size % G == 0,
-          "layout.replicate_groups = %d must divide the %d ranks of the job", G, size);
+  const int G = run_replicate_groups(&world->cfg, size); /* checked by run_setup */
   const int color = rank / (size / G);
   MPI_Comm group;
   CHECK_MPI(MPI_Comm_split(world->comms.world, color, rank, &group));

@@ -89,5 +89,13 @@ for m in 0 1; do
 done
 cmp -s $dir/rep1/bon.csv $b/bon.csv || die "replicate 1's bon.csv differs between 1 and 2 ranks"
 
+# ---- 5. a group count that does not divide the ranks is refused before any stage runs ---------------
+if "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" --set "run.out_dir=$scratch/bad" \
+  --set run.replicates=3 --set layout.replicate_groups=3 >run4.log 2>&1; then
+  die "layout.replicate_groups = 3 on 2 ranks was accepted"
+fi
+grep -q "layout.replicate_groups = 3 does not divide the 2 ranks" run4.log || die "no clear message: $(head -3 run4.log)"
+ls bad/tiny/*.h5 >/dev/null 2>&1 && die "stages ran before the bad group count was refused"
+
 [ $fail -eq 0 ] && echo "replicates: ok"
 exit $fail
