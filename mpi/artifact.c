@@ -279,10 +279,6 @@ int artifact_current_all(const oo_run *run, art_scope scope, const char *name, c
   return cur;
 }
 
-int run_artifact_current(const oo_run *run, const char *name) {
-  return artifact_current(run, run->scope, name, run->stage_hash);
-}
-
 int run_artifact_current_all(const oo_run *run, const char *name) {
   return artifact_current_all(run, run->scope, name, run->stage_hash);
 }

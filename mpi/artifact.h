@@ -61,7 +61,6 @@ int artifact_current(const struct oo_run *run, art_scope scope, const char *name
 /* Collective on run->comms.world: rank 0 decides artifact_current, broadcast to all. */
 int artifact_current_all(const struct oo_run *run, art_scope scope, const char *name, const char *hash);
 /* The same with the current stage's hash and scope (run->stage_hash, run->scope). */
-int run_artifact_current(const struct oo_run *run, const char *name);
 int run_artifact_current_all(const struct oo_run *run, const char *name);
 
 /* Content hash of a file, or of a directory's files (names and contents, in name order; hidden
