@@ -1,4 +1,4 @@
-# Sampling (gpt_sample.c), checkpoints (gpt_io.c) and the user tools (mpi/cmd_tools.c).
+# Sampling (gpt_sample.c), checkpoints (gpt_io.c) and the user tools (mpi/commands/cmd_tools.c).
 oo_unit_test(NAME test_gpt_sample SOURCES test_gpt_sample.c LABELS model)
 oo_unit_test(NAME test_gpt_io SOURCES test_gpt_io.c LABELS model)
 

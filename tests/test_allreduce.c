@@ -1,4 +1,4 @@
-/* test_allreduce: dp_allreduce_grads (mpi/collectives.h) on a tiny model's flat gradient buffer,
+/* test_allreduce: dp_allreduce_grads (mpi/runtime/collectives.h) on a tiny model's flat gradient buffer,
  * against the scaled sum computed directly (every rank can compute every rank's gradient here).
  * 1. Dyadic gradients and a power-of-two scale: every partial sum is exact, so the result must
  *    equal the direct sum to the bit.

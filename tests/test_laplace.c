@@ -1,4 +1,4 @@
-/* test_laplace: the last-layer Laplace posterior (mpi/laplace.h) on 1, 2 and 4 ranks.
+/* test_laplace: the last-layer Laplace posterior (mpi/parallel/laplace.h) on 1, 2 and 4 ranks.
  * - Lambda against a dense brute-force build: alpha I + sum p (1 - p) d d^T computed here from the
  *   features, each pair's term added on the rank that holds the pair and summed by an allreduce
  *   (as the rm stage does), compared with one process's own sum;

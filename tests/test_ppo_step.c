@@ -1,4 +1,4 @@
-/* test_ppo_step: the distributed PPO step (mpi/ppo_step.c) with tiny random models built in
+/* test_ppo_step: the distributed PPO step (mpi/parallel/ppo_step.c) with tiny random models built in
  * memory. Run under mpirun with NP ranks, it runs the same 3 steps (+ an evaluation before and
  * after) on sub-worlds of 1, 2 and 4 ranks (those <= NP) and with different role layouts
  * (every role everywhere; rollout and RM ranks disjoint), for both ppo.value = model and

@@ -1,4 +1,4 @@
-/* prefs: the preference set prefs.h5, written by the prefs stage (mpi/stage_prefs.c) and read
+/* prefs: the preference set prefs.h5, written by the prefs stage (mpi/stages/stage_prefs.c) and read
  * here for the RM stage. Rank-local, no MPI.
  *
  * prefs.h5 (docs/formats.md): N = n_train + n_test pairs, train first; P = prefs.prompt_len,

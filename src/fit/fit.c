@@ -1,5 +1,5 @@
 /* fit: least-squares fits of Gao et al.'s functional forms and of linear scaling laws (see
- * fit.h). Serial; the distributed solve lives in mpi/fit_dist.c and reuses fit_design and
+ * fit.h). Serial; the distributed solve lives in mpi/parallel/fit_dist.c and reuses fit_design and
  * fit_finish. */
 #include "fit/fit.h"
 

@@ -6,7 +6,7 @@
  *
  * Both are linear in (alpha, beta), so a fit is one least-squares solve on the (m,2) design
  * matrix [d, -d^2] or [d, -d ln d]. The serial solve is LAPACK dgels (from OpenBLAS); the
- * distributed one (mpi/fit_dist.h) is ScaLAPACK pdgels on the same design matrix, and both
+ * distributed one (mpi/parallel/fit_dist.h) is ScaLAPACK pdgels on the same design matrix, and both
  * share fit_design and fit_finish so they differ only in the solver.
  *
  * Matrices here are column-major (LAPACK's convention): A[i + j*m] is row i, column j.

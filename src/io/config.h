@@ -38,7 +38,7 @@ typedef struct {
     int replicates;        /* replicates R of the experiment in one run */
     int threads;           /* BLAS threads per rank */
     char blas_kernel[16];  /* OpenBLAS kernel (OPENBLAS_CORETYPE), "" = the machine's choice */
-    int watchdog_s;        /* an MPI operation waiting longer ends the job (mpi/watchdog.h), 0 = never */
+    int watchdog_s;        /* an MPI operation waiting longer ends the job (mpi/runtime/watchdog.h), 0 = never */
   } run;
   struct {
     char path[CFG_STR];      /* corpus file or directory */

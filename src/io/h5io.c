@@ -142,7 +142,7 @@ static hid_t fapl_strong(void) {
 /* ---- writing ---------------------------------------------------------------------------- */
 
 /* Creation property lists that record no object times, so that the same content gives the same
- * bytes: artifacts are fingerprinted by their bytes (mpi/artifact.h, #12). cls is
+ * bytes: artifacts are fingerprinted by their bytes (mpi/pipeline/artifact.h, #12). cls is
  * H5P_FILE_CREATE (the root group), H5P_GROUP_CREATE or H5P_DATASET_CREATE. */
 static hid_t no_times(hid_t cls) {
   hid_t pl = H5Pcreate(cls);

@@ -5,7 +5,7 @@
  * open read-only. A file is written under "<path>.tmp.<pid>" and renamed on h5_commit, so a
  * crash never leaves a half-written file under the final name. No object times are recorded,
  * so the same content written twice gives the same bytes (artifacts are fingerprinted by their
- * bytes, mpi/artifact.h). Names may contain groups
+ * bytes, mpi/pipeline/artifact.h). Names may contain groups
  * ("curves/mean/gold"): intermediate groups are created on write.
  * Every read checks rank, shape and type and names the file and dataset on error. float32
  * datasets (tensors: weights, scores, gold values) and double attributes must be finite: a NaN

@@ -329,7 +329,7 @@ static void reward_set_free(reward_set *s) {
 
 /* ---- score: ensembles ---------------------------------------------------------------------- */
 
-#define SCORE_MAX_MEMBERS 64      /* as RM_MAX_MEMBERS (mpi/rm_ensemble.h) */
+#define SCORE_MAX_MEMBERS 64      /* as RM_MAX_MEMBERS (mpi/parallel/rm_ensemble.h) */
 
 /* 1 if path opens as HDF5 and its root has attribute k (an ensemble written by the rm stage).
  * 0 otherwise, also when it does not open: the single-model path reports that. */

@@ -7,7 +7,7 @@
  *   most prefs.response_len bytes, stopping at end-of-text: the responses the prefs stage would
  *   write, from disjoint prompts.
  * - Generation and scoring are split over every rank in unit-aligned contiguous blocks
- *   (mpi/sampling.h), so shift and scale are bit-identical for any rank count.
+ *   (mpi/stages/sampling.h), so shift and scale are bit-identical for any rank count.
  * - gold.h5 (gold.h) is written by rank 0 with run_stamp.
  */
 #include <math.h>

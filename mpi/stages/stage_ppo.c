@@ -1,6 +1,6 @@
 /* stage_ppo: one PPO run per objective in ppo.objectives and per beta in ppo.betas, against the
  * proxy ensemble (or, with ppo.reward = gold, against the gold as a sanity check), evaluated by
- * the gold. The step itself is mpi/ppo_step.c; this file sequences runs, commands, evaluations,
+ * the gold. The step itself is mpi/parallel/ppo_step.c; this file sequences runs, commands, evaluations,
  * metrics, artifacts, resume and stop.
  *
  * Invariants:

@@ -5,7 +5,7 @@
  * Invariants:
  * - Prompts: prefs.n_train from PROMPTS_PREFS_TRAIN, then prefs.n_test from PROMPTS_PREFS_TEST;
  *   response j of the prompt at pool index q draws from (seed, RNG_PREFS, q, j), j = 0, 1.
- * - Sampling and scoring are split over every rank in unit-aligned blocks (mpi/sampling.h), so
+ * - Sampling and scoring are split over every rank in unit-aligned blocks (mpi/stages/sampling.h), so
  *   prefs.h5 is bit-identical for any rank count.
  * - Noise draws from (seed, RNG_PREFS, 0xF11F, 2): b = 2 is used by no response stream (those use
  *   b = 0, 1), so the noise never shares a stream with a sample whatever the pool size.
