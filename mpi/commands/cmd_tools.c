@@ -409,6 +409,8 @@ static int score_run(const tool_args *args) {
           "score: --uwo-lambda applies to an ensemble file (root attribute k, groups member_<m>); '%s' is not one",
           a.model);
   double lambda = a.uwo_lambda;
+  /* the objective columns, computed by the per-sample function best-of-n and PPO use */
+  const obj_spec columns[3] = {{.kind = OBJ_MEAN}, {.kind = OBJ_WCO}, {.kind = OBJ_UWO, .lambda = lambda}};
   reward_set rs;
   CHECK(ensemble ? ensemble_set_load(&rs, a.model) : reward_set_load(&rs, a.model));
   int n_ctx = rs.members[0].d.T;
@@ -449,8 +451,8 @@ static int score_run(const tool_args *args) {
       }
       printf("%d", first + b);
       for (int k = 0; k < rs.K; k++) printf("\t%.9g", row[k]);
-      printf("\t%.9g\t%.9g\t%.9g\n", ensemble_objective_mean(row, rs.K), ensemble_objective_wco(row, rs.K),
-             ensemble_objective_uwo(row, rs.K, lambda));
+      for (int o = 0; o < 3; o++) printf("\t%.9g", ensemble_objective(&columns[o], row, rs.K));
+      printf("\n");
     }
   }
   fflush(stdout);

@@ -81,9 +81,7 @@ int ppo_ctx_init(ppo_ctx *x) {
   x->len = xmalloc(sizeof(int) * N);
   x->rlen = xmalloc(sizeof(int) * N);
   x->matrix = xmalloc_floats(N * (size_t)x->K);
-  x->mean = xmalloc_floats(N);
   x->var = xmalloc_floats(N);
-  x->min = xmalloc_floats(N);
   x->gold_s = xmalloc_floats(N);
   x->proxy_s = xmalloc_floats(N);
   x->lvar = xmalloc_floats(N * (size_t)x->K);
@@ -128,7 +126,7 @@ int ppo_ctx_init(ppo_ctx *x) {
 
 void ppo_ctx_free(ppo_ctx *x) {
   void **bufs[] = {(void **)&x->tok,     (void **)&x->len,      (void **)&x->rlen,     (void **)&x->matrix,
-                   (void **)&x->mean,    (void **)&x->var,      (void **)&x->min,      (void **)&x->gold_s,
+                   (void **)&x->var,     (void **)&x->gold_s,
                    (void **)&x->proxy_s, (void **)&x->score,    (void **)&x->logp,     (void **)&x->logp_ref,
                    (void **)&x->values,  (void **)&x->ent,      (void **)&x->rewards,  (void **)&x->adv,
                    (void **)&x->ret,     (void **)&x->k1,       (void **)&x->k2,       (void **)&x->k3,
@@ -207,15 +205,15 @@ static int share_tokens(ppo_ctx *x, int n) {
 /* Collective on world: member scores, ensemble statistics, gold, proxy objective and the score
  * optimized, for all n sequences, on every rank. */
 static int score_rows(ppo_ctx *x, int n) {
-  CHECK(rm_ensemble_score(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->matrix, x->mean, x->var, x->min));
+  CHECK(rm_ensemble_score(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->matrix));
   CHECK(gold_score_all(x->gold, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->gold_s));
   if (x->obj.kind == OBJ_WARM) { /* WARM's own score (issue #15) */
     CHECK(gold_score_all(x->warm, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->proxy_s));
-  } else if (x->obj.kind == OBJ_LAPLACE_UWO || x->obj.kind == OBJ_ENS_LAPLACE) {
-    CHECK(rm_ensemble_laplace_var(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->lvar));
-    CHECK(laplace_objective_rows(x->proxy_s, &x->obj, x->matrix, x->lvar, n, x->K));
-  } else
-    CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, n, x->K));
+  } else {
+    const int laplace = x->obj.kind == OBJ_LAPLACE_UWO || x->obj.kind == OBJ_ENS_LAPLACE;
+    if (laplace) CHECK(rm_ensemble_laplace_var(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->lvar));
+    CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, laplace ? x->lvar : NULL, n, x->K));
+  }
   memcpy(x->score, x->use_gold ? x->gold_s : x->proxy_s, sizeof(float) * (size_t)n);
   return OO_OK;
 }
@@ -437,6 +435,7 @@ int ppo_step(ppo_ctx *x, const ppo_cmd *cmd, ppo_metrics *m) {
     m->proxy = mean_f(x->proxy_s, n);
     m->gold = mean_f(x->gold_s, n);
     m->objective = mean_f(x->score, n);
+    ensemble_row_stats(NULL, x->var, NULL, x->matrix, n, x->K);
     m->ens_var = mean_f(x->var, n);
     double es = 0;
     long nt = 0;

@@ -123,7 +123,7 @@ typedef struct {
   int *len;               /* (n_cap) sequence lengths */
   int *rlen;              /* (n_cap) response tokens = len - Tp */
   float *matrix;          /* (n_cap, K) member scores */
-  float *mean, *var, *min;/* (n_cap) ensemble statistics */
+  float *var;             /* (n_cap) population variance over members (rank 0, for the metrics) */
   float *gold_s;          /* (n_cap) gold scores */
   float *proxy_s;         /* (n_cap) proxy objective */
   float *lvar;            /* (n_cap, K) members' Laplace variances (laplace_uwo, ens_laplace) */
