@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "core/core.h"
+#include "io/config.h"
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 
@@ -329,8 +330,6 @@ static void reward_set_free(reward_set *s) {
 
 /* ---- score: ensembles ---------------------------------------------------------------------- */
 
-#define SCORE_MAX_MEMBERS 64      /* as RM_MAX_MEMBERS (mpi/parallel/rm_ensemble.h) */
-
 /* 1 if path opens as HDF5 and its root has attribute k (an ensemble written by the rm stage).
  * 0 otherwise, also when it does not open: the single-model path reports that. */
 static int is_ensemble_file(const char *path) {
@@ -354,11 +353,11 @@ static int ensemble_set_load(reward_set *s, const char *path) {
   long k = 0;
   char group[32];
   int rc = h5_attr_read_int(&r, "/", "k", &k);
-  if (!rc && (k < 1 || k > SCORE_MAX_MEMBERS))
+  if (!rc && (k < 1 || k > CFG_MAX_MEMBERS))
     rc = oo_error_at(__FILE__, __LINE__,
                      "%s: root attribute k = %ld, but an ensemble has 1 to %d members: the file is damaged or "
                      "was not written by `overopt stage rm`; rerun the rm stage",
-                     path, k, SCORE_MAX_MEMBERS);
+                     path, k, CFG_MAX_MEMBERS);
   if (!rc) {
     snprintf(group, sizeof group, "member_%ld", k);
     if (h5_has(&r, group))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "collectives.h"
+#include "train_step.h"
 #include "core/core.h"
 
 /* gold_score_all lives in rm_ensemble.h (the gold's data-parallel scorer over the RM ranks). */
@@ -45,7 +46,6 @@ int ppo_ctx_init(ppo_ctx *x) {
   x->K = cfg->rm.k;
   x->n_roll = lay->n_rollout;
   x->roll_rank = lay->ranks[c->rank].is_rollout ? lay->ranks[c->rank].rollout_index : -1;
-  REQUIRE(x->K >= 1 && x->K <= RM_MAX_MEMBERS, "rm.k = %d: must be 1..%d", x->K, RM_MAX_MEMBERS);
   REQUIRE(x->ens && x->ens->k == x->K, "ppo: the ensemble holds %d members but rm.k = %d", x->ens ? x->ens->k : 0,
           x->K);
   for (int q = 0; q < c->size; q++)
@@ -121,7 +121,15 @@ int ppo_ctx_init(ppo_ctx *x) {
     CHECK(gpt_kv_create(&x->kv, x->policy, x->gen_cap));
   }
   x->t_mpi = 0;
+  const gpt_optim opt = ppo_optim(cfg);
+  train_step_init(&x->train, "ppo", c->policy_comm, c->rank, &opt, cfg->run.skip_nonfinite);
   return OO_OK;
+}
+
+gpt_optim ppo_optim(const oo_config *cfg) {
+  /* no weight decay; clip 1.0 (trlx) over the joint gradient with ppo.value = head */
+  const gpt_optim o = {(float)cfg->ppo.lr, (float)cfg->ppo.lr_final, cfg->ppo.warmup, cfg->ppo.steps, 0.0f, 1.0f};
+  return o;
 }
 
 void ppo_ctx_free(ppo_ctx *x) {
@@ -335,6 +343,7 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
   row_range(mb, x->roll_rank, x->n_roll, &lo, &hi);
   const int nb = hi - lo;
   long ntok = 0;
+  double mb_loss = 0; /* this rank's policy loss + vf_coef value loss, mean over its tokens */
   gpt_zero_grad(x->policy);
   if (!x->value_head) gpt_zero_grad(x->value);
   for (int b = 0; b < nb; b++) {
@@ -373,21 +382,24 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
       vl = value_loss(x, gpt_scalar_out(x->value), nb, T, dv);
       gpt_backward(x->value, dv);
     }
+    mb_loss = pl + cfg->ppo.vf_coef * vl;
     acc[0] += pl * (double)ntok;
     acc[1] += ps.clip_frac * (double)ntok;
     acc[2] += ps.approx_kl * (double)ntok;
     acc[3] += vl * (double)ntok;
     acc[4] += (double)ntok;
   }
-  /* Each rank differentiated the mean over its ntok tokens: weight by ntok / G, then sum. */
+  /* Each rank differentiated the mean over its ntok tokens: weight by ntok / G, then sum. The
+   * minibatch's loss (policy + vf_coef value, summed over ranks / G) is what the guard checks. */
   const float scale = G > 0 ? (float)((double)ntok / (double)G) : 0.0f;
-  gpt_adamw opt = {(float)lr, 0.9f, 0.95f, 1e-8f, 0.0f};
-  gpt *models[2] = {x->policy, x->value_head ? NULL : x->value};
-  for (int i = 0; i < 2 && models[i]; i++) {
-    TIMED(x, dp_allreduce_grads(models[i], x->comms->policy_comm, scale));
-    gpt_clip_grad(models[i], 1.0f);
-    gpt_adamw_step(models[i], &opt);
-  }
+  gpt *models[2] = {x->policy, x->value};
+  double loss = mb_loss * (double)ntok;
+  const double t0 = x->train.t_comm;
+  /* the guard's step is the run's optimizer update (epochs x minibatches per PPO step), 1-based */
+  int rc = train_step(&x->train, models, x->value_head ? 1 : 2, scale, &loss, 1, G > 0 ? (double)G : 1.0,
+                      x->policy->step + 1, (float)lr);
+  x->t_mpi += x->train.t_comm - t0;
+  CHECK(rc);
   return OO_OK;
 }
 

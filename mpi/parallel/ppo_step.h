@@ -46,6 +46,7 @@
 #include "rlhf/gold.h"
 #include "rlhf/rlhf.h"
 #include "rm_ensemble.h"
+#include "train_step.h"
 
 #define PPO_N_SAMPLES 4 /* decoded eval samples kept per evaluation */
 #define PPO_SAMPLE_CHARS 512 /* capacity of one decoded sample */
@@ -71,7 +72,7 @@ typedef struct {
   double clipfrac;              /* token-weighted clip fraction over minibatches */
   double approx_kl;             /* token-weighted k3 estimate of KL(old || new) over minibatches */
   double vf_loss;               /* token-weighted clipped value loss (before vf_coef) */
-  double member_score[RM_MAX_MEMBERS]; /* (K) mean score of each member */
+  double member_score[CFG_MAX_MEMBERS]; /* (K) mean score of each member */
   double t_generate;            /* seconds in generation (rank 0) */
   double t_score;               /* seconds in rm_ensemble_score + gold_score_all (rank 0) */
   double t_update;              /* seconds in teacher forcing, GAE and the PPO epochs (rank 0) */
@@ -143,6 +144,8 @@ typedef struct {
   float *mb_logp, *mb_old, *mb_adv, *mb_ret, *mb_vold, *mb_v, *mb_dlogp, *mb_dv; /* (fwd_cap, Tr) */
   int *cnt, *disp;        /* (world size) Allgatherv counts and displacements */
   double t_mpi;           /* running seconds in this module's collectives */
+  train_step_ctx train;   /* the optimizer step of policy (and value model) over policy_comm; its
+                           * guard counts the batches skipped in this run (run.skip_nonfinite) */
 } ppo_ctx;
 
 /* Sizes and allocates every buffer, gpt_alloc_train on policy (and value), reserves the models'
@@ -158,6 +161,10 @@ int ppo_step(ppo_ctx *x, const ppo_cmd *cmd, ppo_metrics *m);
  * for eval prompt i, the same at every evaluation), scores gold and proxy, and estimates the KL by
  * teacher forcing policy and reference. e is filled on rank 0. */
 int ppo_eval(ppo_ctx *x, ppo_eval_metrics *e);
+
+/* AdamW, schedule and clip of the policy and value function: the schedule gives the controller's
+ * ppo_cmd.lr of step s (gpt_optim_lr), weight decay 0, clip 1.0. Not collective. */
+gpt_optim ppo_optim(const oo_config *cfg);
 
 /* Collective on world: the controller's command (rank 0's cmd) to every rank. */
 int ppo_bcast_cmd(ppo_ctx *x, ppo_cmd *cmd);

@@ -13,7 +13,8 @@ _Static_assert(LAYOUT_GOLD_BLOCK == GOLD_CHUNK,
 int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int rank, int expect_k,
                      int n_ctx, int d_model, int n_layer, int n_head) {
   memset(e, 0, sizeof *e);
-  REQUIRE(expect_k >= 1 && expect_k <= RM_MAX_MEMBERS, "rm.k = %d: must be 1..%d", expect_k, RM_MAX_MEMBERS);
+  /* the layout's K is in the config's range (layout_build), which sizes the arrays here */
+  REQUIRE(expect_k == lay->k, "internal: rm_ensemble_load for %d members, the layout has %d", expect_k, lay->k);
   e->k = expect_k;
   e->chunk = 32;
   h5_reader r;

@@ -14,13 +14,11 @@
 #include "model/gpt.h"
 #include "rlhf/gold.h"
 
-#define RM_MAX_MEMBERS 64
-
 typedef struct {
   int k;                          /* members in the ensemble */
   int n_local;                    /* members hosted by this rank */
-  int member_id[RM_MAX_MEMBERS];  /* (n_local) global member index of each hosted member */
-  gpt models[RM_MAX_MEMBERS];     /* (n_local) hosted members, calibrated by their shift/scale */
+  int member_id[CFG_MAX_MEMBERS];  /* (n_local) global member index of each hosted member */
+  gpt models[CFG_MAX_MEMBERS];     /* (n_local) hosted members, calibrated by their shift/scale */
   int chunk;                      /* sequences per forward pass */
   /* scratch, grown on demand (no allocation once sized for the largest batch) */
   int cap_n, cap_T;               /* capacity of the scratch below */
@@ -29,8 +27,8 @@ typedef struct {
   int *sel_idx;                   /* (cap_n) their sample index */
   float *sel_out;                 /* (cap_n) scores */
   float *local;                   /* (cap_n * k + 1) this rank's scores, NaN where not scored (ensemble_gather) */
-  double *laplace_sigma[RM_MAX_MEMBERS]; /* (n_local) (C+1,C+1) Laplace posteriors from rm.h5 laplace/, or NULL */
-  double *laplace_mean[RM_MAX_MEMBERS];  /* (n_local) (C) their reference features phi_mean, or NULL */
+  double *laplace_sigma[CFG_MAX_MEMBERS]; /* (n_local) (C+1,C+1) Laplace posteriors from rm.h5 laplace/, or NULL */
+  double *laplace_mean[CFG_MAX_MEMBERS];  /* (n_local) (C) their reference features phi_mean, or NULL */
 } rm_ensemble;
 
 /* Loads the members this rank hosts (layout) from rm.h5; checks k, kinds and dims against the
