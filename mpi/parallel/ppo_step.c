@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "collectives.h"
 #include "train_step.h"
 #include "core/core.h"
 

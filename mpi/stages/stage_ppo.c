@@ -33,7 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collectives.h"
 #include "core/core.h"
 #include "core/metrics.h"
 #include "data/corpus.h"

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/metrics.h"

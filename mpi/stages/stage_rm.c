@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/metrics.h"

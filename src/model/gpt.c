@@ -512,12 +512,6 @@ KERN_HOT void gpt_clip_grad_to(gpt *m, float norm, float max_norm) {
   }
 }
 
-float gpt_clip_grad(gpt *m, float max_norm) {
-  const float norm = gpt_grad_norm(m);
-  gpt_clip_grad_to(m, norm, max_norm);
-  return norm;
-}
-
 /* sqrt(v) for v >= 0 without libm, so the AdamW loop vectorizes (sqrtf keeps errno semantics
  * under -std=c17 and is not vectorized by GCC): bit-trick estimate (error < 4%) and three Newton
  * steps (quadratic: 4e-2 -> 8e-4 -> 3e-7 -> float rounding). v = 0 gives ~1e-20. */

@@ -147,8 +147,6 @@ typedef struct {
 float gpt_grad_norm(const gpt *m);
 /* Clipping given the norm: grads *= max_norm / norm when norm > max_norm > 0 (else unchanged). */
 void gpt_clip_grad_to(gpt *m, float norm, float max_norm);
-/* gpt_grad_norm then gpt_clip_grad_to; returns the norm before clipping. */
-float gpt_clip_grad(gpt *m, float max_norm);
 void gpt_adamw_step(gpt *m, const gpt_adamw *opt);
 /* Linear warm-up to lr_max over warmup steps, then cosine to lr_min at total. */
 float gpt_lr_schedule(long step, long warmup, long total, float lr_max, float lr_min);
