@@ -11,8 +11,9 @@
  *      step s answers PPO_TRAIN prompt (s*n + i) mod count with stream
  *      oo_rng_make(seed, RNG_PPO, s*n + i, 0), so the tokens do not depend on R;
  *   2. the tokens reach every rank by one MPI_Allgatherv over world (non-rollout ranks send 0);
- *   3. rm_ensemble_score and gold_score_all score all n sequences; the broadcast at the end of
- *      each replaces DESIGN's "rewards back (scatterv)": every rank then holds every score;
+ *   3. rm_ensemble_score and gold_score_all score all n sequences; the allreduce that ends each
+ *      replaces DESIGN's "rewards back (scatterv)": every rank then holds every score, and the
+ *      objective is computed from the member-score matrix locally (ensemble_objective_rows);
  *   4. rollout ranks teacher-force their rows through policy, reference (and value model) and
  *      share the per-token arrays (log p, log p_ref, values, entropy) by MPI_Allgatherv over
  *      policy_comm. Rewards, GAE and the whitening then run on the whole batch on every rollout
@@ -23,10 +24,11 @@
  *      [q*mb/R, (q+1)*mb/R) of each minibatch. The losses are means over the minibatch's valid
  *      tokens: each rank differentiates the mean over its own tokens and the gradient allreduce
  *      scales by its share of the minibatch's tokens, so every rank takes the single-process
- *      step (up to summation order). Clip 1.0, AdamW (weight decay 0). With the value head the loss
- *      is policy loss + vf_coef * value loss through one forward and one backward of the policy,
- *      and the clip is over the joint gradient (trlx); with a value model each model is clipped
- *      and stepped on its own.
+ *      step (up to summation order). The optimizer step is train_step (mpi/runtime/train_step.h)
+ *      with ppo_optim: clip 1.0, AdamW (weight decay 0). With the value head the loss is policy
+ *      loss + vf_coef * value loss through one forward and one backward of the policy, and the
+ *      clip is over the joint gradient (trlx); with a value model each model is clipped by its
+ *      own norm, and a non-finite minibatch (run.skip_nonfinite) is skipped by both.
  * Sequences are [EOT, prompt (P bytes), response (<= R bytes), EOT if emitted], Tmax = P + R + 2,
  * padded with EOT. Response token j sits at position Tp + j (Tp = P + 1) and is predicted by the
  * logits at Tp - 1 + j, where the value of its state is read too. Per-token arrays are (n, Tr)

@@ -57,6 +57,7 @@ static int test_poisoned(const train_step_ctx *t, long step) {
 
 int train_step(train_step_ctx *t, gpt *const *models, int n_models, float scale, double *sums, int n_sums,
                double loss_div, long step, float lr) {
+  REQUIRE(n_models >= 1 && n_models <= 2, "train_step: %d models (1 or 2)", n_models); /* before any collective */
   int size = 1, crank = 0;
   CHECK_MPI(MPI_Comm_size(t->comm, &size));
   CHECK_MPI(MPI_Comm_rank(t->comm, &crank));
@@ -66,16 +67,15 @@ int train_step(train_step_ctx *t, gpt *const *models, int n_models, float scale,
   if (n_sums > 0 && size > 1) CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, n_sums, MPI_DOUBLE, MPI_SUM, t->comm));
   t->t_comm += oo_now() - t0;
   float norms[2];
-  REQUIRE(n_models >= 1 && n_models <= 2, "train_step: %d models (1 or 2)", n_models);
   double worst = 0; /* the first non-finite norm, else the first: what the guard reports */
   for (int i = 0; i < n_models; i++) {
     norms[i] = gpt_grad_norm(models[i]);
     if (i == 0 || (isfinite(worst) && !isfinite(norms[i]))) worst = norms[i];
   }
   t->norm = norms[0];
-  const double loss = n_sums > 0 ? sums[0] / loss_div : NAN;
+  const double loss = n_sums > 0 ? sums[0] / loss_div : 0.0; /* no sums: only the norms are checked */
   int skip = 0;
-  CHECK(train_guard_check(&t->guard, t->what, step, t->rank, n_sums > 0 ? loss : 0.0, worst, crank == 0, &skip));
+  CHECK(train_guard_check(&t->guard, t->what, step, t->rank, loss, worst, crank == 0, &skip));
   t->skipped_last = skip;
   for (int i = 0; i < n_models; i++) {
     if (skip) models[i]->step++; /* the batch is consumed; weights and moments stay */

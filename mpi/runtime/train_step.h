@@ -56,7 +56,7 @@ void train_step_init(train_step_ctx *t, const char *what, MPI_Comm comm, int ran
 
 /* Collective on t->comm. For each of models[0..n_models) (their gradients of this rank's share):
  * grads *= scale and summed over comm; sums[0..n_sums) summed over comm in place; the loss
- * sums[0] / loss_div (NaN if n_sums = 0: then only the norms are checked) and each model's global
+ * sums[0] / loss_div (with n_sums = 0 only the norms are checked) and each model's global
  * gradient norm go through train_guard_check; then every model is clipped to t->opt.max_norm by
  * its own norm and takes AdamW at lr, or, for a skipped batch, none does. step is 1-based (for
  * messages: the model's optimizer update, skipped ones included). Returns OO_OK (t->skipped_last says which) or the guard's error on every rank alike. */
