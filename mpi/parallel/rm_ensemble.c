@@ -87,10 +87,12 @@ static void reserve(rm_ensemble *e, int n, int T) {
   xfree(&e->sel_idx);
   xfree(&e->sel_out);
   xfree(&e->local);
-  e->sel_tok = xmalloc(sizeof(int) * (size_t)cn * cT);
-  e->sel_len = xmalloc(sizeof(int) * (size_t)cn);
-  e->sel_idx = xmalloc(sizeof(int) * (size_t)cn);
-  e->sel_out = xmalloc_floats((size_t)cn);
+  if (e->n_local > 0) { /* a rank hosting no member only takes part in ensemble_gather */
+    e->sel_tok = xmalloc(sizeof(int) * (size_t)cn * cT);
+    e->sel_len = xmalloc(sizeof(int) * (size_t)cn);
+    e->sel_idx = xmalloc(sizeof(int) * (size_t)cn);
+    e->sel_out = xmalloc_floats((size_t)cn);
+  }
   e->local = xmalloc_floats((size_t)cn * e->k + 1); /* + ensemble_gather's scratch entry */
   e->cap_n = cn;
   e->cap_T = cT;
