@@ -137,7 +137,7 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
   int *gen_len = xmalloc(sizeof(int) * (size_t)n), *tok = xmalloc(sizeof(int) * (size_t)n * Tmax);
   int *len = xmalloc(sizeof(int) * (size_t)n);
   oo_rng *rng = xmalloc(sizeof(oo_rng) * (size_t)n);
-  float *matrix = xmalloc_floats((size_t)n * K), *stats = xmalloc_floats((size_t)n * 4);
+  float *matrix = xmalloc_floats((size_t)n * K), *gold = xmalloc_floats((size_t)n);
   for (int i = 0; i < n; i++) memcpy(prompt + (size_t)i * Tp, w.prompts, sizeof(int) * (size_t)Tp);
   if (!rc) rc = gpt_kv_create(&kv, &w.ref, n);
   const gpt_sample_opts o = {1.0f, (float)cfg->bon.top_p, 0, max_new, 1};
@@ -157,8 +157,8 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
     }
     double t1 = bench_clock();
     if (!rc)
-      rc = rm_ensemble_score(&w.ens, &w.comms, &w.lay, tok, len, n, Tmax, matrix, stats, stats + n, stats + 2 * n);
-    if (!rc) rc = gold_score_all(&w.gold, &w.comms, &w.lay, tok, len, n, Tmax, stats + 3 * n);
+      rc = rm_ensemble_score(&w.ens, &w.comms, &w.lay, tok, len, n, Tmax, matrix);
+    if (!rc) rc = gold_score_all(&w.gold, &w.comms, &w.lay, tok, len, n, Tmax, gold);
     double t2 = bench_clock();
     if (!rc && rep > 0 && t2 - t0 < best) {
       best = t2 - t0;
@@ -169,7 +169,7 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
     }
   }
   gpt_kv_free(&kv);
-  xfree(&prompt), xfree(&gen), xfree(&gen_len), xfree(&tok), xfree(&len), xfree(&rng), xfree(&matrix), xfree(&stats);
+  xfree(&prompt), xfree(&gen), xfree(&gen_len), xfree(&tok), xfree(&len), xfree(&rng), xfree(&matrix), xfree(&gold);
   world_free(&w);
   return rc;
 }

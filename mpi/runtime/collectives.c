@@ -1,4 +1,4 @@
-/* collectives: gradient allreduce and parameter broadcast (see collectives.h). */
+/* collectives: gradient allreduce (see collectives.h). */
 #include "collectives.h"
 
 #include "comm.h"
@@ -13,11 +13,5 @@ int dp_allreduce_grads(gpt *m, MPI_Comm comm, float scale) {
   /* n_params fits in int for every model this program trains (checked). */
   REQUIRE(m->n_params < (size_t)1 << 31, "model too large for one allreduce");
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->n_params, MPI_FLOAT, MPI_SUM, comm));
-  return OO_OK;
-}
-
-int dp_broadcast_params(gpt *m, MPI_Comm comm, int root) {
-  REQUIRE(m->n_params < (size_t)1 << 31, "model too large for one broadcast");
-  CHECK_MPI(MPI_Bcast(m->params, (int)m->n_params, MPI_FLOAT, root, comm));
   return OO_OK;
 }

@@ -810,8 +810,7 @@ int stage_bon(oo_run *run) {
   float *lvar = cfg->rm.laplace ? xmalloc_floats((size_t)w.round_cap * w.K) : NULL;
   float *lvar_all = cfg->rm.laplace && c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
   float *warm_all = cfg->rm.warm && c->rank == 0 ? xmalloc_floats((size_t)w.total) : NULL;
-  float *matrix = xmalloc_floats((size_t)w.round_cap * w.K), *mean = xmalloc_floats((size_t)w.round_cap);
-  float *var = xmalloc_floats((size_t)w.round_cap), *mn = xmalloc_floats((size_t)w.round_cap);
+  float *matrix = xmalloc_floats((size_t)w.round_cap * w.K);
   float *proxy = c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
   long n_rounds = (w.total + w.round_cap - 1) / w.round_cap;
   oo_progress prog;
@@ -820,8 +819,7 @@ int stage_bon(oo_run *run) {
   for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
     long r0 = rd * w.round_cap;
     int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
-    rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix, mean,
-                           var, mn);
+    rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix);
     if (!rc && warmv)
       rc = gold_score_all(&warm, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, warmv);
     if (!rc && lvar)
@@ -850,9 +848,6 @@ int stage_bon(oo_run *run) {
   int rc0 = rc == OO_STOPPED ? OO_OK : rc;
   if (rc != OO_STOPPED) MPI_Bcast(&rc0, 1, MPI_INT, 0, c->world);
   xfree(&matrix);
-  xfree(&mean);
-  xfree(&var);
-  xfree(&mn);
   xfree(&proxy);
   xfree(&warmv);
   xfree(&warm_all);

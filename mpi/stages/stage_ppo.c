@@ -27,12 +27,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "collectives.h"
 #include "core/core.h"
 #include "core/metrics.h"
 #include "data/corpus.h"
@@ -281,6 +281,8 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
   if (!rc) rc = h5_attr_write_double(&w, "/", "beta", j->beta);
   if (!rc) rc = h5_attr_write_int(&w, "/", "steps_done", rows);
   if (!rc) rc = h5_attr_write_str(&w, "/", "kl_estimator", run->cfg.ppo.kl_estimator);
+  if (!rc && x->train.guard.skipped > 0) /* minibatches skipped by run.skip_nonfinite; absent: none */
+    rc = h5_attr_write_int(&w, "/", "skipped_batches", x->train.guard.skipped);
   if (!rc) rc = table_write(&w, t, rows);
   if (!rc && with_state) {
     rc = h5_attr_write_double(&w, "/", "beta_next", beta_next);
@@ -335,6 +337,9 @@ static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char 
   if (ok && x->value)
     ok = gpt_read(&val, &r, "value", GPT_VALUE, 1) == OO_OK && val.n_params == x->value->n_params;
   if (ok) ok = table_read(&r, t, x->cfg, s) == OO_OK;
+  long skipped = 0;
+  if (ok && h5_attr_has(&r, "/", "skipped_batches"))
+    ok = h5_attr_read_int(&r, "/", "skipped_batches", &skipped) == OO_OK && skipped >= 0 && skipped <= INT_MAX;
   if (!ok) LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
   h5_close(&r);
   oo_error_clear();
@@ -348,6 +353,7 @@ static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char 
     }
     *step = s;
     *beta = b;
+    x->train.guard.skipped = (int)skipped;
   }
   gpt_free(&pol);
   gpt_free(&val);
@@ -387,6 +393,8 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
 
   x->obj = j->obj;
   x->use_gold = !strcmp(cfg->ppo.reward, "gold");
+  snprintf(x->train.what, sizeof x->train.what, "ppo %s", j->tag); /* messages, OVEROPT_TEST_NONFINITE */
+  x->train.guard.skipped = 0;
   CHECK(reset_models(x));
 
   ppo_table t;
@@ -398,6 +406,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, c->world));
   if (resumed) {
     CHECK_MPI(MPI_Bcast(&start, 1, MPI_LONG, 0, c->world));
+    CHECK_MPI(MPI_Bcast(&x->train.guard.skipped, 1, MPI_INT, 0, c->world));
     CHECK(share_models(x));
     LOG_INFO("ppo %s: resuming at step %ld of %d from %s", j->tag, start, steps, partial);
   }
@@ -417,6 +426,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   snprintf(what, sizeof what, "ppo %s", j->tag);
   oo_progress_start(&prog, what, steps, "step");
   const int adaptive = !strcmp(cfg->ppo.kl_mode, "adaptive");
+  const gpt_optim opt = ppo_optim(cfg); /* the schedule of cmd.lr */
   double sum_t[6] = {0, 0, 0, 0, 0, 0}; /* generate, score, update, eval, mpi, step */
   int rc = OO_OK;
   long s;
@@ -425,7 +435,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
     ppo_cmd cmd = {s, 0, beta, 0};
     int stop = oo_stop_requested(c->world);
     if (is0) {
-      cmd.lr = gpt_lr_schedule(s, cfg->ppo.warmup, steps, (float)cfg->ppo.lr, (float)cfg->ppo.lr_final);
+      cmd.lr = gpt_optim_lr(&opt, s);
       cmd.stop = stop;
     }
     rc = ppo_bcast_cmd(x, &cmd);
@@ -439,8 +449,11 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
     }
     te = oo_now() - te;
     ppo_metrics m;
+    const int skipped0 = x->train.guard.skipped;
     rc = ppo_step(x, &cmd, &m);
     if (rc) break;
+    if (is0 && x->train.guard.skipped != skipped0)
+      metrics_emit(prog.what, s, "skipped_batches", (double)x->train.guard.skipped, NULL);
     if (is0) {
       double tstep = oo_now() - ts;
       table_row(&t, cfg, s, &cmd, &m, evp, te, tstep);
@@ -484,6 +497,9 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
              cfg->ppo.kl_estimator, t.col[COL_KL][steps - 1], t.col[COL_PROXY][steps - 1],
              t.col[COL_GOLD][steps - 1], cfg->ppo.kl_estimator, t.col[COL_KL][0], t.col[COL_PROXY][0],
              t.col[COL_GOLD][0]);
+    if (x->train.guard.skipped)
+      LOG_WARN("ppo %s: %d minibatch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", j->tag,
+               x->train.guard.skipped, x->train.guard.skipped == 1 ? "" : "es", cfg->run.skip_nonfinite);
     rc = write_policy(run, x->policy, pol_path);
     if (!rc && rename(csv_part, csv_path) != 0)
       rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s' to '%s'", csv_part, csv_path);

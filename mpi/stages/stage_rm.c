@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/metrics.h"
@@ -37,9 +36,8 @@
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 #include "run.h"
-#include "train_guard.h"
+#include "train_step.h"
 
-#define RM_WARM_MAX 64 /* members WARM averages at most (rm.k's limit) */
 
 enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
 
@@ -185,7 +183,7 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
 }
 
 static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt *g, double *metrics /*(epochs,N_MET)*/,
-                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp) {
+                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp, train_step_ctx *ts) {
   const oo_config *cfg = &run->cfg;
   MPI_Comm mc = run->comms.member_comm[member];
   int rr = run->comms.member_rank[member], rn = run->comms.member_size[member];
@@ -208,10 +206,12 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   long total = (long)steps_per_epoch * cfg->rm.epochs;
   int *order = xmalloc(sizeof(int) * (size_t)(w->n_train > 0 ? w->n_train : 1));
   const int *labels_train = w->pd->label_train, *labels_clean = w->pd->label_clean;
-  gpt_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)cfg->rm.weight_decay};
   oo_progress prog;
   char what[64];
   snprintf(what, sizeof what, "rm member %d", member);
+  const gpt_optim opt = {(float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f, cfg->rm.warmup, total,
+                         (float)cfg->rm.weight_decay, 1.0f};
+  train_step_init(ts, what, mc, run->comms.rank, &opt, cfg->run.skip_nonfinite);
   oo_progress_start(&prog, what, total, "pair");
   /* bootstrap: the member trains on n_train pairs drawn with replacement from the training pairs,
    * one draw per member from (seed, RNG_DATA, 2000 + member, 0), the same on every replica */
@@ -228,7 +228,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     memcpy(order, pairs, sizeof(int) * (size_t)w->n_train);
     oo_rng dr = oo_rng_make(seed, RNG_DATA, 1000 + (uint64_t)member, (uint64_t)ep);
     oo_rng_shuffle(&dr, order, w->n_train);
-    double loss_sum = 0, acc_sum = 0;
+    double loss_sum = 0, acc_sum = 0, pairs_sum = 0; /* over the batches not skipped */
     for (int s = 0; s < steps_per_epoch; s++) {
       if (oo_stop_requested(w->stop_comm)) { /* stop_comm agrees now; the world after training */
         rc = OO_STOPPED;
@@ -258,24 +258,22 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
         part[1] = acc * nb;
       }
       /* rm_bt_loss differentiates the mean over this replica's nb pairs: scale to the batch mean. */
-      rc = dp_allreduce_grads(g, mc, (float)nb / (float)bsz);
-      if (rc) break;
-      MPI_Allreduce(MPI_IN_PLACE, part, 2, MPI_DOUBLE, MPI_SUM, mc);
-      loss_sum += part[0];
-      acc_sum += part[1];
-      float gnorm = gpt_clip_grad(g, 1.0f);
       long step = (long)ep * steps_per_epoch + s;
-      rc = train_check_finite(what, step + 1, run->comms.rank, part[0] / bsz, gnorm); /* alike on the member's ranks */
-      if (rc) break;
-      opt.lr = gpt_lr_schedule(step, cfg->rm.warmup, total, (float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f);
-      gpt_adamw_step(g, &opt);
+      const float lr = gpt_optim_lr(&opt, step);
+      rc = train_step(ts, (gpt *[]){g}, 1, (float)nb / (float)bsz, part, 2, bsz, step + 1, lr);
+      if (rc) break; /* alike on the member's ranks */
+      if (!ts->skipped_last) { /* a skipped batch's pairs count in neither the loss nor the accuracy */
+        loss_sum += part[0];
+        acc_sum += part[1];
+        pairs_sum += bsz;
+      }
       if (rr == 0) {
         char extra[96];
-        snprintf(extra, sizeof extra, "epoch %d loss %.4f acc %.3f", ep + 1, loss_sum / ((double)p0 + bsz),
-                 acc_sum / ((double)p0 + bsz));
+        snprintf(extra, sizeof extra, "epoch %d loss %.4f acc %.3f", ep + 1, loss_sum / pairs_sum, acc_sum / pairs_sum);
         oo_progress_update(&prog, step + 1, (double)(step + 1) * B, extra);
-        metrics_emit(prog.what, step, "epoch", (double)(ep + 1), "loss", loss_sum / ((double)p0 + bsz), "acc",
-                     acc_sum / ((double)p0 + bsz), "lr", (double)opt.lr, NULL);
+        metrics_emit(prog.what, step, "epoch", (double)(ep + 1), "loss", loss_sum / pairs_sum, "acc",
+                     acc_sum / pairs_sum, "lr", ts->skipped_last ? 0.0 : (double)lr, "skipped_batches",
+                     (double)ts->guard.skipped, NULL);
       }
     }
     if (rc) break;
@@ -283,7 +281,13 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     if (!rc) rc = eval_pairs(g, w, mc, w->train, w->n_train, train0, train1);
     if (rc) break;
     double *met = metrics + (size_t)ep * N_MET;
-    met[MET_LOSS] = loss_sum / w->n_train;
+    if (pairs_sum == 0) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s: every batch of epoch %d had a non-finite loss or gradient and was "
+                       "skipped (run.skip_nonfinite = %d): lower rm.lr or check prefs.h5, then rerun the stage", what,
+                       ep + 1, cfg->run.skip_nonfinite);
+      break;
+    }
+    met[MET_LOSS] = loss_sum / pairs_sum; /* pairs_sum = n_train unless a batch was skipped */
     met[MET_TRAIN_ACC] = pair_accuracy(train0, train1, w->train, w->n_train, labels_train);
     met[MET_TEST_ACC] = pair_accuracy(test0, test1, w->test, w->n_test, labels_clean);
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
@@ -350,8 +354,7 @@ done:
  * the pi_init responses of the training pairs (both sides); *test_acc is its clean test accuracy. */
 static int make_warm(const oo_config *cfg, rm_work *w, const gpt *members, int K, gpt *warm, double *test_acc) {
   CHECK(gpt_create(warm, members[0].d, GPT_REWARD));
-  const float *params[RM_WARM_MAX];
-  REQUIRE(K <= RM_WARM_MAX, "rm.warm: at most %d members", RM_WARM_MAX);
+  const float *params[CFG_MAX_MEMBERS]; /* K <= CFG_MAX_MEMBERS: the config's range of rm.k */
   for (int m = 0; m < K; m++) {
     REQUIRE(members[m].n_params == warm->n_params, "rm.warm: member %d has %zu parameters, member 0 %zu", m,
             members[m].n_params, warm->n_params);
@@ -420,7 +423,7 @@ static int write_laplace(h5_writer *hw, const laplace_post *lp, int m) {
 }
 
 static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc, const laplace_post *lps,
-                    const double *metrics, const float *test_scores, const rm_work *w) {
+                    const double *metrics, const float *test_scores, const rm_work *w, const int *skipped) {
   const oo_config *cfg = &run->cfg;
   int K = cfg->rm.k, E = cfg->rm.epochs;
   char path[4400];
@@ -449,6 +452,8 @@ static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc,
       snprintf(name, sizeof name, "metrics/member_%d", m);
       long dims[2] = {E, N_MET};
       rc = h5_write_f64(&hw, name, 2, dims, metrics + (size_t)m * E * N_MET);
+      /* batches skipped by run.skip_nonfinite; absent: none */
+      if (!rc && skipped[m] > 0) rc = h5_attr_write_int(&hw, name, "skipped_batches", skipped[m]);
     }
   }
   if (!rc) {
@@ -482,7 +487,6 @@ int stage_rm(oo_run *run) {
   const oo_config *cfg = &run->cfg;
   const oo_comms *c = &run->comms;
   int K = cfg->rm.k, E = cfg->rm.epochs;
-  REQUIRE(K >= 1 && K <= 64, "rm.k = %d: must be between 1 and 64", K);
   char path[4400];
   CHECK(run_path(run, "prefs.h5", path, sizeof path));
   prefs_data pd;
@@ -534,18 +538,21 @@ int stage_rm(oo_run *run) {
   if (!rc)
     LOG_INFO("rm: %d members of %s on %d RM rank(s), %d train pairs (labels %.1f%% flipped), %d test pairs, %d epochs",
              K, "rm.size", run->layout.n_rm, w.n_train, 100.0 * pd.noise_realised, w.n_test, E);
-  int stopped = 0;
+  int *flags = xcalloc((size_t)K + 1, sizeof(int)); /* (K) batches each member skipped, then the stop flag */
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
     w.stop_comm = stop_comm_of(run, m);
+    train_step_ctx ts;
+    memset(&ts, 0, sizeof ts);
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
-                      &lps[m]);
+                      &lps[m], &ts);
+    flags[m] = ts.guard.skipped;
     /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
      * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
      * stage is redone on rerun. */
     if (rc == OO_STOPPED) {
-      stopped = 1;
+      flags[K] = 1;
       rc = OO_OK;
       continue;
     }
@@ -558,8 +565,14 @@ int stage_rm(oo_run *run) {
       }
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
-  MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, c->world);
+  /* one collective: the stop flag, and each member's skip count (its replicas agree) to every rank */
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, K + 1, MPI_INT, MPI_MAX, c->world));
+  const int stopped = flags[K];
   rc = stopped ? OO_STOPPED : OO_OK;
+  for (int m = 0; m < K && !stopped; m++)
+    if (flags[m])
+      LOG_WARN("rm member %d: %d batch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", m,
+               flags[m], flags[m] == 1 ? "" : "es", cfg->run.skip_nonfinite);
   double t_train = oo_now() - t0;
   double pairs = (double)w.n_train * E * K;
   if (!stopped) LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
@@ -589,7 +602,7 @@ int stage_rm(oo_run *run) {
       if (!rc) LOG_INFO("rm: WARM (weight average of %d members): clean test accuracy %.3f", K, warm_acc);
     }
     if (!rc) rc = write_rm(run, members, cfg->rm.warm ? &warm : NULL, warm_acc, cfg->rm.laplace ? lps : NULL, metrics,
-                           test_scores, &w);
+                           test_scores, &w, flags);
     gpt_free(&warm);
     if (!rc) report_disagreement(test_scores, w.n_test, K);
   }
@@ -600,6 +613,7 @@ int stage_rm(oo_run *run) {
   gpt_free(&lm);
   xfree(&members);
   xfree(&hosted);
+  xfree(&flags);
   xfree(&metrics);
   xfree(&test0);
   xfree(&test1);
