@@ -16,7 +16,7 @@ const oo_cmd_spec cmd_fit_spec = {
 
 int cmd_fit(int argc, char **argv) {
   int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   oo_args a;
   if (opts_parse(&cmd_fit_spec, argc, argv, &a)) { /* every rank parses alike */
     if (rank == 0) opts_usage_error(&cmd_fit_spec);
@@ -24,7 +24,7 @@ int cmd_fit(int argc, char **argv) {
   }
   const char *dir = opt_str(&a, "DIR");
   int sweep = rank == 0 ? fit_is_sweep_dir(dir) : 0;
-  MPI_Bcast(&sweep, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  CHECK_MPI(MPI_Bcast(&sweep, 1, MPI_INT, 0, MPI_COMM_WORLD));
   int rc = sweep ? fit_sweep_dir(dir, MPI_COMM_WORLD) : fit_run_dir(dir, MPI_COMM_WORLD);
   if (rc) { /* every rank agrees (fit_dir broadcasts rank 0's status); rank 0 holds the message */
     if (rank == 0) fprintf(stderr, "overopt fit: error: %s\n", oo_error_message());

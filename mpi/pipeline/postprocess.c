@@ -218,20 +218,11 @@ static int read_curves(curve_set *s, const char *dir) {
   return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
 }
 
-/* Broadcasts rank 0's status: every rank returns it (rank 0 keeps its message). */
-static int agree(int rc, MPI_Comm comm, const char *what) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
-  if (!rc || rank == 0) return rc;
-  return oo_error_at(__FILE__, __LINE__, "rank 0 failed while %s (its message above)", what);
-}
-
-static void bcast_curves(curve_set *s, MPI_Comm comm) {
+static int bcast_curves(curve_set *s, MPI_Comm comm) {
   long hdr[3] = {s->n, s->n_pts, (long)s->hash};
-  MPI_Bcast(hdr, 3, MPI_LONG, 0, comm);
+  CHECK_MPI(MPI_Bcast(hdr, 3, MPI_LONG, 0, comm));
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  CHECK_MPI(MPI_Comm_rank(comm, &rank));
   if (rank != 0) {
     s->n = s->cap = (int)hdr[0];
     s->n_pts = s->cap_pts = hdr[1];
@@ -240,11 +231,12 @@ static void bcast_curves(curve_set *s, MPI_Comm comm) {
     s->d = xcalloc((size_t)(s->n_pts ? s->n_pts : 1), sizeof *s->d);
     s->gold = xcalloc((size_t)(s->n_pts ? s->n_pts : 1), sizeof *s->gold);
   }
-  if (s->n) MPI_Bcast(s->c, (int)(s->n * sizeof *s->c), MPI_BYTE, 0, comm);
+  if (s->n) CHECK_MPI(MPI_Bcast(s->c, (int)(s->n * sizeof *s->c), MPI_BYTE, 0, comm));
   if (s->n_pts) {
-    MPI_Bcast(s->d, (int)s->n_pts, MPI_DOUBLE, 0, comm);
-    MPI_Bcast(s->gold, (int)s->n_pts, MPI_DOUBLE, 0, comm);
+    CHECK_MPI(MPI_Bcast(s->d, (int)s->n_pts, MPI_DOUBLE, 0, comm));
+    CHECK_MPI(MPI_Bcast(s->gold, (int)s->n_pts, MPI_DOUBLE, 0, comm));
   }
+  return OO_OK;
 }
 
 /* Distinct values of d > 0 among a curve's points (stops counting at 2). */
@@ -262,8 +254,8 @@ static int distinct_positive(const double *d, int m) {
 /* Collective: fits every curve with ScaLAPACK over comm (rows spread over all ranks). */
 static int fit_curves(curve_set *s, MPI_Comm comm) {
   int P, rank;
-  MPI_Comm_size(comm, &P);
-  MPI_Comm_rank(comm, &rank);
+  CHECK_MPI(MPI_Comm_size(comm, &P));
+  CHECK_MPI(MPI_Comm_rank(comm, &rank));
   for (int i = 0; i < s->n; i++) {
     fit_curve *c = &s->c[i];
     c->ok = distinct_positive(s->d + c->off, c->m) >= 2;
@@ -386,7 +378,7 @@ enum { FIT_IF_CHANGED = 1, FIT_NONE_OK = 2 };
 /* Collective. *status: 0 fitted, 1 skipped (unchanged), 2 no curves. */
 static int fit_dir(const char *dir, MPI_Comm comm, int mode, int *status) {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  CHECK_MPI(MPI_Comm_rank(comm, &rank));
   curve_set s;
   memset(&s, 0, sizeof s);
   int rc = rank == 0 ? read_curves(&s, dir) : OO_OK;
@@ -401,26 +393,26 @@ static int fit_dir(const char *dir, MPI_Comm comm, int mode, int *status) {
       st = 1;
     }
   }
-  rc = agree(rc, comm, "reading the curves");
+  rc = oo_agree(comm, rc, "rank 0 failed while reading the curves (its message above)");
   if (rc) {
     curves_free(&s);
     return rc;
   }
-  MPI_Bcast(&st, 1, MPI_INT, 0, comm);
+  rc = OO_MPI_RC(MPI_Bcast(&st, 1, MPI_INT, 0, comm));
   if (status) *status = st;
-  if (st) {
+  if (rc || st) {
     curves_free(&s);
-    return OO_OK;
+    return rc;
   }
-  bcast_curves(&s, comm);
-  rc = fit_curves(&s, comm);
+  rc = bcast_curves(&s, comm);
+  if (!rc) rc = fit_curves(&s, comm);
   if (!rc && rank == 0) {
     log_table(dir, s.c, s.n);
     rc = write_fits(dir, s.c, s.n, s.hash);
     if (!rc) LOG_INFO("fit: wrote %s/fits.csv and %s/fits.h5", dir, dir);
   }
   curves_free(&s);
-  return agree(rc, comm, "writing the fits");
+  return oo_agree(comm, rc, "rank 0 failed while writing the fits (its message above)");
 }
 
 int fit_run_dir(const char *dir, MPI_Comm comm) { return fit_dir(dir, comm, 0, NULL); }
@@ -702,20 +694,20 @@ static int write_sweep(const char *dir, const int *idx, int n) {
 
 int fit_sweep_dir(const char *dir, MPI_Comm comm) {
   int rank;
-  MPI_Comm_rank(comm, &rank);
+  CHECK_MPI(MPI_Comm_rank(comm, &rank));
   int *idx = NULL, n = 0;
   int rc = rank == 0 ? list_points(dir, &idx, &n) : OO_OK;
   if (rank == 0 && !rc && n == 0)
     rc = oo_error_at(__FILE__, __LINE__, "sweep directory '%s' has no point_<i>/ subdirectories: run `overopt sweep "
                      "CONFIG` (or its Slurm array) first", dir);
-  rc = agree(rc, comm, "listing the sweep points");
+  rc = oo_agree(comm, rc, "rank 0 failed while listing the sweep points (its message above)");
   if (rc) {
     xfree(&idx);
     return rc;
   }
-  MPI_Bcast(&n, 1, MPI_INT, 0, comm);
+  CHECK_MPI(MPI_Bcast(&n, 1, MPI_INT, 0, comm));
   if (rank != 0) idx = xcalloc((size_t)n, sizeof *idx);
-  MPI_Bcast(idx, n, MPI_INT, 0, comm);
+  CHECK_MPI(MPI_Bcast(idx, n, MPI_INT, 0, comm));
   for (int p = 0; p < n && !rc; p++) {
     char pdir[4400], name[32];
     snprintf(name, sizeof name, "point_%d", idx[p]);
@@ -726,7 +718,7 @@ int fit_sweep_dir(const char *dir, MPI_Comm comm) {
   }
   if (!rc) rc = rank == 0 ? write_sweep(dir, idx, n) : OO_OK;
   xfree(&idx);
-  return agree(rc, comm, "writing the sweep fits");
+  return oo_agree(comm, rc, "rank 0 failed while writing the sweep fits (its message above)");
 }
 
 /* ---- the report step of `overopt run` ------------------------------------------------------------ */
