@@ -27,7 +27,7 @@ typedef struct {
   gpt ref, policy, value; /* pi_init, the policy (lm or lm_value), the value model (value = model) */
   rm_ensemble ens;  /* every member */
   gold_model gold;  /* random gold */
-  int *prompts;     /* (n_prompts, 1 + P) [EOT, P letters] */
+  int *prompts;     /* (n_prompts, 1 + prompt_len) [EOT, prompt_len letters] */
   int n_prompts;    /* prompts */
 } bench_world;
 
@@ -67,14 +67,14 @@ static int world_build(bench_world *w, const oo_config *cfg) {
     w->ens.member_id[w->ens.n_local++] = m;
   }
   CHECK(gold_build(&w->gold, cfg, NULL));
-  const int P = cfg->prefs.prompt_len;
+  const int prompt_len = cfg->prefs.prompt_len;
   w->n_prompts = cfg->ppo.batch > 1 ? cfg->ppo.batch : 1;
-  w->prompts = xmalloc(sizeof(int) * (size_t)w->n_prompts * (P + 1));
+  w->prompts = xmalloc(sizeof(int) * (size_t)w->n_prompts * (prompt_len + 1));
   oo_rng r = oo_rng_make(5, RNG_TEST, 0, 0);
   for (int i = 0; i < w->n_prompts; i++) {
-    int *p = w->prompts + (size_t)i * (P + 1);
+    int *p = w->prompts + (size_t)i * (prompt_len + 1);
     p[0] = GPT_EOT;
-    for (int t = 1; t <= P; t++) p[t] = 'a' + (int)oo_rng_below(&r, 26);
+    for (int t = 1; t <= prompt_len; t++) p[t] = 'a' + (int)oo_rng_below(&r, 26);
   }
   return OO_OK;
 }
@@ -129,8 +129,8 @@ static int bench_ppo(const oo_config *cfg0, const char *mode, int reps, bench_rl
 static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
   bench_world w;
   int rc = world_build(&w, cfg);
-  const int n = BENCH_BON_ROUND, P = cfg->prefs.prompt_len, R = cfg->prefs.response_len, Tp = P + 1;
-  const int Tmax = Tp + R + 1, max_new = R + 1, K = cfg->rm.k;
+  const int n = BENCH_BON_ROUND, response_len = cfg->prefs.response_len, Tp = cfg->prefs.prompt_len + 1;
+  const int Tmax = Tp + response_len + 1, max_new = response_len + 1, K = cfg->rm.k;
   gpt_kvcache kv;
   memset(&kv, 0, sizeof kv);
   int *prompt = xmalloc(sizeof(int) * (size_t)n * Tp), *gen = xmalloc(sizeof(int) * (size_t)n * max_new);
@@ -148,7 +148,7 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
     rc = gpt_generate(&w.ref, &kv, prompt, Tp, n, &o, rng, gen, gen_len, NULL);
     for (int i = 0; i < n && !rc; i++) { /* stage_bon's packing: [prompt, response], -1 padded */
       int nr = gen_len[i];
-      if (nr == max_new && gen[(size_t)i * max_new + R] != GPT_EOT) nr = R;
+      if (nr == max_new && gen[(size_t)i * max_new + response_len] != GPT_EOT) nr = response_len;
       int *seq = tok + (size_t)i * Tmax;
       memcpy(seq, prompt + (size_t)i * Tp, sizeof(int) * (size_t)Tp);
       memcpy(seq + Tp, gen + (size_t)i * max_new, sizeof(int) * (size_t)nr);

@@ -218,10 +218,7 @@ int gold_score_all(gold_model *g, const oo_comms *c, const oo_layout *lay, const
     }
   }
   /* A failure on one rank must not leave the others in the allreduce. */
-  int any = rc ? 1 : 0;
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, c->world));
-  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  REQUIRE(!any, "gold scoring failed on another rank");
+  CHECK(oo_agree(c->world, rc, "gold scoring failed on another rank"));
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out, n, MPI_FLOAT, MPI_SUM, c->world));
   return OO_OK;
 }

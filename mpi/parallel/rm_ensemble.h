@@ -60,9 +60,10 @@ int rm_ensemble_laplace_var(rm_ensemble *e, const oo_comms *c, const oo_layout *
  * layout_gold_scores_sample(lay, r, i) (data-parallel over RM ranks), every other entry is 0, and
  * a SUM-allreduce over the world gives every rank out (n): exact, since each entry has one
  * contributor. g is used on RM ranks only (others may pass an unloaded gold). With several RM
- * ranks the selected rows are copied to one (n/n_rm+1, Tmax) buffer allocated per call; a score
- * depends on its gold chunk's composition (gpt_score_last), so results for different RM rank
- * counts agree to float rounding, not bitwise. */
+ * ranks the selected rows (whole blocks of LAYOUT_GOLD_BLOCK = GOLD_CHUNK samples, layout.h) are
+ * copied to one buffer grown to the largest batch; a score depends on its gold chunk's
+ * composition (gpt_score_last), and every chunk is the same block of samples whatever the RM
+ * rank count, so the scores are bitwise independent of it (tests bon_stage, test_bon_dist). */
 int gold_score_all(gold_model *g, const oo_comms *c, const oo_layout *lay, const int *tok, // (n,Tmax)
                    const int *len, // (n)
                    int n, int Tmax,

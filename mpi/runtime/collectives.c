@@ -8,7 +8,7 @@ int dp_allreduce_grads(gpt *m, MPI_Comm comm, float scale) {
   if (scale != 1.0f)
     for (size_t i = 0; i < m->n_params; i++) m->grads[i] *= scale;
   int size;
-  MPI_Comm_size(comm, &size);
+  CHECK_MPI(MPI_Comm_size(comm, &size));
   if (size == 1) return OO_OK;
   /* n_params fits in int for every model this program trains (checked). */
   REQUIRE(m->n_params < (size_t)1 << 31, "model too large for one allreduce");

@@ -22,18 +22,17 @@ int sample_prompts(const oo_config *cfg, int use, int **prompts, uint64_t **stre
   corpus_prompt_needs(cfg, need);
   if (!rc) rc = corpus_prompt_range(n_pool, need, use, &first, &n);
   if (!rc) {
-    const int P1 = cfg->prefs.prompt_len + 1;
-    *prompts = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1) * P1);
+    const int Tp = cfg->prefs.prompt_len + 1;
+    *prompts = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1) * Tp);
     *stream = xmalloc(sizeof(uint64_t) * (size_t)(n > 0 ? n : 1));
     for (int i = 0; i < n; i++) {
-      corpus_prompt(&c, pool[first + i], cfg->prefs.prompt_len, *prompts + (size_t)i * P1);
+      corpus_prompt(&c, pool[first + i], cfg->prefs.prompt_len, *prompts + (size_t)i * Tp);
       (*stream)[i] = (uint64_t)(first + i);
     }
     *count = n;
   }
   xfree(&pool);
   corpus_free(&c);
-  if (rc == OO_STOPPED) return rc;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }
@@ -43,8 +42,8 @@ int sample_prompts(const oo_config *cfg, int use, int **prompts, uint64_t **stre
 int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sample_spec *spec, const int *prompts,
                    const uint64_t *stream, int n_prompts, int *tokens, int *lens, float *scores) {
   const oo_comms *cm = &run->comms;
-  const int P = spec->prompt_len, R = spec->response_len, K = spec->per_prompt;
-  const int Tp = P + 1, Tmax = P + R + 2, max_new = R + 1;
+  const int response_len = spec->response_len, K = spec->per_prompt;
+  const int Tp = spec->prompt_len + 1, Tmax = Tp + response_len + 1, max_new = response_len + 1;
   REQUIRE(K >= 1 && K <= SAMPLE_UNIT_SEQS, "pi_init_sample: %d responses per prompt (1..%d)", K, SAMPLE_UNIT_SEQS);
   REQUIRE(policy->d.T >= Tmax && gold->model.d.T >= Tmax,
           "pi_init_sample: a sequence of %d tokens does not fit pi_init (n_ctx %d) or the gold (n_ctx %d)", Tmax,
@@ -88,7 +87,7 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
     for (int r = 0; r < nb; r++) {
       const int *gen = out_tok + (size_t)r * max_new;
       int n_resp = out_len[r];
-      if (n_resp == max_new && gen[max_new - 1] != GPT_EOT) n_resp = R; /* R bytes, no end-of-text */
+      if (n_resp == max_new && gen[max_new - 1] != GPT_EOT) n_resp = response_len; /* no end-of-text */
       int *seq = loc_tok + ((size_t)(a - p0) * K + r) * Tmax;
       memcpy(seq, batch_prompt + (size_t)r * Tp, sizeof(int) * (size_t)Tp);
       memcpy(seq + Tp, gen, sizeof(int) * (size_t)n_resp);
@@ -100,24 +99,16 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
     oo_progress_update(&prog, u - u0 + 1, (double)(b - p0) * K, extra);
   }
   /* One gold chunk per unit: every rank's block starts at a unit boundary, so chunks align. */
-  if (!rc && !stopped) {
-    int saved = gold->chunk;
-    gold->chunk = B;
-    rc = gold_score(gold, loc_tok, loc_len, n_mine, Tmax, loc_score);
-    gold->chunk = saved;
-  }
+  if (!rc && !stopped) rc = gold_score_chunked(gold, B, loc_tok, loc_len, n_mine, Tmax, loc_score);
   gpt_kv_free(&kv);
   xfree(&batch_prompt);
   xfree(&out_tok);
   xfree(&out_len);
   xfree(&rng);
 
-  /* A failure (2) or a stop request (1) on one rank must not leave the others in the gathers. */
-  int any = rc ? 2 : stopped || oo_stop_local();
-  MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, cm->world);
-  if (any == 1) {
-    rc = OO_STOPPED;
-  } else if (!any) {
+  /* A failure or a stop request on one rank must not leave the others in the gathers. */
+  rc = oo_agree(cm->world, rc, "pi_init sampling failed on another rank");
+  if (!rc && !oo_stop_requested(cm->world)) {
     int *cnt = NULL, *disp = NULL;
     if (cm->rank == 0) {
       cnt = xmalloc(sizeof(int) * (size_t)cm->size);
@@ -130,21 +121,16 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
         disp[q] = v0 * K;
       }
     }
-    int mpi = MPI_Gatherv(loc_len, n_mine, MPI_INT, lens, cnt, disp, MPI_INT, 0, cm->world);
-    if (mpi == MPI_SUCCESS)
-      mpi = MPI_Gatherv(loc_score, n_mine, MPI_FLOAT, scores, cnt, disp, MPI_FLOAT, 0, cm->world);
-    if (mpi == MPI_SUCCESS && cm->rank == 0)
+    rc = OO_MPI_RC(MPI_Gatherv(loc_len, n_mine, MPI_INT, lens, cnt, disp, MPI_INT, 0, cm->world));
+    if (!rc) rc = OO_MPI_RC(MPI_Gatherv(loc_score, n_mine, MPI_FLOAT, scores, cnt, disp, MPI_FLOAT, 0, cm->world));
+    if (!rc && cm->rank == 0)
       for (int q = 0; q < cm->size; q++) {
         cnt[q] *= Tmax;
         disp[q] *= Tmax;
       }
-    if (mpi == MPI_SUCCESS)
-      mpi = MPI_Gatherv(loc_tok, n_mine * Tmax, MPI_INT, tokens, cnt, disp, MPI_INT, 0, cm->world);
-    if (mpi != MPI_SUCCESS) rc = oo_mpi_error_at(mpi, __FILE__, __LINE__, "gathering pi_init samples");
+    if (!rc) rc = OO_MPI_RC(MPI_Gatherv(loc_tok, n_mine * Tmax, MPI_INT, tokens, cnt, disp, MPI_INT, 0, cm->world));
     xfree(&cnt);
     xfree(&disp);
-  } else if (!rc) {
-    rc = oo_error_at(__FILE__, __LINE__, "pi_init sampling failed on another rank");
   }
   xfree(&loc_tok);
   xfree(&loc_len);

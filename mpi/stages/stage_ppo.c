@@ -22,7 +22,7 @@
  * - Stop: the controller turns oo_stop_requested into the command's stop flag; the run then
  *   writes ppo_<tag>.partial.h5 (policy (with its value head, kind lm_value, when ppo.value = head)
  *   and value model (ppo.value = model) with AdamW state, beta, step, rows so far,
- *   samples) and every rank returns OO_STOPPED. A rerun with the same hash resumes from it and
+ *   samples) and every rank returns OO_OK with oo_stopped(). A rerun with the same hash resumes from it and
  *   continues bit-identically (every random stream is keyed by step, not drawn in sequence).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -273,7 +273,7 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
                          long rows, double beta_next, int with_state) {
   h5_writer w;
   CHECK(h5_create(&w, path));
-  int rc = run_stamp(run, &w);
+  int rc = run_stamp_hash(run, &w, j->hash);
   if (!rc) rc = h5_attr_write_str(&w, "/", "tag", j->tag);
   if (!rc) rc = h5_attr_write_str(&w, "/", "objective", obj_name(j->obj.kind));
   if (!rc && j->obj.kind == OBJ_SOFTMIN) rc = h5_attr_write_double(&w, "/", "softmin_tau", j->obj.tau);
@@ -298,12 +298,12 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
 }
 
 /* The final policy as an LM checkpoint (a value head is training state, not part of the policy). */
-static int write_policy(const oo_run *run, const gpt *policy, const char *path) {
+static int write_policy(const oo_run *run, const char *hash, const gpt *policy, const char *path) {
   h5_writer w;
   CHECK(h5_create(&w, path));
   gpt lm = gpt_lm_view(policy);
   int rc = gpt_write(&lm, &w, "", 0);
-  if (!rc) rc = run_stamp(run, &w);
+  if (!rc) rc = run_stamp_hash(run, &w, hash);
   if (rc) {
     h5_discard(&w);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -480,11 +480,10 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   }
   if (!rc && s < steps) { /* stopped at the boundary of step s */
     if (is0) rc = write_results(run, x, j, &t, partial, s, beta, 1);
-    CHECK_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->world));
     if (is0) table_free(&t);
-    if (rc) return rc;
+    CHECK(oo_agree(c->world, rc, "rank 0 could not write the state to resume PPO"));
     LOG_INFO("ppo %s: stopped at step %ld of %d; %s holds the state to resume", j->tag, s, steps, partial);
-    return OO_STOPPED;
+    return OO_OK; /* oo_stopped(): the stage ends here */
   }
   if (!rc && is0) {
     long done = steps - start;
@@ -500,7 +499,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
     if (x->train.guard.skipped)
       LOG_WARN("ppo %s: %d minibatch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", j->tag,
                x->train.guard.skipped, x->train.guard.skipped == 1 ? "" : "es", cfg->run.skip_nonfinite);
-    rc = write_policy(run, x->policy, pol_path);
+    rc = write_policy(run, j->hash, x->policy, pol_path);
     if (!rc && rename(csv_part, csv_path) != 0)
       rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s' to '%s'", csv_part, csv_path);
     if (!rc) rc = write_results(run, x, j, &t, path, steps, beta, 0);
@@ -508,7 +507,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   }
   if (is0) table_free(&t);
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  CHECK_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->world)); /* rank 0 finished writing */
+  CHECK(oo_agree(c->world, rc, "rank 0 could not write the PPO results")); /* rank 0 finished writing */
   return OO_OK;
 }
 
@@ -523,8 +522,6 @@ int stage_ppo(oo_run *run) {
   ppo_job *jobs = xcalloc((size_t)nj, sizeof(ppo_job));
   int n_todo = 0;
   int *todo = xcalloc((size_t)nj, sizeof(int));
-  char saved[32];
-  memcpy(saved, run->stage_hash, sizeof saved);
   int rc = OO_OK;
   for (int o = 0; o < cfg->ppo.n_objectives && !rc; o++)
     for (int b = 0; b < nb && !rc; b++) {
@@ -538,14 +535,12 @@ int stage_ppo(oo_run *run) {
       if (nb > 1) snprintf(j->tag, sizeof j->tag, "%s_beta%g", cfg->ppo.objectives[o], j->beta);
       else snprintf(j->tag, sizeof j->tag, "%s", cfg->ppo.objectives[o]);
       job_hash(cfg, run->inputs_hash, j);
-      memcpy(run->stage_hash, j->hash, sizeof j->hash);
       char file[128];
       snprintf(file, sizeof file, "ppo_%s.h5", j->tag);
-      if (!run->force && run_artifact_current_all(run, file))
+      if (!run->force && artifact_current_all(run, run->scope, file, j->hash))
         LOG_INFO("ppo %s: %s is up to date, skipped", j->tag, file);
       else todo[n_todo++] = o * nb + b;
     }
-  memcpy(run->stage_hash, saved, sizeof saved);
   if (rc || n_todo == 0) {
     xfree(&jobs);
     xfree(&todo);
@@ -609,11 +604,8 @@ int stage_ppo(oo_run *run) {
     ctx_ready = !rc;
   }
   LOG_INFO("ppo: %d run(s) to do, %d PPO training prompts, %d eval prompts", n_todo, n_train, n_eval);
-  for (int i = 0; i < n_todo && !rc; i++) {
-    ppo_job *j = &jobs[todo[i]];
-    memcpy(run->stage_hash, j->hash, sizeof j->hash);
-    rc = run_one(run, &x, j);
-    memcpy(run->stage_hash, saved, sizeof saved);
+  for (int i = 0; i < n_todo && !rc && !oo_stopped(); i++) {
+    rc = run_one(run, &x, &jobs[todo[i]]);
   }
   if (ctx_ready) ppo_ctx_free(&x);
   gpt_free(&ref);
@@ -628,7 +620,6 @@ int stage_ppo(oo_run *run) {
   xfree(&eval_s);
   xfree(&jobs);
   xfree(&todo);
-  if (rc == OO_STOPPED) return rc;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }

@@ -69,7 +69,7 @@ static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int 
       sum += (double)gpt_cross_entropy(gpt_logits(m), tgt, mine * T, GPT_VOCAB, NULL) * mine;
     }
   }
-  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, cm->world);
+  CHECK_MPI_DIE(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, cm->world)); /* returns a loss, not a status */
   return (float)(sum / n_eval);
 }
 
@@ -89,8 +89,7 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
     if (!rc) rc = h5_write_f64(&w, "train_log/lr", 1, &n, lr64);
     xfree(&lr64);
   }
-  if (!rc) rc = run_stamp(run, &w);
-  if (!rc) rc = h5_attr_write_str(&w, "/", "config_hash", hash);
+  if (!rc) rc = run_stamp_hash(run, &w, hash);
   if (!rc && !isnan(val_loss)) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss); /* absent: no validation */
   if (!rc && skipped > 0) rc = h5_attr_write_int(&w, "/", "skipped_batches", skipped); /* absent: none */
   if (rc) {
@@ -187,12 +186,12 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->world_dir, job->name);
   int have_log = 0; /* rank 0: step_loss/step_lr hold the steps before the resume */
   int resumed = cm->rank == 0 ? try_resume(&m, partial, hash, step_loss, step_lr, &have_log) : 0;
-  MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world);
+  CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world));
   if (resumed) {
-    MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world);
-    MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, cm->world);
-    MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, cm->world);
-    MPI_Bcast(&m.step, 1, MPI_LONG, 0, cm->world);
+    CHECK_MPI(MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(&m.step, 1, MPI_LONG, 0, cm->world));
     LOG_INFO("pretrain %s: resuming at step %ld from %s", job->name, m.step, partial);
   }
   LOG_INFO("pretrain %s: %zu parameters, %d steps of %d x %d tokens, unigram entropy %.3f bits/byte", job->name,
@@ -244,18 +243,17 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     metrics_emit(prog.what, m.step - 1, "loss", loss, "loss_ema", (double)loss_ema, "val_loss", eval ? (double)val : NAN,
                  "lr", (double)step_lr[s], "skipped_batches", (double)ts.guard.skipped, NULL);
     if (eval && !last) {
-      rc = save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped);
-      MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+      rc = oo_agree(cm->world, save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
+                    "rank 0 could not save the pretraining checkpoint");
       if (rc) break;
     }
     if (!last && oo_stop_requested(cm->world)) {
-      rc = save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped);
-      MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
-      if (!rc) rc = OO_STOPPED;
-      break;
+      rc = oo_agree(cm->world, save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
+                    "rank 0 could not save the pretraining checkpoint");
+      break; /* oo_stopped(): the stage ends after this LM */
     }
   }
-  if (!rc) {
+  if (!rc && !oo_stopped()) {
     if (isnan(val)) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
     if (isnan(val))
       LOG_INFO("pretrain %s: final train loss %.4f, no validation (corpus.val_fraction = 0)", job->name, loss_ema);
@@ -268,7 +266,7 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     /* the table first: lm_<size>.h5 records its content hash (artifact.h) */
     rc = write_train_csv(run, job, step_loss, step_lr, have_log ? 0 : start_step, m.step);
     if (!rc) rc = save_lm(run, &m, path, hash, 0, val, NULL, NULL, ts.guard.skipped);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+    rc = oo_agree(cm->world, rc, "rank 0 could not write the pretrained LM");
     if (!rc && cm->rank == 0) unlink(partial);
   }
   xfree(&step_loss);
@@ -276,7 +274,6 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   xfree(&tok);
   xfree(&tgt);
   gpt_free(&m);
-  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
   return OO_OK;
 }
@@ -328,13 +325,9 @@ int stage_pretrain(oo_run *run) {
     char hash[32], path[4400];
     lm_hash(run, &jobs[j], hash);
     CHECK(pretrain_lm_path(run, &jobs[j].size, path, sizeof path));
-    char saved[32];
-    memcpy(saved, run->stage_hash, sizeof saved);
-    memcpy(run->stage_hash, hash, sizeof hash);
     char file[64];
     snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
-    int current = !run->force && run_artifact_current_all(run, file);
-    memcpy(run->stage_hash, saved, sizeof saved);
+    int current = !run->force && artifact_current_all(run, run->scope, file, hash);
     if (current) {
       LOG_INFO("pretrain %s: %s is up to date, skipped", jobs[j].name, path);
       continue;
@@ -347,9 +340,9 @@ int stage_pretrain(oo_run *run) {
                corpus.split_n[CORPUS_TRAIN], corpus.split_n[CORPUS_VAL], corpus.n_bytes);
     }
     int rc = train_lm(run, &corpus, &jobs[j], path, hash);
-    if (rc) {
+    if (rc || oo_stopped()) { /* stopped: the remaining LMs on rerun */
       corpus_free(&corpus);
-      return rc == OO_STOPPED ? rc : oo_error_trace(rc, __FILE__, __LINE__);
+      return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
     }
   }
   if (corpus_loaded) corpus_free(&corpus);

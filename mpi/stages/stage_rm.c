@@ -125,8 +125,8 @@ static double pair_accuracy(const float *s0, const float *s1, const int *idx, in
  * replicas; scores (n) for sides 0/1 are assembled on every replica. */
 static int eval_pairs(gpt *m, rm_work *w, MPI_Comm mc, const int *idx, int n, float *s0, float *s1) {
   int rr, rn;
-  MPI_Comm_rank(mc, &rr);
-  MPI_Comm_size(mc, &rn);
+  CHECK_MPI(MPI_Comm_rank(mc, &rr));
+  CHECK_MPI(MPI_Comm_size(mc, &rn));
   int a = rr * n / rn, b = (rr + 1) * n / rn;
   for (int i = 0; i < n; i++) s0[i] = s1[i] = 0;
   if (b > a) score_pairs(m, w, idx + a, b - a, s0 + a, s1 + a);
@@ -162,11 +162,10 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
     for (int j = 0; j < nb; j++)
       for (int i = 0; i < C; i++) mean[i] += (double)fc[(size_t)j * C + i] + fr[(size_t)j * C + i];
   }
-  int rc = OO_OK;
-  if (MPI_Allreduce(MPI_IN_PLACE, G, D * D, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
-      MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
-      MPI_Allreduce(MPI_IN_PLACE, mean, C, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS)
-    rc = oo_error_at(__FILE__, __LINE__, "rm.laplace: summing the GGN over the member's ranks failed");
+  /* the GGN summed over the member's ranks */
+  int rc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, G, D * D, MPI_DOUBLE, MPI_SUM, mc));
+  if (!rc) rc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc));
+  if (!rc) rc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, mean, C, MPI_DOUBLE, MPI_SUM, mc));
   if (!rc) rc = laplace_posterior(lp, G, theta, ll, D, cfg->rm.laplace_scalapack_min, mc);
   if (!rc) {
     for (int i = 0; i < C; i++) mean[i] /= 2.0 * (n > 0 ? n : 1);
@@ -230,10 +229,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0, pairs_sum = 0; /* over the batches not skipped */
     for (int s = 0; s < steps_per_epoch; s++) {
-      if (oo_stop_requested(w->stop_comm)) { /* stop_comm agrees now; the world after training */
-        rc = OO_STOPPED;
-        break;
-      }
+      if (oo_stop_requested(w->stop_comm)) break; /* stop_comm agrees now; the world after training */
       int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
       int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
       gpt_zero_grad(g);
@@ -276,7 +272,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
                      (double)ts->guard.skipped, NULL);
       }
     }
-    if (rc) break;
+    if (rc || oo_stopped()) break;
     rc = eval_pairs(g, w, mc, w->test, w->n_test, test0, test1);
     if (!rc) rc = eval_pairs(g, w, mc, w->train, w->n_train, train0, train1);
     if (rc) break;
@@ -293,7 +289,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
   }
   xfree(&order);
-  if (!rc && cfg->rm.laplace) {
+  if (!rc && !oo_stopped() && cfg->rm.laplace) {
     rc = member_laplace(cfg, w, g, pairs, w->n_train, mc, rr, rn, lp);
     if (!rc && rr == 0)
       LOG_INFO("rm member %d: Laplace posterior of the head (D = %d, %s on %d x %d): alpha %g, log ML %.3f%s", member,
@@ -301,8 +297,8 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
                lp->alpha <= 1.0001e-4 || lp->alpha >= 0.9999e4 ? " (at the edge of the alpha grid)" : "");
   }
   if (pairs != w->train) xfree(&pairs);
-  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
+  if (oo_stopped()) return OO_OK; /* nothing more for this member: the stage writes nothing */
   /* Calibration on the pi_init responses of the training pairs (both sides). */
   float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));
   memcpy(all, train0, sizeof(float) * (size_t)w->n_train);
@@ -331,23 +327,23 @@ static int collect_member(oo_run *run, int m, gpt *g, int hosted, double *metric
   int rc = OO_OK;
   if (c->rank == src) {
     float cal[2] = {g->reward_shift, g->reward_scale};
-    CHECK_GOTO(rc, MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world), done);
-    CHECK_GOTO(rc, MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world), done);
-    CHECK_GOTO(rc, MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world), done);
-    CHECK_GOTO(rc, MPI_Send(test_scores + m, 1, column, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(test_scores + m, 1, column, 0, tag, c->world), done);
   } else {
     float cal[2];
-    CHECK_GOTO(rc, MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
-    CHECK_GOTO(rc, MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
-    CHECK_GOTO(rc, MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE), done);
-    CHECK_GOTO(rc, MPI_Recv(test_scores + m, 1, column, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(test_scores + m, 1, column, src, tag, c->world, MPI_STATUS_IGNORE), done);
     g->reward_shift = cal[0];
     g->reward_scale = cal[1];
   }
-done:
-  MPI_Type_free(&column);
-  if (rc) return oo_mpi_error_at(rc, __FILE__, __LINE__, "collecting an ensemble member on rank 0");
-  return OO_OK;
+done:;
+  int rc_free = OO_MPI_RC(MPI_Type_free(&column));
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__); /* the failed call is named */
+  return rc_free;
 }
 
 /* Rank 0, once it holds every member: WARM, their weight average, calibrated like a member on
@@ -538,7 +534,7 @@ int stage_rm(oo_run *run) {
   if (!rc)
     LOG_INFO("rm: %d members of %s on %d RM rank(s), %d train pairs (labels %.1f%% flipped), %d test pairs, %d epochs",
              K, "rm.size", run->layout.n_rm, w.n_train, 100.0 * pd.noise_realised, w.n_test, E);
-  int *flags = xcalloc((size_t)K + 1, sizeof(int)); /* (K) batches each member skipped, then the stop flag */
+  int *flags = xcalloc((size_t)K + 1, sizeof(int)); /* (K) batches each member skipped, then one spare */
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
@@ -551,11 +547,7 @@ int stage_rm(oo_run *run) {
     /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
      * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
      * stage is redone on rerun. */
-    if (rc == OO_STOPPED) {
-      flags[K] = 1;
-      rc = OO_OK;
-      continue;
-    }
+    if (oo_stopped()) continue;
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
      * member this rank trains, and collect_member sends member m's column from test_scores. */
     if (!rc)
@@ -565,10 +557,9 @@ int stage_rm(oo_run *run) {
       }
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
-  /* one collective: the stop flag, and each member's skip count (its replicas agree) to every rank */
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, K + 1, MPI_INT, MPI_MAX, c->world));
-  const int stopped = flags[K];
-  rc = stopped ? OO_STOPPED : OO_OK;
+  /* each member's skip count (its replicas agree) to every rank, then the world agrees on a stop */
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, K, MPI_INT, MPI_MAX, c->world));
+  const int stopped = oo_stop_requested(c->world);
   for (int m = 0; m < K && !stopped; m++)
     if (flags[m])
       LOG_WARN("rm member %d: %d batch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", m,
@@ -577,7 +568,7 @@ int stage_rm(oo_run *run) {
   double pairs = (double)w.n_train * E * K;
   if (!stopped) LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
   /* Gather every member to rank 0 and write rm.h5. */
-  for (int m = 0; m < K && !rc; m++) {
+  for (int m = 0; m < K && !rc && !stopped; m++) {
     if (c->rank == 0 && !hosted[m]) {
       gpt_dims d = {GPT_VOCAB, cfg->pretrain.n_ctx, cfg->rm.size.d_model, cfg->rm.size.n_layer, cfg->rm.size.n_head};
       rc = gpt_create(&members[m], d, GPT_REWARD);
@@ -587,7 +578,7 @@ int stage_rm(oo_run *run) {
                         w.n_test, K);
     if (!rc && cfg->rm.laplace) rc = collect_laplace(run, m, &lps[m], cfg->rm.size.d_model + 1);
   }
-  if (!rc && c->rank == 0) {
+  if (!rc && !stopped && c->rank == 0) {
     for (int m = 0; m < K; m++)
       for (int e = 0; e < E; e++) {
         const double *x = metrics + ((size_t)m * E + e) * N_MET;
@@ -606,7 +597,7 @@ int stage_rm(oo_run *run) {
     gpt_free(&warm);
     if (!rc) report_disagreement(test_scores, w.n_test, K);
   }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, c->world);
+  rc = oo_agree(c->world, rc, "rank 0 could not write rm.h5");
   for (int m = 0; m < K; m++) gpt_free(&members[m]);
   for (int m = 0; m < K; m++) laplace_free(&lps[m]);
   xfree(&lps);
@@ -630,8 +621,6 @@ int stage_rm(oo_run *run) {
   xfree(&w.dc);
   xfree(&w.dr);
   prefs_free(&pd);
-  if (rc == OO_STOPPED) return rc;
-  if (rc && c->rank != 0) OO_FAIL("rank 0 could not write rm.h5");
   CHECK(rc);
   return OO_OK;
 }
