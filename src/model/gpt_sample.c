@@ -53,7 +53,7 @@ static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
   TAKE(mean, Bs);                /* (rows) LayerNorm statistics (unused after the call) */
   TAKE(rstd, Bs);                /* (rows) */
   TAKE(logits, Bslots * (size_t)d.V); /* (B,V) */
-  TAKE(scores, (size_t)d.NH * (size_t)d.T); /* (NH,T) attention weights of one row */
+  TAKE(scores, (size_t)d.NH * (size_t)d.T + 2 * C); /* (NH,T) attention weights of one row, (2,C) sums */
   TAKE(probs, (size_t)d.V);      /* (V) sampling distribution of one row */
   TAKE(heap, (size_t)d.V);       /* (V) int: candidate order for top-k / top-p */
   TAKE(tok, Bs);                 /* (rows) int: token fed, per row */
@@ -170,82 +170,95 @@ static inline void softmax_inplace(float *s, int n) {
 }
 
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
- * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C). */
+ * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C).
+ * Both passes stream the slot's rows in order, every head at once, so the cache is read as one
+ * contiguous run per pass: the time here is memory traffic (the cache of 64 sequences does not
+ * fit in L3), and a head-by-head pass read 2 of every 16 cache lines per row, NH times over
+ * (6% faster at C256 T256, 5% at C128 T128 on a shared Zen 4). The arithmetic is the
+ * head-by-head one reordered, not changed: a score is 8 lanes of FMAs over its head's columns
+ * reduced by hsum8x8 (or hsum8 for the last n % 8), and each output column is the FMA chain over
+ * even t plus the chain over odd t, each in increasing t. */
 KERN_HOT static void attend_row_v8(float *out,                     // (C)
-                          const float *q,                 // (C)
-                          const float *K, const float *V, // (T,C) of this slot and layer
-                          float *scores,                  // (NH,T) scratch
-                          int pos, int C, int NH, int T) {
-  int hs = C / NH, n = pos + 1;
-  float scale = 1.0f / sqrtf((float)hs);
-  for (int h = 0; h < NH; h++) {
-    float *s = scores + (size_t)h * T;
-    const float *Kh = K + h * hs, *qh = q + h * hs, *Vh = V + h * hs;
-    int t = 0;
-    for (; t + 8 <= n; t += 8) {
+                                   const float *q,                 // (C)
+                                   const float *K, const float *V, // (T,C) of this slot and layer
+                                   float *scores,                  // (NH,T) scratch, then (2,C)
+                                   int pos, int C, int NH, int T) {
+  const int hs = C / NH, n = pos + 1;
+  const float scale = 1.0f / sqrtf((float)hs);
+  const size_t Cs = (size_t)C;
+  int t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const float *k = K + (size_t)t * Cs;
+    for (int h = 0; h < NH; h++) {
       v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-      const float *k = Kh + (size_t)t * C;
-      for (int j = 0; j < hs; j += 8) {
-        v8f qv = v8_load(qh + j);
+      for (int j = h * hs; j < (h + 1) * hs; j += 8) {
+        v8f qv = v8_load(q + j);
         a0 = v8_fma(qv, v8_load(k + j), a0);
-        a1 = v8_fma(qv, v8_load(k + (size_t)C + j), a1);
-        a2 = v8_fma(qv, v8_load(k + 2 * (size_t)C + j), a2);
-        a3 = v8_fma(qv, v8_load(k + 3 * (size_t)C + j), a3);
-        a4 = v8_fma(qv, v8_load(k + 4 * (size_t)C + j), a4);
-        a5 = v8_fma(qv, v8_load(k + 5 * (size_t)C + j), a5);
-        a6 = v8_fma(qv, v8_load(k + 6 * (size_t)C + j), a6);
-        a7 = v8_fma(qv, v8_load(k + 7 * (size_t)C + j), a7);
+        a1 = v8_fma(qv, v8_load(k + Cs + j), a1);
+        a2 = v8_fma(qv, v8_load(k + 2 * Cs + j), a2);
+        a3 = v8_fma(qv, v8_load(k + 3 * Cs + j), a3);
+        a4 = v8_fma(qv, v8_load(k + 4 * Cs + j), a4);
+        a5 = v8_fma(qv, v8_load(k + 5 * Cs + j), a5);
+        a6 = v8_fma(qv, v8_load(k + 6 * Cs + j), a6);
+        a7 = v8_fma(qv, v8_load(k + 7 * Cs + j), a7);
       }
-      v8_store(s + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
-    }
-    for (; t < n; t++) {
-      v8f a = {0};
-      for (int j = 0; j < hs; j += 8) a = v8_fma(v8_load(qh + j), v8_load(Kh + (size_t)t * C + j), a);
-      s[t] = hsum8(a) * scale;
-    }
-    softmax_inplace(s, n);
-    /* out_h = sum_t s[t] V[t, h]: 32 columns at a time in registers (two sets of four
-     * accumulators for even and odd t keep the FMA chains short), then 8 at a time. */
-    int j = 0;
-    for (; j + 32 <= hs; j += 32) {
-      v8f e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0}, o0 = {0}, o1 = {0}, o2 = {0}, o3 = {0};
-      const float *v = Vh + j;
-      int i = 0;
-      for (; i + 2 <= n; i += 2, v += 2 * (size_t)C) {
-        float w0 = s[i], w1 = s[i + 1];
-        e0 = v8_fma(v8_splat(w0), v8_load(v), e0);
-        e1 = v8_fma(v8_splat(w0), v8_load(v + 8), e1);
-        e2 = v8_fma(v8_splat(w0), v8_load(v + 16), e2);
-        e3 = v8_fma(v8_splat(w0), v8_load(v + 24), e3);
-        o0 = v8_fma(v8_splat(w1), v8_load(v + C), o0);
-        o1 = v8_fma(v8_splat(w1), v8_load(v + C + 8), o1);
-        o2 = v8_fma(v8_splat(w1), v8_load(v + C + 16), o2);
-        o3 = v8_fma(v8_splat(w1), v8_load(v + C + 24), o3);
-      }
-      if (i < n) {
-        float w0 = s[i];
-        e0 = v8_fma(v8_splat(w0), v8_load(v), e0);
-        e1 = v8_fma(v8_splat(w0), v8_load(v + 8), e1);
-        e2 = v8_fma(v8_splat(w0), v8_load(v + 16), e2);
-        e3 = v8_fma(v8_splat(w0), v8_load(v + 24), e3);
-      }
-      float *o = out + h * hs + j;
-      v8_store(o, e0 + o0);
-      v8_store(o + 8, e1 + o1);
-      v8_store(o + 16, e2 + o2);
-      v8_store(o + 24, e3 + o3);
-    }
-    for (; j < hs; j += 8) {
-      v8f a = {0}, b = {0};
-      int i = 0;
-      for (; i + 2 <= n; i += 2) {
-        a = v8_fma(v8_splat(s[i]), v8_load(Vh + (size_t)i * C + j), a);
-        b = v8_fma(v8_splat(s[i + 1]), v8_load(Vh + (size_t)(i + 1) * C + j), b);
-      }
-      if (i < n) a = v8_fma(v8_splat(s[i]), v8_load(Vh + (size_t)i * C + j), a);
-      v8_store(out + h * hs + j, a + b);
+      v8_store(scores + (size_t)h * T + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
     }
   }
+  for (; t < n; t++)
+    for (int h = 0; h < NH; h++) {
+      v8f a = {0};
+      for (int j = h * hs; j < (h + 1) * hs; j += 8) a = v8_fma(v8_load(q + j), v8_load(K + (size_t)t * Cs + j), a);
+      scores[(size_t)h * T + t] = hsum8(a) * scale;
+    }
+  for (int h = 0; h < NH; h++) softmax_inplace(scores + (size_t)h * T, n);
+  /* out = E + O, E (O) the FMA chains over even (odd) t, kept in the scratch between blocks of 8
+   * rows and in registers for 32 columns within one */
+  float *E = scores + (size_t)NH * T, *O = E + Cs;
+  memset(E, 0, 2 * Cs * sizeof(float));
+  for (int t0 = 0; t0 < n; t0 += 8) {
+    const int t1 = t0 + 8 < n ? t0 + 8 : n;
+    int c = 0;
+    for (; c + 32 <= C; c += 32) {
+      const float *s0 = scores + (size_t)(c / hs) * T, *s1 = scores + (size_t)((c + 8) / hs) * T;
+      const float *s2 = scores + (size_t)((c + 16) / hs) * T, *s3 = scores + (size_t)((c + 24) / hs) * T;
+      v8f e0 = v8_load(E + c), e1 = v8_load(E + c + 8), e2 = v8_load(E + c + 16), e3 = v8_load(E + c + 24);
+      v8f o0 = v8_load(O + c), o1 = v8_load(O + c + 8), o2 = v8_load(O + c + 16), o3 = v8_load(O + c + 24);
+      const float *v = V + (size_t)t0 * Cs + c;
+      int i = t0;
+      for (; i + 2 <= t1; i += 2, v += 2 * Cs) {
+        e0 = v8_fma(v8_splat(s0[i]), v8_load(v), e0);
+        e1 = v8_fma(v8_splat(s1[i]), v8_load(v + 8), e1);
+        e2 = v8_fma(v8_splat(s2[i]), v8_load(v + 16), e2);
+        e3 = v8_fma(v8_splat(s3[i]), v8_load(v + 24), e3);
+        o0 = v8_fma(v8_splat(s0[i + 1]), v8_load(v + Cs), o0);
+        o1 = v8_fma(v8_splat(s1[i + 1]), v8_load(v + Cs + 8), o1);
+        o2 = v8_fma(v8_splat(s2[i + 1]), v8_load(v + Cs + 16), o2);
+        o3 = v8_fma(v8_splat(s3[i + 1]), v8_load(v + Cs + 24), o3);
+      }
+      if (i < t1) { /* the last row of an odd n: an even t */
+        e0 = v8_fma(v8_splat(s0[i]), v8_load(v), e0);
+        e1 = v8_fma(v8_splat(s1[i]), v8_load(v + 8), e1);
+        e2 = v8_fma(v8_splat(s2[i]), v8_load(v + 16), e2);
+        e3 = v8_fma(v8_splat(s3[i]), v8_load(v + 24), e3);
+      }
+      v8_store(E + c, e0), v8_store(E + c + 8, e1), v8_store(E + c + 16, e2), v8_store(E + c + 24, e3);
+      v8_store(O + c, o0), v8_store(O + c + 8, o1), v8_store(O + c + 16, o2), v8_store(O + c + 24, o3);
+    }
+    for (; c < C; c += 8) {
+      const float *s = scores + (size_t)(c / hs) * T;
+      v8f e = v8_load(E + c), o = v8_load(O + c);
+      const float *v = V + (size_t)t0 * Cs + c;
+      int i = t0;
+      for (; i + 2 <= t1; i += 2, v += 2 * Cs) {
+        e = v8_fma(v8_splat(s[i]), v8_load(v), e);
+        o = v8_fma(v8_splat(s[i + 1]), v8_load(v + Cs), o);
+      }
+      if (i < t1) e = v8_fma(v8_splat(s[i]), v8_load(v), e);
+      v8_store(E + c, e), v8_store(O + c, o);
+    }
+  }
+  for (int c = 0; c < C; c += 8) v8_store(out + c, v8_load(E + c) + v8_load(O + c));
 }
 
 /* The same for any head size, plain loops. */
