@@ -87,7 +87,7 @@ typedef struct {
   float *ln2_mean; /* (B,T) */
   float *ln2_rstd; /* (B,T) */
   float *fch;      /* (B,T,4C) fc output, GELU input */
-  float *fch_gelu; /* (B,T,4C) */
+  float *fch_gelu; /* (B,T,4C); = fch for inference (GELU in place, one stream less) */
   float *res3;     /* (B,T,C) residual after the MLP: the layer output */
 } layer_acts;
 
@@ -135,7 +135,8 @@ static size_t acts_layout(struct gpt_acts *a, float *base, gpt_dims d, gpt_kind 
     TAKE(la->ln2_mean, N);
     TAKE(la->ln2_rstd, N);
     TAKE(la->fch, N * 4 * C);
-    TAKE(la->fch_gelu, N * 4 * C);
+    if (train) TAKE(la->fch_gelu, N * 4 * C);
+    else la->fch_gelu = la->fch; /* GELU in place: only backward needs its input kept */
     TAKE(la->res3, N * C);
   }
   TAKE(a->encoded, N * C);
