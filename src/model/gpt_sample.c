@@ -164,8 +164,7 @@ static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[
 /* softmax in place over s[0..n) */
 static inline void softmax_inplace(float *s, int n) {
   float mx = kern_max(s, n);
-  for (int t = 0; t < n; t++) s[t] = kern_expf(s[t] - mx);
-  float inv = 1.0f / kern_sum(s, n);
+  float inv = 1.0f / kern_exp_sum(s, mx, n);
   for (int t = 0; t < n; t++) s[t] *= inv;
 }
 

@@ -153,8 +153,7 @@ KERN_HOT void kern_attention_forward(float *out, float *att, const float *qkv, i
           float *row = p + (size_t)i * T;
           const int n = i + 1;
           const float mx = kern_max(row, n);
-          for (int j = 0; j < n; j++) row[j] = kern_expf(row[j] - mx);
-          const float inv = 1.0f / kern_sum(row, n);
+          const float inv = 1.0f / kern_exp_sum(row, mx, n);
           for (int j = 0; j < n; j++) row[j] *= inv;
           for (int j = n; j < i1; j++) row[j] = 0.0f;
         }

@@ -90,6 +90,25 @@ static inline float kern_max(const float *x, int n) {
   return m;
 }
 
+/* x[i] = kern_expf(x[i] - mx) in place, returning their sum: the same bits as the exp loop
+ * followed by kern_sum (the same KERN_LANES partial sums in the same order), one pass fewer. */
+static inline float kern_exp_sum(float *x, float mx, int n) {
+  float acc[KERN_LANES] = {0};
+  int i = 0;
+  for (; i + KERN_LANES <= n; i += KERN_LANES)
+    for (int j = 0; j < KERN_LANES; j++) {
+      x[i + j] = kern_expf(x[i + j] - mx);
+      acc[j] += x[i + j];
+    }
+  float s = 0.0f;
+  for (; i < n; i++) {
+    x[i] = kern_expf(x[i] - mx);
+    s += x[i];
+  }
+  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
+  return s;
+}
+
 /* sum_i x[i] * y[i] */
 static inline float kern_dot(const float *x, const float *y, int n) {
   float acc[KERN_LANES] = {0};
