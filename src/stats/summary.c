@@ -11,7 +11,6 @@
 #include "stats/summary.h"
 
 #include <errno.h>
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,51 +481,16 @@ static void summary_csv_body(FILE *f, const void *ctx) {
   }
 }
 
-/* A fixed-length string dataset (h5io has numeric datasets only); strings at base + i*stride. */
-static int h5_write_strings(h5_writer *w, const char *name, const char *base, size_t stride, int n) {
-  size_t width = 1;
-  for (int i = 0; i < n; i++)
-    if (strlen(base + (size_t)i * stride) + 1 > width) width = strlen(base + (size_t)i * stride) + 1;
-  char *buf = xcalloc((size_t)(n ? n : 1) * width, 1);
-  for (int i = 0; i < n; i++) memcpy(buf + (size_t)i * width, base + (size_t)i * stride, strlen(base + (size_t)i * stride));
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, width);
-  H5Tset_strpad(type, H5T_STR_NULLTERM);
-  hsize_t dims[1] = {(hsize_t)n};
-  hid_t space = H5Screate_simple(1, dims, NULL);
-  hid_t ds = H5Dcreate2((hid_t)w->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = ds >= 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
-  H5Tclose(type);
-  xfree(&buf);
-  REQUIRE(st >= 0, "file '%s': cannot write string dataset '%s'", w->path, name);
-  return OO_OK;
-}
-
 static int summary_h5_body(h5_writer *w, const summary_table *t) {
-  static const char *const cols[][3] = {
-      /* name, units, description */
-      {"method", "", "bon, ppo, or ppo_beta<b> (PPO runs whose tag is <objective>_beta<b>)"},
-      {"objective", "", "the proxy objective (single, mean, wco, uwo_<lambda>, ...)"},
-      {"x", "n | nats^0.5", "bon: samples n; ppo methods: sqrt(KL) grid point (running max of eval_kl)"},
-      {"replicates", "count", "R, the replicates every statistic is taken over"},
-      {"gold_mean", "gold std of pi_init", "mean over replicates of the gold score (ppo: minus pi_init's)"},
-      {"gold_sd", "gold std of pi_init", "sample standard deviation over replicates (n-1)"},
-      {"gold_ci_lo", "gold std of pi_init", "gold_mean - t(0.975,R-1) gold_sd/sqrt(R)"},
-      {"gold_ci_hi", "gold std of pi_init", "gold_mean + t(0.975,R-1) gold_sd/sqrt(R)"},
-      {"diff_mean", "gold std of pi_init", "mean of the paired difference gold(objective) - gold(single), same replicate and x"},
-      {"diff_ci_lo", "gold std of pi_init", "diff_mean - t(0.975,R-1) sd(diff)/sqrt(R)"},
-      {"diff_ci_hi", "gold std of pi_init", "diff_mean + t(0.975,R-1) sd(diff)/sqrt(R)"},
-      {"wins", "count", "replicates whose paired difference is > 0"},
-      {"gold_replicates", "gold std of pi_init", "[rows, R] each replicate's gold at the row's x"},
-      {"diff_replicates", "gold std of pi_init", "[rows, R] each replicate's paired difference"}};
+  /* units and descriptions: src/io/h5_catalog.c */
+  static const char *const cols[] = {"method", "objective", "x", "replicates", "gold_mean", "gold_sd",
+                                     "gold_ci_lo", "gold_ci_hi", "diff_mean", "diff_ci_lo", "diff_ci_hi", "wins"};
   int n = t->n_rows, R = t->R;
   long dims1[1] = {n}, dims2[2] = {n, R};
   double *col = xmalloc((size_t)(n ? n : 1) * sizeof *col);
   int *icol = xmalloc((size_t)(n ? n : 1) * sizeof *icol), rc = OO_OK;
-  CHECK_GOTO(rc, h5_write_strings(w, "method", t->rows[0].method, sizeof *t->rows, n), done);
-  CHECK_GOTO(rc, h5_write_strings(w, "objective", t->rows[0].objective, sizeof *t->rows, n), done);
+  CHECK_GOTO(rc, h5_write_str(w, "method", n, t->rows[0].method, sizeof *t->rows), done);
+  CHECK_GOTO(rc, h5_write_str(w, "objective", n, t->rows[0].objective, sizeof *t->rows), done);
   for (int k = 2; k < 12; k++) {
     for (int r = 0; r < n; r++) {
       const summary_row *row = &t->rows[r];
@@ -535,15 +499,11 @@ static int summary_h5_body(h5_writer *w, const summary_table *t) {
       col[r] = v[k - 2];
       icol[r] = (int)v[k - 2];
     }
-    if (k == 3 || k == 11) CHECK_GOTO(rc, h5_write_i32(w, cols[k][0], 1, dims1, icol), done);
-    else CHECK_GOTO(rc, h5_write_f64(w, cols[k][0], 1, dims1, col), done);
+    if (k == 3 || k == 11) CHECK_GOTO(rc, h5_write_i32(w, cols[k], 1, dims1, icol), done);
+    else CHECK_GOTO(rc, h5_write_f64(w, cols[k], 1, dims1, col), done);
   }
   CHECK_GOTO(rc, h5_write_f64(w, "gold_replicates", 2, dims2, t->gold), done);
   CHECK_GOTO(rc, h5_write_f64(w, "diff_replicates", 2, dims2, t->diff), done);
-  for (int k = 0; k < 14; k++) {
-    CHECK_GOTO(rc, h5_attr_write_str(w, cols[k][0], "units", cols[k][1]), done);
-    CHECK_GOTO(rc, h5_attr_write_str(w, cols[k][0], "description", cols[k][2]), done);
-  }
   CHECK_GOTO(rc, h5_attr_write_int(w, "/", "replicates", R), done);
   CHECK_GOTO(rc, h5_attr_write_int(w, "/", "ppo_grid_points", SUMMARY_GRID), done);
   CHECK_GOTO(rc, h5_attr_write_double(w, "/", "t_quantile", R > 1 ? stats_t95(R - 1) : NAN), done);
