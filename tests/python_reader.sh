@@ -8,7 +8,8 @@
 # and the README's five-line example runs as printed. The run's ppo table has every per-step
 # column (beta, lr, t_step, ...) and ppo_samples the string datasets of the evaluation samples.
 # Every dataset of every .h5 of the run (with rm.warm and rm.laplace) and of the replicates run
-# (summary.h5) carries the attributes units and description (h5_attrs_check.py, issue #14).
+# (summary.h5) carries the attributes units and description (h5_attrs_check.py, issue #14), and
+# every figure of the run's report has the CSV of what it draws (figure_csv_check.py).
 # Usage (oo_script_test): python_reader.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
 overopt=$1 src=$2 scratch=$3
@@ -69,6 +70,10 @@ if "sweep" in r and len(col(r["sweep"], "point")) != 3: bad.append("sweep.csv ro
 import subprocess
 if subprocess.call([sys.executable, sys.argv[2] + "/tests/h5_attrs_check.py", s + "/one", s + "/reps"]):
     bad.append("datasets without units and description (above)")
+# the tiny run's report: every figure with its CSV (issue #14)
+figs = ["bon_objectives", "bon_scatter", "ppo_objectives", "ppo_step", "ppo_variance", "pretrain_loss", "rm_accuracy"]
+if subprocess.call([sys.executable, sys.argv[2] + "/tests/figure_csv_check.py", s + "/one/tiny/report"] + figs):
+    bad.append("figure CSVs of the run's report (above)")
 print("python_reader: run, replicates and sweep loaded (pandas: %s)" % (oo.pd is not None))
 for b in bad: print("FAILED:", b)
 sys.exit(1 if bad else 0)
