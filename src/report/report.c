@@ -392,7 +392,7 @@ typedef struct {
   char plot[16384];     /* the plot command being assembled (the current panel's) */
   int n_items;          /* items in plot */
   atomic_file csv;      /* <figure>.csv: every point drawn (FIG_CSV_HEADER) */
-  char panel[96];       /* current panel (the csv's first column) */
+  char panel[200];      /* current panel (the csv's first column) */
   int n_blocks;         /* data blocks sent ($d0, $d1, ...) */
   int multi;            /* 1 inside set multiplot */
 } gp_plot;
@@ -1229,6 +1229,60 @@ fail:
   return rc;
 }
 
+/* One axis per curve of BoN (bon = 1) or of the PPO methods, in the style of the single-run
+ * *_objectives figures: the mean gold over replicates solid with its 95% interval shaded (role
+ * gold, the interval in y_lo, y_hi), each replicate's gold thin (role replicate) and the mean
+ * proxy objective dashed (role proxy). */
+static int plot_rep_objectives(const gp_env *g, const char *outdir, const char *png, const char *title,
+                               const summary_table *t, int bon) {
+  int panels = 0, R = t->R, rc = OO_OK, k = 0;
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    r1 = rows_end(t, r0, 1);
+    panels += is_bon_method(t->rows[r0].method) == bon;
+  }
+  gp_plot gp;
+  CHECK(gp_begin_grid(&gp, g, outdir, png, title, bon ? "sqrt(KL) = sqrt(log n - (n-1)/n) (nats^0.5)" : "sqrt(KL) (nats^0.5)",
+                      "score (gold: std of pi_init)", panels));
+  fprintf(gp.f, "set style fill transparent solid 0.18 noborder\n");
+  for (int r0 = 0, r1; r0 < t->n_rows && !rc; r0 = r1) {
+    r1 = rows_end(t, r0, 1);
+    const summary_row *h = &t->rows[r0];
+    if (is_bon_method(h->method) != bon) continue;
+    int n = r1 - r0;
+    double *x = xmalloc(sizeof(double) * (size_t)n * 4), *y = x + n, *lo = x + 2 * n, *hi = x + 3 * n;
+    char label[200], blk[32], rep[232], pale[8];
+    curve_label(label, sizeof label, h);
+    const char *color = objective_color(h->objective, k++);
+    lighten(color, 0.5, pale);
+    gp_panel(&gp, label);
+    for (int r = r0; r < r1; r++) x[r - r0] = bon ? bon_sqrt_kl(t->rows[r].x) : t->rows[r].x;
+    for (int i = 0; i < R && !rc; i++) {
+      for (int r = r0; r < r1; r++) y[r - r0] = t->gold[(size_t)r * R + i];
+      snprintf(rep, sizeof rep, "%s rep%d", label, i);
+      fig_data(&gp, blk, sizeof blk, rep, "replicate", n, x, y, NULL, NULL);
+      rc = gp_item(&gp, "%s using 1:2 with lines lw 0.8 lc rgb '%s' %s", blk, pale, i ? "notitle" : "title 'each replicate'");
+    }
+    for (int r = r0; r < r1; r++)
+      y[r - r0] = t->rows[r].gold.mean, lo[r - r0] = t->rows[r].gold.lo, hi[r - r0] = t->rows[r].gold.hi;
+    fig_data(&gp, blk, sizeof blk, label, "gold", n, x, y, R >= 2 ? lo : NULL, R >= 2 ? hi : NULL);
+    if (!rc && R >= 2) rc = gp_item(&gp, "%s using 1:3:4 with filledcurves lc rgb '%s' title '95%% CI'", blk, color);
+    if (!rc) rc = gp_item(&gp, "%s using 1:2 with linespoints lw 2.5 pt 7 ps 0.8 lc rgb '%s' title 'gold (mean)'", blk, color);
+    for (int r = r0; r < r1; r++) {
+      double sum = 0;
+      for (int i = 0; i < R; i++) sum += t->proxy[(size_t)r * R + i];
+      y[r - r0] = sum / R;
+    }
+    fig_data(&gp, blk, sizeof blk, label, "proxy", n, x, y, NULL, NULL);
+    if (!rc) rc = gp_item(&gp, "%s using 1:2 with lines lw 2 dt 2 lc rgb '%s' title 'proxy (mean)'", blk, color);
+    xfree(&x);
+  }
+  if (rc) {
+    gp_abort(&gp);
+    return rc;
+  }
+  return gp_end(&gp);
+}
+
 /* The verdict tables: objective − single at each method's largest x, and whether single
  * overoptimizes (paired peak − end). Claims only where the 95% interval excludes zero. */
 static int md_verdicts(FILE *md, const summary_table *t) {
@@ -1417,14 +1471,20 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
     CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_gold.png", "Best-of-n: gold vs KL over replicates", &t, 1, 0), done);
     CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_diff.png", "Best-of-n: objective - single, paired within replicates",
                               &t, 1, 1), done);
-    fprintf(md, "![Best-of-n gold over replicates](bon_gold.png)\n\n![Best-of-n objective − single](bon_diff.png)\n\n");
+    CHECK_GOTO(rc, plot_rep_objectives(&g, outdir, "bon_objectives.png",
+                                       "Best-of-n: gold and proxy per objective over replicates", &t, 1), done);
+    fprintf(md, "![Best-of-n gold and proxy per objective](bon_objectives.png)\n\n"
+                "![Best-of-n gold over replicates](bon_gold.png)\n\n![Best-of-n objective − single](bon_diff.png)\n\n");
   }
   if (has_ppo) {
     CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_gold.png", "PPO: gold vs KL over replicates (common grid)", &t, 0, 0),
                done);
     CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_diff.png", "PPO: objective - single, paired within replicates",
                               &t, 0, 1), done);
-    fprintf(md, "![PPO gold over replicates](ppo_gold.png)\n\n![PPO objective − single](ppo_diff.png)\n\n");
+    CHECK_GOTO(rc, plot_rep_objectives(&g, outdir, "ppo_objectives.png",
+                                       "PPO: gold and proxy per objective over replicates (common grid)", &t, 0), done);
+    fprintf(md, "![PPO gold and proxy per objective](ppo_objectives.png)\n\n"
+                "![PPO gold over replicates](ppo_gold.png)\n\n![PPO objective − single](ppo_diff.png)\n\n");
   }
   if (oo_path_join(path, sizeof path, dir, "rep0/bon.h5") == OO_OK && oo_file_exists(path)) {
     int drawn;

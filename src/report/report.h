@@ -25,7 +25,8 @@
  * over their faint raw values.
  *
  * Replicates: when DIR/summary.csv exists (src/stats/summary.h), the report is the replicate
- * report instead: bon_gold.png and ppo_gold.png with 95% bands and per-replicate lines (from
+ * report instead: bon_objectives.png and ppo_objectives.png (one axis per curve: mean gold with
+ * its 95% band, each replicate, mean proxy dashed), bon_gold.png and ppo_gold.png with 95% bands and per-replicate lines (from
  * DIR/rep<i>/), the paired differences (bon_diff, ppo_diff), the best-of-n picks of rep0,
  * the pretraining loss, verdict tables that claim only what the intervals support,
  * fits_summary.csv. Definitions: docs/statistics.md.

@@ -74,6 +74,7 @@ static int find_row(const summary_table *t, const char *method, const char *obje
 void summary_free(summary_table *t) {
   xfree(&t->rows);
   xfree(&t->gold);
+  xfree(&t->proxy);
   xfree(&t->diff);
   t->n_rows = 0;
 }
@@ -82,12 +83,12 @@ void summary_free(summary_table *t) {
 
 static int is_member(const char *objective) { return strncmp(objective, "member_", 7) == 0; }
 
-/* Reads bon.csv's objective, n and gold columns; n must be a positive integer. */
-static int bon_open(csv_table *csv, const char *path, int col[3]) {
+/* Reads bon.csv's objective, n, gold and proxy columns; n must be a positive integer. */
+static int bon_open(csv_table *csv, const char *path, int col[4]) {
   CHECK(csv_read(csv, path));
-  static const char *const names[] = {"objective", "n", "gold"};
+  static const char *const names[] = {"objective", "n", "gold", "proxy"};
   int rc = OO_OK;
-  for (int k = 0; k < 3 && !rc; k++) rc = csv_col(csv, names[k], &col[k]);
+  for (int k = 0; k < 4 && !rc; k++) rc = csv_col(csv, names[k], &col[k]);
   if (rc) csv_free(csv);
   return rc;
 }
@@ -103,7 +104,7 @@ static int bon_n(const csv_table *csv, int r, int col, double *n) {
  * first appearance, n ascending within each. */
 static int bon_define(summary_table *t, int *cap, const char *path) {
   csv_table csv;
-  int col[3], first = t->n_rows, rc = OO_OK;
+  int col[4], first = t->n_rows, rc = OO_OK;
   CHECK(bon_open(&csv, path, col));
   for (int r = 0; r < csv.n_rows && !rc; r++) {
     const char *obj = csv_cell(&csv, r, col[0]);
@@ -144,15 +145,16 @@ done:
  * appear exactly once. */
 static int bon_fill(summary_table *t, const char *path, int rep) {
   csv_table csv;
-  int col[3], rc = OO_OK;
+  int col[4], rc = OO_OK;
   CHECK(bon_open(&csv, path, col));
   char *seen = xcalloc((size_t)t->n_rows, 1);
   for (int r = 0; r < csv.n_rows && !rc; r++) {
     const char *obj = csv_cell(&csv, r, col[0]);
-    double n, gold;
+    double n, gold, proxy;
     if (is_member(obj)) continue;
     CHECK_GOTO(rc, bon_n(&csv, r, col[1], &n), done);
     CHECK_GOTO(rc, csv_num(&csv, r, col[2], &gold), done);
+    CHECK_GOTO(rc, csv_num(&csv, r, col[3], &proxy), done);
     int row = find_row(t, "bon", obj, n);
     if (row < 0 || seen[row]) {
       rc = oo_error_at(__FILE__, __LINE__, "%s:%d: objective '%s' at n = %.0f %s", path, csv.lines[r], obj, n,
@@ -162,6 +164,7 @@ static int bon_fill(summary_table *t, const char *path, int rep) {
     }
     seen[row] = 1;
     t->gold[(size_t)row * t->R + rep] = gold;
+    t->proxy[(size_t)row * t->R + rep] = proxy;
   }
   for (int row = 0; row < t->n_rows && !rc; row++)
     if (!strcmp(t->rows[row].method, "bon") && !seen[row])
@@ -185,6 +188,7 @@ typedef struct {
   int n;                /* evaluation rows */
   double *x;            /* (n) sqrt of the running maximum of eval_kl, non-decreasing */
   double *g;            /* (n) eval_gold − the step-0 evaluation's eval_gold; g[0] = 0 */
+  double *p;            /* (n) eval_proxy − the step-0 evaluation's eval_proxy (the report's) */
   char path[4400];      /* the file, for messages */
 } ppo_curve;
 
@@ -209,6 +213,7 @@ static int parse_tag(ppo_tag *p, const char *file) {
 static void curve_free(ppo_curve *c) {
   xfree(&c->x);
   xfree(&c->g);
+  xfree(&c->p);
 }
 
 /* One replicate's evaluation curve from ppo_<tag>.csv: rows with finite eval_kl and eval_gold,
@@ -219,21 +224,26 @@ static int curve_load(ppo_curve *c, const char *path) {
   snprintf(c->path, sizeof c->path, "%s", path);
   csv_table csv;
   CHECK(csv_read(&csv, path));
-  int kl_col, gold_col, rc = csv_col(&csv, "eval_kl", &kl_col);
-  double origin = 0, run_max = 0;
+  int kl_col, gold_col, proxy_col, rc = csv_col(&csv, "eval_kl", &kl_col);
+  double origin = 0, origin_p = 0, run_max = 0;
   if (!rc) rc = csv_col(&csv, "eval_gold", &gold_col);
+  if (!rc) rc = csv_col(&csv, "eval_proxy", &proxy_col);
   if (!rc) rc = ppo_eval_origin(&csv, kl_col, gold_col, &origin);
+  if (!rc) rc = ppo_eval_origin(&csv, kl_col, proxy_col, &origin_p);
   if (rc) goto done;
   c->x = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->x);
   c->g = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->g);
+  c->p = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->p);
   for (int r = 0; r < csv.n_rows; r++) {
-    double kl, gold;
+    double kl, gold, proxy;
     CHECK_GOTO(rc, csv_num(&csv, r, kl_col, &kl), done);
     CHECK_GOTO(rc, csv_num(&csv, r, gold_col, &gold), done);
+    CHECK_GOTO(rc, csv_num(&csv, r, proxy_col, &proxy), done);
     if (!isfinite(kl) || !isfinite(gold)) continue;
     if (kl > run_max) run_max = kl;
     c->x[c->n] = sqrt(run_max);
     c->g[c->n] = gold - origin;
+    c->p[c->n] = proxy - origin_p;
     c->n++;
   }
   if (c->n == 0)
@@ -245,15 +255,15 @@ done:
   return rc;
 }
 
-/* Gold of curve c at sqrt(KL) = x: linear between the two consecutive rows whose running-max
- * sqrt(KL) first brackets x (x[k-1] < x <= x[k]); g[0] (= 0, pi_init) for x <= x[0]; NaN when the
- * curve never reaches x. */
-static double curve_at(const ppo_curve *c, double x) {
-  if (x <= c->x[0]) return c->g[0];
+/* Value y (c->g or c->p) of curve c at sqrt(KL) = x: linear between the two consecutive rows whose
+ * running-max sqrt(KL) first brackets x (x[k-1] < x <= x[k]); y[0] (= 0, pi_init) for x <= x[0];
+ * NaN when the curve never reaches x. */
+static double curve_at(const ppo_curve *c, const double *y, double x) {
+  if (x <= c->x[0]) return y[0];
   for (int k = 1; k < c->n; k++)
     if (c->x[k] >= x) {
       double w = (x - c->x[k - 1]) / (c->x[k] - c->x[k - 1]);
-      return c->g[k - 1] + w * (c->g[k] - c->g[k - 1]);
+      return y[k - 1] + w * (y[k] - y[k - 1]);
     }
   return NAN;
 }
@@ -346,10 +356,11 @@ static int ppo_fill(summary_table *t, const ppo_data *p) {
       int row = p->first_row[k] + g;
       for (int i = 0; i < t->R; i++) {
         const ppo_curve *c = &p->curves[(size_t)k * t->R + i];
-        double v = curve_at(c, t->rows[row].x);
+        double v = curve_at(c, c->g, t->rows[row].x);
         REQUIRE(!isnan(v), "%s: no value at sqrt(KL) = %.9g (internal: the grid exceeds the curve)", c->path,
                 t->rows[row].x);
         t->gold[(size_t)row * t->R + i] = v;
+        t->proxy[(size_t)row * t->R + i] = curve_at(c, c->p, t->rows[row].x);
       }
     }
   return OO_OK;
@@ -398,6 +409,7 @@ int summary_compute(summary_table *t, const char *dir, int R) {
     goto fail;
   }
   t->gold = xmalloc((size_t)t->n_rows * R * sizeof *t->gold);
+  t->proxy = xmalloc((size_t)t->n_rows * R * sizeof *t->proxy);
   t->diff = xmalloc((size_t)t->n_rows * R * sizeof *t->diff);
   for (int i = 0; i < R && has_bon; i++) {
     CHECK_GOTO(rc, rep_file(path, sizeof path, dir, i, "bon.csv"), fail);
