@@ -215,6 +215,13 @@ static void series_push(series *s, const double *vals) {
   s->n++;
 }
 
+/* Points over every series of set (0: nothing to draw). */
+static long set_points(const series_set *set) {
+  long n = 0;
+  for (int i = 0; i < set->n; i++) n += set->s[i].n;
+  return n;
+}
+
 static void series_set_free(series_set *set) {
   for (int i = 0; i < set->n; i++)
     for (int c = 0; c < SERIES_COLS; c++) xfree(&set->s[i].v[c]);
@@ -696,6 +703,7 @@ static int plot_smoothed(const gp_env *g, const char *outdir, const char *png, c
   int rc = gp_begin(&gp, g, outdir, png, title, xlabel, ylabel);
   for (int i = 0; i < set->n && !rc; i++) {
     const series *s = &set->s[i];
+    if (s->n == 0) continue; /* e.g. pretrain.steps = 0: an empty table */
     const char *color = series_color(s->name, i);
     double *sm = xmalloc(sizeof(double) * (size_t)(s->n + 1));
     ema(s->v[ycol], sm, s->n);
@@ -1492,7 +1500,7 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
     if (drawn) fprintf(md, "![Best-of-n picks of replicate 0: gold vs proxy](bon_scatter.png)\n\n");
   }
   CHECK_GOTO(rc, load_pretrain(dir, loss), done);
-  if (loss->n) {
+  if (set_points(loss)) {
     CHECK_GOTO(rc, plot_smoothed(&g, outdir, "pretrain_loss.png", "Pretraining loss (faint: per step)", "step",
                                  "loss (nats/byte)", loss, LOSS_VALUE), done);
     fprintf(md, "![Pretraining loss](pretrain_loss.png)\n\n");
@@ -1607,14 +1615,18 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
     CHECK(plot_objectives(&g, outdir, "ppo_objectives.png", "PPO: gold and proxy vs KL per run (x: running max of the KL)",
                           &d->ppo, -1, d->fits, d->n_fits, "rl"));
     CHECK(plot_ppo_steps(&g, outdir, &d->steps));
-    CHECK(plot_smoothed(&g, outdir, "ppo_variance.png", "PPO: ensemble variance of the proxy scores (faint: raw)",
-                        "PPO step", "ensemble variance (member scores^2)", &d->var, VAR_ENS));
-    fprintf(md, "![PPO gold and proxy](ppo_objectives.png)\n\n![PPO against the step](ppo_step.png)\n\n"
-                "![PPO ensemble variance](ppo_variance.png)\n\n");
+    fprintf(md, "![PPO gold and proxy](ppo_objectives.png)\n\n![PPO against the step](ppo_step.png)\n\n");
+    if (set_points(&d->var)) {
+      CHECK(plot_smoothed(&g, outdir, "ppo_variance.png", "PPO: ensemble variance of the proxy scores (faint: raw)",
+                          "PPO step", "ensemble variance (member scores^2)", &d->var, VAR_ENS));
+      fprintf(md, "![PPO ensemble variance](ppo_variance.png)\n\n");
+    } else {
+      note_skip(md, "ppo_variance.png", "no finite ens_var in ppo_<tag>.csv");
+    }
   } else {
     note_skip(md, "ppo_objectives.png, ppo_step.png, ppo_variance.png", "no ppo_<tag>.csv");
   }
-  if (d->loss.n) {
+  if (set_points(&d->loss)) {
     CHECK(plot_smoothed(&g, outdir, "pretrain_loss.png", "Pretraining loss (faint: per step)", "step",
                         "loss (nats/byte)", &d->loss, LOSS_VALUE));
     fprintf(md, "![Pretraining loss](pretrain_loss.png)\n\n");
