@@ -12,7 +12,7 @@ run are stacked with a `replicate` column (rep<i>/), the points of a sweep with 
   bon        bon.csv: objective, n, kl, proxy, gold, gold_se (best-of-n curves)
   bon_h5     bon.h5's curves/<objective> datasets, the same columns read with h5py
   ppo        every ppo_<tag>.csv with a `tag` column (one row per PPO step, every per-step
-             dataset of ppo_<tag>.h5: kl_k1..3, eval_*, beta, lr, timings t_*, ...)
+             dataset of ppo_<tag>.h5 but the wall-clock t_*: kl_k1..3, eval_*, beta, lr, ...)
   ppo_samples the decoded evaluation samples of every ppo_<tag>.h5 (samples/step_<s>/text, gold,
              proxy): tag, step, sample, text ("prompt|response", escaped), gold, proxy
   fits       fits.csv (functional-form fits)

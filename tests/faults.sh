@@ -110,13 +110,7 @@ same_as_ref() {
       { echo "  $1: $f differs: $(h5diff -v -d 0 "${skip[@]}" "ref/$f" "$dir/$f" 2>&1 | grep -vE '^$' | head -4 | tr '\n' ' ')"; d=1; }
   done
   for f in $(cd ref && ls *.csv report/*.md); do
-    case $f in
-    ppo_*.csv) # as in the .h5, the wall-clock t_* columns may differ
-      local cut='NR == 1 { for (i = 1; i <= NF; i++) k[i] = $i !~ /^t_/ } { o = ""; for (i = 1; i <= NF; i++) if (k[i]) o = o "," $i; print o }'
-      [ -f "$dir/$f" ] && cmp -s <(awk -F, "$cut" "ref/$f") <(awk -F, "$cut" "$dir/$f") ||
-        { echo "  $1: $f differs or is missing"; d=1; } ;;
-    *) cmp -s "ref/$f" "$dir/$f" || { echo "  $1: $f differs or is missing"; d=1; } ;;
-    esac
+    cmp -s "ref/$f" "$dir/$f" || { echo "  $1: $f differs or is missing"; d=1; }
   done
   local extra
   extra=$(cd "$dir" && ls | grep -E '\.tmp\.[0-9]+$|\.partial\.h5$|\.part$')

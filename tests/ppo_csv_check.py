@@ -2,7 +2,8 @@
 """ppo_csv_check.py H5 CSV: ppo_<tag>.csv holds exactly the per-step datasets of ppo_<tag>.h5.
 
 Checks (issue #14): the CSV's columns are, by name, every 1-D dataset at the root of the .h5 with
-one row per step (member_score, (steps, K), is the one 2-D table and stays in the .h5); every
+one row per step but the wall-clock times t_* (which differ between two runs of the same config,
+while the CSV must not: its hash is recorded) and member_score (steps, K), the one 2-D table; every
 value equals the dataset's bit for bit (the CSV prints %.17g, which round-trips a double; NaN
 equals NaN); the evaluation samples are string datasets samples/step_<s>/text with gold and proxy
 of the same length, and every evaluation row (finite eval_gold) has them. Exit 1 on a failure."""
@@ -20,7 +21,8 @@ with open(csv_path, newline="") as f:
 header, body = rows[0], rows[1:]
 with h5py.File(h5_path, "r") as h:
     steps = h["step"].shape[0]
-    per_step = [k for k, v in h.items() if isinstance(v, h5py.Dataset) and v.ndim == 1 and v.shape[0] == steps]
+    per_step = [k for k, v in h.items()
+                if isinstance(v, h5py.Dataset) and v.ndim == 1 and v.shape[0] == steps and not k.startswith("t_")]
     if sorted(header) != sorted(per_step):
         fail.append(f"columns {sorted(header)} != per-step datasets {sorted(per_step)}")
     if len(body) != steps:

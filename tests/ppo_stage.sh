@@ -4,7 +4,8 @@
 # 1. `overopt run --until rm`, then `overopt stage ppo` with ppo.steps 6, batch 8, minibatch 4,
 #    epochs 2, eval_every 3: ppo_<obj>.h5 (datasets kl, gold, ... with 6 rows, member_score (6,3),
 #    samples/step_0, step_3, step_5 with the string dataset text and gold, proxy), ppo_<obj>.csv
-#    (every per-step dataset of the .h5 as a column with equal values, ppo_csv_check.py; 6 rows,
+#    (every per-step dataset of the .h5 but the wall-clock t_* as a column with equal values,
+#    ppo_csv_check.py; 6 rows,
 #    eval_* set on steps 0, 3, 5 only) and ppo_<obj>_policy.h5 for every objective; a rerun skips every run.
 #    With ppo.kl_mode = adaptive the beta of each row follows ppo_kl_adaptive from the previous row.
 # 2. KL penalty: ppo.lr 1e-3 for 12 steps, objective mean, ppo.kl_estimator k3 (so the kl column
@@ -19,7 +20,7 @@
 #    of the last 3 rows exceeds that of the first 3 rows.
 # 4. Stop and resume: a 120-step run gets SIGUSR1 (sent to mpirun's children, the ranks) after a
 #    few steps: exit code 3 and ppo_mean.partial.h5 exist, no ppo_mean.h5; the rerun resumes and
-#    completes, and its CSV equals, byte for byte but for the wall-clock t_* columns, that of an uninterrupted run of the same config
+#    completes, and its CSV equals, byte for byte, that of an uninterrupted run of the same config
 #    on a copy of the upstream artifacts (resume is bit-identical).
 # Usage (oo_script_test): ppo_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 set -u
@@ -42,18 +43,12 @@ dims() { # dims FILE DATASET -> "( 6, 3 )"
 col() { # col CSV NAME -> the column's values, one per line
   awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } c { print $c }' "$1"
 }
-no_times() { # no_times CSV -> the CSV without its t_* columns (wall-clock times)
-  awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) keep[i] = $i !~ /^t_/ }
-    { o = ""; for (i = 1; i <= NF; i++) if (keep[i]) o = o (o == "" ? "" : ",") $i; print o }' "$1"
-}
-
 # ---- 1. the pipeline and every objective ------------------------------------------------------
 mpi2 run "$cfg" "${base[@]}" --until rm >upstream.log 2>&1 || { cat upstream.log; die "pipeline to rm failed"; exit 1; }
 run=$scratch/tiny
 mpi2 stage ppo "$cfg" "${base[@]}" "${small[@]}" >ppo.log 2>&1 || { cat ppo.log; die "ppo stage failed"; }
 header="step,kl,kl_k1,kl_k2,kl_k3,proxy,gold,ens_var,entropy,clipfrac,vf_loss,eval_kl,eval_proxy,eval_gold"
 header+=",objective,policy_loss,approx_kl,beta,lr,resp_len,eval_kl_k1,eval_kl_k2,eval_kl_k3"
-header+=",t_generate,t_score,t_update,t_eval,t_mpi,t_step"
 for o in single mean wco uwo; do
   h5=$run/ppo_$o.h5 csv=$run/ppo_$o.csv
   [ -f "$h5" ] || { die "$h5 missing"; continue; }
@@ -159,9 +154,8 @@ grep -q "resuming at step" resume.log || die "the rerun did not resume from the 
 mpi2 stage ppo "$cfg" "${base[@]}" --set run.name=straight "${long[@]}" >straight.log 2>&1 ||
   { cat straight.log; die "uninterrupted run failed"; }
 [ "$(($(wc -l <"$scratch/stopped/ppo_mean.csv") - 1))" -eq 120 ] || die "resumed CSV does not have 120 rows"
-# the wall-clock columns (t_*) are the only ones that may differ
-cmp -s <(no_times "$scratch/stopped/ppo_mean.csv") <(no_times "$scratch/straight/ppo_mean.csv") ||
-  die "resumed run differs from the uninterrupted one: $(diff <(no_times "$scratch/stopped/ppo_mean.csv") <(no_times "$scratch/straight/ppo_mean.csv") | head -4)"
+cmp -s "$scratch/stopped/ppo_mean.csv" "$scratch/straight/ppo_mean.csv" ||
+  die "resumed run differs from the uninterrupted one: $(diff "$scratch/stopped/ppo_mean.csv" "$scratch/straight/ppo_mean.csv" | head -4)"
 grep "per step" straight.log | sed 's/^/timing: /'
 h5dump -a /kind "$scratch/straight/ppo_mean_policy.h5" 2>/dev/null | grep -q '"lm"' ||
   die "ppo_mean_policy.h5 is not an lm checkpoint (the value head must not leak into the policy artifact)"

@@ -6,7 +6,7 @@
 # - a run with 2 replicates: the same tables with a replicate column holding 0 and 1;
 # - a sweep (tests/configs/tiny_sweep.cfg, 3 points): tables with a point column 0..2 and sweep.csv;
 # and the README's five-line example runs as printed. The run's ppo table has every per-step
-# column (beta, lr, t_step, ...) and ppo_samples the string datasets of the evaluation samples.
+# column (beta, lr, eval_kl_k3, ...) and ppo_samples the string datasets of the evaluation samples.
 # Every dataset of every .h5 of the run (with rm.warm and rm.laplace) and of the replicates run
 # (summary.h5) carries the attributes units and description (h5_attrs_check.py, issue #14), and
 # every figure of the run's report has the CSV of what it draws (figure_csv_check.py).
@@ -39,7 +39,7 @@ def need(r, names):
 r = oo.load(s + "/one/tiny")
 need(r, ["bon", "bon_h5", "ppo", "ppo_samples", "fits", "rm_members", "metrics"])
 if "ppo" in r:
-    for k in ["kl_k3", "eval_kl_k1", "policy_loss", "approx_kl", "beta", "lr", "resp_len", "t_step"]:
+    for k in ["kl_k3", "eval_kl_k1", "policy_loss", "approx_kl", "beta", "lr", "resp_len", "eval_kl_k3"]:
         if k not in r["ppo"]: bad.append("ppo: no column %s" % k)
 if "ppo_samples" in r:
     ps = r["ppo_samples"]

@@ -12,7 +12,8 @@
  *   and r. ppo_<tag>.h5 with that hash is skipped.
  * - Artifacts (rank 0): ppo_<tag>_policy.h5 (the final policy, an LM checkpoint), ppo_<tag>.csv
  *   (written live as ppo_<tag>.csv.part, renamed at the end), ppo_<tag>.h5 last: one dataset per
- *   metric named after it with one row per step (the CSV has the same columns), member_score
+ *   metric named after it with one row per step (the CSV has the same columns but the
+ *   wall-clock t_*, so that it is the same for the same run), member_score
  *   (steps, K), and per evaluation a group samples/step_<s> with the datasets text (strings
  *   "prompt|response", escaped), gold and proxy, one entry per sample.
  * - Rows: the rollout metrics of row s describe the policy that generated step s's rollouts
@@ -46,8 +47,11 @@
 enum {
   COL_STEP, COL_KL, COL_K1, COL_K2, COL_K3, COL_PROXY, COL_GOLD, COL_VAR, COL_ENT, COL_CLIP, COL_VF, COL_EVAL_KL,
   COL_EVAL_PROXY, COL_EVAL_GOLD, COL_OBJECTIVE, COL_POLICY_LOSS, COL_APPROX_KL, COL_BETA, COL_LR, COL_RESP_LEN, COL_EVAL_K1, COL_EVAL_K2,
-  COL_EVAL_K3, COL_T_GENERATE, COL_T_SCORE, COL_T_UPDATE, COL_T_EVAL, COL_T_MPI, COL_T_STEP, N_COL
+  COL_EVAL_K3, /* the CSV columns end here: the wall-clock times below are in the .h5 and metrics.jsonl only, so
+                  that the CSV, whose hash the .h5, fits.h5 and the report record, is the same for the same run */
+  COL_T_GENERATE, COL_T_SCORE, COL_T_UPDATE, COL_T_EVAL, COL_T_MPI, COL_T_STEP, N_COL
 };
+#define N_CSV_COL COL_T_GENERATE
 static const char *const col_names[N_COL] = {
     "step",        "kl",          "kl_k1",     "kl_k2",      "kl_k3",      "proxy",      "gold",
     "ens_var",     "entropy",     "clipfrac",  "vf_loss",    "eval_kl",    "eval_proxy", "eval_gold",
@@ -140,13 +144,13 @@ static void table_row(ppo_table *t, const oo_config *cfg, long s, const ppo_cmd 
 }
 
 static void csv_header(FILE *f) {
-  for (int c = 0; c < N_COL; c++) fprintf(f, "%s%s", c ? "," : "", col_names[c]);
+  for (int c = 0; c < N_CSV_COL; c++) fprintf(f, "%s%s", c ? "," : "", col_names[c]);
   fprintf(f, "\n");
 }
 
 static void csv_row(FILE *f, const ppo_table *t, long s) {
   fprintf(f, "%ld", s);
-  for (int c = 1; c < N_COL; c++) fprintf(f, ",%.17g", t->col[c][s]);
+  for (int c = 1; c < N_CSV_COL; c++) fprintf(f, ",%.17g", t->col[c][s]);
   fprintf(f, "\n");
   fflush(f);
 }
