@@ -52,10 +52,13 @@ pod() { local sub=$1; shift; podman $gopts "$sub" $copts "$@"; }
 
 # ---- build and run -------------------------------------------------------------------------------
 t0=$(date +%s)
+old=$(podman image inspect -f '{{.Id}}' "$tag" 2>/dev/null)
 if ! pod build -q --network host -t "$tag" -f "$src/Containerfile" "$src" >"$scratch/build.log" 2>&1; then
   tail -20 "$scratch/build.log"; echo "FAILED: podman build"; exit 1
 fi
 echo "podman build: $(($(date +%s) - t0)) s"
+# the previous test image, now untagged, is not left behind (its layers stay as the build cache)
+[ -n "$old" ] && [ "$old" != "$(podman image inspect -f '{{.Id}}' "$tag")" ] && podman rmi "$old" >/dev/null 2>&1
 fail=0
 pod run --rm "$tag" --version | grep -q '^overopt ' || { echo "FAILED: overopt --version in the container"; fail=1; }
 pod run --rm "$tag" check /opt/overopt/configs/quickstart.cfg >/dev/null || { echo "FAILED: check in the container"; fail=1; }
