@@ -11,7 +11,10 @@ run are stacked with a `replicate` column (rep<i>/), the points of a sweep with 
 (point_<i>/). Tables:
   bon        bon.csv: objective, n, kl, proxy, gold, gold_se (best-of-n curves)
   bon_h5     bon.h5's curves/<objective> datasets, the same columns read with h5py
-  ppo        every ppo_<tag>.csv with a `tag` column (one row per PPO step)
+  ppo        every ppo_<tag>.csv with a `tag` column (one row per PPO step, every per-step
+             dataset of ppo_<tag>.h5 but the wall-clock t_*: kl_k1..3, eval_*, beta, lr, ...)
+  ppo_samples the decoded evaluation samples of every ppo_<tag>.h5 (samples/step_<s>/text, gold,
+             proxy): tag, step, sample, text ("prompt|response", escaped), gold, proxy
   fits       fits.csv (functional-form fits)
   rm_members rm_members.csv
   winrates   winrates.csv, when present
@@ -106,6 +109,24 @@ def _bon_h5(path):
     return _table(cols)
 
 
+def _ppo_samples(path):
+    """The evaluation samples of a ppo_<tag>.h5: one row per sample (step, sample, text, gold, proxy)."""
+    cols = {"step": [], "sample": [], "text": [], "gold": [], "proxy": []}
+    with h5py.File(path, "r") as f:
+        g = f.get("samples")
+        for name in sorted(g or [], key=lambda k: int(k.split("_")[-1])):
+            s = g[name]
+            if not isinstance(s, h5py.Group) or "text" not in s:
+                continue
+            texts = [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in s["text"][()]]
+            cols["step"].extend([int(name.split("_")[-1])] * len(texts))
+            cols["sample"].extend(range(len(texts)))
+            cols["text"].extend(texts)
+            cols["gold"].extend(np.asarray(s["gold"]).tolist())
+            cols["proxy"].extend(np.asarray(s["proxy"]).tolist())
+    return _table(cols) if cols["text"] else None
+
+
 def _with(table, key, value):
     """table plus a constant column key = value."""
     if pd is not None:
@@ -151,6 +172,9 @@ def _load_dir(d):
     tags = [os.path.basename(p)[4:-4] for p in ppo]
     if ppo:
         t["ppo"] = _concat([read_csv(p) for p in ppo], "tag", tags)
+    h5s = [os.path.join(d, "ppo_%s.h5" % tag) for tag in tags]
+    if h5py is not None and ppo and all(os.path.exists(p) for p in h5s):
+        t["ppo_samples"] = _concat([_ppo_samples(p) for p in h5s], "tag", tags)
     if h5py is not None and os.path.exists(os.path.join(d, "bon.h5")):
         b = _bon_h5(os.path.join(d, "bon.h5"))
         if b is not None:

@@ -3,8 +3,10 @@
 # <= 16 bytes) with rm.k = 3 and ppo.epochs = 2, under mpirun -n 2 (rank 0 and 1 both rollout and RM ranks):
 # 1. `overopt run --until rm`, then `overopt stage ppo` with ppo.steps 6, batch 8, minibatch 4,
 #    epochs 2, eval_every 3: ppo_<obj>.h5 (datasets kl, gold, ... with 6 rows, member_score (6,3),
-#    samples/step_0 .. step_5 with sample_0), ppo_<obj>.csv (the report header, 6 rows, eval_* set
-#    on steps 0, 3, 5 only) and ppo_<obj>_policy.h5 for every objective; a rerun skips every run.
+#    samples/step_0, step_3, step_5 with the string dataset text and gold, proxy), ppo_<obj>.csv
+#    (every per-step dataset of the .h5 but the wall-clock t_* as a column with equal values,
+#    ppo_csv_check.py; 6 rows,
+#    eval_* set on steps 0, 3, 5 only) and ppo_<obj>_policy.h5 for every objective; a rerun skips every run.
 #    With ppo.kl_mode = adaptive the beta of each row follows ppo_kl_adaptive from the previous row.
 # 2. KL penalty: ppo.lr 1e-3 for 12 steps, objective mean, ppo.kl_estimator k3 (so the kl column
 #    is k3: non-negative per token and of lower variance than k1, whose sign noise is as large as
@@ -33,12 +35,12 @@ dims() { # dims FILE DATASET -> "( 6, 3 )"
 col() { # col CSV NAME -> the column's values, one per line
   awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } c { print $c }' "$1"
 }
-
 # ---- 1. the pipeline and every objective ------------------------------------------------------
 mpi2 run "$cfg" "${base[@]}" --until rm >upstream.log 2>&1 || { cat upstream.log; die "pipeline to rm failed"; exit 1; }
 run=$scratch/tiny
 mpi2 stage ppo "$cfg" "${base[@]}" "${small[@]}" >ppo.log 2>&1 || { cat ppo.log; die "ppo stage failed"; }
 header="step,kl,kl_k1,kl_k2,kl_k3,proxy,gold,ens_var,entropy,clipfrac,vf_loss,eval_kl,eval_proxy,eval_gold"
+header+=",objective,policy_loss,approx_kl,beta,lr,resp_len,eval_kl_k1,eval_kl_k2,eval_kl_k3"
 for o in single mean wco uwo; do
   h5=$run/ppo_$o.h5 csv=$run/ppo_$o.csv
   [ -f "$h5" ] || { die "$h5 missing"; continue; }
@@ -48,12 +50,14 @@ for o in single mean wco uwo; do
     [ "$(dims "$h5" "/$d")" = "( 6 )" ] || die "$h5: /$d is '$(dims "$h5" "/$d")', want ( 6 )"
   done
   [ "$(dims "$h5" /member_score)" = "( 6, 3 )" ] || die "$h5: /member_score is '$(dims "$h5" /member_score)'"
-  h5dump -a /samples/step_3/sample_0 "$h5" >/dev/null 2>&1 || die "$h5: samples/step_3/sample_0 missing"
+  [ "$(dims "$h5" /samples/step_3/text)" = "( 4 )" ] || die "$h5: samples/step_3/text is '$(dims "$h5" /samples/step_3/text)', want ( 4 )"
   [ -f "$csv" ] || { die "$csv missing"; continue; }
   [ "$(head -1 "$csv")" = "$header" ] || die "$csv header is '$(head -1 "$csv")'"
   [ "$(($(wc -l <"$csv") - 1))" -eq 6 ] || die "$csv has $(($(wc -l <"$csv") - 1)) rows, want 6"
   evals=$(col "$csv" eval_gold | awk '$1 != "nan" { printf "%d ", NR - 1 }')
   [ "$evals" = "0 3 5 " ] || die "$csv: eval rows are '$evals', want '0 3 5 '"
+  # every per-step dataset is a CSV column with the same values; samples are string datasets
+  /usr/bin/python3 "$src/tests/ppo_csv_check.py" "$h5" "$csv" || die "$csv does not match $h5"
   k1=$(col "$csv" kl_k1 | head -1)
   [ "$k1" = "0" ] || die "$csv: step 0 kl_k1 = $k1, want 0 (the policy starts as pi_init)"
 done

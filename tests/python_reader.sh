@@ -5,19 +5,23 @@
 #   objective), fits, rm_members, metrics (metrics.jsonl), config and provenance;
 # - a run with 2 replicates: the same tables with a replicate column holding 0 and 1;
 # - a sweep (tests/configs/tiny_sweep.cfg, 3 points): tables with a point column 0..2 and sweep.csv;
-# and the README's five-line example runs as printed.
+# and the README's five-line example runs as printed. The run's ppo table has every per-step
+# column (beta, lr, eval_kl_k3, ...) and ppo_samples the string datasets of the evaluation samples.
+# Every dataset of every .h5 of the run (with rm.warm and rm.laplace) and of the replicates run
+# (summary.h5) carries the attributes units and description (h5_attrs_check.py, issue #14), and
+# every figure of the run's report has the CSV of what it draws (figure_csv_check.py).
 # Usage (oo_script_test): python_reader.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 . "$(dirname "$0")/lib.sh" "$@"
 py=/usr/bin/python3
 $py -c 'import numpy, h5py' 2>/dev/null || { echo "FAILED: /usr/bin/python3 lacks numpy or h5py: apt-get install python3-numpy python3-h5py"; exit 1; }
-one=(--set 'ppo.objectives=["single", "mean"]')
+one=(--set 'ppo.objectives=["single", "mean"]' --set rm.warm=true --set rm.laplace=true)
 mpirun --oversubscribe -n 2 "$overopt" run "$cfg" "${one[@]}" --set "run.out_dir=$scratch/one" >one.log 2>&1 || { tail one.log; bad "run"; }
 mpirun --oversubscribe -n 2 "$overopt" run "$cfg" "${one[@]}" --set "run.out_dir=$scratch/reps" --set run.replicates=2 \
   --until fit >reps.log 2>&1 || { tail reps.log; bad "run with replicates"; }
 mpirun --oversubscribe -n 2 "$overopt" sweep "$src/tests/configs/tiny_sweep.cfg" --set "run.out_dir=$scratch/sw" \
   >sweep.log 2>&1 || { tail sweep.log; bad "sweep"; }
 
-PYTHONPATH=$src/python $py - "$scratch" <<'PY' || fail=1
+PYTHONPATH=$src/python $py - "$scratch" "$src" <<'PY' || fail=1
 import sys, numpy as np
 import overopt_reader as oo
 s = sys.argv[1]
@@ -28,7 +32,15 @@ def need(r, names):
         if n not in r: bad.append("%s: no table %s (has %r)" % (r.kind, n, r.tables()))
 
 r = oo.load(s + "/one/tiny")
-need(r, ["bon", "bon_h5", "ppo", "fits", "rm_members", "metrics"])
+need(r, ["bon", "bon_h5", "ppo", "ppo_samples", "fits", "rm_members", "metrics"])
+if "ppo" in r:
+    for k in ["kl_k3", "eval_kl_k1", "policy_loss", "approx_kl", "beta", "lr", "resp_len", "eval_kl_k3"]:
+        if k not in r["ppo"]: bad.append("ppo: no column %s" % k)
+if "ppo_samples" in r:
+    ps = r["ppo_samples"]
+    if sorted(set(col(ps, "tag"))) != ["mean", "single"]: bad.append("ppo_samples tags %r" % set(col(ps, "tag")))
+    if not all("|" in t for t in col(ps, "text")): bad.append("ppo_samples text is not 'prompt|response'")
+    if not np.isfinite(col(ps, "gold")).all(): bad.append("ppo_samples gold not finite")
 if r.kind != "run": bad.append("kind %r" % r.kind)
 if "bon" in r and "bon_h5" in r:
     b, h = r["bon"], r["bon_h5"]
@@ -50,6 +62,13 @@ need(r, ["bon", "fits", "sweep"])
 if r.kind != "sweep": bad.append("kind %r" % r.kind)
 if "bon" in r and sorted(set(col(r["bon"], "point"))) != [0.0, 1.0, 2.0]: bad.append("sweep points %r" % set(col(r["bon"], "point")))
 if "sweep" in r and len(col(r["sweep"], "point")) != 3: bad.append("sweep.csv rows")
+import subprocess
+if subprocess.call([sys.executable, sys.argv[2] + "/tests/h5_attrs_check.py", s + "/one", s + "/reps"]):
+    bad.append("datasets without units and description (above)")
+# the tiny run's report: every figure with its CSV (issue #14)
+figs = ["bon_objectives", "bon_scatter", "ppo_objectives", "ppo_step", "ppo_variance", "pretrain_loss", "rm_accuracy"]
+if subprocess.call([sys.executable, sys.argv[2] + "/tests/figure_csv_check.py", s + "/one/tiny/report"] + figs):
+    bad.append("figure CSVs of the run's report (above)")
 print("python_reader: run, replicates and sweep loaded (pandas: %s)" % (oo.pd is not None))
 for b in bad: print("FAILED:", b)
 sys.exit(1 if bad else 0)

@@ -14,8 +14,9 @@
 mpi() { mpirun --oversubscribe -n "$@"; }
 
 # values DATASET FILE: the dataset's values one per line (floats with 9 significant digits).
+# (-A 0: without its attributes, units and description, whose DATA blocks would mix in)
 values() {
-  h5dump -y -w 0 -m '%.9g' -d "$1" "$2" | sed -n '/DATA {/,/^ *}/p' | grep -v 'DATA {\|}' | tr ',' '\n' |
+  h5dump -y -w 0 -A 0 -m '%.9g' -d "$1" "$2" | sed -n '/DATA {/,/^ *}/p' | grep -v 'DATA {\|}' | tr ',' '\n' |
     awk 'NF { print $1 }'
 }
 attr() { h5dump -a "$1" "$2" | awk '/\(0\):/ { print $2 }'; }

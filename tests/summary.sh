@@ -37,7 +37,16 @@ for R in 4 2 1; do
   if ! "$overopt" report "$D" >"$scratch/report$R.out" 2>"$scratch/report$R.err"; then
     fail "overopt report R=$R:"; cat "$scratch/report$R.err"; continue
   fi
-  for p in bon_gold bon_diff ppo_gold ppo_diff; do is_png "$D/report/$p.png" || fail "R=$R: $p.png missing or not a PNG"; done
+  for p in bon_gold bon_diff ppo_gold ppo_diff bon_objectives ppo_objectives; do is_png "$D/report/$p.png" || fail "R=$R: $p.png missing or not a PNG"; done
+  # each figure with the CSV of what it draws (issue #14)
+  python3 "$src/tests/figure_csv_check.py" "$D/report" bon_gold bon_diff ppo_gold ppo_diff bon_objectives ppo_objectives ||
+    fail "R=$R: figure CSVs"
+  # the mean gold drawn is summary.csv's gold_mean, row for row (bon, the first objective)
+  obj=$(awk -F, 'NR == 2 { print $2 }' "$D/summary.csv")
+  drawn=$(awk -F, -v o="$obj" '$1 == o && $3 == "gold" { printf "%.6g\n", $5 }' "$D/report/bon_objectives.csv")
+  want=$(awk -F, -v o="$obj" '$1 == "bon" && $2 == o { printf "%.6g\n", $5 }' "$D/summary.csv")
+  [ -n "$want" ] && [ "$drawn" = "$want" ] && ok "R=$R: bon_objectives.csv draws summary.csv's gold_mean of $obj" ||
+    fail "R=$R: bon_objectives.csv's gold of $obj ($(echo $drawn)) differs from summary.csv's gold_mean ($(echo $want))"
   if python3 "$src/tests/summary_check.py" "$D" "$R" "$D/report/report.md"; then ok "summary_check R=$R"
   else fail "summary_check R=$R"; fi
 done

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "io/h5_catalog.h"
 #include "io/h5io.h"
 #include "testing.h"
 
@@ -374,6 +375,41 @@ static void test_foreign_types(void) {
   h5_close(&r);
 }
 
+/* String datasets round-trip (fixed length, UTF-8, any length), and the catalogue's units and
+ * description land on an artifact's datasets (fits.h5 alpha) but not on unknown names. */
+static void test_strings_and_catalogue(void) {
+  char p[256];
+  path_in(p, sizeof p, "fits.h5");
+  char rows[3][16] = {"bon", "", "ppo_beta0.1|\xc3\xa9"};
+  double alpha[2] = {1, 2};
+  long n2[1] = {2};
+  h5_writer w;
+  EXPECT_OK(h5_create(&w, p));
+  EXPECT_OK(h5_write_str(&w, "names", 3, rows[0], sizeof rows[0]));
+  EXPECT_OK(h5_write_f64(&w, "alpha", 1, n2, alpha));
+  EXPECT_OK(h5_write_f64(&w, "not_in_catalogue", 1, n2, alpha));
+  EXPECT_OK(h5_commit(&w));
+  h5_reader r;
+  EXPECT_OK(h5_open(&r, p));
+  long n = 0;
+  size_t stride = 0;
+  char *text = NULL;
+  EXPECT_OK(h5_read_str_alloc(&r, "names", &n, &text, &stride));
+  EXPECT(n == 3 && text && !strcmp(text, "bon") && !strcmp(text + stride, "") && !strcmp(text + 2 * stride, rows[2]));
+  xfree(&text);
+  char units[64] = "", desc[256] = "";
+  EXPECT_OK(h5_attr_read_str(&r, "alpha", "units", units, sizeof units));
+  EXPECT_OK(h5_attr_read_str(&r, "alpha", "description", desc, sizeof desc));
+  EXPECT(!strcmp(units, h5_catalog_find(p, "alpha")->units) && strstr(desc, "alpha") != NULL);
+  EXPECT(!h5_attr_has(&r, "not_in_catalogue", "units") && h5_catalog_find(p, "not_in_catalogue") == NULL);
+  /* a numeric dataset is not a string dataset: the error names file and dataset */
+  EXPECT(h5_read_str_alloc(&r, "alpha", &n, &text, &stride) != OO_OK && has(oo_error_message(), "'alpha'") && !text);
+  h5_close(&r);
+  /* leaf patterns match in any group; full paths only where written */
+  EXPECT(h5_catalog_find("runs/x/rm.h5", "member_3/qkv_w") && h5_catalog_find("ppo_a.h5", "samples/step_5/text"));
+  EXPECT(!strcmp(h5_catalog_find("ppo_a.h5", "samples/step_5/gold")->description, "gold score of each evaluation sample"));
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--write-sample") == 0) {
     if (write_sample(argv[2])) {
@@ -393,6 +429,7 @@ int main(int argc, char **argv) {
   test_damaged_files();
   test_tmp_protocol();
   test_foreign_types();
+  test_strings_and_catalogue();
   EXPECT_MSG(oo_mem_live_blocks() == live, "%ld blocks leaked", oo_mem_live_blocks() - live);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

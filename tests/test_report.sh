@@ -1,6 +1,8 @@
 #!/bin/bash
 # test_report.sh OVEROPT SOURCE_DIR SCRATCH_DIR: `overopt report` on the synthetic run in
-# tests/report_data. Checks the PNGs (exist, PNG magic, not trivially small), that report.md's
+# tests/report_data. Checks the PNGs (exist, PNG magic, not trivially small) and the CSV beside
+# each of exactly what it draws (figure_csv_check.py: columns, fits within 1.5x of their data, no
+# curve running backwards in sqrt(KL), every fit of fits.csv drawn), that report.md's
 # numbers match what awk computes from the CSVs, and that missing / malformed inputs fail with
 # messages naming the file and line.
 . "$(dirname "$0")/lib.sh" "$@"
@@ -29,7 +31,7 @@ if ! "$overopt" report "$R" >"$scratch/run1.out" 2>"$scratch/run1.err"; then
   echo "FAIL: overopt report $R:"; cat "$scratch/run1.out" "$scratch/run1.err"; exit 1
 fi
 grep -qx "report: $R/report/report.md" "$scratch/run1.out" || fail "last line is not 'report: $R/report/report.md'"
-for p in bon_gold bon_proxy ppo_gold ppo_proxy ppo_variance rm_accuracy; do
+for p in bon_objectives ppo_objectives ppo_step ppo_variance rm_accuracy; do
   f=$R/report/$p.png
   if [[ ! -f $f ]]; then fail "$p.png missing"; continue; fi
   is_png "$f" || fail "$p.png is not a PNG"
@@ -38,6 +40,12 @@ for p in bon_gold bon_proxy ppo_gold ppo_proxy ppo_variance rm_accuracy; do
   grep -qF "($p.png)" "$R/report/report.md" || fail "report.md does not link $p.png"
 done
 [[ -e $R/report/sweep_alpha_beta.png ]] && fail "sweep plot made without sweep.csv"
+# every figure has the CSV of what it draws; fits stay within 1.5x of their data (issue #14)
+python3 "$SRC/tests/figure_csv_check.py" "$R/report" bon_objectives ppo_objectives ppo_step ppo_variance rm_accuracy &&
+  ok "figure CSVs" || fail "figure CSVs (above)"
+n_fit=$(awk -F, '$3 == "fit" { print FILENAME, $2 }' "$R/report/bon_objectives.csv" "$R/report/ppo_objectives.csv" | sort -u | wc -l)
+n_want=$(tail -n +2 "$DATA/run1/fits.csv" | cut -d, -f2,3 | awk -F, '$1 !~ /^member_/' | sort -u | wc -l)
+[[ $n_fit -eq $n_want ]] && ok "$n_fit fitted curves drawn" || fail "$n_fit fitted curves drawn, fits.csv has $n_want (members aside)"
 MD=$R/report/report.md
 
 # Numbers computed here from the CSVs, formatted like the report (%.3f, %.4g).
@@ -47,10 +55,11 @@ for obj in single mean wco uwo_0.5; do
          END {printf "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f |", o, n, lx, lg, lp, pk, px}' "$DATA/run1/bon.csv")
   grep -qF -- "$want" "$MD" && ok "BoN row $want" || fail "report.md lacks the BoN row '$want'"
 done
-# PPO: eval points (eval_gold not NaN)
+# PPO: eval points (eval_gold not NaN); x = sqrt of the running maximum of eval_kl (docs/statistics.md)
 for tag in single mean_beta0.01 wco; do
-  want=$(awk -F, -v t="$tag" 'NR > 1 && $14 != "NaN" {n++; if (!seen || $14 > pk) {pk = $14; px = sqrt($12); seen = 1}
-         lx = sqrt($12); lg = $14; lp = $13}
+  want=$(awk -F, -v t="$tag" 'NR > 1 && $14 != "NaN" {n++; if ($12 > km) km = $12
+         if (!seen || $14 > pk) {pk = $14; px = sqrt(km); seen = 1}
+         lx = sqrt(km); lg = $14; lp = $13}
          END {printf "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f |", t, n, lx, lg, lp, pk, px}' \
          "$DATA/run1/ppo_$tag.csv")
   grep -qF -- "$want" "$MD" && ok "PPO row $want" || fail "report.md lacks the PPO row '$want'"
@@ -80,7 +89,8 @@ if "$overopt" report "$W" >"$scratch/sweep.out" 2>"$scratch/sweep.err"; then
   f=$W/report/sweep_alpha_beta.png
   [[ -f $f ]] && is_png "$f" && (($(stat -c %s "$f") > 15000)) && ok "sweep_alpha_beta.png" ||
     fail "sweep_alpha_beta.png missing or not a PNG"
-  grep -qF 'bon_gold.png, bon_proxy.png: skipped (no bon.csv)' "$W/report/report.md" ||
+  python3 "$SRC/tests/figure_csv_check.py" "$W/report" sweep_alpha_beta && ok "sweep figure CSV" || fail "sweep figure CSV"
+  grep -qF 'bon_objectives.png: skipped (no bon.csv)' "$W/report/report.md" ||
     fail "sweep report.md does not say the BoN plots were skipped"
   grep -qF 'no bon.csv' "$scratch/sweep.err" || fail "no warning naming bon.csv on stderr"
   grep -qF '| 4 | 256 | 4 | 1.58438 |' "$W/report/report.md" || fail "sweep table row missing"
@@ -110,8 +120,8 @@ f=$(bad empty_csv rm_members.csv); : >"$f"
 expect_error empty_csv "$scratch/empty_csv" "$f: empty file"
 rm -f "$(bad no_bon bon.csv)"
 if "$overopt" report "$scratch/no_bon" >"$scratch/no_bon.out" 2>"$scratch/no_bon.err"; then
-  grep -qF 'skipped (no bon.csv)' "$scratch/no_bon/report/report.md" && [[ ! -e $scratch/no_bon/report/bon_gold.png ]] &&
-    [[ -f $scratch/no_bon/report/ppo_gold.png ]] && ok "missing bon.csv: BoN plots skipped, others made" ||
+  grep -qF 'skipped (no bon.csv)' "$scratch/no_bon/report/report.md" && [[ ! -e $scratch/no_bon/report/bon_objectives.png ]] &&
+    [[ -f $scratch/no_bon/report/ppo_objectives.png ]] && ok "missing bon.csv: BoN plots skipped, others made" ||
     fail "missing bon.csv: report.md/plots wrong"
 else
   fail "missing bon.csv should skip the BoN plots, not fail:"; cat "$scratch/no_bon.err"

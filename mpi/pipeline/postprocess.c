@@ -724,8 +724,9 @@ int fit_sweep_dir(const char *dir, MPI_Comm comm) {
 /* ---- the report step of `overopt run` ------------------------------------------------------------ */
 
 int report_run_dir_changed(const char *dir, int *skipped, char *md_path, size_t cap) {
+  /* every input of report_write: bon.h5 (rep0's with replicates) for the best-of-n picks */
   static const char *const fixed[] = {"bon.csv", "fits.csv", "rm_members.csv", "winrates.csv", "config.cfg",
-                                      "summary.csv", "fits_summary.csv", NULL};
+                                      "summary.csv", "fits_summary.csv", "bon.h5", "rep0/bon.h5", NULL};
   uint64_t h = 0;
   char path[4400];
   for (int i = 0; fixed[i]; i++) {
@@ -734,12 +735,14 @@ int report_run_dir_changed(const char *dir, int *skipped, char *md_path, size_t 
   }
   char **names;
   int n, rc = OO_OK;
-  CHECK(list_names(dir, "ppo_", ".csv", &names, &n));
-  for (int i = 0; i < n && !rc; i++) {
-    rc = oo_path_join(path, sizeof path, dir, names[i]);
-    if (!rc) rc = hash_file(path, names[i], &h);
+  for (int k = 0; k < 2 && !rc; k++) { /* the PPO runs' tables and the pretraining losses */
+    CHECK(list_names(dir, k ? "lm_" : "ppo_", k ? "_train.csv" : ".csv", &names, &n));
+    for (int i = 0; i < n && !rc; i++) {
+      rc = oo_path_join(path, sizeof path, dir, names[i]);
+      if (!rc) rc = hash_file(path, names[i], &h);
+    }
+    names_free(&names, n);
   }
-  names_free(&names, n);
   CHECK(rc);
   char want[32], got[64] = "", stamp[4400];
   snprintf(want, sizeof want, "%016llx", (unsigned long long)h);

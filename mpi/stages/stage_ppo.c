@@ -12,9 +12,10 @@
  *   and r. ppo_<tag>.h5 with that hash is skipped.
  * - Artifacts (rank 0): ppo_<tag>_policy.h5 (the final policy, an LM checkpoint), ppo_<tag>.csv
  *   (written live as ppo_<tag>.csv.part, renamed at the end), ppo_<tag>.h5 last: one dataset per
- *   metric named after it with one row per step, member_score (steps, K), and per evaluation a
- *   group samples/step_<s> with string attributes sample_<j> ("prompt|response", escaped),
- *   numbers gold_<j> and proxy_<j>.
+ *   metric named after it with one row per step (the CSV has the same columns but the
+ *   wall-clock t_*, so that it is the same for the same run), member_score
+ *   (steps, K), and per evaluation a group samples/step_<s> with the datasets text (strings
+ *   "prompt|response", escaped), gold and proxy, one entry per sample.
  * - Rows: the rollout metrics of row s describe the policy that generated step s's rollouts
  *   (before its update); an evaluation at step s (s % eval_every == 0, s = 0, s = steps - 1) runs
  *   before the update too, so eval_* and kl/proxy/gold of a row describe the same policy.
@@ -45,11 +46,12 @@
 
 enum {
   COL_STEP, COL_KL, COL_K1, COL_K2, COL_K3, COL_PROXY, COL_GOLD, COL_VAR, COL_ENT, COL_CLIP, COL_VF, COL_EVAL_KL,
-  COL_EVAL_PROXY, COL_EVAL_GOLD, /* the CSV columns end here (report.h) */
-  COL_OBJECTIVE, COL_POLICY_LOSS, COL_APPROX_KL, COL_BETA, COL_LR, COL_RESP_LEN, COL_EVAL_K1, COL_EVAL_K2,
-  COL_EVAL_K3, COL_T_GENERATE, COL_T_SCORE, COL_T_UPDATE, COL_T_EVAL, COL_T_MPI, COL_T_STEP, N_COL
+  COL_EVAL_PROXY, COL_EVAL_GOLD, COL_OBJECTIVE, COL_POLICY_LOSS, COL_APPROX_KL, COL_BETA, COL_LR, COL_RESP_LEN, COL_EVAL_K1, COL_EVAL_K2,
+  COL_EVAL_K3, /* the CSV columns end here: the wall-clock times below are in the .h5 and metrics.jsonl only, so
+                  that the CSV, whose hash the .h5, fits.h5 and the report record, is the same for the same run */
+  COL_T_GENERATE, COL_T_SCORE, COL_T_UPDATE, COL_T_EVAL, COL_T_MPI, COL_T_STEP, N_COL
 };
-#define N_CSV_COL (COL_EVAL_GOLD + 1)
+#define N_CSV_COL COL_T_GENERATE
 static const char *const col_names[N_COL] = {
     "step",        "kl",          "kl_k1",     "kl_k2",      "kl_k3",      "proxy",      "gold",
     "ens_var",     "entropy",     "clipfrac",  "vf_loss",    "eval_kl",    "eval_proxy", "eval_gold",
@@ -148,7 +150,7 @@ static void csv_header(FILE *f) {
 
 static void csv_row(FILE *f, const ppo_table *t, long s) {
   fprintf(f, "%ld", s);
-  for (int c = 1; c < N_CSV_COL; c++) fprintf(f, ",%.9g", t->col[c][s]);
+  for (int c = 1; c < N_CSV_COL; c++) fprintf(f, ",%.17g", t->col[c][s]);
   fprintf(f, "\n");
   fflush(f);
 }
@@ -163,18 +165,16 @@ static int table_write(h5_writer *w, const ppo_table *t, long rows) {
   CHECK(h5_group(w, "samples"));
   for (int i = 0; i < t->n_evals; i++) {
     const ppo_eval_metrics *e = &t->evals[i];
-    char g[64], name[32];
+    char g[64], name[96];
+    long n = e->n_samples;
     snprintf(g, sizeof g, "samples/step_%d", t->eval_step[i]);
     CHECK(h5_group(w, g));
-    CHECK(h5_attr_write_int(w, g, "n", e->n_samples));
-    for (int j = 0; j < e->n_samples; j++) {
-      snprintf(name, sizeof name, "sample_%d", j);
-      CHECK(h5_attr_write_str(w, g, name, e->samples[j]));
-      snprintf(name, sizeof name, "gold_%d", j);
-      CHECK(h5_attr_write_double(w, g, name, e->sample_gold[j]));
-      snprintf(name, sizeof name, "proxy_%d", j);
-      CHECK(h5_attr_write_double(w, g, name, e->sample_proxy[j]));
-    }
+    snprintf(name, sizeof name, "%s/text", g);
+    CHECK(h5_write_str(w, name, n, e->samples[0], PPO_SAMPLE_CHARS));
+    snprintf(name, sizeof name, "%s/gold", g);
+    CHECK(h5_write_f64(w, name, 1, &n, e->sample_gold));
+    snprintf(name, sizeof name, "%s/proxy", g);
+    CHECK(h5_write_f64(w, name, 1, &n, e->sample_proxy));
   }
   return OO_OK;
 }
@@ -191,25 +191,29 @@ static int table_read(h5_reader *r, ppo_table *t, const oo_config *cfg, long row
     if (!eval_due(cfg, s) || t->n_evals >= t->n_eval_cap) continue;
     ppo_eval_metrics *e = &t->evals[t->n_evals];
     memset(e, 0, sizeof *e);
-    char g[64], name[32];
-    snprintf(g, sizeof g, "samples/step_%ld", s);
+    char name[96];
     long n = 0;
-    CHECK(h5_attr_read_int(r, g, "n", &n));
-    REQUIRE(n >= 0 && n <= PPO_N_SAMPLES, "'%s': %s has %ld samples", r->path, g, n);
+    size_t stride = 0;
+    char *text = NULL;
+    snprintf(name, sizeof name, "samples/step_%ld/text", s);
+    CHECK(h5_read_str_alloc(r, name, &n, &text, &stride));
+    int rc = OO_OK;
+    if (n > PPO_N_SAMPLES) rc = oo_error_at(__FILE__, __LINE__, "'%s': %s has %ld samples (at most %d)", r->path, name, n, PPO_N_SAMPLES);
     e->n_samples = (int)n;
+    for (int j = 0; !rc && j < e->n_samples; j++)
+      snprintf(e->samples[j], PPO_SAMPLE_CHARS, "%s", text + (size_t)j * stride);
+    xfree(&text);
+    CHECK(rc);
     e->kl_k1 = t->col[COL_EVAL_K1][s];
     e->kl_k2 = t->col[COL_EVAL_K2][s];
     e->kl_k3 = t->col[COL_EVAL_K3][s];
     e->proxy = t->col[COL_EVAL_PROXY][s];
     e->gold = t->col[COL_EVAL_GOLD][s];
-    for (int j = 0; j < e->n_samples; j++) {
-      snprintf(name, sizeof name, "sample_%d", j);
-      CHECK(h5_attr_read_str(r, g, name, e->samples[j], PPO_SAMPLE_CHARS));
-      snprintf(name, sizeof name, "gold_%d", j);
-      CHECK(h5_attr_read_double(r, g, name, &e->sample_gold[j]));
-      snprintf(name, sizeof name, "proxy_%d", j);
-      CHECK(h5_attr_read_double(r, g, name, &e->sample_proxy[j]));
-    }
+    long dn[1] = {n};
+    snprintf(name, sizeof name, "samples/step_%ld/gold", s);
+    if (n) CHECK(h5_read_f64(r, name, 1, dn, e->sample_gold));
+    snprintf(name, sizeof name, "samples/step_%ld/proxy", s);
+    if (n) CHECK(h5_read_f64(r, name, 1, dn, e->sample_proxy));
     t->eval_step[t->n_evals++] = (int)s;
   }
   return OO_OK;

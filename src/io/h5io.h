@@ -10,7 +10,8 @@
  * Every read checks rank, shape and type and names the file and dataset on error. float32
  * datasets (tensors: weights, scores, gold values) and double attributes must be finite: a NaN
  * or inf is an error naming the file and the dataset or attribute. float64 datasets are tables
- * that mark missing entries with NaN and are not checked.
+ * that mark missing entries with NaN and are not checked. A dataset whose file and name are in
+ * the catalogue (h5_catalog.h) gets the string attributes `units` and `description` on write.
  */
 #ifndef OO_H5IO_H
 #define OO_H5IO_H
@@ -39,6 +40,9 @@ void h5_discard(h5_writer *w); /* close and delete the temporary file (safe afte
 int h5_write_f32(h5_writer *w, const char *name, int rank, const long *dims, const float *data);
 int h5_write_f64(h5_writer *w, const char *name, int rank, const long *dims, const double *data);
 int h5_write_i32(h5_writer *w, const char *name, int rank, const long *dims, const int *data);
+/* A 1-D dataset of n fixed-length UTF-8 strings (null-padded to the longest), string i at
+ * base + i*stride (NUL-terminated). */
+int h5_write_str(h5_writer *w, const char *name, long n, const char *base, size_t stride);
 /* Attributes on an object ("/" for the file root, or a group/dataset name). */
 int h5_attr_write_int(h5_writer *w, const char *obj, const char *name, long value);
 int h5_attr_write_double(h5_writer *w, const char *obj, const char *name, double value);
@@ -57,6 +61,9 @@ int h5_read_i32(h5_reader *r, const char *name, int rank, const long *dims, int 
 /* Allocates (xmalloc) and reads a dataset of the given rank, returning its dims. */
 int h5_read_f32_alloc(h5_reader *r, const char *name, int rank, long dims[H5IO_MAX_RANK], float **out);
 int h5_read_i32_alloc(h5_reader *r, const char *name, int rank, long dims[H5IO_MAX_RANK], int **out);
+/* Allocates (xmalloc) and reads a 1-D string dataset (fixed or variable length): *n strings,
+ * string i NUL-terminated at *out + i * *stride. */
+int h5_read_str_alloc(h5_reader *r, const char *name, long *n, char **out, size_t *stride);
 /* Attributes: any integer width, float or double; strings fixed or variable length. */
 int h5_attr_has(h5_reader *r, const char *obj, const char *name);
 int h5_attr_read_int(h5_reader *r, const char *obj, const char *name, long *value);

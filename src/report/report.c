@@ -21,6 +21,7 @@
 
 #include "core/atomic_file.h"
 #include "core/core.h"
+#include "io/h5io.h"
 #include "stats/summary.h"
 
 /* ---- CSV -------------------------------------------------------------------------------- */
@@ -214,6 +215,13 @@ static void series_push(series *s, const double *vals) {
   s->n++;
 }
 
+/* Points over every series of set (0: nothing to draw). */
+static long set_points(const series_set *set) {
+  long n = 0;
+  for (int i = 0; i < set->n; i++) n += set->s[i].n;
+  return n;
+}
+
 static void series_set_free(series_set *set) {
   for (int i = 0; i < set->n; i++)
     for (int c = 0; c < SERIES_COLS; c++) xfree(&set->s[i].v[c]);
@@ -238,6 +246,8 @@ static int is_member(const char *name) { return strncmp(name, "member_", 7) == 0
 enum { BON_X, BON_GOLD, BON_PROXY, BON_SE };     /* bon series columns; x = sqrt(KL) */
 enum { PPO_X, PPO_GOLD, PPO_PROXY };             /* ppo curve columns */
 enum { VAR_STEP, VAR_ENS };                      /* ppo variance columns */
+enum { STEP_X, STEP_GOLD, STEP_SQRT_KL, STEP_EVAL_GOLD, STEP_EVAL_SQRT_KL }; /* ppo per-step columns */
+enum { LOSS_STEP, LOSS_VALUE };                  /* pretraining loss columns */
 enum { RM_EPOCH, RM_TEST, RM_TRAIN };            /* rm accuracy columns */
 enum { SW_X, SW_ABON, SW_BBON, SW_ARL, SW_BRL };  /* sweep: x = log10(rm_params) */
 
@@ -271,36 +281,45 @@ done:
   return rc;
 }
 
-/* One PPO run: the gold/proxy curve (eval points where any exist, else training batches) and
- * the ensemble variance per step. tag is the file name between "ppo_" and ".csv". */
-static int load_ppo(const char *path, const char *tag, series_set *curves, series_set *var) {
+/* One PPO run: the gold/proxy curve against sqrt(KL) (eval points where any exist, else training
+ * batches), the ensemble variance per step, and the per-step series (STEP_* columns). KL is not
+ * monotone in the step, so the curve's x is sqrt of the running maximum of the KL (a negative
+ * estimate counts as 0): the convention of the summary (docs/statistics.md), under which a line
+ * never runs backwards. tag is the file name between "ppo_" and ".csv". */
+static int load_ppo(const char *path, const char *tag, series_set *curves, series_set *var, series_set *steps) {
   csv_table t;
   CHECK(csv_read(&t, path));
   static const char *const names[] = {"step",    "kl",        "proxy",      "gold", "ens_var",
                                       "eval_kl", "eval_proxy", "eval_gold", NULL};
   int col[8], rc = csv_cols(&t, names, col), n_eval = 0;
-  series *c = NULL, *w = NULL;
+  series *c = NULL, *w = NULL, *st = NULL;
   if (!rc) rc = series_get(curves, tag, &c);
   if (!rc) rc = series_get(var, tag, &w);
+  if (!rc) rc = series_get(steps, tag, &st);
   double g0 = 0, p0 = 0; /* pi_init's eval gold and proxy: eval curves start at (0, 0) */
   if (!rc) rc = ppo_eval_origin(&t, col[5], col[7], &g0);
   if (!rc) rc = ppo_eval_origin(&t, col[5], col[6], &p0);
   for (int pass = 0; pass < 2 && !rc; pass++) {
-    /* pass 0: eval points and the variance; pass 1 (only without eval points): training */
+    /* pass 0: eval points, the variance and the steps; pass 1 (only without eval points): training */
     if (pass == 1 && n_eval > 0) break;
+    double kl_max = 0;
     for (int r = 0; r < t.n_rows; r++) {
       double x[8];
       for (int k = 0; k < 8; k++) CHECK_GOTO(rc, csv_num(&t, r, col[k], &x[k]), done);
       if (pass == 0) {
         double vv[SERIES_COLS] = {x[0], x[4]};
         if (!isnan(x[4])) series_push(w, vv);
+        double sv[SERIES_COLS] = {x[0], x[3], sqrt_kl(x[1]), x[7], isnan(x[5]) ? NAN : sqrt_kl(x[5])};
+        series_push(st, sv);
         if (!isnan(x[5]) && !isnan(x[7])) {
-          double cv[SERIES_COLS] = {sqrt_kl(x[5]), x[7] - g0, x[6] - p0};
+          kl_max = fmax(kl_max, x[5]);
+          double cv[SERIES_COLS] = {sqrt_kl(kl_max), x[7] - g0, x[6] - p0};
           series_push(c, cv);
           n_eval++;
         }
       } else if (!isnan(x[1]) && !isnan(x[3])) {
-        double cv[SERIES_COLS] = {sqrt_kl(x[1]), x[3], x[2]};
+        kl_max = fmax(kl_max, x[1]);
+        double cv[SERIES_COLS] = {sqrt_kl(kl_max), x[3], x[2]};
         series_push(c, cv);
       }
     }
@@ -308,9 +327,6 @@ static int load_ppo(const char *path, const char *tag, series_set *curves, serie
 done:
   csv_free(&t);
   if (!rc && c->n == 0) rc = oo_error_at(__FILE__, __LINE__, "%s: no rows with a finite kl and gold", path);
-  /* Training KL is noisy and not monotone in step: keep step order for the variance, but
-   * sort the eval curve (eval KL grows with step; sorting only fixes noise). */
-  if (!rc && n_eval > 0) series_sort(c);
   return rc;
 }
 
@@ -380,9 +396,21 @@ static const char *objective_color(const char *name, int index) {
 typedef struct {
   FILE *f;              /* pipe into gnuplot */
   char png[4096];       /* output file */
-  char plot[16384];     /* the plot command being assembled */
+  char plot[16384];     /* the plot command being assembled (the current panel's) */
   int n_items;          /* items in plot */
+  atomic_file csv;      /* <figure>.csv: every point drawn (FIG_CSV_HEADER) */
+  char panel[200];      /* current panel (the csv's first column) */
+  int n_blocks;         /* data blocks sent ($d0, $d1, ...) */
+  int multi;            /* 1 inside set multiplot */
 } gp_plot;
+
+/* Every figure's CSV: one row per point drawn, long format. role says how it is drawn
+ * (docs/formats.md "Figures"); y_lo, y_hi are a band's edges, nan otherwise. */
+#define FIG_CSV_HEADER "panel,series,role,x,y,y_lo,y_hi"
+/* Fitted forms are drawn over the fitted data's range and continued (dotted) to this multiple
+ * of the data's largest sqrt(KL): never beyond 1.5x (issue #14). */
+#define FIT_EXTEND 1.25
+#define FIT_POINTS 60
 
 typedef struct {
   char cmd[1024];       /* gnuplot command (env OVEROPT_GNUPLOT or "gnuplot") */
@@ -411,37 +439,94 @@ static int gp_detect(gp_env *g) {
   return OO_OK;
 }
 
-static int gp_begin(gp_plot *gp, const gp_env *g, const char *outdir, const char *name,
-                    const char *title, const char *xlabel, const char *ylabel) {
+/* Starts figure outdir/name (a .png) and its CSV (the same name, .csv). With panels > 1 the
+ * figure is a grid of that many axes, at most 3 per row, each started by gp_panel; title is
+ * then the figure's. */
+static int gp_begin_grid(gp_plot *gp, const gp_env *g, const char *outdir, const char *name, const char *title,
+                         const char *xlabel, const char *ylabel, int panels) {
   memset(gp, 0, sizeof *gp);
   CHECK(oo_path_join(gp->png, sizeof gp->png, outdir, name));
   remove(gp->png); /* a stale plot must not pass for a new one */
+  char csv[4096];
+  size_t len = strlen(gp->png);
+  REQUIRE(len > 4 && !strcmp(gp->png + len - 4, ".png"), "figure '%s' must end in .png", gp->png);
+  snprintf(csv, sizeof csv, "%.*s.csv", (int)(len - 4), gp->png);
+  CHECK(atomic_open(&gp->csv, csv));
+  fprintf(gp->csv.f, FIG_CSV_HEADER "\n");
   /* gnuplot ignores the stop signals: a SIGUSR1 or SIGTERM forwarded to the job while a plot
    * is drawn is the ranks' to act on at the next boundary, not a reason to lose the plot */
   char cmd[1200];
   snprintf(cmd, sizeof cmd, "trap '' USR1 TERM; exec %s", g->cmd);
   gp->f = popen(cmd, "w");
-  REQUIRE(gp->f, "cannot start gnuplot ('%s'): %s", g->cmd, strerror(errno));
+  if (!gp->f) {
+    atomic_abort(&gp->csv);
+    OO_FAIL("cannot start gnuplot ('%s'): %s", g->cmd, strerror(errno));
+  }
   FILE *f = gp->f;
+  int cols = panels < 3 ? panels : 3, rows = (panels + cols - 1) / cols;
+  int width = panels > 1 ? 560 * cols : 1000, height = panels > 1 ? 440 * rows + 60 : 700;
   if (g->cairo)
-    fprintf(f, "set terminal pngcairo size 1000,700 noenhanced font 'Sans,12' linewidth 1\n");
+    fprintf(f, "set terminal pngcairo size %d,%d noenhanced font 'Sans,12' linewidth 1\n", width, height);
   else
-    fprintf(f, "set terminal png size 1000,700 noenhanced\n");
+    fprintf(f, "set terminal png size %d,%d noenhanced\n", width, height);
   fprintf(f, "set output '%s'\n", gp->png);
-  fprintf(f, "set title '%s' font ',14'\nset xlabel '%s'\nset ylabel '%s'\n", title, xlabel, ylabel);
-  fprintf(f, "set grid lc rgb '#dddddd' lt 1\nset border lw 1\nset key outside right top box opaque "
-             "spacing 1.2 width 1\nset samples 300\nset datafile missing 'nan'\n");
+  fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", xlabel, ylabel);
+  fprintf(f, "set grid lc rgb '#dddddd' lt 1\nset border lw 1\nset samples 300\nset datafile missing 'nan'\n");
+  if (panels > 1) {
+    fprintf(f, "set key inside right bottom box spacing 1.1 font ',10'\n");
+    fprintf(f, "set multiplot layout %d,%d title '%s' font ',14'\n", rows, cols, title);
+    gp->multi = 1;
+  } else {
+    fprintf(f, "set key outside right top box opaque spacing 1.2 width 1\n");
+    fprintf(f, "set title '%s' font ',14'\n", title);
+    snprintf(gp->panel, sizeof gp->panel, "main");
+  }
   return OO_OK;
 }
 
-/* Inline data block $name with columns cols[0..ncol) of s. */
-static void gp_block(gp_plot *gp, const char *name, const series *s, const int *cols, int ncol) {
-  fprintf(gp->f, "$%s << EOD\n", name);
-  for (int i = 0; i < s->n; i++) {
-    for (int k = 0; k < ncol; k++) fprintf(gp->f, "%s%.9g", k ? " " : "", s->v[cols[k]][i]);
-    fprintf(gp->f, "\n");
+static int gp_begin(gp_plot *gp, const gp_env *g, const char *outdir, const char *name, const char *title,
+                    const char *xlabel, const char *ylabel) {
+  return gp_begin_grid(gp, g, outdir, name, title, xlabel, ylabel, 1);
+}
+
+/* Sends n points (x, y[, lo, hi]) as data block $d<i> (its name into blk) and writes them to the
+ * figure's CSV as (panel, series, role); lo and hi may be NULL. Non-finite values go as nan
+ * (gnuplot's missing value). */
+static void fig_data(gp_plot *gp, char *blk, size_t cap, const char *series_name, const char *role, int n,
+                     const double *x, const double *y, const double *lo, const double *hi) {
+  snprintf(blk, cap, "$d%d", gp->n_blocks++);
+  fprintf(gp->f, "%s << EOD\n", blk);
+  for (int i = 0; i < n; i++) {
+    double v[4] = {x[i], y[i], lo ? lo[i] : NAN, hi ? hi[i] : NAN};
+    char t[4][32];
+    for (int k = 0; k < 4; k++) {
+      if (isfinite(v[k])) snprintf(t[k], sizeof t[k], "%.9g", v[k]);
+      else snprintf(t[k], sizeof t[k], "nan");
+    }
+    fprintf(gp->f, "%s %s %s %s\n", t[0], t[1], t[2], t[3]);
+    fprintf(gp->csv.f, "%s,%s,%s,%s,%s,%s,%s\n", gp->panel, series_name, role, t[0], t[1], t[2], t[3]);
   }
   fprintf(gp->f, "EOD\n");
+}
+
+/* Starts a panel of a multiplot: draws the previous panel's plot command, sets the title. */
+static void gp_panel(gp_plot *gp, const char *title) {
+  if (!gp->multi) { /* one axis: the figure's title stays */
+    snprintf(gp->panel, sizeof gp->panel, "%s", title);
+    return;
+  }
+  if (gp->plot[0]) fprintf(gp->f, "%s\n", gp->plot);
+  gp->plot[0] = 0;
+  gp->n_items = 0;
+  snprintf(gp->panel, sizeof gp->panel, "%s", title);
+  fprintf(gp->f, "set title '%s'\n", title);
+}
+
+/* Closes gnuplot and drops the CSV (error paths). */
+static void gp_abort(gp_plot *gp) {
+  if (gp->f) pclose(gp->f);
+  gp->f = NULL;
+  atomic_abort(&gp->csv);
 }
 
 /* Appends one item ("$b0 using 1:2 with lines ...") to the plot command. */
@@ -459,45 +544,28 @@ static int gp_item(gp_plot *gp, const char *fmt, ...) {
   return OO_OK;
 }
 
-/* Sends the plot command (unless raw), closes gnuplot and checks that a PNG came out. */
-static int gp_end(gp_plot *gp, int raw) {
-  if (!raw) fprintf(gp->f, "%s\n", gp->plot);
+/* Sends the pending plot command, closes gnuplot, checks that a PNG came out and commits the
+ * figure's CSV beside it. */
+static int gp_end(gp_plot *gp) {
+  if (gp->plot[0]) fprintf(gp->f, "%s\n", gp->plot);
+  if (gp->multi) fprintf(gp->f, "unset multiplot\n");
   fprintf(gp->f, "unset output\nexit\n");
   int st = pclose(gp->f);
   gp->f = NULL;
-  REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-          "gnuplot failed while drawing '%s' (its message is above)", gp->png);
+  if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    atomic_abort(&gp->csv);
+    OO_FAIL("gnuplot failed while drawing '%s' (its message is above)", gp->png);
+  }
   struct stat sb;
   if (stat(gp->png, &sb) != 0 || sb.st_size == 0) {
     unlink(gp->png); /* no empty image left as an artifact */
+    atomic_abort(&gp->csv);
     OO_FAIL("gnuplot wrote no image '%s' (is the disk full? check its free space)", gp->png);
   }
-  return OO_OK;
+  return atomic_commit(&gp->csv);
 }
 
-/* y range of columns ycol over the sets' series (members included), padded 8%. */
-static void y_range(const series_set *set, int ycol, double *lo, double *hi, double *xmax) {
-  *lo = INFINITY;
-  *hi = -INFINITY;
-  *xmax = 0;
-  for (int i = 0; i < set->n; i++)
-    for (int j = 0; j < set->s[i].n; j++) {
-      double y = set->s[i].v[ycol][j], x = set->s[i].v[0][j];
-      if (isfinite(y)) {
-        if (y < *lo) *lo = y;
-        if (y > *hi) *hi = y;
-      }
-      if (isfinite(x) && x > *xmax) *xmax = x;
-    }
-  if (!(*hi >= *lo)) *lo = 0, *hi = 1;
-  double pad = 0.08 * (*hi - *lo > 1e-9 ? *hi - *lo : 1.0);
-  *lo -= pad;
-  *hi += pad;
-  if (*xmax <= 0) *xmax = 1;
-}
-
-/* Curves (gold or proxy, column ycol) against sqrt(KL): a thick line per objective, thin pale
- * lines for the member_<j> curves, and dashed fitted forms from fits (may be NULL). */
+/* A fitted form of Gao et al. (form "bon": d(a - b d); "rl": d(a - b ln d)) at x. */
 typedef struct {
   char curve[96]; /* objective or tag */
   char form[8];   /* bon | rl */
@@ -505,100 +573,205 @@ typedef struct {
   double beta;    /* fitted beta */
 } fit_row;
 
-static int plot_curves(const gp_env *g, const char *outdir, const char *png, const char *title,
-                       const char *ylabel, const series_set *set, int ycol, const fit_row *fits,
-                       int n_fits, const char *fit_source_form) {
-  gp_plot gp;
-  CHECK(gp_begin(&gp, g, outdir, png, title, "sqrt(KL) (nats^0.5)", ylabel));
-  double lo, hi, xmax;
-  y_range(set, ycol, &lo, &hi, &xmax);
-  fprintf(gp.f, "set xrange [0:%.9g]\nset yrange [%.9g:%.9g]\n", xmax * 1.03, lo, hi);
-  int cols[2] = {0, ycol}, rc = OO_OK, member_titled = 0, k = 0;
-  /* members first, so the objectives are drawn on top */
-  for (int i = 0; i < set->n; i++) {
-    if (!is_member(set->s[i].name)) continue;
-    char blk[32];
-    snprintf(blk, sizeof blk, "m%d", i);
-    gp_block(&gp, blk, &set->s[i], cols, 2);
-    if (member_titled)
-      CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with lines lw 1 lc rgb '#f0a0a0' notitle", blk), fail);
+static double fit_eval(const fit_row *f, double x) {
+  if (!strcmp(f->form, "bon")) return x * (f->alpha - f->beta * x);
+  return x > 0 ? x * (f->alpha - f->beta * log(x)) : 0.0;
+}
+
+/* The fit over the fitted data's range [0, xmax] (role fit, dash-dot) and its dotted continuation
+ * to FIT_EXTEND * xmax (role fit_extension): a fit is never drawn far from its data (#14). */
+static int plot_fit(gp_plot *gp, const fit_row *f, double xmax, const char *color) {
+  double x[FIT_POINTS + 1], y[FIT_POINTS + 1];
+  char blk[32], name[128];
+  snprintf(name, sizeof name, "%s fit", f->curve);
+  for (int seg = 0; seg < 2; seg++) {
+    double a = seg ? xmax : 0, b = seg ? FIT_EXTEND * xmax : xmax;
+    for (int i = 0; i <= FIT_POINTS; i++) {
+      x[i] = a + (b - a) * i / FIT_POINTS;
+      y[i] = fit_eval(f, x[i]);
+    }
+    fig_data(gp, blk, sizeof blk, name, seg ? "fit_extension" : "fit", FIT_POINTS + 1, x, y, NULL, NULL);
+    if (seg)
+      CHECK(gp_item(gp, "%s using 1:2 with lines lw 1.5 dt 3 lc rgb '%s' notitle", blk, color));
     else
-      CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with lines lw 1 lc rgb '#f0a0a0' title 'each single member'",
-                             blk), fail);
-    member_titled = 1;
+      CHECK(gp_item(gp, "%s using 1:2 with lines lw 1.5 dt 4 lc rgb '%s' title 'gold fit %s (dotted: beyond the data)'",
+                    blk, color, !strcmp(f->form, "bon") ? "d(a-b d)" : "d(a-b ln d)"));
   }
+  return OO_OK;
+}
+
+static double series_xmax(const series *s) {
+  double m = 0;
+  for (int i = 0; i < s->n; i++)
+    if (isfinite(s->v[0][i]) && s->v[0][i] > m) m = s->v[0][i];
+  return m;
+}
+
+/* One axis per objective (or PPO run) against sqrt(KL), in the style of Gao et al. and Coste et al.:
+ * gold solid, proxy dashed, the gold's 95% band over prompts where se_col >= 0 (best-of-n's
+ * gold_se), the fitted form of form fit_form over the data's range (dotted beyond, at most
+ * FIT_EXTEND x), and in the `single` axis each member's gold faint. */
+static int plot_objectives(const gp_env *g, const char *outdir, const char *png, const char *title,
+                           const series_set *set, int se_col, const fit_row *fits, int n_fits, const char *fit_form) {
+  int panels = 0, has_members = 0, rc = OO_OK, k = 0;
+  for (int i = 0; i < set->n; i++) {
+    if (is_member(set->s[i].name)) has_members = 1;
+    else panels++;
+  }
+  gp_plot gp;
+  CHECK(gp_begin_grid(&gp, g, outdir, png, title, "sqrt(KL) (nats^0.5)", "score (gold: std of pi_init)", panels));
+  fprintf(gp.f, "set style fill transparent solid 0.18 noborder\n");
   for (int i = 0; i < set->n; i++) {
     const series *s = &set->s[i];
     if (is_member(s->name)) continue;
-    char blk[32];
-    snprintf(blk, sizeof blk, "c%d", i);
-    gp_block(&gp, blk, s, cols, 2);
     const char *color = objective_color(s->name, k);
-    CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with linespoints lw 2.5 pt %d ps 1.1 lc rgb '%s' title '%s'",
-                           blk, 4 + 2 * (k % 6), color, s->name), fail);
-    for (int f = 0; f < n_fits; f++) {
-      if (strcmp(fits[f].curve, s->name) != 0 || strcmp(fits[f].form, fit_source_form) != 0) continue;
-      if (strcmp(fits[f].form, "bon") == 0)
-        CHECK_GOTO(rc, gp_item(&gp, "x*(%.9g - %.9g*x) with lines lw 1.5 dt 2 lc rgb '%s' title '%s fit: d(a-b d)'",
-                               fits[f].alpha, fits[f].beta, color, s->name), fail);
-      else
-        CHECK_GOTO(rc, gp_item(&gp, "(x > 0 ? x*(%.9g - %.9g*log(x)) : 1/0) with lines lw 1.5 dt 2 lc rgb '%s' "
-                               "title '%s fit: d(a-b ln d)'", fits[f].alpha, fits[f].beta, color, s->name), fail);
+    const fit_row *fit = NULL;
+    for (int f = 0; f < n_fits; f++)
+      if (!strcmp(fits[f].curve, s->name) && !strcmp(fits[f].form, fit_form)) fit = &fits[f];
+    double xmax = series_xmax(s);
+    gp_panel(&gp, s->name);
+    fprintf(gp.f, "set xrange [0:%.9g]\n", (xmax > 0 ? xmax : 1) * (fit ? FIT_EXTEND : 1.03));
+    char blk[32];
+    if (!strcmp(s->name, "single") && has_members) {
+      int titled = 0;
+      for (int j = 0; j < set->n; j++) {
+        const series *m = &set->s[j];
+        if (!is_member(m->name)) continue;
+        fig_data(&gp, blk, sizeof blk, m->name, "member_gold", m->n, m->v[0], m->v[BON_GOLD], NULL, NULL);
+        CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with lines lw 1 lc rgb '#f0a0a0' %s", blk,
+                               titled++ ? "notitle" : "title 'gold of each member'"), fail);
+      }
     }
+    if (se_col >= 0) {
+      double *lo = xmalloc(sizeof(double) * (size_t)(s->n + 1)), *hi = xmalloc(sizeof(double) * (size_t)(s->n + 1));
+      for (int j = 0; j < s->n; j++) {
+        lo[j] = s->v[BON_GOLD][j] - 1.96 * s->v[se_col][j];
+        hi[j] = s->v[BON_GOLD][j] + 1.96 * s->v[se_col][j];
+      }
+      fig_data(&gp, blk, sizeof blk, s->name, "gold_band", s->n, s->v[0], s->v[BON_GOLD], lo, hi);
+      xfree(&lo);
+      xfree(&hi);
+      CHECK_GOTO(rc, gp_item(&gp, "%s using 1:3:4 with filledcurves lc rgb '%s' title 'gold 95%% (prompts)'", blk,
+                             color), fail);
+    }
+    fig_data(&gp, blk, sizeof blk, s->name, "gold", s->n, s->v[0], s->v[BON_GOLD], NULL, NULL);
+    CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with linespoints lw 2.5 pt 7 ps 0.8 lc rgb '%s' title 'gold'", blk,
+                           color), fail);
+    fig_data(&gp, blk, sizeof blk, s->name, "proxy", s->n, s->v[0], s->v[BON_PROXY], NULL, NULL);
+    CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with lines lw 2 dt 2 lc rgb '%s' title 'proxy'", blk, color), fail);
+    if (fit && xmax > 0) CHECK_GOTO(rc, plot_fit(&gp, fit, xmax, color), fail);
     k++;
   }
-  return gp_end(&gp, 0);
+  return gp_end(&gp);
 fail:
-  pclose(gp.f);
+  gp_abort(&gp);
   return rc;
 }
 
-/* Series columns (x = 0, y = ycol) as thick lines, one per series, with labels. */
-static int plot_lines(const gp_env *g, const char *outdir, const char *png, const char *title,
-                      const char *xlabel, const char *ylabel, const series_set *set, int ycol,
-                      int y2col, const char *extra) {
+/* The objective's colour; members (each a line of its own) cycle the palette. */
+static const char *series_color(const char *name, int index) {
+  return strncmp(name, "member", 6) == 0 ? palette[index % N_PALETTE] : objective_color(name, index);
+}
+
+/* hex colour "#rrggbb" mixed with white: share f of white. */
+static void lighten(const char *hex, double f, char out[8]) {
+  unsigned v = (unsigned)strtoul(hex + 1, NULL, 16), c[3] = {v >> 16 & 255, v >> 8 & 255, v & 255};
+  for (int i = 0; i < 3; i++) c[i] = (unsigned)lround(c[i] + f * (255.0 - c[i]));
+  snprintf(out, 8, "#%02x%02x%02x", c[0] & 255, c[1] & 255, c[2] & 255);
+}
+
+/* EMA_ALPHA: weight of the newest value in the smoothed curves (bias-corrected exponential moving
+ * average, as TensorBoard's smoothing 0.9): out_i = m_i / w_i with m_i = (1-a) m_{i-1} + a y_i,
+ * w_i = (1-a) w_{i-1} + a; NaN values are skipped (the average carries over). */
+#define EMA_ALPHA 0.1
+static void ema(const double *y, double *out, int n) {
+  double m = 0, w = 0;
+  for (int i = 0; i < n; i++) {
+    if (isfinite(y[i])) {
+      m = (1 - EMA_ALPHA) * m + EMA_ALPHA * y[i];
+      w = (1 - EMA_ALPHA) * w + EMA_ALPHA;
+    }
+    out[i] = w > 0 ? m / w : NAN;
+  }
+}
+
+/* Column ycol of each series against column 0: the raw values faint (role raw), their EMA thick
+ * (role ema). */
+static int plot_smoothed(const gp_env *g, const char *outdir, const char *png, const char *title, const char *xlabel,
+                         const char *ylabel, const series_set *set, int ycol) {
+  gp_plot gp;
+  int rc = gp_begin(&gp, g, outdir, png, title, xlabel, ylabel);
+  for (int i = 0; i < set->n && !rc; i++) {
+    const series *s = &set->s[i];
+    if (s->n == 0) continue; /* e.g. pretrain.steps = 0: an empty table */
+    const char *color = series_color(s->name, i);
+    double *sm = xmalloc(sizeof(double) * (size_t)(s->n + 1));
+    ema(s->v[ycol], sm, s->n);
+    char blk[32];
+    fig_data(&gp, blk, sizeof blk, s->name, "raw", s->n, s->v[0], s->v[ycol], NULL, NULL);
+    char pale[8];
+    lighten(color, 0.7, pale);
+    rc = gp_item(&gp, "%s using 1:2 with lines lw 1 lc rgb '%s' notitle", blk, pale);
+    fig_data(&gp, blk, sizeof blk, s->name, "ema", s->n, s->v[0], sm, NULL, NULL);
+    xfree(&sm);
+    if (!rc) rc = gp_item(&gp, "%s using 1:2 with lines lw 2.5 lc rgb '%s' title '%s (EMA 0.1)'", blk, color, s->name);
+  }
+  if (rc) {
+    gp_abort(&gp);
+    return rc;
+  }
+  return gp_end(&gp);
+}
+
+/* Column ycol of each series against column 0 as thick lines (role y_role), and column y2col
+ * (>= 0) dashed in the same colour (role y2_role; the y label explains the dashes). */
+static int plot_lines(const gp_env *g, const char *outdir, const char *png, const char *title, const char *xlabel,
+                      const char *ylabel, const series_set *set, int ycol, const char *y_role, int y2col,
+                      const char *y2_role, const char *extra) {
   gp_plot gp;
   CHECK(gp_begin(&gp, g, outdir, png, title, xlabel, ylabel));
   if (extra) fprintf(gp.f, "%s\n", extra);
   int rc = OO_OK;
   for (int i = 0; i < set->n; i++) {
     const series *s = &set->s[i];
-    int cols[3] = {0, ycol, y2col < 0 ? ycol : y2col};
     char blk[32];
-    snprintf(blk, sizeof blk, "s%d", i);
-    gp_block(&gp, blk, s, cols, 3);
-    const char *color = objective_color(s->name, i);
-    if (strncmp(s->name, "member", 6) == 0) color = palette[i % N_PALETTE];
-    CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:2 with linespoints lw 2 pt %d ps 1 lc rgb '%s' title '%s'",
+    const char *color = series_color(s->name, i);
+    fig_data(&gp, blk, sizeof blk, s->name, y_role, s->n, s->v[0], s->v[ycol], NULL, NULL);
+    CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with linespoints lw 2 pt %d ps 1 lc rgb '%s' title '%s'",
                            blk, 4 + 2 * (i % 6), color, s->name), fail);
-    if (y2col >= 0) /* the dashed partner of each line; the y label explains the dashes */
-      CHECK_GOTO(rc, gp_item(&gp, "$%s using 1:3 with lines lw 1.2 dt 2 lc rgb '%s' notitle", blk, color), fail);
+    if (y2col >= 0) {
+      fig_data(&gp, blk, sizeof blk, s->name, y2_role, s->n, s->v[0], s->v[y2col], NULL, NULL);
+      CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with lines lw 1.2 dt 2 lc rgb '%s' notitle", blk, color), fail);
+    }
   }
-  return gp_end(&gp, 0);
+  return gp_end(&gp);
 fail:
-  pclose(gp.f);
+  gp_abort(&gp);
   return rc;
 }
 
 static int plot_sweep(const gp_env *g, const char *outdir, const series *s) {
   gp_plot gp;
-  CHECK(gp_begin(&gp, g, outdir, "sweep_alpha_beta.png", "", "log10(RM parameters)", ""));
-  int cols[5] = {SW_X, SW_ABON, SW_BBON, SW_ARL, SW_BRL};
-  gp_block(&gp, "sw", s, cols, 5);
-  fprintf(gp.f,
-          "set multiplot layout 1,2 title 'Functional-form coefficients across the sweep' font ',14'\n"
-          "set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\nset xtics 0.5\n"
-          "set key inside bottom right box opaque\n" /* alpha grows with size, beta falls */
-          "set title 'alpha (initial slope)'\nset ylabel 'alpha'\n"
-          "plot $sw using 1:2 with linespoints lw 2.5 pt 7 lc rgb '%s' title 'BoN', "
-          "$sw using 1:4 with linespoints lw 2.5 pt 5 dt 2 lc rgb '%s' title 'RL'\n"
-          "set key inside top right box opaque\n"
-          "set title 'beta (overoptimization)'\nset ylabel 'beta'\n"
-          "plot $sw using 1:3 with linespoints lw 2.5 pt 7 lc rgb '%s' title 'BoN', "
-          "$sw using 1:5 with linespoints lw 2.5 pt 5 dt 2 lc rgb '%s' title 'RL'\n"
-          "unset multiplot\n",
-          palette[1], palette[0], palette[1], palette[0]);
-  return gp_end(&gp, 1);
+  CHECK(gp_begin_grid(&gp, g, outdir, "sweep_alpha_beta.png", "Functional-form coefficients across the sweep",
+                      "log10(RM parameters)", "", 2));
+  fprintf(gp.f, "set offsets graph 0.05, graph 0.05, graph 0.08, graph 0.08\nset xtics 0.5\n");
+  static const char *const what[2] = {"alpha (initial slope)", "beta (overoptimization)"};
+  int rc = OO_OK;
+  for (int p = 0; p < 2 && !rc; p++) {
+    char b1[32], b2[32];
+    gp_panel(&gp, what[p]);
+    /* alpha grows with size, beta falls */
+    fprintf(gp.f, "set ylabel '%s'\nset key inside %s right box opaque\n", p ? "beta" : "alpha", p ? "top" : "bottom");
+    fig_data(&gp, b1, sizeof b1, "BoN", p ? "beta" : "alpha", s->n, s->v[SW_X], s->v[p ? SW_BBON : SW_ABON], NULL, NULL);
+    fig_data(&gp, b2, sizeof b2, "RL", p ? "beta" : "alpha", s->n, s->v[SW_X], s->v[p ? SW_BRL : SW_ARL], NULL, NULL);
+    rc = gp_item(&gp, "%s using 1:2 with linespoints lw 2.5 pt 7 lc rgb '%s' title 'BoN'", b1, palette[1]);
+    if (!rc) rc = gp_item(&gp, "%s using 1:2 with linespoints lw 2.5 pt 5 dt 2 lc rgb '%s' title 'RL'", b2, palette[0]);
+  }
+  if (rc) {
+    gp_abort(&gp);
+    return rc;
+  }
+  return gp_end(&gp);
 }
 
 /* ---- summaries --------------------------------------------------------------------------- */
@@ -655,7 +828,17 @@ static int md_copy_file(FILE *md, const char *path) {
   return OO_OK;
 }
 
-static int md_fits(FILE *md, const char *path, fit_row **rows, int *n_rows) {
+/* The largest sqrt(KL) of curve name in set (0 when absent). */
+static double curve_xmax(const series_set *set, const char *name) {
+  for (int i = 0; i < set->n; i++)
+    if (!strcmp(set->s[i].name, name)) return series_xmax(&set->s[i]);
+  return 0;
+}
+
+/* fits.csv as a table; a peak d* beyond the curve's data (bon in bon, rl in ppo) is flagged as an
+ * extrapolation (#14: a PPO peak at sqrt(KL) = 11,000 was printed without a caveat). */
+static int md_fits(FILE *md, const char *path, const series_set *bon, const series_set *ppo, fit_row **rows,
+                   int *n_rows) {
   csv_table t;
   CHECK(csv_read(&t, path));
   static const char *const names[] = {"source", "curve", "form", "alpha", "beta", "r2", "d_star", "gold_star", NULL};
@@ -664,7 +847,7 @@ static int md_fits(FILE *md, const char *path, fit_row **rows, int *n_rows) {
   *rows = xcalloc((size_t)(t.n_rows ? t.n_rows : 1), sizeof **rows);
   fprintf(md, "## Fitted functional forms (fits.csv)\n\nd = sqrt(KL); BoN: gold(d) = d(α − β·d), "
               "RL: gold(d) = d(α − β·ln d); d* and gold* are the fitted peak.\n\n"
-              "| source | curve | form | α | β | R² | d* | gold* |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+              "| source | curve | form | α | β | R² | d* | gold* | note |\n|---|---|---|---:|---:|---:|---:|---:|---|\n");
   for (int r = 0; r < t.n_rows; r++) {
     double v[5];
     for (int k = 0; k < 5; k++) CHECK_GOTO(rc, csv_num(&t, r, col[3 + k], &v[k]), done);
@@ -678,8 +861,12 @@ static int md_fits(FILE *md, const char *path, fit_row **rows, int *n_rows) {
     snprintf(f->form, sizeof f->form, "%s", form);
     f->alpha = v[0];
     f->beta = v[1];
-    fprintf(md, "| %s | %s | %s | %.4g | %.4g | %.3f | %.4g | %.4g |\n", csv_cell(&t, r, col[0]),
-            f->curve, form, v[0], v[1], v[2], v[3], v[4]);
+    double xmax = curve_xmax(strcmp(form, "bon") ? ppo : bon, f->curve);
+    char note[128] = "";
+    if (xmax > 0 && v[3] > xmax)
+      snprintf(note, sizeof note, "peak extrapolated: the data end at sqrt(KL) = %.3g", xmax);
+    fprintf(md, "| %s | %s | %s | %.4g | %.4g | %.3f | %.4g | %.4g | %s |\n", csv_cell(&t, r, col[0]),
+            f->curve, form, v[0], v[1], v[2], v[3], v[4], note);
   }
   fprintf(md, "\n");
 done:
@@ -753,10 +940,169 @@ int ppo_list_files(const char *dir, char ***names, int *n) {
   return OO_OK;
 }
 
+/* PPO against the step: gold (left) and sqrt(KL) (right) of every run; the rollouts' values faint
+ * (role rollout), the evaluations' solid with points (role eval). */
+static int plot_ppo_steps(const gp_env *g, const char *outdir, const series_set *steps) {
+  gp_plot gp;
+  CHECK(gp_begin_grid(&gp, g, outdir, "ppo_step.png", "PPO against the step (faint: rollouts; points: evaluations)",
+                      "PPO step", "", 2));
+  static const char *const panel[2] = {"gold vs step", "sqrt(KL) vs step"};
+  static const int cols[2][2] = {{STEP_GOLD, STEP_EVAL_GOLD}, {STEP_SQRT_KL, STEP_EVAL_SQRT_KL}};
+  int rc = OO_OK;
+  for (int p = 0; p < 2 && !rc; p++) {
+    gp_panel(&gp, panel[p]);
+    fprintf(gp.f, "set ylabel '%s'\n", p ? "sqrt(KL) (nats^0.5)" : "gold score (std of pi_init)");
+    for (int i = 0; i < steps->n && !rc; i++) {
+      const series *s = &steps->s[i];
+      char b1[32], b2[32], pale[8];
+      const char *color = objective_color(s->name, i);
+      lighten(color, 0.65, pale);
+      fig_data(&gp, b1, sizeof b1, s->name, "rollout", s->n, s->v[STEP_X], s->v[cols[p][0]], NULL, NULL);
+      fig_data(&gp, b2, sizeof b2, s->name, "eval", s->n, s->v[STEP_X], s->v[cols[p][1]], NULL, NULL);
+      rc = gp_item(&gp, "%s using 1:2 with lines lw 1 lc rgb '%s' notitle", b1, pale);
+      /* eval rows are every eval_every steps: connect them across the NaN rows between */
+      if (!rc) rc = gp_item(&gp, "%s using 1:($2 == $2 ? $2 : 1/0) with linespoints lw 2.5 pt 7 ps 0.8 lc rgb '%s' "
+                                 "title '%s'", b2, color, s->name);
+    }
+  }
+  if (rc) {
+    gp_abort(&gp);
+    return rc;
+  }
+  return gp_end(&gp);
+}
+
+/* Best-of-n picks: for every evaluation prompt of dir/bon.h5, the sample each objective picks from
+ * all N (single = member 0, mean, wco), its proxy objective against its gold, over every sample
+ * faint (mean objective). Scores are normalized as the curves are (curves/member_shift,
+ * member_scale, curves@gold_shift). *drawn = 0 when the file has no scores to draw. */
+static int plot_bon_scatter(const gp_env *g, const char *outdir, const char *h5path, int *drawn) {
+  h5_reader r;
+  *drawn = 0;
+  CHECK(h5_open(&r, h5path));
+  long d3[H5IO_MAX_RANK], d2[H5IO_MAX_RANK], dk[1];
+  float *proxy = NULL, *gold = NULL;
+  double *shift = NULL, *scale = NULL, gold_shift = 0;
+  int rc = h5_read_f32_alloc(&r, "proxy", 3, d3, &proxy);
+  if (!rc) rc = h5_read_f32_alloc(&r, "gold", 2, d2, &gold);
+  long P = d3[0], N = d3[1], K = d3[2];
+  if (!rc && (d2[0] != P || d2[1] != N))
+    rc = oo_error_at(__FILE__, __LINE__, "file '%s': gold [%ld,%ld] does not match proxy [%ld,%ld,%ld]", h5path,
+                     d2[0], d2[1], P, N, K);
+  if (!rc) {
+    dk[0] = K;
+    shift = xmalloc(sizeof(double) * (size_t)K);
+    scale = xmalloc(sizeof(double) * (size_t)K);
+    rc = h5_read_f64(&r, "curves/member_shift", 1, dk, shift);
+  }
+  if (!rc) rc = h5_read_f64(&r, "curves/member_scale", 1, dk, scale);
+  if (!rc && h5_attr_has(&r, "curves", "gold_shift")) rc = h5_attr_read_double(&r, "curves", "gold_shift", &gold_shift);
+  h5_close(&r);
+  gp_plot gp;
+  int open = 0;
+  enum { N_OBJ = 3 };
+  static const char *const obj[N_OBJ] = {"single", "mean", "wco"};
+  double *ax = NULL, *ay = NULL, *px = NULL, *py = NULL;
+  if (rc || P * N == 0 || K == 0) goto done;
+  ax = xmalloc(sizeof(double) * (size_t)(P * N));
+  ay = xmalloc(sizeof(double) * (size_t)(P * N));
+  px = xmalloc(sizeof(double) * (size_t)P * N_OBJ);
+  py = xmalloc(sizeof(double) * (size_t)P * N_OBJ);
+  for (long p = 0; p < P; p++) {
+    double best[N_OBJ] = {-INFINITY, -INFINITY, -INFINITY};
+    for (long n = 0; n < N; n++) {
+      double v[N_OBJ] = {0}, sum = 0, mn = INFINITY;
+      for (long m = 0; m < K; m++) {
+        double z = (proxy[(p * N + n) * K + m] - shift[m]) / scale[m];
+        sum += z;
+        mn = fmin(mn, z);
+        if (m == 0) v[0] = z;
+      }
+      v[1] = sum / K;
+      v[2] = mn;
+      double gz = gold[p * N + n] - gold_shift;
+      ax[p * N + n] = v[1];
+      ay[p * N + n] = gz;
+      for (int o = 0; o < N_OBJ; o++)
+        if (v[o] > best[o]) best[o] = v[o], px[o * P + p] = v[o], py[o * P + p] = gz;
+    }
+  }
+  char title[160], blk[32];
+  snprintf(title, sizeof title, "Best-of-%ld picks: gold vs proxy (%ld prompts; grey: every sample)", N, P);
+  CHECK_GOTO(rc, gp_begin(&gp, g, outdir, "bon_scatter.png", title, "proxy objective of the pick (normalized)",
+                          "gold score (std of pi_init)"), done);
+  open = 1;
+  fig_data(&gp, blk, sizeof blk, "all samples", "sample", (int)(P * N), ax, ay, NULL, NULL);
+  CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with points pt 7 ps 0.3 lc rgb '#c8c8c8' title 'every sample (mean)'", blk),
+             done);
+  for (int o = 0; o < N_OBJ; o++) {
+    fig_data(&gp, blk, sizeof blk, obj[o], "pick", (int)P, px + o * P, py + o * P, NULL, NULL);
+    CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with points pt %d ps 1.3 lc rgb '%s' title 'pick of %s%s'", blk,
+                           5 + 2 * o, objective_color(obj[o], o), obj[o], o ? "" : " (member 0)"), done);
+  }
+  open = 0;
+  rc = gp_end(&gp);
+  if (!rc) *drawn = 1;
+done:
+  if (open) gp_abort(&gp);
+  xfree(&proxy);
+  xfree(&gold);
+  xfree(&shift);
+  xfree(&scale);
+  xfree(&ax);
+  xfree(&ay);
+  xfree(&px);
+  xfree(&py);
+  return rc;
+}
+
+/* Every lm_<size>_train.csv of dir (step,loss,lr) into set, one series per size. */
+static int load_pretrain(const char *dir, series_set *set) {
+  DIR *d = opendir(dir);
+  REQUIRE(d, "cannot read directory '%s': %s", dir, strerror(errno));
+  char **names = NULL;
+  int n = 0, rc = OO_OK;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len <= 13 || strncmp(e->d_name, "lm_", 3) || strcmp(e->d_name + len - 10, "_train.csv")) continue;
+    names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
+    names[n++] = xstrdup(e->d_name);
+  }
+  closedir(d);
+  if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
+  for (int i = 0; i < n; i++) {
+    char path[4352], label[128];
+    csv_table t;
+    if (!rc) rc = oo_path_join(path, sizeof path, dir, names[i]);
+    if (!rc) rc = csv_read(&t, path);
+    if (!rc) {
+      static const char *const cn[] = {"step", "loss", NULL};
+      int col[2];
+      series *s = NULL;
+      snprintf(label, sizeof label, "%.*s", (int)strlen(names[i]) - 13, names[i] + 3);
+      rc = csv_cols(&t, cn, col);
+      if (!rc) rc = series_get(set, label, &s);
+      for (int r = 0; r < t.n_rows && !rc; r++) {
+        double v[SERIES_COLS] = {0};
+        rc = csv_num(&t, r, col[0], &v[LOSS_STEP]);
+        if (!rc) rc = csv_num(&t, r, col[1], &v[LOSS_VALUE]);
+        if (!rc) series_push(s, v);
+      }
+      csv_free(&t);
+    }
+    xfree(&names[i]);
+  }
+  xfree(&names);
+  return rc;
+}
+
 typedef struct {
   series_set bon;     /* bon.csv per objective and member */
   series_set ppo;     /* per PPO tag: gold/proxy vs sqrt(KL) */
   series_set var;     /* per PPO tag: ensemble variance vs step */
+  series_set steps;   /* per PPO tag: gold and sqrt(KL) vs step (STEP_*) */
+  series_set loss;    /* per LM size: pretraining loss vs step */
   series_set rm;      /* per member: accuracy vs epoch */
   series_set sweep;   /* one series across sweep points */
   csv_table sweep_t;  /* sweep.csv as read (for the table) */
@@ -770,6 +1116,8 @@ static void report_data_free(report_data *d) {
   series_set_free(&d->bon);
   series_set_free(&d->ppo);
   series_set_free(&d->var);
+  series_set_free(&d->steps);
+  series_set_free(&d->loss);
   series_set_free(&d->rm);
   series_set_free(&d->sweep);
   csv_free(&d->sweep_t);
@@ -846,7 +1194,7 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
       }
     fprintf(gp.f, ")\nset xtics nomirror\n");
   }
-  char bands[8192] = "", lines[8192] = "";
+  int titled = 0;
   for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
     r1 = rows_end(t, r0, 1); /* rows [r0, r1) are one curve */
     const summary_row *h = &t->rows[r0];
@@ -854,38 +1202,93 @@ static int plot_bands(const gp_env *g, const char *outdir, const char *png, cons
       continue;
     if (strcmp(last_method, h->method)) method_index++;
     snprintf(last_method, sizeof last_method, "%s", h->method);
-    fprintf(gp.f, "$c%d << EOD\n", k);
-    for (int r = r0; r < r1; r++) {
-      const summary_row *row = &t->rows[r];
-      const stats_ci *c = diff ? &row->diff : &row->gold;
-      fprintf(gp.f, "%.9g %.9g %.9g %.9g", bon ? bon_sqrt_kl(row->x) : row->x, c->mean, c->lo, c->hi);
-      for (int i = 0; i < R; i++) fprintf(gp.f, " %.9g", values[(size_t)r * R + i]);
-      fprintf(gp.f, "\n");
-    }
-    fprintf(gp.f, "EOD\n");
-    char label[200];
+    int n = r1 - r0;
+    double *x = xmalloc(sizeof(double) * (size_t)n * 4), *m = x + n, *lo = x + 2 * n, *hi = x + 3 * n;
+    char label[200], blk[32], rep[232];
     curve_label(label, sizeof label, h);
     const char *color = objective_color(h->objective, k);
-    size_t nb = strlen(bands), nl = strlen(lines);
-    if (R >= 2)
-      snprintf(bands + nb, sizeof bands - nb, "%s$c%d using 1:3:4 with filledcurves lc rgb '%s' notitle",
-               nb ? ", \\\n  " : "", k, color);
-    snprintf(lines + nl, sizeof lines - nl,
-             "%sfor [j=5:%d] $c%d using 1:j with lines lw 0.8 dt %d lc rgb '%s' notitle, \\\n  "
-             "$c%d using 1:2 with linespoints lw 2.5 dt %d pt %d ps 1.1 lc rgb '%s' title '%s (mean%s)'",
-             nl ? ", \\\n  " : "", 4 + R, k, method_index, color, k, method_index, 4 + 2 * (k % 6), color,
-             label, R >= 2 ? ", 95% CI" : "");
-    REQUIRE(strlen(bands) + 1 < sizeof bands && strlen(lines) + 1 < sizeof lines, "too many curves for '%s'", png);
+    for (int i = 0; i < R && !rc; i++) { /* each replicate, thin */
+      for (int r = r0; r < r1; r++) {
+        x[r - r0] = bon ? bon_sqrt_kl(t->rows[r].x) : t->rows[r].x;
+        m[r - r0] = values[(size_t)r * R + i];
+      }
+      snprintf(rep, sizeof rep, "%s rep%d", label, i);
+      fig_data(&gp, blk, sizeof blk, rep, "replicate", n, x, m, NULL, NULL);
+      rc = gp_item(&gp, "%s using 1:2 with lines lw 0.8 dt %d lc rgb '%s' %s", blk, method_index, color,
+                   titled++ ? "notitle" : "title 'each replicate'");
+    }
+    for (int r = r0; r < r1; r++) {
+      const stats_ci *c = diff ? &t->rows[r].diff : &t->rows[r].gold;
+      m[r - r0] = c->mean, lo[r - r0] = c->lo, hi[r - r0] = c->hi;
+    }
+    fig_data(&gp, blk, sizeof blk, label, R >= 2 ? "mean_band" : "mean", n, x, m, R >= 2 ? lo : NULL, R >= 2 ? hi : NULL);
+    xfree(&x);
+    if (!rc && R >= 2) rc = gp_item(&gp, "%s using 1:3:4 with filledcurves lc rgb '%s' notitle", blk, color);
+    if (!rc)
+      rc = gp_item(&gp, "%s using 1:2 with linespoints lw 2.5 dt %d pt %d ps 1.1 lc rgb '%s' title '%s (mean%s)'", blk,
+                   method_index, 4 + 2 * (k % 6), color, label, R >= 2 ? ", 95% CI" : "");
+    if (rc) goto fail;
     k++;
   }
-  if (bands[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", bands), fail);
   if (diff) CHECK_GOTO(rc, gp_item(&gp, "0 with lines lw 1.5 lc rgb '#000000' title 'no difference'"), fail);
-  CHECK_GOTO(rc, gp_item(&gp, "1/0 with lines lw 0.8 lc rgb '#777777' title 'each replicate'"), fail);
-  if (lines[0]) CHECK_GOTO(rc, gp_item(&gp, "%s", lines), fail);
-  return gp_end(&gp, 0);
+  return gp_end(&gp);
 fail:
-  pclose(gp.f);
+  gp_abort(&gp);
   return rc;
+}
+
+/* One axis per curve of BoN (bon = 1) or of the PPO methods, in the style of the single-run
+ * *_objectives figures: the mean gold over replicates solid with its 95% interval shaded (role
+ * gold, the interval in y_lo, y_hi), each replicate's gold thin (role replicate) and the mean
+ * proxy objective dashed (role proxy). */
+static int plot_rep_objectives(const gp_env *g, const char *outdir, const char *png, const char *title,
+                               const summary_table *t, int bon) {
+  int panels = 0, R = t->R, rc = OO_OK, k = 0;
+  for (int r0 = 0, r1; r0 < t->n_rows; r0 = r1) {
+    r1 = rows_end(t, r0, 1);
+    panels += is_bon_method(t->rows[r0].method) == bon;
+  }
+  gp_plot gp;
+  CHECK(gp_begin_grid(&gp, g, outdir, png, title, bon ? "sqrt(KL) = sqrt(log n - (n-1)/n) (nats^0.5)" : "sqrt(KL) (nats^0.5)",
+                      "score (gold: std of pi_init)", panels));
+  fprintf(gp.f, "set style fill transparent solid 0.18 noborder\n");
+  for (int r0 = 0, r1; r0 < t->n_rows && !rc; r0 = r1) {
+    r1 = rows_end(t, r0, 1);
+    const summary_row *h = &t->rows[r0];
+    if (is_bon_method(h->method) != bon) continue;
+    int n = r1 - r0;
+    double *x = xmalloc(sizeof(double) * (size_t)n * 4), *y = x + n, *lo = x + 2 * n, *hi = x + 3 * n;
+    char label[200], blk[32], rep[232], pale[8];
+    curve_label(label, sizeof label, h);
+    const char *color = objective_color(h->objective, k++);
+    lighten(color, 0.5, pale);
+    gp_panel(&gp, label);
+    for (int r = r0; r < r1; r++) x[r - r0] = bon ? bon_sqrt_kl(t->rows[r].x) : t->rows[r].x;
+    for (int i = 0; i < R && !rc; i++) {
+      for (int r = r0; r < r1; r++) y[r - r0] = t->gold[(size_t)r * R + i];
+      snprintf(rep, sizeof rep, "%s rep%d", label, i);
+      fig_data(&gp, blk, sizeof blk, rep, "replicate", n, x, y, NULL, NULL);
+      rc = gp_item(&gp, "%s using 1:2 with lines lw 0.8 lc rgb '%s' %s", blk, pale, i ? "notitle" : "title 'each replicate'");
+    }
+    for (int r = r0; r < r1; r++)
+      y[r - r0] = t->rows[r].gold.mean, lo[r - r0] = t->rows[r].gold.lo, hi[r - r0] = t->rows[r].gold.hi;
+    fig_data(&gp, blk, sizeof blk, label, "gold", n, x, y, R >= 2 ? lo : NULL, R >= 2 ? hi : NULL);
+    if (!rc && R >= 2) rc = gp_item(&gp, "%s using 1:3:4 with filledcurves lc rgb '%s' title '95%% CI'", blk, color);
+    if (!rc) rc = gp_item(&gp, "%s using 1:2 with linespoints lw 2.5 pt 7 ps 0.8 lc rgb '%s' title 'gold (mean)'", blk, color);
+    for (int r = r0; r < r1; r++) {
+      double sum = 0;
+      for (int i = 0; i < R; i++) sum += t->proxy[(size_t)r * R + i];
+      y[r - r0] = sum / R;
+    }
+    fig_data(&gp, blk, sizeof blk, label, "proxy", n, x, y, NULL, NULL);
+    if (!rc) rc = gp_item(&gp, "%s using 1:2 with lines lw 2 dt 2 lc rgb '%s' title 'proxy (mean)'", blk, color);
+    xfree(&x);
+  }
+  if (rc) {
+    gp_abort(&gp);
+    return rc;
+  }
+  return gp_end(&gp);
 }
 
 /* The verdict tables: objective − single at each method's largest x, and whether single
@@ -1049,6 +1452,7 @@ done:
 static int report_replicates(const char *dir, const char *outdir, FILE *md, const char *summary_path) {
   summary_table t = {0};
   CHECK(load_replicate_summary(dir, summary_path, &t));
+  series_set *loss = xcalloc(1, sizeof *loss); /* large for the stack */
   char path[4352];
   int rc = OO_OK, has_bon = 0, has_ppo = 0;
   gp_env g;
@@ -1075,16 +1479,35 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
     CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_gold.png", "Best-of-n: gold vs KL over replicates", &t, 1, 0), done);
     CHECK_GOTO(rc, plot_bands(&g, outdir, "bon_diff.png", "Best-of-n: objective - single, paired within replicates",
                               &t, 1, 1), done);
-    fprintf(md, "![Best-of-n gold over replicates](bon_gold.png)\n\n![Best-of-n objective − single](bon_diff.png)\n\n");
+    CHECK_GOTO(rc, plot_rep_objectives(&g, outdir, "bon_objectives.png",
+                                       "Best-of-n: gold and proxy per objective over replicates", &t, 1), done);
+    fprintf(md, "![Best-of-n gold and proxy per objective](bon_objectives.png)\n\n"
+                "![Best-of-n gold over replicates](bon_gold.png)\n\n![Best-of-n objective − single](bon_diff.png)\n\n");
   }
   if (has_ppo) {
     CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_gold.png", "PPO: gold vs KL over replicates (common grid)", &t, 0, 0),
                done);
     CHECK_GOTO(rc, plot_bands(&g, outdir, "ppo_diff.png", "PPO: objective - single, paired within replicates",
                               &t, 0, 1), done);
-    fprintf(md, "![PPO gold over replicates](ppo_gold.png)\n\n![PPO objective − single](ppo_diff.png)\n\n");
+    CHECK_GOTO(rc, plot_rep_objectives(&g, outdir, "ppo_objectives.png",
+                                       "PPO: gold and proxy per objective over replicates (common grid)", &t, 0), done);
+    fprintf(md, "![PPO gold and proxy per objective](ppo_objectives.png)\n\n"
+                "![PPO gold over replicates](ppo_gold.png)\n\n![PPO objective − single](ppo_diff.png)\n\n");
+  }
+  if (oo_path_join(path, sizeof path, dir, "rep0/bon.h5") == OO_OK && oo_file_exists(path)) {
+    int drawn;
+    CHECK_GOTO(rc, plot_bon_scatter(&g, outdir, path, &drawn), done);
+    if (drawn) fprintf(md, "![Best-of-n picks of replicate 0: gold vs proxy](bon_scatter.png)\n\n");
+  }
+  CHECK_GOTO(rc, load_pretrain(dir, loss), done);
+  if (set_points(loss)) {
+    CHECK_GOTO(rc, plot_smoothed(&g, outdir, "pretrain_loss.png", "Pretraining loss (faint: per step)", "step",
+                                 "loss (nats/byte)", loss, LOSS_VALUE), done);
+    fprintf(md, "![Pretraining loss](pretrain_loss.png)\n\n");
   }
 done:
+  series_set_free(loss);
+  xfree(&loss);
   summary_free(&t);
   return rc;
 }
@@ -1103,8 +1526,9 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
     char tag[256];
     snprintf(tag, sizeof tag, "%.*s", (int)strlen(d->ppo_files[i]) - 8, d->ppo_files[i] + 4);
     CHECK(oo_path_join(path, sizeof path, dir, d->ppo_files[i]));
-    CHECK(load_ppo(path, tag, &d->ppo, &d->var));
+    CHECK(load_ppo(path, tag, &d->ppo, &d->var, &d->steps));
   }
+  CHECK(load_pretrain(dir, &d->loss));
   REQUIRE(has_bon || has_rm || has_sweep || d->n_ppo > 0,
           "no report inputs in '%s': expected bon.csv, ppo_<tag>.csv, rm_members.csv or sweep.csv "
           "(written by the bon, ppo, rm and sweep stages: run `overopt run CONFIG` first)", dir);
@@ -1154,7 +1578,7 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
     fprintf(md, "## PPO: final and peak gold per run (ppo_<tag>.csv; eval points where present)\n\n");
     md_curve_table(md, &d->ppo, "run");
   }
-  if (have(dir, "fits.csv", path, sizeof path)) CHECK(md_fits(md, path, &d->fits, &d->n_fits));
+  if (have(dir, "fits.csv", path, sizeof path)) CHECK(md_fits(md, path, &d->bon, &d->ppo, &d->fits, &d->n_fits));
   if (have(dir, "winrates.csv", path, sizeof path)) CHECK(md_winrates(md, path));
   if (have(dir, "uncertainty.csv", path, sizeof path)) CHECK(md_uncertainty(md, path));
   if (has_sweep) {
@@ -1172,32 +1596,45 @@ static int report_body(const char *dir, const char *outdir, FILE *md, report_dat
   }
 
   /* ---- plots ---- */
-  fprintf(md, "## Plots\n\n");
+  fprintf(md, "## Plots\n\nEvery figure's points are also in a CSV of the same name (docs/formats.md "
+              "\"Figures\"). Gold solid, proxy dashed; fitted forms dash-dotted over the data's range and "
+              "dotted at most %.2gx beyond it.\n\n", FIT_EXTEND);
   if (has_bon) {
-    CHECK(plot_curves(&g, outdir, "bon_gold.png", "Best-of-n: gold score vs KL (dashed: fitted d(a-b d))",
-                      "gold score (std of pi_init)", &d->bon, BON_GOLD, d->fits, d->n_fits, "bon"));
-    CHECK(plot_curves(&g, outdir, "bon_proxy.png", "Best-of-n: proxy objective vs KL",
-                      "proxy score (objective value)", &d->bon, BON_PROXY, NULL, 0, "bon"));
-    fprintf(md, "![Best-of-n gold](bon_gold.png)\n\n![Best-of-n proxy](bon_proxy.png)\n\n");
+    CHECK(plot_objectives(&g, outdir, "bon_objectives.png", "Best-of-n: gold and proxy vs KL per objective", &d->bon, BON_SE,
+                          d->fits, d->n_fits, "bon"));
+    fprintf(md, "![Best-of-n gold and proxy](bon_objectives.png)\n\n");
   } else {
-    note_skip(md, "bon_gold.png, bon_proxy.png", "no bon.csv");
+    note_skip(md, "bon_objectives.png", "no bon.csv");
+  }
+  if (have(dir, "bon.h5", path, sizeof path)) {
+    int drawn;
+    CHECK(plot_bon_scatter(&g, outdir, path, &drawn));
+    if (drawn) fprintf(md, "![Best-of-n picks: gold vs proxy](bon_scatter.png)\n\n");
   }
   if (d->n_ppo) {
-    CHECK(plot_curves(&g, outdir, "ppo_gold.png", "PPO: gold score vs KL (dashed: fitted d(a-b ln d))",
-                      "gold score (std of pi_init)", &d->ppo, PPO_GOLD, d->fits, d->n_fits, "rl"));
-    CHECK(plot_curves(&g, outdir, "ppo_proxy.png", "PPO: proxy objective vs KL",
-                      "proxy score (objective value)", &d->ppo, PPO_PROXY, NULL, 0, "rl"));
-    CHECK(plot_lines(&g, outdir, "ppo_variance.png", "PPO: ensemble variance of the proxy scores",
-                     "PPO step", "ensemble variance (member scores)", &d->var, VAR_ENS, -1, NULL));
-    fprintf(md, "![PPO gold](ppo_gold.png)\n\n![PPO proxy](ppo_proxy.png)\n\n"
-                "![PPO ensemble variance](ppo_variance.png)\n\n");
+    CHECK(plot_objectives(&g, outdir, "ppo_objectives.png", "PPO: gold and proxy vs KL per run (x: running max of the KL)",
+                          &d->ppo, -1, d->fits, d->n_fits, "rl"));
+    CHECK(plot_ppo_steps(&g, outdir, &d->steps));
+    fprintf(md, "![PPO gold and proxy](ppo_objectives.png)\n\n![PPO against the step](ppo_step.png)\n\n");
+    if (set_points(&d->var)) {
+      CHECK(plot_smoothed(&g, outdir, "ppo_variance.png", "PPO: ensemble variance of the proxy scores (faint: raw)",
+                          "PPO step", "ensemble variance (member scores^2)", &d->var, VAR_ENS));
+      fprintf(md, "![PPO ensemble variance](ppo_variance.png)\n\n");
+    } else {
+      note_skip(md, "ppo_variance.png", "no finite ens_var in ppo_<tag>.csv");
+    }
   } else {
-    note_skip(md, "ppo_gold.png, ppo_proxy.png, ppo_variance.png", "no ppo_<tag>.csv");
+    note_skip(md, "ppo_objectives.png, ppo_step.png, ppo_variance.png", "no ppo_<tag>.csv");
+  }
+  if (set_points(&d->loss)) {
+    CHECK(plot_smoothed(&g, outdir, "pretrain_loss.png", "Pretraining loss (faint: per step)", "step",
+                        "loss (nats/byte)", &d->loss, LOSS_VALUE));
+    fprintf(md, "![Pretraining loss](pretrain_loss.png)\n\n");
   }
   if (has_rm) {
     CHECK(plot_lines(&g, outdir, "rm_accuracy.png", "Proxy reward models: accuracy per epoch",
                      "epoch", "accuracy (solid: test, clean labels; dashed: train, noisy labels)", &d->rm,
-                     RM_TEST, RM_TRAIN, "set xtics 1"));
+                     RM_TEST, "test_acc", RM_TRAIN, "train_acc", "set xtics 1"));
     fprintf(md, "![RM accuracy](rm_accuracy.png)\n\n");
   } else {
     note_skip(md, "rm_accuracy.png", "no rm_members.csv");

@@ -15,13 +15,21 @@
  * Columns are found by header name (extra columns are allowed, order is free); every row has
  * the header's field count; numbers are strtod text, "nan" allowed. Errors name file and line.
  *
- * Outputs: DIR/report/{bon_gold,bon_proxy,ppo_gold,ppo_proxy,ppo_variance,rm_accuracy,
- * sweep_alpha_beta}.png (each only when its input exists) and DIR/report/report.md.
+ * Outputs: DIR/report/{bon_objectives,bon_scatter,ppo_objectives,ppo_step,ppo_variance,
+ * pretrain_loss,rm_accuracy,sweep_alpha_beta}.png (each only when its input exists: bon.csv,
+ * bon.h5, ppo_<tag>.csv, lm_<size>_train.csv, rm_members.csv, sweep.csv) and DIR/report/report.md.
+ * Every figure comes with <figure>.csv, one row per point it draws (panel,series,role,x,y,y_lo,
+ * y_hi; docs/formats.md "Figures"). Style (issue #14): one axis per objective against sqrt(KL),
+ * gold solid, proxy dashed; fitted forms only over the data's sqrt(KL) range, dotted to at most
+ * 1.5x beyond; PPO x = sqrt of the running maximum of the KL; noisy per-step series as an EMA
+ * over their faint raw values.
  *
  * Replicates: when DIR/summary.csv exists (src/stats/summary.h), the report is the replicate
- * report instead: bon_gold.png and ppo_gold.png with 95% bands and per-replicate lines (from
- * DIR/rep<i>/), verdict tables that claim only what the intervals support, fits_summary.csv.
- * Definitions: docs/statistics.md.
+ * report instead: bon_objectives.png and ppo_objectives.png (one axis per curve: mean gold with
+ * its 95% band, each replicate, mean proxy dashed), bon_gold.png and ppo_gold.png with 95% bands and per-replicate lines (from
+ * DIR/rep<i>/), the paired differences (bon_diff, ppo_diff), the best-of-n picks of rep0,
+ * the pretraining loss, verdict tables that claim only what the intervals support,
+ * fits_summary.csv. Definitions: docs/statistics.md.
  */
 #ifndef OO_REPORT_H
 #define OO_REPORT_H

@@ -11,7 +11,6 @@
 #include "stats/summary.h"
 
 #include <errno.h>
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +74,7 @@ static int find_row(const summary_table *t, const char *method, const char *obje
 void summary_free(summary_table *t) {
   xfree(&t->rows);
   xfree(&t->gold);
+  xfree(&t->proxy);
   xfree(&t->diff);
   t->n_rows = 0;
 }
@@ -83,12 +83,12 @@ void summary_free(summary_table *t) {
 
 static int is_member(const char *objective) { return strncmp(objective, "member_", 7) == 0; }
 
-/* Reads bon.csv's objective, n and gold columns; n must be a positive integer. */
-static int bon_open(csv_table *csv, const char *path, int col[3]) {
+/* Reads bon.csv's objective, n, gold and proxy columns; n must be a positive integer. */
+static int bon_open(csv_table *csv, const char *path, int col[4]) {
   CHECK(csv_read(csv, path));
-  static const char *const names[] = {"objective", "n", "gold"};
+  static const char *const names[] = {"objective", "n", "gold", "proxy"};
   int rc = OO_OK;
-  for (int k = 0; k < 3 && !rc; k++) rc = csv_col(csv, names[k], &col[k]);
+  for (int k = 0; k < 4 && !rc; k++) rc = csv_col(csv, names[k], &col[k]);
   if (rc) csv_free(csv);
   return rc;
 }
@@ -104,7 +104,7 @@ static int bon_n(const csv_table *csv, int r, int col, double *n) {
  * first appearance, n ascending within each. */
 static int bon_define(summary_table *t, int *cap, const char *path) {
   csv_table csv;
-  int col[3], first = t->n_rows, rc = OO_OK;
+  int col[4], first = t->n_rows, rc = OO_OK;
   CHECK(bon_open(&csv, path, col));
   for (int r = 0; r < csv.n_rows && !rc; r++) {
     const char *obj = csv_cell(&csv, r, col[0]);
@@ -145,15 +145,16 @@ done:
  * appear exactly once. */
 static int bon_fill(summary_table *t, const char *path, int rep) {
   csv_table csv;
-  int col[3], rc = OO_OK;
+  int col[4], rc = OO_OK;
   CHECK(bon_open(&csv, path, col));
   char *seen = xcalloc((size_t)t->n_rows, 1);
   for (int r = 0; r < csv.n_rows && !rc; r++) {
     const char *obj = csv_cell(&csv, r, col[0]);
-    double n, gold;
+    double n, gold, proxy;
     if (is_member(obj)) continue;
     CHECK_GOTO(rc, bon_n(&csv, r, col[1], &n), done);
     CHECK_GOTO(rc, csv_num(&csv, r, col[2], &gold), done);
+    CHECK_GOTO(rc, csv_num(&csv, r, col[3], &proxy), done);
     int row = find_row(t, "bon", obj, n);
     if (row < 0 || seen[row]) {
       rc = oo_error_at(__FILE__, __LINE__, "%s:%d: objective '%s' at n = %.0f %s", path, csv.lines[r], obj, n,
@@ -163,6 +164,7 @@ static int bon_fill(summary_table *t, const char *path, int rep) {
     }
     seen[row] = 1;
     t->gold[(size_t)row * t->R + rep] = gold;
+    t->proxy[(size_t)row * t->R + rep] = proxy;
   }
   for (int row = 0; row < t->n_rows && !rc; row++)
     if (!strcmp(t->rows[row].method, "bon") && !seen[row])
@@ -186,6 +188,7 @@ typedef struct {
   int n;                /* evaluation rows */
   double *x;            /* (n) sqrt of the running maximum of eval_kl, non-decreasing */
   double *g;            /* (n) eval_gold − the step-0 evaluation's eval_gold; g[0] = 0 */
+  double *p;            /* (n) eval_proxy − the step-0 evaluation's eval_proxy (the report's) */
   char path[4400];      /* the file, for messages */
 } ppo_curve;
 
@@ -210,6 +213,7 @@ static int parse_tag(ppo_tag *p, const char *file) {
 static void curve_free(ppo_curve *c) {
   xfree(&c->x);
   xfree(&c->g);
+  xfree(&c->p);
 }
 
 /* One replicate's evaluation curve from ppo_<tag>.csv: rows with finite eval_kl and eval_gold,
@@ -220,21 +224,26 @@ static int curve_load(ppo_curve *c, const char *path) {
   snprintf(c->path, sizeof c->path, "%s", path);
   csv_table csv;
   CHECK(csv_read(&csv, path));
-  int kl_col, gold_col, rc = csv_col(&csv, "eval_kl", &kl_col);
-  double origin = 0, run_max = 0;
+  int kl_col, gold_col, proxy_col, rc = csv_col(&csv, "eval_kl", &kl_col);
+  double origin = 0, origin_p = 0, run_max = 0;
   if (!rc) rc = csv_col(&csv, "eval_gold", &gold_col);
+  if (!rc) rc = csv_col(&csv, "eval_proxy", &proxy_col);
   if (!rc) rc = ppo_eval_origin(&csv, kl_col, gold_col, &origin);
+  if (!rc) rc = ppo_eval_origin(&csv, kl_col, proxy_col, &origin_p);
   if (rc) goto done;
   c->x = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->x);
   c->g = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->g);
+  c->p = xmalloc((size_t)(csv.n_rows ? csv.n_rows : 1) * sizeof *c->p);
   for (int r = 0; r < csv.n_rows; r++) {
-    double kl, gold;
+    double kl, gold, proxy;
     CHECK_GOTO(rc, csv_num(&csv, r, kl_col, &kl), done);
     CHECK_GOTO(rc, csv_num(&csv, r, gold_col, &gold), done);
+    CHECK_GOTO(rc, csv_num(&csv, r, proxy_col, &proxy), done);
     if (!isfinite(kl) || !isfinite(gold)) continue;
     if (kl > run_max) run_max = kl;
     c->x[c->n] = sqrt(run_max);
     c->g[c->n] = gold - origin;
+    c->p[c->n] = proxy - origin_p;
     c->n++;
   }
   if (c->n == 0)
@@ -246,15 +255,15 @@ done:
   return rc;
 }
 
-/* Gold of curve c at sqrt(KL) = x: linear between the two consecutive rows whose running-max
- * sqrt(KL) first brackets x (x[k-1] < x <= x[k]); g[0] (= 0, pi_init) for x <= x[0]; NaN when the
- * curve never reaches x. */
-static double curve_at(const ppo_curve *c, double x) {
-  if (x <= c->x[0]) return c->g[0];
+/* Value y (c->g or c->p) of curve c at sqrt(KL) = x: linear between the two consecutive rows whose
+ * running-max sqrt(KL) first brackets x (x[k-1] < x <= x[k]); y[0] (= 0, pi_init) for x <= x[0];
+ * NaN when the curve never reaches x. */
+static double curve_at(const ppo_curve *c, const double *y, double x) {
+  if (x <= c->x[0]) return y[0];
   for (int k = 1; k < c->n; k++)
     if (c->x[k] >= x) {
       double w = (x - c->x[k - 1]) / (c->x[k] - c->x[k - 1]);
-      return c->g[k - 1] + w * (c->g[k] - c->g[k - 1]);
+      return y[k - 1] + w * (y[k] - y[k - 1]);
     }
   return NAN;
 }
@@ -347,10 +356,11 @@ static int ppo_fill(summary_table *t, const ppo_data *p) {
       int row = p->first_row[k] + g;
       for (int i = 0; i < t->R; i++) {
         const ppo_curve *c = &p->curves[(size_t)k * t->R + i];
-        double v = curve_at(c, t->rows[row].x);
+        double v = curve_at(c, c->g, t->rows[row].x);
         REQUIRE(!isnan(v), "%s: no value at sqrt(KL) = %.9g (internal: the grid exceeds the curve)", c->path,
                 t->rows[row].x);
         t->gold[(size_t)row * t->R + i] = v;
+        t->proxy[(size_t)row * t->R + i] = curve_at(c, c->p, t->rows[row].x);
       }
     }
   return OO_OK;
@@ -399,6 +409,7 @@ int summary_compute(summary_table *t, const char *dir, int R) {
     goto fail;
   }
   t->gold = xmalloc((size_t)t->n_rows * R * sizeof *t->gold);
+  t->proxy = xmalloc((size_t)t->n_rows * R * sizeof *t->proxy);
   t->diff = xmalloc((size_t)t->n_rows * R * sizeof *t->diff);
   for (int i = 0; i < R && has_bon; i++) {
     CHECK_GOTO(rc, rep_file(path, sizeof path, dir, i, "bon.csv"), fail);
@@ -482,51 +493,16 @@ static void summary_csv_body(FILE *f, const void *ctx) {
   }
 }
 
-/* A fixed-length string dataset (h5io has numeric datasets only); strings at base + i*stride. */
-static int h5_write_strings(h5_writer *w, const char *name, const char *base, size_t stride, int n) {
-  size_t width = 1;
-  for (int i = 0; i < n; i++)
-    if (strlen(base + (size_t)i * stride) + 1 > width) width = strlen(base + (size_t)i * stride) + 1;
-  char *buf = xcalloc((size_t)(n ? n : 1) * width, 1);
-  for (int i = 0; i < n; i++) memcpy(buf + (size_t)i * width, base + (size_t)i * stride, strlen(base + (size_t)i * stride));
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, width);
-  H5Tset_strpad(type, H5T_STR_NULLTERM);
-  hsize_t dims[1] = {(hsize_t)n};
-  hid_t space = H5Screate_simple(1, dims, NULL);
-  hid_t ds = H5Dcreate2((hid_t)w->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = ds >= 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
-  if (ds >= 0) H5Dclose(ds);
-  H5Sclose(space);
-  H5Tclose(type);
-  xfree(&buf);
-  REQUIRE(st >= 0, "file '%s': cannot write string dataset '%s'", w->path, name);
-  return OO_OK;
-}
-
 static int summary_h5_body(h5_writer *w, const summary_table *t) {
-  static const char *const cols[][3] = {
-      /* name, units, description */
-      {"method", "", "bon, ppo, or ppo_beta<b> (PPO runs whose tag is <objective>_beta<b>)"},
-      {"objective", "", "the proxy objective (single, mean, wco, uwo_<lambda>, ...)"},
-      {"x", "n | nats^0.5", "bon: samples n; ppo methods: sqrt(KL) grid point (running max of eval_kl)"},
-      {"replicates", "count", "R, the replicates every statistic is taken over"},
-      {"gold_mean", "gold std of pi_init", "mean over replicates of the gold score (ppo: minus pi_init's)"},
-      {"gold_sd", "gold std of pi_init", "sample standard deviation over replicates (n-1)"},
-      {"gold_ci_lo", "gold std of pi_init", "gold_mean - t(0.975,R-1) gold_sd/sqrt(R)"},
-      {"gold_ci_hi", "gold std of pi_init", "gold_mean + t(0.975,R-1) gold_sd/sqrt(R)"},
-      {"diff_mean", "gold std of pi_init", "mean of the paired difference gold(objective) - gold(single), same replicate and x"},
-      {"diff_ci_lo", "gold std of pi_init", "diff_mean - t(0.975,R-1) sd(diff)/sqrt(R)"},
-      {"diff_ci_hi", "gold std of pi_init", "diff_mean + t(0.975,R-1) sd(diff)/sqrt(R)"},
-      {"wins", "count", "replicates whose paired difference is > 0"},
-      {"gold_replicates", "gold std of pi_init", "[rows, R] each replicate's gold at the row's x"},
-      {"diff_replicates", "gold std of pi_init", "[rows, R] each replicate's paired difference"}};
+  /* units and descriptions: src/io/h5_catalog.c */
+  static const char *const cols[] = {"method", "objective", "x", "replicates", "gold_mean", "gold_sd",
+                                     "gold_ci_lo", "gold_ci_hi", "diff_mean", "diff_ci_lo", "diff_ci_hi", "wins"};
   int n = t->n_rows, R = t->R;
   long dims1[1] = {n}, dims2[2] = {n, R};
   double *col = xmalloc((size_t)(n ? n : 1) * sizeof *col);
   int *icol = xmalloc((size_t)(n ? n : 1) * sizeof *icol), rc = OO_OK;
-  CHECK_GOTO(rc, h5_write_strings(w, "method", t->rows[0].method, sizeof *t->rows, n), done);
-  CHECK_GOTO(rc, h5_write_strings(w, "objective", t->rows[0].objective, sizeof *t->rows, n), done);
+  CHECK_GOTO(rc, h5_write_str(w, "method", n, t->rows[0].method, sizeof *t->rows), done);
+  CHECK_GOTO(rc, h5_write_str(w, "objective", n, t->rows[0].objective, sizeof *t->rows), done);
   for (int k = 2; k < 12; k++) {
     for (int r = 0; r < n; r++) {
       const summary_row *row = &t->rows[r];
@@ -535,15 +511,11 @@ static int summary_h5_body(h5_writer *w, const summary_table *t) {
       col[r] = v[k - 2];
       icol[r] = (int)v[k - 2];
     }
-    if (k == 3 || k == 11) CHECK_GOTO(rc, h5_write_i32(w, cols[k][0], 1, dims1, icol), done);
-    else CHECK_GOTO(rc, h5_write_f64(w, cols[k][0], 1, dims1, col), done);
+    if (k == 3 || k == 11) CHECK_GOTO(rc, h5_write_i32(w, cols[k], 1, dims1, icol), done);
+    else CHECK_GOTO(rc, h5_write_f64(w, cols[k], 1, dims1, col), done);
   }
   CHECK_GOTO(rc, h5_write_f64(w, "gold_replicates", 2, dims2, t->gold), done);
   CHECK_GOTO(rc, h5_write_f64(w, "diff_replicates", 2, dims2, t->diff), done);
-  for (int k = 0; k < 14; k++) {
-    CHECK_GOTO(rc, h5_attr_write_str(w, cols[k][0], "units", cols[k][1]), done);
-    CHECK_GOTO(rc, h5_attr_write_str(w, cols[k][0], "description", cols[k][2]), done);
-  }
   CHECK_GOTO(rc, h5_attr_write_int(w, "/", "replicates", R), done);
   CHECK_GOTO(rc, h5_attr_write_int(w, "/", "ppo_grid_points", SUMMARY_GRID), done);
   CHECK_GOTO(rc, h5_attr_write_double(w, "/", "t_quantile", R > 1 ? stats_t95(R - 1) : NAN), done);

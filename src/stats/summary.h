@@ -38,6 +38,8 @@ typedef struct {
   summary_row *rows;   /* (n_rows) */
   double *gold;        /* (n_rows, R) each replicate's gold at the row's x */
   double *diff;        /* (n_rows, R) each replicate's paired difference */
+  double *proxy;       /* (n_rows, R) each replicate's proxy objective at the row's x (PPO: relative
+                        * to pi_init's evaluation, interpolated as gold); drawn by the report only */
   char left_out[256];  /* PPO methods without a sqrt(KL) grid (no KL > 0), ", "-separated; "" if none */
 } summary_table;
 
