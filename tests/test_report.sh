@@ -41,7 +41,7 @@ for p in bon_objectives ppo_objectives ppo_step ppo_variance rm_accuracy; do
 done
 [[ -e $R/report/sweep_alpha_beta.png ]] && fail "sweep plot made without sweep.csv"
 # every figure has the CSV of what it draws; fits stay within 1.5x of their data (issue #14)
-python3 "$SRC/tests/figure_csv_check.py" "$R/report" bon_objectives ppo_objectives ppo_step ppo_variance rm_accuracy &&
+python3 "$src/tests/figure_csv_check.py" "$R/report" bon_objectives ppo_objectives ppo_step ppo_variance rm_accuracy &&
   ok "figure CSVs" || fail "figure CSVs (above)"
 n_fit=$(awk -F, '$3 == "fit" { print FILENAME, $2 }' "$R/report/bon_objectives.csv" "$R/report/ppo_objectives.csv" | sort -u | wc -l)
 n_want=$(tail -n +2 "$DATA/run1/fits.csv" | cut -d, -f2,3 | awk -F, '$1 !~ /^member_/' | sort -u | wc -l)
@@ -89,7 +89,7 @@ if "$overopt" report "$W" >"$scratch/sweep.out" 2>"$scratch/sweep.err"; then
   f=$W/report/sweep_alpha_beta.png
   [[ -f $f ]] && is_png "$f" && (($(stat -c %s "$f") > 15000)) && ok "sweep_alpha_beta.png" ||
     fail "sweep_alpha_beta.png missing or not a PNG"
-  python3 "$SRC/tests/figure_csv_check.py" "$W/report" sweep_alpha_beta && ok "sweep figure CSV" || fail "sweep figure CSV"
+  python3 "$src/tests/figure_csv_check.py" "$W/report" sweep_alpha_beta && ok "sweep figure CSV" || fail "sweep figure CSV"
   grep -qF 'bon_objectives.png: skipped (no bon.csv)' "$W/report/report.md" ||
     fail "sweep report.md does not say the BoN plots were skipped"
   grep -qF 'no bon.csv' "$scratch/sweep.err" || fail "no warning naming bon.csv on stderr"
