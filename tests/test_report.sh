@@ -74,8 +74,8 @@ n_over=$(awk -F, 'NR > 1 && $1 ~ /^member_/ {
 grep -qF "**Overoptimization:** $n_over single members peak and then fall" "$MD" &&
   ok "overoptimization count $n_over" || fail "report.md lacks the count '$n_over'"
 [[ $n_over == "4 of 5" ]] || fail "synthetic data should have 4 of 5 overoptimizing members, awk says $n_over"
-while IFS=, read -r src curve form a b r2 ds gs; do
-  want=$(printf '| %s | %s | %s | %.4g | %.4g | %.3f | %.4g | %.4g |' "$src" "$curve" "$form" "$a" "$b" "$r2" "$ds" "$gs")
+while IFS=, read -r source curve form a b r2 ds gs; do
+  want=$(printf '| %s | %s | %s | %.4g | %.4g | %.3f | %.4g | %.4g |' "$source" "$curve" "$form" "$a" "$b" "$r2" "$ds" "$gs")
   grep -qF -- "$want" "$MD" || fail "report.md lacks the fit row '$want'"
 done < <(tail -n +2 "$DATA/run1/fits.csv")
 grep -qF '| bon | uwo_0.5 | 0.670 | 0.015 |' "$MD" || fail "report.md lacks the win rate of bon uwo_0.5"
