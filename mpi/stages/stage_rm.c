@@ -27,6 +27,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "collectives.h"
 #include "core/atomic_file.h"
@@ -54,24 +55,68 @@ typedef struct {
   float *dout;             /* (2*bcap, Tmax) gradient of the loss w.r.t. the scalar outputs */
   float *sc, *sr, *dc, *dr;/* (bcap) chosen/rejected scores and their gradients */
   int bcap;                /* batch capacity in pairs */
-  MPI_Comm stop_comm;      /* where a stop request is agreed each step (stop_comm_of) */
+  int stop_sent;           /* this rank sent its stop notice to every other rank (notice_poll) */
+  int stop_noticed;        /* a stop notice from another rank has arrived */
+  MPI_Request *stop_req;   /* (P) this rank's notice sends */
 } rm_work;
 
-/* Every RM rank takes the same number of steps when each hosts as many members (members have
- * the same step count): the stop request is then agreed each step over rm_comm, so one rank's
- * SIGTERM stops every member at once. Otherwise over the member's own replicas, and the other
- * members finish their training first. */
-static MPI_Comm stop_comm_of(const oo_run *run, int member) {
-  const oo_layout *lay = &run->layout;
-  int hosted = -1;
-  for (int r = 0; r < lay->n_ranks; r++) {
-    if (!lay->ranks[r].is_rm) continue;
-    int h = 0;
-    for (int m = 0; m < lay->k; m++) h += layout_replica(lay, r, m) >= 0;
-    if (hosted >= 0 && h != hosted) return run->comms.member_comm[member];
-    hosted = h;
+#define RM_STOP_TAG 9000 /* a stop notice; tags 100+m and 300+m collect members */
+
+/* Stop requests with members placed unevenly over the ranks (#12): ranks then train different
+ * members for different numbers of steps, so no collective is shared by every rank at each step.
+ * A rank that gets a signal (oo_stop_local) sends a notice to every other rank of the world at
+ * once; every rank probes for one at each training step and while it waits for the others, and
+ * the replicas of a member agree over member_comm[m] at each step (member_stop). So one rank's
+ * SIGTERM stops every member within a step, wherever it lands. notice_drain receives every
+ * notice sent, so none is left for a later stage. Rank-local except for the sends. */
+static void notice_poll(rm_work *w, const oo_comms *c) {
+  static const int one = 1;
+  if (!w->stop_sent && oo_stop_local()) {
+    w->stop_sent = 1;
+    for (int q = 0; q < c->size; q++)
+      if (q != c->rank && MPI_Isend(&one, 1, MPI_INT, q, RM_STOP_TAG, c->world, &w->stop_req[q]) != MPI_SUCCESS)
+        oo_mpi_die(oo_error_at(__FILE__, __LINE__, "rm: sending a stop notice to rank %d failed", q));
   }
-  return run->comms.rm_comm;
+  int flag = 0;
+  if (!w->stop_noticed && MPI_Iprobe(MPI_ANY_SOURCE, RM_STOP_TAG, c->world, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS)
+    w->stop_noticed = flag;
+}
+
+/* Collective on mc (member m's replicas): 1 when the member stops at this step. */
+static int member_stop(rm_work *w, const oo_comms *c, MPI_Comm mc) {
+  notice_poll(w, c);
+  int stop = w->stop_noticed || oo_stop_local();
+  int rc = MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, mc);
+  if (rc != MPI_SUCCESS) oo_mpi_die(oo_mpi_error_at(rc, __FILE__, __LINE__, "rm: agreeing on a stop"));
+  return stop;
+}
+
+/* Collective on world, after training: the MAX of *stopped over every rank, polling for notices
+ * (and sending this rank's on a signal) while the others still train; then every notice sent is
+ * received. */
+static int notice_drain(rm_work *w, const oo_comms *c, int *stopped) {
+  MPI_Request all;
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, stopped, 1, MPI_INT, MPI_MAX, c->world, &all));
+  /* Not a watched operation (watchdog.h): with members placed unevenly a rank may wait here for
+   * as long as the others train, longer than run.watchdog_s in a healthy run (a blocking
+   * MPI_Allreduce here once ended such runs after 60 s); the ranks still training are watched in
+   * their member's collectives. */
+  for (int fin = 0; !fin;) {
+    notice_poll(w, c);
+    CHECK_MPI(MPI_Test(&all, &fin, MPI_STATUS_IGNORE));
+    if (!fin) nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms: leave the core to the ranks training */
+  }
+  int *sent = xmalloc(sizeof(int) * (size_t)c->size);
+  int rc = MPI_Allgather(&w->stop_sent, 1, MPI_INT, sent, 1, MPI_INT, c->world);
+  for (int q = 0; q < c->size && rc == MPI_SUCCESS; q++) {
+    int x;
+    if (q != c->rank && sent[q]) rc = MPI_Recv(&x, 1, MPI_INT, q, RM_STOP_TAG, c->world, MPI_STATUS_IGNORE);
+  }
+  xfree(&sent);
+  for (int q = 0; q < c->size && rc == MPI_SUCCESS; q++)
+    if (w->stop_sent && q != c->rank) rc = MPI_Wait(&w->stop_req[q], MPI_STATUS_IGNORE);
+  if (rc != MPI_SUCCESS) return oo_mpi_error_at(rc, __FILE__, __LINE__, "rm: receiving the stop notices");
+  return OO_OK;
 }
 
 /* Packs pairs idx[0..b) as two sequences each into w->btok/w->blen, padded to the longest,
@@ -230,7 +275,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0;
     for (int s = 0; s < steps_per_epoch; s++) {
-      if (oo_stop_requested(w->stop_comm)) { /* stop_comm agrees now; the world after training */
+      if (member_stop(w, &run->comms, mc)) { /* the member's replicas now; the world after training */
         rc = OO_STOPPED;
         break;
       }
@@ -507,6 +552,7 @@ int stage_rm(oo_run *run) {
   w.sr = xmalloc_floats((size_t)w.bcap);
   w.dc = xmalloc_floats((size_t)w.bcap);
   w.dr = xmalloc_floats((size_t)w.bcap);
+  w.stop_req = xmalloc(sizeof(MPI_Request) * (size_t)c->size);
   gpt lm;
   memset(&lm, 0, sizeof lm);
   int rc = OO_OK;
@@ -538,7 +584,6 @@ int stage_rm(oo_run *run) {
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
-    w.stop_comm = stop_comm_of(run, m);
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
                       &lps[m]);
     /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
@@ -558,7 +603,7 @@ int stage_rm(oo_run *run) {
       }
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
-  MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, c->world);
+  if (notice_drain(&w, c, &stopped)) oo_mpi_die(OO_ERR);
   rc = stopped ? OO_STOPPED : OO_OK;
   double t_train = oo_now() - t0;
   double pairs = (double)w.n_train * E * K;
@@ -615,6 +660,7 @@ int stage_rm(oo_run *run) {
   xfree(&w.sr);
   xfree(&w.dc);
   xfree(&w.dr);
+  xfree(&w.stop_req);
   prefs_free(&pd);
   if (rc == OO_STOPPED) return rc;
   if (rc && c->rank != 0) OO_FAIL("rank 0 could not write rm.h5");
