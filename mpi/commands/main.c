@@ -1,6 +1,6 @@
 /* overopt: command-line entry point. Thin: global options, then one command from the table.
  *
- * MPI is initialized for every command. Commands follow commands.h: argv[0] is the command's
+ * MPI is initialized for every command but `launch`, which runs the MPI launcher. Commands follow commands.h: argv[0] is the command's
  * name, the return value is the exit code, the command prints its own errors. A command that is
  * not collective runs on rank 0 and its exit code is broadcast, so every rank exits alike; a
  * collective command that fails on any rank ends the job through oo_mpi_die (MPI_Abort).
@@ -78,6 +78,9 @@ static int dispatch(int argc, char **argv, int rank) {
 }
 
 int main(int argc, char **argv) {
+  /* launch starts the MPI launcher as a child: this process must not be an MPI process itself */
+  if (argc >= 3 && !strcmp(argv[1], "launch") && strcmp(argv[2], "--help") && strcmp(argv[2], "-h"))
+    return cmd_launch(argc - 1, argv + 1);
   /* OpenBLAS chose its kernel when it loaded: a pinned kernel needs a fresh image (issue #10) */
   char kernel[32];
   const char *kernel_source;
