@@ -12,7 +12,8 @@
  *   run under a launcher.
  * - The launcher runs in its own process group, so a terminal's Ctrl-C reaches only this process,
  *   which forwards it as SIGUSR1; a second SIGTERM/SIGINT/SIGHUP sends the launcher SIGTERM (ends
- *   the job without waiting for the checkpoint). SIGUSR1 is forwarded as it is.
+ *   the job without waiting for the checkpoint). SIGUSR1 is forwarded as it is. SIGHUP is left
+ *   alone when it is ignored (nohup).
  * - The exit code is the launcher's (128 + signal when it was killed by one), 127 when it could
  *   not be started.
  */
@@ -60,8 +61,12 @@ int cmd_launch(int argc, char **argv) {
   }
   sigset_t set, old;
   sigemptyset(&set);
-  const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-  for (int i = 0; i < 4; i++) sigaddset(&set, forwarded[i]);
+  const int forwarded[] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
+  struct sigaction hup;
+  sigaction(SIGHUP, NULL, &hup);
+  /* under nohup SIGHUP stays ignored (the child inherits that); SIGINT is forwarded even where a
+   * non-interactive shell ignores it for background jobs: blocked, it stays pending for us */
+  for (int i = 0; i < (hup.sa_handler == SIG_IGN ? 3 : 4); i++) sigaddset(&set, forwarded[i]);
   sigaddset(&set, SIGCHLD);
   /* blocked before the fork: a signal that comes early waits in sigwaitinfo below */
   if (sigprocmask(SIG_BLOCK, &set, &old)) {

@@ -22,6 +22,8 @@
  *   (ScaLAPACK from rm.laplace_scalapack_min on). Group laplace/member_<m>: Sigma (C+1,C+1) raw
  *   units, phi_mean (C) the mean feature of both sides of those pairs (variances are taken
  *   relative to it: laplace.h), attributes alpha, log_ml, log_det, solver, grid_rows, grid_cols.
+ * - A stop request ends training within a step on every rank however the members are placed
+ *   (notice_poll); nothing is written and the stage is redone on rerun.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
