@@ -251,6 +251,16 @@ elif ! grep -qE "$lm.*(non-finite|NaN)|(non-finite|NaN).*$lm" n.log; then class=
 verdict nan_checkpoint $class clean
 
 # ---- 7. stop requests -------------------------------------------------------------------------
+# overopt launch returns the launcher's exit code (127: it cannot be started; 2: none given)
+class=ok
+"$overopt" launch sh -c 'exit 5'
+[ $? -eq 5 ] || class=crash
+"$overopt" --quiet launch ./no-such-launcher 2>/dev/null
+[ $? -eq 127 ] || class=crash
+"$overopt" launch >/dev/null 2>&1
+[ $? -eq 2 ] || class=crash
+"$overopt" launch sh -c 'exit 0' || class=crash
+verdict launch_exit_codes $class
 # larger gold, prefs and rm stages, so that a signal lands inside them
 big=(--set corpus.path=/usr/share/games/fortunes --set pretrain.policy.d_model=128 --set pretrain.policy.n_layer=2
   --set gold.calib_prompts=3000 --set prefs.n_train=1500 --set rm.epochs=40)

@@ -78,9 +78,13 @@ static int dispatch(int argc, char **argv, int rank) {
 }
 
 int main(int argc, char **argv) {
-  /* launch starts the MPI launcher as a child: this process must not be an MPI process itself */
-  if (argc >= 3 && !strcmp(argv[1], "launch") && strcmp(argv[2], "--help") && strcmp(argv[2], "-h"))
-    return cmd_launch(argc - 1, argv + 1);
+  /* launch starts the MPI launcher as a child: this process must not be an MPI process itself
+   * (global options before it have nothing to do; everything after it is the launcher's) */
+  int cmd = 1;
+  while (cmd < argc && (!strcmp(argv[cmd], "--quiet") || !strcmp(argv[cmd], "-q") || !strcmp(argv[cmd], "--debug")))
+    cmd++;
+  if (cmd + 1 < argc && !strcmp(argv[cmd], "launch") && strcmp(argv[cmd + 1], "--help") && strcmp(argv[cmd + 1], "-h"))
+    return cmd_launch(argc - cmd, argv + cmd);
   /* OpenBLAS chose its kernel when it loaded: a pinned kernel needs a fresh image (issue #10) */
   char kernel[32];
   const char *kernel_source;
