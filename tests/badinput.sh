@@ -16,12 +16,10 @@
 #   - with a message naming the key, dataset, attribute or file (else "unclear").
 # The counts are printed per class; the test fails unless every case is a clean error.
 # Running it with another overopt binary (e.g. an older build) measures that build.
-set -u
-OVEROPT=$1 SRC=$2 SCRATCH=$3 BADH5=$4
+. "$(dirname "$0")/lib.sh" "$@"
+BADH5=$4
 TIME_LIMIT=${TIME_LIMIT:-60}
-rm -rf "$SCRATCH"
-mkdir -p "$SCRATCH/cfg" "$SCRATCH/h5" "$SCRATCH/log"
-cd "$SCRATCH" || exit 1
+mkdir -p cfg h5 log
 n_cfg=0 n_h5=0 clean=0 silent=0 crash=0 hang=0 unclear=0
 failed_cases=""
 
@@ -66,7 +64,7 @@ run_case() {
 cfg() {
   printf '%s\n' "$3" > "cfg/$1.cfg"
   n_cfg=$((n_cfg + 1))
-  run_case "cfg_$1" "$2" "$OVEROPT" check "cfg/$1.cfg"
+  run_case "cfg_$1" "$2" "$overopt" check "cfg/$1.cfg"
 }
 cfg n_ctx_int64 "'pretrain.n_ctx' = 4294967344 is out of range" 'pretrain = { n_ctx = 4294967344; };'
 cfg n_ctx_neg_int64 "'pretrain.n_ctx' = -4294967344" 'pretrain = { n_ctx = -4294967344; };'
@@ -155,27 +153,27 @@ cfg memory_bon "'bon.n_samples'" 'bon = { n_prompts = 1000000; n_samples = 10000
 cfg memory_pretrain "'pretrain.batch'" 'pretrain = { batch = 65536; n_ctx = 1024; policy = { d_model = 4096; n_layer = 64; n_head = 64; }; };'
 
 # Configs that `check` accepts but a stage cannot use: the stage must say why.
-TINY=$SRC/tests/configs/tiny.cfg
+TINY=$cfg # the good config these cases start from (cfg() above writes bad ones)
 stage_cfg() { # stage_cfg NAME PATTERN STAGE --set ...
   local name=$1 pattern=$2 stage=$3
   shift 3
   n_cfg=$((n_cfg + 1))
-  run_case "stagecfg_$name" "$pattern" "$OVEROPT" stage "$stage" "$TINY" --set "run.out_dir=$SCRATCH/runs_$name" "$@"
+  run_case "stagecfg_$name" "$pattern" "$overopt" stage "$stage" "$TINY" --set "run.out_dir=$scratch/runs_$name" "$@"
 }
 : > empty_corpus.txt
 printf '%%\nab\n%%\ncd\n' > short_corpus.txt
 stage_cfg corpus_missing "/nonexistent/corpus" pretrain --set corpus.path=/nonexistent/corpus
-stage_cfg corpus_empty "empty_corpus.txt" pretrain --set "corpus.path=$SCRATCH/empty_corpus.txt"
-stage_cfg corpus_too_short "short_corpus.txt|min_doc_bytes" pretrain --set "corpus.path=$SCRATCH/short_corpus.txt"
+stage_cfg corpus_empty "empty_corpus.txt" pretrain --set "corpus.path=$scratch/empty_corpus.txt"
+stage_cfg corpus_too_short "short_corpus.txt|min_doc_bytes" pretrain --set "corpus.path=$scratch/short_corpus.txt"
 stage_cfg corpus_min_doc "corpus.min_doc_bytes|min_doc_bytes" pretrain --set corpus.min_doc_bytes=1048576
 
 # ---- a good run, the source of the bad HDF5 files --------------------------------------------
-if ! timeout 300 "$OVEROPT" run "$TINY" --set "run.out_dir=$SCRATCH/good" > log/good_run.txt 2>&1; then
+if ! timeout 300 "$overopt" run "$TINY" --set "run.out_dir=$scratch/good" > log/good_run.txt 2>&1; then
   echo "FAILED: the good tiny run failed:"
   tail -20 log/good_run.txt
   exit 1
 fi
-GOOD=$SCRATCH/good/tiny
+GOOD=$scratch/good/tiny
 LM=$GOOD/lm_d32L1H2.h5
 
 # bad NAME PATTERN SOURCE OP OBJECT [VALUE]: writes h5/NAME.h5 with badh5.
@@ -189,7 +187,7 @@ sample_case() {
   local name=$1 pattern=$2
   bad "$@"
   n_h5=$((n_h5 + 1))
-  run_case "sample_$name" "$pattern" "$OVEROPT" sample --model "h5/$name.h5" --prompt "The " -n 2 --max-tokens 8
+  run_case "sample_$name" "$pattern" "$overopt" sample --model "h5/$name.h5" --prompt "The " -n 2 --max-tokens 8
 }
 printf 'hello world\nthe quick brown fox\n' > text.txt
 # score_case NAME PATTERN SOURCE OP OBJECT [VALUE]: a damaged reward model through `overopt score`.
@@ -197,7 +195,7 @@ score_case() {
   local name=$1 pattern=$2
   bad "$@"
   n_h5=$((n_h5 + 1))
-  run_case "score_$name" "$pattern" "$OVEROPT" score --model "h5/$name.h5" --text text.txt
+  run_case "score_$name" "$pattern" "$overopt" score --model "h5/$name.h5" --text text.txt
 }
 sample_case lm_nan_wte "dataset 'wte'.*non-finite" "$LM" nan wte
 sample_case lm_inf_qkv "dataset 'qkv_w'.*non-finite" "$LM" inf qkv_w
@@ -222,19 +220,19 @@ sample_case lm_kind_reward "kind" "$LM" string /@kind reward
 sample_case lm_kind_unknown "kind 'policy'" "$LM" string /@kind policy
 head -c 3000 "$LM" > h5/lm_truncated.h5
 n_h5=$((n_h5 + 1))
-run_case sample_lm_truncated "lm_truncated.h5" "$OVEROPT" sample --model h5/lm_truncated.h5 --prompt "The " -n 1
+run_case sample_lm_truncated "lm_truncated.h5" "$overopt" sample --model h5/lm_truncated.h5 --prompt "The " -n 1
 head -c $(($(stat -c %s "$LM") - 4096)) "$LM" > h5/lm_truncated_tail.h5
 n_h5=$((n_h5 + 1))
-run_case sample_lm_truncated_tail "lm_truncated_tail.h5" "$OVEROPT" sample --model h5/lm_truncated_tail.h5 --prompt "The " -n 1
+run_case sample_lm_truncated_tail "lm_truncated_tail.h5" "$overopt" sample --model h5/lm_truncated_tail.h5 --prompt "The " -n 1
 : > h5/lm_empty.h5
 n_h5=$((n_h5 + 1))
-run_case sample_lm_empty "lm_empty.h5" "$OVEROPT" sample --model h5/lm_empty.h5 --prompt "The " -n 1
+run_case sample_lm_empty "lm_empty.h5" "$overopt" sample --model h5/lm_empty.h5 --prompt "The " -n 1
 printf 'not an hdf5 file\n' > h5/lm_text.h5
 n_h5=$((n_h5 + 1))
-run_case sample_lm_text "lm_text.h5" "$OVEROPT" sample --model h5/lm_text.h5 --prompt "The " -n 1
+run_case sample_lm_text "lm_text.h5" "$overopt" sample --model h5/lm_text.h5 --prompt "The " -n 1
 
 # A command-line size beyond what the model's context leaves (once clamped silently).
-run_case sample_max_tokens "max-tokens 1000000 does not fit" "$OVEROPT" sample --model "$LM" --prompt "The " --max-tokens 1000000
+run_case sample_max_tokens "max-tokens 1000000 does not fit" "$overopt" sample --model "$LM" --prompt "The " --max-tokens 1000000
 
 GOLD=$GOOD/gold.h5
 score_case gold_nan_head "dataset 'head_w'.*non-finite" "$GOLD" nan head_w
@@ -257,7 +255,7 @@ stage_h5() {
   cp -r "$GOOD" "runs_$name/tiny"
   "$BADH5" "$GOOD/$file" "runs_$name/tiny/$file" "$@" || { echo "FAILED: badh5 $name"; exit 1; }
   n_h5=$((n_h5 + 1))
-  run_case "stage_$name" "$pattern" "$OVEROPT" stage "$stage" "$TINY" --set "run.out_dir=$SCRATCH/runs_$name"
+  run_case "stage_$name" "$pattern" "$overopt" stage "$stage" "$TINY" --set "run.out_dir=$scratch/runs_$name"
 }
 stage_h5 prefs_gold_nan "prefs.h5.*dataset 'gold'.*non-finite" rm prefs.h5 nan gold
 stage_h5 prefs_missing_resp "'resp' is missing" rm prefs.h5 delete resp
@@ -279,7 +277,7 @@ bon_case() {
   cp -r "$GOOD" "runs_$name"
   "$BADH5" "$GOOD/bon.h5" "runs_$name/bon.h5" "$@" || { echo "FAILED: badh5 $name"; exit 1; }
   n_h5=$((n_h5 + 1))
-  run_case "boncurves_$name" "$pattern" "$OVEROPT" bon-curves "runs_$name"
+  run_case "boncurves_$name" "$pattern" "$overopt" bon-curves "runs_$name"
 }
 bon_case bon_proxy_nan "dataset 'proxy'.*non-finite" nan proxy
 bon_case bon_gold_inf "dataset 'gold'.*non-finite" inf gold
@@ -290,8 +288,8 @@ cp h5/gold_nan_head.h5 gold_nan.h5 # the same damage as score_gold_nan_head, rea
 stage_cfg_gold() {
   rm -rf "runs_gold_ckpt_nan"
   cp -r "$GOOD/.." "runs_gold_ckpt_nan"
-  run_case stage_gold_checkpoint_nan "gold_nan.h5.*'head_w'.*non-finite" "$OVEROPT" stage gold "$TINY" \
-    --set "run.out_dir=$SCRATCH/runs_gold_ckpt_nan" --set gold.kind=checkpoint --set "gold.checkpoint=$SCRATCH/gold_nan.h5"
+  run_case stage_gold_checkpoint_nan "gold_nan.h5.*'head_w'.*non-finite" "$overopt" stage gold "$TINY" \
+    --set "run.out_dir=$scratch/runs_gold_ckpt_nan" --set gold.kind=checkpoint --set "gold.checkpoint=$scratch/gold_nan.h5"
 }
 stage_cfg_gold
 rm -rf runs_gold_checkpoint_missing

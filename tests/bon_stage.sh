@@ -24,16 +24,8 @@
 #   rounding: |warm - mean| <= 2^-24 |mean| + K 2^-53 max|p|, plus h5dump's 9 printed digits),
 #   bon.h5 dataset warm [4,64] and a warm curve in bon.csv that bon-curves keeps.
 # Usage (oo_script_test): bon_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 sets=(--set rm.k=3 --set bon.n_prompts=4 --set bon.n_samples=64 --set "run.out_dir=$scratch")
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 
 dims() { # dims FILE DATASET -> "( 4, 64, 3 )"
   h5dump -H -d "$2" "$1" 2>/dev/null | sed -n 's/.*DATASPACE  SIMPLE { \(( [0-9, ]* )\).*/\1/p' | head -1

@@ -11,3 +11,8 @@ set_tests_properties(src_has_no_mpi PROPERTIES LABELS "unit;build" TIMEOUT 60)
 add_test(NAME install
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install.sh ${CMAKE_COMMAND} ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
 set_tests_properties(install PROPERTIES LABELS "script;build" ENVIRONMENT "${OO_TEST_ENV}" TIMEOUT 120)
+# lint_mpi (issue #13, item 1): every MPI call in mpi/ goes through a checking macro (comm.h);
+# lint_mpi_self_test shows the check rejects an unchecked call and accepts the allowed forms.
+add_test(NAME lint_mpi COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/lint_mpi.py ${CMAKE_SOURCE_DIR}/mpi)
+add_test(NAME lint_mpi_self_test COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/lint_mpi.py --self-test)
+set_tests_properties(lint_mpi lint_mpi_self_test PROPERTIES LABELS "unit;build")

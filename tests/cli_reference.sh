@@ -5,11 +5,7 @@
 # single-rank commands alike, 1 for runtime errors; messages carry no source location unless --debug;
 # the shipped configs/sweep-*.cfg validate with >= 4 points, and every config the docs name exists.
 # Usage (oo_script_test): cli_reference.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch" || exit 1
-fail=0
-bad() { echo "FAILED: $*"; fail=1; }
+. "$(dirname "$0")/lib.sh" "$@"
 
 "$overopt" help --markdown >reference.md 2>err.txt || bad "help --markdown failed: $(cat err.txt)"
 sed -n '/<!-- command-reference:begin -->/,/<!-- command-reference:end -->/p' "$src/README.md" | sed '1d;$d' >readme.md

@@ -3,11 +3,9 @@
 # the shipped quickstart config and `overopt plan` inside it. Skips (exit 77, reported as skipped
 # by ctest) with a message where podman is missing or cannot build (no network for the base image).
 # Usage (oo_script_test): container.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-src=$2 scratch=$3
+. "$(dirname "$0")/lib.sh" "$@"
 command -v podman >/dev/null 2>&1 || { echo "SKIPPED: podman is not installed (apt-get install podman)"; exit 77; }
 podman info >/dev/null 2>&1 || { echo "SKIPPED: podman does not work here: $(podman info 2>&1 | tail -1)"; exit 77; }
-mkdir -p "$scratch"
 tag=localhost/overopt-test:latest
 if ! podman build -q -t "$tag" -f "$src/Containerfile" "$src" >"$scratch/build.log" 2>&1; then
   if grep -qiE 'pull|resolve|network|dial tcp|temporary failure' "$scratch/build.log"; then
@@ -15,7 +13,6 @@ if ! podman build -q -t "$tag" -f "$src/Containerfile" "$src" >"$scratch/build.l
   fi
   tail -20 "$scratch/build.log"; echo "FAILED: podman build"; exit 1
 fi
-fail=0
 podman run --rm "$tag" --version | grep -q '^overopt ' || { echo "FAILED: overopt --version in the container"; fail=1; }
 podman run --rm "$tag" check /opt/overopt/configs/quickstart.cfg >/dev/null || { echo "FAILED: check in the container"; fail=1; }
 podman run --rm "$tag" plan /opt/overopt/configs/paper-scale.cfg -n 64 | grep -q '| ppo |' || { echo "FAILED: plan in the container"; fail=1; }

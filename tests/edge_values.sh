@@ -4,12 +4,7 @@
 # alternative choices, one setting (or one consistent pair) at a time; each run must exit 0.
 # corpus.val_fraction = 0 ("no validation") once ended in an internal fatal error.
 # Usage: edge_values.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-OVEROPT=$1 SRC=$2 SCRATCH=$3
-rm -rf "$SCRATCH"
-mkdir -p "$SCRATCH"
-cd "$SCRATCH" || exit 1
-TINY=$SRC/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 fails=0 n=0
 while read -r settings; do
   [ -z "$settings" ] && continue
@@ -17,8 +12,8 @@ while read -r settings; do
   args=()
   for kv in $settings; do args+=(--set "$kv"); done
   # < /dev/null: MPI start-up reads stdin, which here is the list being read
-  if "$OVEROPT" check "$TINY" "${args[@]}" > /dev/null 2> check.err < /dev/null; then
-    if ! timeout 300 "$OVEROPT" run "$TINY" --set "run.out_dir=$SCRATCH/r$n" "${args[@]}" > "log$n.txt" 2>&1 < /dev/null; then
+  if "$overopt" check "$cfg" "${args[@]}" > /dev/null 2> check.err < /dev/null; then
+    if ! timeout 300 "$overopt" run "$cfg" --set "run.out_dir=$scratch/r$n" "${args[@]}" > "log$n.txt" 2>&1 < /dev/null; then
       echo "FAILED: accepted by check but does not run: $settings"
       grep -v ORTE "log$n.txt" | grep -m3 -iE 'error|fatal' | sed 's/^/    /'
       fails=$((fails + 1))

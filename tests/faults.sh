@@ -26,16 +26,11 @@
 # the counts close the output. The random points come from the seed printed first (FAULTS_SEED
 # reproduces a run).
 # Usage (oo_script_test): faults.sh OVEROPT SOURCE_DIR SCRATCH_DIR BADH5
-set -u
-overopt=$1 src=$2 scratch=$3 badh5=$4
+. "$(dirname "$0")/lib.sh" "$@"
+badh5=$4
 seed=${FAULTS_SEED:-$(($(date +%s) % 100000))}
 RANDOM=$seed
 echo "faults: seed $seed (FAULTS_SEED=$seed reproduces the kill points)"
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-cfg=$src/tests/configs/tiny.cfg
 cp /usr/share/games/fortunes/fortunes corpus.txt || { echo "FAILED: no fortunes file"; exit 1; }
 # gold and prefs larger than rerun.sh's (a few hundred ms each) so that kill points land inside them
 sets=(--set "run.out_dir=$scratch/work" --set "corpus.path=$scratch/corpus.txt" --set pretrain.steps=20
@@ -43,9 +38,7 @@ sets=(--set "run.out_dir=$scratch/work" --set "corpus.path=$scratch/corpus.txt" 
   --set bon.n_samples=16 --set ppo.steps=2 --set ppo.batch=4 --set ppo.minibatch=2 --set ppo.epochs=1
   --set ppo.n_eval_prompts=2 --set "ppo.objectives=[mean]")
 dir=work/tiny
-fail=0
 declare -A count
-bad() { echo "FAILED: $*"; fail=1; }
 verdict() { # verdict NAME CLASS [WANT]: records the class; a class other than WANT (default ok) fails
   local want=${3:-ok}
   echo "case $1: $2"

@@ -11,14 +11,7 @@
 #   24, 32): sweep.csv has 3 rows whose rm_params equal V C + T C + L (12 C^2 + 13 C) + 3 C + 1, and
 #   the scaling rows of fits.csv recover coefficient = a + b log10(rm_params) to 1e-6.
 # Usage (oo_script_test): fit_cmd.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
+. "$(dirname "$0")/lib.sh" "$@"
 
 # bon_rows OBJECTIVE ALPHA BETA: bon.csv rows with gold = d (a - b d), d = sqrt(log n - (n-1)/n).
 bon_rows() {

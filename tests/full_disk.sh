@@ -8,12 +8,8 @@
 # First, test_atomic_file writes past the end of a 64 kB tmpfs through the atomic writer that
 # every CSV and text artifact uses.
 # Usage: full_disk.sh OVEROPT SOURCE_DIR SCRATCH_DIR TEST_ATOMIC_FILE
-set -u
-OVEROPT=$1 SRC=$2 SCRATCH=$3 TEST_ATOMIC=$4
-rm -rf "$SCRATCH"
-mkdir -p "$SCRATCH"
-cd "$SCRATCH" || exit 1
-TINY=$SRC/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
+TEST_ATOMIC=$4
 mkdir -p probe
 if ! mount -t tmpfs -o size=64k tmpfs probe 2> probe.err; then
   echo "SKIPPED: cannot mount a tmpfs here ($(cat probe.err)); run as root to test a full disk"
@@ -21,16 +17,16 @@ if ! mount -t tmpfs -o size=64k tmpfs probe 2> probe.err; then
 fi
 fails=0
 fail() { echo "FAILED: $*"; fails=$((fails + 1)); }
-"$TEST_ATOMIC" "$SCRATCH/probe" || fail "test_atomic_file on a full tmpfs"
+"$TEST_ATOMIC" "$scratch/probe" || fail "test_atomic_file on a full tmpfs"
 umount probe
 n_full=0 n_ok=0
 # Coarse sizes cover every stage; the fine steps around the end of rm.h5 hit the small CSV and
 # text writes that follow it (rm_members.csv) with the disk full.
 for kb in 24 48 96 160 260 $(seq 400 8 424) $(seq 428 4 448) $(seq 456 8 560) 640 900 1100 1250; do
-  mnt=$SCRATCH/mnt_$kb
+  mnt=$scratch/mnt_$kb
   mkdir -p "$mnt"
   mount -t tmpfs -o size=${kb}k tmpfs "$mnt" || { fail "mount ${kb}k"; continue; }
-  timeout 300 "$OVEROPT" run "$TINY" --set "run.out_dir=$mnt" > "log_$kb.txt" 2>&1
+  timeout 300 "$overopt" run "$cfg" --set "run.out_dir=$mnt" > "log_$kb.txt" 2>&1
   rc=$?
   left=$(find "$mnt" -name '*.tmp' -o -name '*.tmp.*' | tr '\n' ' ')
   empty=$(find "$mnt" -type f -size 0 \( -name '*.csv' -o -name '*.md' -o -name '*.txt' -o -name '*.cfg' \) | tr '\n' ' ')

@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
 # h5dump (Debian hdf5-tools) reads what h5io writes: structure, types and values.
 # Arguments: overopt binary, source dir, scratch dir (tests/CMakeLists.txt oo_script_test).
-set -euo pipefail
-bin_dir=$(dirname "$1")
-scratch=$3
+. "$(dirname "$0")/lib.sh" "$@"
+set -eo pipefail
+bin_dir=$(dirname "$overopt")
 writer="$bin_dir/tests/test_h5io"
 if ! command -v h5dump >/dev/null; then
   echo "skipped: h5dump not found (install Debian package hdf5-tools)"
   exit 0
 fi
 [ -x "$writer" ] || { echo "FAILED: $writer not built"; exit 1; }
-rm -rf "$scratch" && mkdir -p "$scratch"
 file="$scratch/sample.h5"
 "$writer" --write-sample "$file"
 ls "$scratch" | grep -q tmp && { echo "FAILED: temporary file left in $scratch"; exit 1; }
 
-fail=0
 expect() { # expect DESCRIPTION PATTERN TEXT
   if ! grep -qF -- "$2" <<<"$3"; then echo "FAILED: $1: '$2' not in h5dump output"; fail=1; fi
 }

@@ -3,15 +3,12 @@
 # member (K read from the header line);
 # bad input (rollout_ranks > P, missing config, bad -n) exits non-zero naming the problem.
 # Usage (oo_script_test): layout.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-mkdir -p "$scratch"
+. "$(dirname "$0")/lib.sh" "$@"
 cfg=$src/configs/quickstart.cfg
 if [ ! -f "$cfg" ]; then # quickstart not written yet: a minimal config over the defaults
   cfg=$scratch/layout.cfg
   printf 'rm = { k = 5; };\n' >"$cfg"
 fi
-fail=0
 for P in 1 2 4 8; do
   out=$("$overopt" layout "$cfg" -n "$P" 2>&1)
   rc=$?

@@ -1,11 +1,11 @@
-# MPI layer: layout (pure), role communicators, errors and signals across ranks, ensemble
-# statistics, and the `overopt layout` command.
+# MPI layer: layout (pure), role communicators, errors and signals across ranks, the ensemble
+# score matrix (ensemble_gather), and the `overopt layout` command.
 oo_unit_test(NAME test_layout SOURCES test_layout.c LIB oo_mpi)
 oo_unit_test(NAME test_comm SOURCES test_comm.c NP 2)
 oo_unit_test(NAME test_comm SOURCES test_comm.c NP 4)
-oo_unit_test(NAME test_ensemble_stats SOURCES test_ensemble_stats.c NP 1)
-oo_unit_test(NAME test_ensemble_stats SOURCES test_ensemble_stats.c NP 2)
-oo_unit_test(NAME test_ensemble_stats SOURCES test_ensemble_stats.c NP 4)
+oo_unit_test(NAME test_ensemble_gather SOURCES test_ensemble_gather.c NP 1)
+oo_unit_test(NAME test_ensemble_gather SOURCES test_ensemble_gather.c NP 2)
+oo_unit_test(NAME test_ensemble_gather SOURCES test_ensemble_gather.c NP 4)
 oo_unit_test(NAME test_abort SOURCES test_abort.c NP 4 ARGS stop)
 
 # An error on rank 1 must end all 4 ranks quickly with its message: abort.sh runs test_abort

@@ -21,17 +21,9 @@
 #    completes, and its CSV equals, byte for byte, that of an uninterrupted run of the same config
 #    on a copy of the upstream artifacts (resume is bit-identical).
 # Usage (oo_script_test): ppo_stage.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 base=(--set rm.k=3 --set ppo.epochs=2 --set "run.out_dir=$scratch")
 small=(--set ppo.steps=6 --set ppo.batch=8 --set ppo.minibatch=4 --set ppo.eval_every=3)
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 t_start=$(date +%s)
 mpi2() { "$mpirun" --oversubscribe -n 2 "$overopt" "$@"; }
 

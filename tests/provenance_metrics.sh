@@ -9,12 +9,8 @@
 # - run.log lines that start with an ISO 8601 UTC timestamp, while the console's do not;
 # - `overopt plan` with rates from `overopt bench --out` and a calibration on this run.
 # Usage (oo_script_test): provenance_metrics.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch" || exit 1
+. "$(dirname "$0")/lib.sh" "$@"
 py=/usr/bin/python3 # Debian's python (json only here)
-fail=0
-bad() { echo "FAILED: $*"; fail=1; }
 sets=(--set "run.out_dir=$scratch/runs" --set 'ppo.objectives=["single"]')
 mpirun --oversubscribe -n 2 "$overopt" run "$src/tests/configs/tiny.cfg" "${sets[@]}" >run.out 2>&1 ||
   { tail -20 run.out; echo "FAILED: overopt run"; exit 1; }

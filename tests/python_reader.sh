@@ -7,14 +7,9 @@
 # - a sweep (tests/configs/tiny_sweep.cfg, 3 points): tables with a point column 0..2 and sweep.csv;
 # and the README's five-line example runs as printed.
 # Usage (oo_script_test): python_reader.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
+. "$(dirname "$0")/lib.sh" "$@"
 py=/usr/bin/python3
-rm -rf "$scratch" && mkdir -p "$scratch" && cd "$scratch" || exit 1
 $py -c 'import numpy, h5py' 2>/dev/null || { echo "FAILED: /usr/bin/python3 lacks numpy or h5py: apt-get install python3-numpy python3-h5py"; exit 1; }
-fail=0
-bad() { echo "FAILED: $*"; fail=1; }
-cfg=$src/tests/configs/tiny.cfg
 one=(--set 'ppo.objectives=["single", "mean"]')
 mpirun --oversubscribe -n 2 "$overopt" run "$cfg" "${one[@]}" --set "run.out_dir=$scratch/one" >one.log 2>&1 || { tail one.log; bad "run"; }
 mpirun --oversubscribe -n 2 "$overopt" run "$cfg" "${one[@]}" --set "run.out_dir=$scratch/reps" --set run.replicates=2 \

@@ -2,12 +2,7 @@
 # Progress lines come from rank 0 only and say step/total, rate and ETA; --quiet silences them
 # on the terminal while the run's log file still records them. A size mismatch between a proxy
 # and its pretrained LM is refused naming the file.
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"; mkdir -p "$scratch"; cd "$scratch" || exit 1
-fail=0
-bad() { echo "FAILED: $*"; fail=1; }
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 common=(--set pretrain.steps=6 --set pretrain.eval_every=3 --set rm.size.d_model=16)
 
 mpirun -n 2 "$overopt" stage pretrain "$cfg" --set run.out_dir=loud "${common[@]}" > loud.out 2> loud.err || bad "loud run failed: $(tail -3 loud.err)"

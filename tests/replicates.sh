@@ -12,27 +12,12 @@
 #    again on 2 ranks in another directory (R = 2 with replicate_groups = 1) has identical
 #    prefs datasets, member weights and best-of-n curves (h5diff -d 0 on datasets, CSV bytes).
 # Usage (oo_script_test): replicates.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 sets=(--set "run.out_dir=$scratch/runs" --set pretrain.steps=20 --set prefs.n_train=24 --set prefs.n_test=12
   --set rm.k=2 --set rm.epochs=1 --set bon.n_prompts=2 --set bon.n_samples=16 --set ppo.steps=4 --set ppo.batch=4
   --set ppo.minibatch=2 --set ppo.epochs=1 --set ppo.eval_every=2 --set ppo.n_eval_prompts=2
   --set "ppo.objectives=[single, mean, wco]")
 dir=runs/tiny
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
-run() { # run LOG [more args]
-  local log=$1
-  shift
-  "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" "$@" >"$log" 2>&1 ||
-    { cat "$log"; die "overopt run $* exited non-zero ($log)"; }
-}
-want_line() { grep -qE "$2" "$1" || die "$1 lacks a line matching '$2'"; }
 same_data() { # same_data A B DATASET...: each dataset equal to the bit
   local a=$1 b=$2
   shift 2
@@ -40,7 +25,7 @@ same_data() { # same_data A B DATASET...: each dataset equal to the bit
 }
 
 # ---- 1. two replicates side by side ------------------------------------------------------------
-run run1.log --set run.replicates=2
+run_sets run1.log --set run.replicates=2
 want_line run1.log "^replicates: 2 \(run.seed 7 \.\. 8\) on 2 groups of 1 rank"
 for f in lm_d32L1H2.h5 gold.h5 bon_samples.h5 config.cfg summary.csv summary.h5 report/report.md; do
   [ -s $dir/$f ] || die "$dir/$f missing"
@@ -59,7 +44,7 @@ rows=$(awk -F, 'NR > 1 && $1 == "bon" && $2 == "wco" && $4 == 2' $dir/summary.cs
 stat -c "%n %Y" $dir/lm_*.h5 $dir/gold.h5 $dir/bon_samples.h5 $dir/rep0/*.h5 $dir/rep1/*.h5 | sort >m1.txt
 
 # ---- 2. a third replicate ---------------------------------------------------------------------------
-run run2.log --set run.replicates=3
+run_sets run2.log --set run.replicates=3
 want_line run2.log "^replicates: 3 \(run.seed 7 \.\. 9\) on 1 group of 2 ranks"
 for st in gold bon_samples; do want_line run2.log "^== $st: up to date"; done
 for i in 0 1; do

@@ -7,30 +7,15 @@
 # 3. with rm.lr changed: pretrain, gold and prefs are skipped and keep their mtimes; rm, bon, ppo,
 #    fit and report run again and rewrite their files.
 # Usage (oo_script_test): rerun.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 sets=(--set "run.out_dir=$scratch/runs" --set pretrain.steps=20 --set prefs.n_train=24 --set prefs.n_test=12
   --set rm.k=2 --set rm.epochs=1 --set bon.n_prompts=2 --set bon.n_samples=16 --set ppo.steps=2 --set ppo.batch=4
   --set ppo.minibatch=2 --set ppo.epochs=1 --set ppo.n_eval_prompts=2 --set "ppo.objectives=[mean]")
 dir=runs/tiny
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
-run() { # run LOG [more args]
-  local log=$1
-  shift
-  "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" "$@" >"$log" 2>&1 ||
-    { cat "$log"; die "overopt run $* exited non-zero ($log)"; }
-}
 mtimes() { (cd $dir && stat -c '%n %y' *.h5 *.csv report/* | sort); }
-want_line() { grep -qE "$2" "$1" || die "$1 lacks a line matching '$2'"; }
 
 t0=$(date +%s)
-run run1.log
+run_sets run1.log
 for f in lm_d32L1H2.h5 gold.h5 prefs.h5 rm.h5 bon.h5 bon.csv ppo_mean.h5 ppo_mean.csv fits.csv fits.h5 report/report.md; do
   [ -s $dir/$f ] || die "$dir/$f missing after the first run"
 done
@@ -38,7 +23,7 @@ want_line run1.log "^report: .*report/report.md"
 mtimes >m1.txt
 
 # 2. Nothing to do.
-run run2.log
+run_sets run2.log
 grep -E "^==|skipped" run2.log
 for st in gold prefs rm bon; do want_line run2.log "^== $st: up to date .*skipped"; done
 n_lm=$(ls $dir/lm_*.h5 | wc -l)
@@ -51,7 +36,7 @@ mtimes >m2.txt
 diff m1.txt m2.txt || die "run2 changed artifacts (mtimes above)"
 
 # 3. An RM key changed: rm and everything after it rerun.
-run run3.log --set rm.lr=0.0005
+run_sets run3.log --set rm.lr=0.0005
 grep -E "^==|skipped" run3.log
 for st in gold prefs; do want_line run3.log "^== $st: up to date .*skipped"; done
 [ "$(grep -cE '^pretrain .* is up to date, skipped' run3.log)" -eq "$n_lm" ] || die "run3: pretrain not skipped"
@@ -69,7 +54,7 @@ for f in rm.h5 bon.h5 bon.csv ppo_mean.h5 ppo_mean.csv fits.csv report/report.md
   [ "$(grep "^$f " m1.txt)" != "$(grep "^$f " m3.txt)" ] || die "run3 did not rewrite $f"
 done
 # 4. --force redoes every stage, including the ones that skip per file (pretrain, ppo).
-run run4.log --set rm.lr=0.0005 --force
+run_sets run4.log --set rm.lr=0.0005 --force
 if grep -qE "up to date|skipped" run4.log; then die "run4 (--force) skipped: $(grep -E 'up to date|skipped' run4.log | head -3)"; fi
 grep -qE "^pretrain .*final train loss" run4.log || die "run4 (--force) did not retrain the LMs"
 mtimes >m4.txt

@@ -13,14 +13,7 @@
 #   The damaged files are made by renaming names inside a copy of rm.h5 (same length, so the HDF5
 #   structure stays valid; the files use superblock 0 without checksums) and with h5copy.
 # Usage (oo_script_test): score_ensemble.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-cfg=$src/tests/configs/tiny.cfg
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
+. "$(dirname "$0")/lib.sh" "$@"
 t0=$(date +%s)
 
 mpirun --oversubscribe -n 2 "$overopt" run "$cfg" --set run.out_dir=r --set rm.k=4 --until rm -q ||

@@ -12,18 +12,12 @@
 #    lm_d32L1H2.h5 and rm.h5 exist and the .partial.h5 is gone.
 # Fails (does not skip) when Slurm is not installed.
 # Usage (oo_script_test): slurm_stop_resume.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
+. "$(dirname "$0")/lib.sh" "$@"
 export PATH=$PATH:/usr/sbin
 for exe in slurmctld slurmd munged sbatch squeue scontrol scancel mpirun; do
   command -v "$exe" >/dev/null 2>&1 || {
     echo "FAILED: '$exe' not found: install slurm-wlm, munge and openmpi-bin (apt-get install slurm-wlm munge)"; exit 1; }
 done
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 
 # ---- config: tiny.cfg with a long pretraining that checkpoints every 50 steps ------------------
 cfg=$scratch/stop.cfg

@@ -10,16 +10,8 @@
 # - prefs_load (through `overopt stage rm`) rejects a prefs.h5 made for another response_len,
 #   naming the dataset and both shapes.
 # Usage (oo_script_test): stage_prefs.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-cfg=$src/configs/tiny.cfg
-[ -f "$cfg" ] || cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 mpi() { mpirun --oversubscribe -n "$@"; }
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 
 # values DATASET FILE: the dataset's values one per line (floats with 9 significant digits).
 values() {

@@ -20,15 +20,8 @@
 #   file as HDF5). (SIGTERM to mpirun itself also stops the ranks cleanly, but Open MPI's mpirun
 #   then exits 1, not 3.)
 # Usage (oo_script_test): stage_pretrain.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 mpi() { mpirun --oversubscribe -n "$@"; }
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 t0=$(date +%s)
 
 # same_datasets A B: every dataset of A exists in B with bitwise equal values (and B has no others).

@@ -19,15 +19,8 @@
 # - prints (does not check) the wall time of `overopt stage rm` for k=4 on 1 and 2 ranks, their
 #   ratio, and the stage's pairs/s line.
 # Usage (oo_script_test): stage_rm.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-cfg=$src/tests/configs/tiny.cfg
+. "$(dirname "$0")/lib.sh" "$@"
 mpi() { mpirun --oversubscribe -n "$@"; }
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 t0=$(date +%s)
 
 S="--set rm.k=4 --set rm.epochs=2"

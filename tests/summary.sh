@@ -3,11 +3,7 @@
 # (tests/summary_data/make_replicates.py) checked by the independent Python implementation
 # (tests/summary_check.py) for R = 4, 2 and 1; the replicate report (plots, verdict tables, checked
 # by the same script); and errors that name the replicate directory or file and line.
-set -u
-OO=$1
-SRC=$2
-S=$3
-rm -rf "$S" && mkdir -p "$S" || exit 1
+. "$(dirname "$0")/lib.sh" "$@"
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 ok() { echo "ok: $*"; }
@@ -18,31 +14,31 @@ expect_error() {
   shift
   while [[ $1 != -- ]]; do pats+=("$1"); shift; done
   shift
-  if "$OO" "$@" >"$S/$name.out" 2>"$S/$name.err"; then fail "$name: overopt $* succeeded"; return; fi
+  if "$overopt" "$@" >"$scratch/$name.out" 2>"$scratch/$name.err"; then fail "$name: overopt $* succeeded"; return; fi
   for p in "${pats[@]}"; do
-    grep -qF -- "$p" "$S/$name.err" || { fail "$name: stderr lacks '$p':"; cat "$S/$name.err"; return; }
+    grep -qF -- "$p" "$scratch/$name.err" || { fail "$name: stderr lacks '$p':"; cat "$scratch/$name.err"; return; }
   done
-  ok "$name: $(head -c 300 "$S/$name.err")"
+  ok "$name: $(head -c 300 "$scratch/$name.err")"
 }
 
-D=$S/run
-python3 "$SRC/tests/summary_data/make_replicates.py" "$D" 4 || exit 1
+D=$scratch/run
+python3 "$src/tests/summary_data/make_replicates.py" "$D" 4 || exit 1
 
 # ---- R = 4 (found by counting rep<i>), then 2 and 1 given explicitly -------------------------------
 for R in 4 2 1; do
   args=("$D")
   ((R != 4)) && args+=(--replicates "$R")
-  if ! "$OO" summary "${args[@]}" >"$S/summary$R.out" 2>"$S/summary$R.err"; then
-    fail "overopt summary R=$R:"; cat "$S/summary$R.err"; continue
+  if ! "$overopt" summary "${args[@]}" >"$scratch/summary$R.out" 2>"$scratch/summary$R.err"; then
+    fail "overopt summary R=$R:"; cat "$scratch/summary$R.err"; continue
   fi
-  grep -qx "summary: $D/summary.csv ($R replicates)" "$S/summary$R.out" || fail "R=$R: unexpected output $(cat "$S/summary$R.out")"
+  grep -qx "summary: $D/summary.csv ($R replicates)" "$scratch/summary$R.out" || fail "R=$R: unexpected output $(cat "$scratch/summary$R.out")"
   [[ -f $D/summary.h5 && -f $D/fits_summary.csv ]] || fail "R=$R: summary.h5 or fits_summary.csv missing"
   ls "$D" | grep -q '\.tmp' && fail "R=$R: temporary files left in $D"
-  if ! "$OO" report "$D" >"$S/report$R.out" 2>"$S/report$R.err"; then
-    fail "overopt report R=$R:"; cat "$S/report$R.err"; continue
+  if ! "$overopt" report "$D" >"$scratch/report$R.out" 2>"$scratch/report$R.err"; then
+    fail "overopt report R=$R:"; cat "$scratch/report$R.err"; continue
   fi
   for p in bon_gold bon_diff ppo_gold ppo_diff; do is_png "$D/report/$p.png" || fail "R=$R: $p.png missing or not a PNG"; done
-  if python3 "$SRC/tests/summary_check.py" "$D" "$R" "$D/report/report.md"; then ok "summary_check R=$R"
+  if python3 "$src/tests/summary_check.py" "$D" "$R" "$D/report/report.md"; then ok "summary_check R=$R"
   else fail "summary_check R=$R"; fi
 done
 # R = 1: every interval column is NaN
@@ -51,13 +47,13 @@ awk -F, 'NR > 1 && ($7 != "nan" || $8 != "nan" || $10 != "nan" || $11 != "nan") 
 grep -qF 'unresolved (one replicate: no interval)' "$D/report/report.md" || fail "R=1: report makes a claim"
 
 # summary.h5 holds the table's columns with units and descriptions
-"$OO" summary "$D" >/dev/null 2>&1 || fail "overopt summary R=4 again"
+"$overopt" summary "$D" >/dev/null 2>&1 || fail "overopt summary R=4 again"
 if command -v h5dump >/dev/null; then
-  h5dump -H "$D/summary.h5" >"$S/h5.txt" 2>&1 || fail "h5dump summary.h5"
+  h5dump -H "$D/summary.h5" >"$scratch/h5.txt" 2>&1 || fail "h5dump summary.h5"
   for c in method objective x replicates gold_mean gold_sd gold_ci_lo gold_ci_hi diff_mean diff_ci_lo diff_ci_hi wins; do
-    grep -q "DATASET \"$c\"" "$S/h5.txt" || fail "summary.h5 lacks dataset $c"
+    grep -q "DATASET \"$c\"" "$scratch/h5.txt" || fail "summary.h5 lacks dataset $c"
   done
-  [[ $(grep -c 'ATTRIBUTE "units"' "$S/h5.txt") -ge 12 ]] || fail "summary.h5: units attributes missing"
+  [[ $(grep -c 'ATTRIBUTE "units"' "$scratch/h5.txt") -ge 12 ]] || fail "summary.h5: units attributes missing"
   want=$(h5dump -d gold_mean -y -w 0 "$D/summary.h5" | tr -d ' ,\n' | head -c 40)
   [[ -n $want ]] && ok "summary.h5 columns and attributes" || fail "summary.h5 gold_mean empty"
 else
@@ -65,50 +61,50 @@ else
 fi
 
 # ---- errors ------------------------------------------------------------------------------------------
-bad() { rm -rf "${S:?}/$1" && cp -r "$D" "$S/$1" && rm -f "$S/$1"/summary.* "$S/$1"/fits_summary.csv; }
+bad() { rm -rf "${scratch:?}/$1" && cp -r "$D" "$scratch/$1" && rm -f "$scratch/$1"/summary.* "$scratch/$1"/fits_summary.csv; }
 bad missing_rep
-expect_error missing_rep "replicate directory '$S/missing_rep/rep4' not found" -- summary "$S/missing_rep" --replicates 6
-bad missing_file; rm "$S/missing_file/rep2/ppo_wco.csv"
-expect_error missing_file "replicate directory '$S/missing_file/rep2' has no ppo_wco.csv" -- summary "$S/missing_file"
-bad missing_bon; rm "$S/missing_bon/rep3/bon.csv"
-expect_error missing_bon "replicate directory '$S/missing_bon/rep3' has no bon.csv" -- summary "$S/missing_bon"
-bad short_row; f=$S/short_row/rep1/bon.csv; sed -i '5s/,[^,]*$//' "$f"
-expect_error short_row "$f:5: 5 fields, but the header (line 1) has 6" -- summary "$S/short_row"
-bad bad_number; f=$S/bad_number/rep2/ppo_single.csv; sed -i '6s/,[^,]*$/,abc/' "$f"
-expect_error bad_number "$f:6: column 'eval_gold': 'abc' is not a number" -- summary "$S/bad_number"
-bad other_n; f=$S/other_n/rep1/bon.csv; sed -i '3s/^single,2,/single,3,/' "$f"
-expect_error other_n "$f:3: objective 'single' at n = 3 is not in rep0's bon.csv" -- summary "$S/other_n"
-bad no_eval; f=$S/no_eval/rep1/ppo_wco.csv; awk -F, -v OFS=, 'NR > 1 {$12 = "NaN"} 1' "$f" >"$f.new" && mv "$f.new" "$f"
-expect_error no_eval "$f: no evaluation rows" -- summary "$S/no_eval"
-bad fits_twice; f=$S/fits_twice/rep3/fits.csv; line=$(grep '^bon,wco,' "$f"); echo "$line" >>"$f"
-expect_error fits_twice "$f:10: fit of curve 'wco', form 'bon' appears twice" -- summary "$S/fits_twice"
+expect_error missing_rep "replicate directory '$scratch/missing_rep/rep4' not found" -- summary "$scratch/missing_rep" --replicates 6
+bad missing_file; rm "$scratch/missing_file/rep2/ppo_wco.csv"
+expect_error missing_file "replicate directory '$scratch/missing_file/rep2' has no ppo_wco.csv" -- summary "$scratch/missing_file"
+bad missing_bon; rm "$scratch/missing_bon/rep3/bon.csv"
+expect_error missing_bon "replicate directory '$scratch/missing_bon/rep3' has no bon.csv" -- summary "$scratch/missing_bon"
+bad short_row; f=$scratch/short_row/rep1/bon.csv; sed -i '5s/,[^,]*$//' "$f"
+expect_error short_row "$f:5: 5 fields, but the header (line 1) has 6" -- summary "$scratch/short_row"
+bad bad_number; f=$scratch/bad_number/rep2/ppo_single.csv; sed -i '6s/,[^,]*$/,abc/' "$f"
+expect_error bad_number "$f:6: column 'eval_gold': 'abc' is not a number" -- summary "$scratch/bad_number"
+bad other_n; f=$scratch/other_n/rep1/bon.csv; sed -i '3s/^single,2,/single,3,/' "$f"
+expect_error other_n "$f:3: objective 'single' at n = 3 is not in rep0's bon.csv" -- summary "$scratch/other_n"
+bad no_eval; f=$scratch/no_eval/rep1/ppo_wco.csv; awk -F, -v OFS=, 'NR > 1 {$12 = "NaN"} 1' "$f" >"$f.new" && mv "$f.new" "$f"
+expect_error no_eval "$f: no evaluation rows" -- summary "$scratch/no_eval"
+bad fits_twice; f=$scratch/fits_twice/rep3/fits.csv; line=$(grep '^bon,wco,' "$f"); echo "$line" >>"$f"
+expect_error fits_twice "$f:10: fit of curve 'wco', form 'bon' appears twice" -- summary "$scratch/fits_twice"
 # a fit the fit stage left out in one replicate (and one only rep2 has) counts where present
-bad fits_missing; sed -i '/^bon,wco,/d' "$S/fits_missing/rep3/fits.csv"; echo 'ppo,extra,rl,1,0.5,0.9,2,1' >>"$S/fits_missing/rep2/fits.csv"
-if "$OO" summary "$S/fits_missing" >/dev/null 2>"$S/fits_missing.err" && python3 "$SRC/tests/summary_check.py" "$S/fits_missing" 4 &&
-   grep -q '^wco,bon,alpha,3,' "$S/fits_missing/fits_summary.csv" && grep -q '^extra,rl,beta,1,0.5,nan,nan,nan' "$S/fits_missing/fits_summary.csv"; then
+bad fits_missing; sed -i '/^bon,wco,/d' "$scratch/fits_missing/rep3/fits.csv"; echo 'ppo,extra,rl,1,0.5,0.9,2,1' >>"$scratch/fits_missing/rep2/fits.csv"
+if "$overopt" summary "$scratch/fits_missing" >/dev/null 2>"$scratch/fits_missing.err" && python3 "$src/tests/summary_check.py" "$scratch/fits_missing" 4 &&
+   grep -q '^wco,bon,alpha,3,' "$scratch/fits_missing/fits_summary.csv" && grep -q '^extra,rl,beta,1,0.5,nan,nan,nan' "$scratch/fits_missing/fits_summary.csv"; then
   ok "fits missing in some replicates: counted where present"
 else
-  fail "fits missing in some replicates:"; cat "$S/fits_missing.err"; grep -E '^(wco,bon|extra)' "$S/fits_missing/fits_summary.csv"
+  fail "fits missing in some replicates:"; cat "$scratch/fits_missing.err"; grep -E '^(wco,bon|extra)' "$scratch/fits_missing/fits_summary.csv"
 fi
 # a PPO method whose KL estimates never exceed 0 in some replicate has no grid: left out, warned
-bad no_kl; f=$S/no_kl/rep1/ppo_single_beta0.05.csv
+bad no_kl; f=$scratch/no_kl/rep1/ppo_single_beta0.05.csv
 awk -F, -v OFS=, 'NR > 1 && $12 != "NaN" {$12 = "-0.01"} 1' "$f" >"$f.new" && mv "$f.new" "$f"
-if "$OO" summary "$S/no_kl" >"$S/no_kl.out" 2>"$S/no_kl.err"; then
-  grep -qF "PPO method 'ppo_beta0.05' left out: $f never has an evaluation KL above 0" "$S/no_kl.err" ||
+if "$overopt" summary "$scratch/no_kl" >"$scratch/no_kl.out" 2>"$scratch/no_kl.err"; then
+  grep -qF "PPO method 'ppo_beta0.05' left out: $f never has an evaluation KL above 0" "$scratch/no_kl.err" ||
     fail "no_kl: no warning naming $f"
-  grep -q '^ppo_beta0.05,' "$S/no_kl/summary.csv" && fail "no_kl: ppo_beta0.05 rows written"
-  grep -q '^ppo,wco,' "$S/no_kl/summary.csv" || fail "no_kl: ppo rows missing"
-  python3 "$SRC/tests/summary_check.py" "$S/no_kl" 4 && ok "no_kl: method left out, check passes" || fail "no_kl: summary_check"
-  "$OO" report "$S/no_kl" >/dev/null 2>&1 && grep -qF '**Left out:** PPO method(s) ppo_beta0.05' "$S/no_kl/report/report.md" ||
+  grep -q '^ppo_beta0.05,' "$scratch/no_kl/summary.csv" && fail "no_kl: ppo_beta0.05 rows written"
+  grep -q '^ppo,wco,' "$scratch/no_kl/summary.csv" || fail "no_kl: ppo rows missing"
+  python3 "$src/tests/summary_check.py" "$scratch/no_kl" 4 && ok "no_kl: method left out, check passes" || fail "no_kl: summary_check"
+  "$overopt" report "$scratch/no_kl" >/dev/null 2>&1 && grep -qF '**Left out:** PPO method(s) ppo_beta0.05' "$scratch/no_kl/report/report.md" ||
     fail "no_kl: report.md does not say ppo_beta0.05 was left out"
 else
-  fail "no_kl: overopt summary failed:"; cat "$S/no_kl.err"
+  fail "no_kl: overopt summary failed:"; cat "$scratch/no_kl.err"
 fi
-mkdir -p "$S/empty"
-expect_error no_replicates "no replicate directory '$S/empty/rep0'" -- summary "$S/empty"
+mkdir -p "$scratch/empty"
+expect_error no_replicates "no replicate directory '$scratch/empty/rep0'" -- summary "$scratch/empty"
 # a summary.csv older than the replicates' files is refused by the report
-bad stale; "$OO" summary "$S/stale" >/dev/null 2>&1; rm "$S/stale/rep0/ppo_wco_beta0.05.csv" "$S/stale/rep"[123]/ppo_wco_beta0.05.csv
-expect_error stale "it is stale (run \`overopt summary $S/stale\`)" -- report "$S/stale"
+bad stale; "$overopt" summary "$scratch/stale" >/dev/null 2>&1; rm "$scratch/stale/rep0/ppo_wco_beta0.05.csv" "$scratch/stale/rep"[123]/ppo_wco_beta0.05.csv
+expect_error stale "it is stale (run \`overopt summary $scratch/stale\`)" -- report "$scratch/stale"
 
 if ((FAILS)); then echo "$FAILS FAILED"; exit 1; fi
 echo "ALL PASSED"

@@ -6,14 +6,7 @@
 # points of different worlds have different best-of-n samples while the RM-size points share
 # theirs (the world's bon_samples.h5 is reused, not recomputed).
 # Usage (oo_script_test): sweep_replicates.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-mpirun=${MPIEXEC:-mpirun}
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
+. "$(dirname "$0")/lib.sh" "$@"
 sets=(--set run.replicates=2 --set "run.out_dir=$scratch/runs" --set ppo.steps=2 -q)
 
 sweep() { # sweep NAME

@@ -12,18 +12,12 @@
 #   with 3 rows (axis values, increasing rm_params), the scaling rows of fits.csv and report.md.
 # Fails (does not skip) when Slurm is not installed.
 # Usage (oo_script_test): sweep_slurm.sh OVEROPT SOURCE_DIR SCRATCH_DIR
-set -u
-overopt=$1 src=$2 scratch=$3
+. "$(dirname "$0")/lib.sh" "$@"
 export PATH=$PATH:/usr/sbin
 for exe in slurmctld slurmd munged sbatch squeue scontrol mpirun; do
   command -v "$exe" >/dev/null 2>&1 || {
     echo "FAILED: '$exe' not found: install slurm-wlm, munge and openmpi-bin (apt-get install slurm-wlm munge)"; exit 1; }
 done
-rm -rf "$scratch"
-mkdir -p "$scratch"
-cd "$scratch" || exit 1
-fail=0
-die() { echo "FAILED: $*"; fail=1; }
 
 # ---- a private cluster (tests/slurm/private-cluster.sh)
 # shellcheck disable=SC1091

@@ -247,12 +247,12 @@ static void test_kl_grid_objectives(void) {
   EXPECT_NEAR(ensemble_objective_uwo(R, 4, 0.5), 3.0 - 0.5 * 3.5, 1e-15);
   float rows[8] = {1, 2, 3, 6, 4, 4, 4, 4}, out[2];
   obj_spec uwo = {OBJ_UWO, 0.5, 0, 0}, single = {OBJ_SINGLE, 0, 3, 0}, bad_member = {OBJ_SINGLE, 0, 4, 0};
-  EXPECT_OK(ensemble_objective_rows(out, &uwo, rows, 2, 4));
+  EXPECT_OK(ensemble_objective_rows(out, &uwo, rows, NULL, 2, 4));
   EXPECT_NEAR(out[0], 1.25, 1e-6);
   EXPECT_NEAR(out[1], 4.0, 1e-6);
-  EXPECT_OK(ensemble_objective_rows(out, &single, rows, 2, 4));
+  EXPECT_OK(ensemble_objective_rows(out, &single, rows, NULL, 2, 4));
   EXPECT(out[0] == 6.0f && out[1] == 4.0f);
-  EXPECT(ensemble_objective_rows(out, &bad_member, rows, 2, 4) != OO_OK);
+  EXPECT(ensemble_objective_rows(out, &bad_member, rows, NULL, 2, 4) != OO_OK);
   obj_kind k;
   EXPECT_OK(obj_parse(&k, "wco"));
   EXPECT(k == OBJ_WCO && strcmp(obj_name(OBJ_UWO), "uwo") == 0);
@@ -323,11 +323,11 @@ static void test_softmin(void) {
   /* the Laplace objectives by hand: R = {1, 2, 3, 6} (mean 3, population variance 3.5), V = {1, 0, 2, 1} */
   float Rl[4] = {1, 2, 3, 6}, Vl[4] = {1, 0, 2, 1}, o1;
   obj_spec lu = {.kind = OBJ_LAPLACE_UWO, .lambda = 0.5, .member = 2}, el = {.kind = OBJ_ENS_LAPLACE, .lambda = 0.5};
-  EXPECT_OK(laplace_objective_rows(&o1, &lu, Rl, Vl, 1, 4));
+  EXPECT_OK(ensemble_objective_rows(&o1, &lu, Rl, Vl, 1, 4));
   EXPECT_NEAR(o1, 3.0 - 0.5 * 2.0, 1e-6);
-  EXPECT_OK(laplace_objective_rows(&o1, &el, Rl, Vl, 1, 4));
+  EXPECT_OK(ensemble_objective_rows(&o1, &el, Rl, Vl, 1, 4));
   EXPECT_NEAR(o1, 3.0 - 0.5 * (3.5 + 1.0), 1e-6);
-  EXPECT(ensemble_objective_rows(&o1, &el, Rl, 1, 4) != OO_OK && laplace_objective_rows(&o1, &lu, Rl, Vl, 1, 2) != OO_OK);
+  EXPECT(ensemble_objective_rows(&o1, &el, Rl, NULL, 1, 4) != OO_OK && ensemble_objective_rows(&o1, &lu, Rl, Vl, 1, 2) != OO_OK);
   obj_kind k;
   EXPECT_OK(obj_parse(&k, "ens_laplace"));
   EXPECT(k == OBJ_ENS_LAPLACE);
@@ -335,7 +335,7 @@ static void test_softmin(void) {
   EXPECT(k == OBJ_SOFTMIN && strcmp(obj_name(OBJ_SOFTMIN), "softmin") == 0);
   float out[3];
   obj_spec bad_tau = {OBJ_SOFTMIN, 0, 0, 0};
-  EXPECT(ensemble_objective_rows(out, &bad_tau, same, 1, 3) != OO_OK);
+  EXPECT(ensemble_objective_rows(out, &bad_tau, same, NULL, 1, 3) != OO_OK);
   EXPECT(strstr(oo_error_message(), "tau > 0") != NULL);
 
   /* best-of-n: softmin with tau -> 0 ranks like wco, tau -> inf like mean */
@@ -362,6 +362,64 @@ static void test_softmin(void) {
 
 /* WARM: rm_weight_average against the exact mean (long double sum of at most 64 floats of one
  * sign pattern is exact to 2^-64 relative), within rm.h's bound 2^-24 |mean| + K 2^-53 max|p|. */
+/* ensemble_row_stats and ensemble_objective_rows, the local scoring step of PPO, best-of-n and
+ * `overopt score`, against a long-double brute force on random (n,K) matrices, some rows offset
+ * by 300 so |mean| >> spread (a one-pass Sigma r^2 - K mean^2 would cancel there). Tolerances:
+ * the result is rounded once to float (2^-24 relative) after double sums of K terms (K 2^-53 of
+ * the largest term): mean 2^-24 |mu| + K 2^-53 max|R|; variance 2^-24 v + 4 K 2^-53 s (|mu| + s)
+ * with s = max|R - mu| (the double mean's error enters each deviation once); min exactly. Each
+ * objective row is also bitwise the float of ensemble_objective, the per-sample function
+ * best-of-n and `overopt score` call. */
+static void test_row_stats(void) {
+  enum { N = 257, KMAX = 7 };
+  static float R[N * KMAX], V[N * KMAX], mean[N], var[N], mn[N], out[N];
+  double worst_m = 0, worst_v = 0;
+  for (int K = 1; K <= KMAX; K += 3) {
+    oo_rng g = oo_rng_make(17, RNG_TEST, (uint64_t)K, 0);
+    for (int i = 0; i < N; i++)
+      for (int m = 0; m < K; m++) {
+        R[i * K + m] = (i % 3 == 0 ? 300.0f : 0.0f) + 2.0f * (float)oo_rng_normal(&g);
+        V[i * K + m] = (float)oo_rng_uniform(&g);
+      }
+    ensemble_row_stats(mean, var, mn, R, N, K);
+    for (int i = 0; i < N; i++) {
+      const float *r = R + i * K;
+      long double mu = 0, v = 0, w = 0, maxabs = 0, s = 0;
+      float lo = r[0];
+      for (int m = 0; m < K; m++) mu += r[m], lo = r[m] < lo ? r[m] : lo, maxabs = fmaxl(maxabs, fabsl(r[m]));
+      mu /= K;
+      for (int m = 0; m < K; m++) v += (r[m] - mu) * (r[m] - mu), s = fmaxl(s, fabsl(r[m] - mu)), w += V[i * K + m];
+      v /= K;
+      const double tol_m = 0x1p-24 * (double)fabsl(mu) + K * 0x1p-53 * (double)maxabs;
+      const double tol_v = 0x1p-24 * (double)v + 4 * K * 0x1p-53 * (double)(s * (fabsl(mu) + s));
+      EXPECT_MSG(fabsl(mean[i] - mu) <= tol_m, "K %d row %d: mean %.9g vs %.12Lg", K, i, mean[i], mu);
+      EXPECT_MSG(fabsl(var[i] - v) <= tol_v, "K %d row %d: var %.9g vs %.12Lg", K, i, var[i], v);
+      EXPECT(mn[i] == lo);
+      worst_m = fmax(worst_m, (double)fabsl(mean[i] - mu) / tol_m);
+      worst_v = fmax(worst_v, (double)fabsl(var[i] - v) / tol_v);
+      /* the objectives from the same row, by their definitions (DESIGN.md section 1) */
+      const double lam = 0.5;
+      const long double want[] = {r[K - 1], mu, lo, mu - lam * v, r[K - 1] - lam * V[i * K + K - 1],
+                                  mu - lam * (v + w / K)};
+      const obj_kind kinds[] = {OBJ_SINGLE, OBJ_MEAN, OBJ_WCO, OBJ_UWO, OBJ_LAPLACE_UWO, OBJ_ENS_LAPLACE};
+      for (int k = 0; k < 6; k++) {
+        obj_spec spec = {kinds[k], lam, K - 1, 1.0};
+        EXPECT_OK(ensemble_objective_rows(out + i, &spec, r, V + i * K, 1, K));
+        const double tol = 0x1p-24 * (double)fabsl(want[k]) + tol_m + lam * tol_v + 0x1p-24 * lam;
+        EXPECT_MSG(fabsl(out[i] - want[k]) <= tol, "K %d row %d %s: %.9g vs %.12Lg", K, i, obj_name(kinds[k]),
+                   out[i], want[k]);
+        if (k < 4) EXPECT(out[i] == (float)ensemble_objective(&spec, r, K));
+      }
+    }
+    /* the whole matrix in one call gives the rows of one call each */
+    obj_spec sm = {OBJ_SOFTMIN, 0, 0, 3.0};
+    EXPECT_OK(ensemble_objective_rows(out, &sm, R, NULL, N, K));
+    for (int i = 0; i < N; i++) EXPECT(out[i] == (float)ensemble_objective_softmin(R + i * K, K, 3.0));
+    ensemble_row_stats(NULL, var, NULL, R, N, K); /* outputs are optional */
+  }
+  printf("ensemble_row_stats: largest error / tolerance: mean %.3g, variance %.3g\n", worst_m, worst_v);
+}
+
 static void test_warm_average(void) {
   enum { K = 7, n = 4096 };
   float *p[K], *out = xmalloc(sizeof(float) * n);
@@ -419,6 +477,7 @@ int main(void) {
   test_alignment();
   test_kl_grid_objectives();
   test_softmin();
+  test_row_stats();
   test_warm_average();
   test_scale();
   EXPECT(oo_mem_live_blocks() == live);

@@ -1,5 +1,8 @@
 /* test_comm: the role communicators match the layout for several configs on 2 or 4 ranks:
- * sizes, ranks, and membership (checked by an allreduce over each communicator). */
+ * sizes, ranks, and membership (checked by an allreduce over each communicator); a failed MPI
+ * call is reported with its rank and communicator name (a broadcast from a root outside the
+ * communicator, which MPI rejects with MPI_ERR_ROOT); oo_agree: one failing rank keeps its
+ * message, the others get theirs, all return non-zero. */
 #include <string.h>
 
 #include "comm.h"
@@ -86,6 +89,36 @@ int main(int argc, char **argv) {
     EXPECT_OK(layout_build(&lay, P + 1, &cfg));
     EXPECT(comm_build(&c, MPI_COMM_WORLD, &lay) != 0);
     EXPECT(strstr(oo_error_message(), "layout was built for") != NULL);
+    layout_free(&lay);
+  }
+  /* CHECK_MPI's report: the call, this rank, the communicator comm_build named. */
+  {
+    oo_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.rm.k = 2;
+    oo_layout lay;
+    oo_comms c;
+    EXPECT_OK(layout_build(&lay, P, &cfg));
+    EXPECT_OK(comm_build(&c, MPI_COMM_WORLD, &lay));
+    int x = 0;
+    int mpi = MPI_Bcast(&x, 1, MPI_INT, P + 3, c.world); /* root out of range: MPI_ERR_ROOT, returned */
+    EXPECT(mpi != MPI_SUCCESS);
+    EXPECT(oo_mpi_status(mpi, __FILE__, __LINE__, "MPI_Bcast(from a bad root)") != 0);
+    char want[64];
+    snprintf(want, sizeof want, "failed on rank %d (communicator world)", rank);
+    EXPECT_MSG(strstr(oo_error_message(), want) != NULL, "message '%s' lacks '%s'", oo_error_message(), want);
+    if (c.rm_comm != MPI_COMM_NULL) {
+      mpi = MPI_Bcast(&x, 1, MPI_INT, P + 3, c.rm_comm);
+      EXPECT(oo_mpi_status(mpi, __FILE__, __LINE__, "MPI_Bcast(from a bad root)") != 0);
+      EXPECT_MSG(strstr(oo_error_message(), "(communicator rm_comm)") != NULL, "message '%s'", oo_error_message());
+    }
+    /* oo_agree: the last rank fails; it keeps its message, the others record theirs */
+    int rc = rank == P - 1 ? oo_error_at(__FILE__, __LINE__, "the last rank failed here") : OO_OK;
+    rc = oo_agree(c.world, rc, "failed on another rank");
+    EXPECT(rc != OO_OK);
+    EXPECT(strstr(oo_error_message(), rank == P - 1 ? "the last rank failed here" : "failed on another rank") != NULL);
+    EXPECT(oo_agree(c.world, OO_OK, "unused") == OO_OK);
+    comm_free(&c);
     layout_free(&lay);
   }
   int fails = test_failures, all = 0;

@@ -33,18 +33,16 @@ static void test_overfit(void) {
     for (int t = 0; t < T - 1; t++) tgt[b * T + t] = tok[b * T + t + 1];
     tgt[b * T + T - 1] = GPT_EOT;
   }
-  gpt_adamw opt = {.lr = 3e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.0f};
-  float first = 0.0f, loss = 0.0f;
   const int steps = 150;
+  const gpt_optim opt = {3e-3f, 3e-4f, 10, steps, 0.0f, 1.0f}; /* the stages' optimizer, on one process */
+  float first = 0.0f, loss = 0.0f;
   for (int s = 0; s < steps; s++) {
     gpt_zero_grad(&m);
     gpt_forward(&m, tok, B, T);
     loss = gpt_cross_entropy(gpt_logits(&m), tgt, B * T, GPT_VOCAB, gpt_dlogits_buffer(&m));
     if (s == 0) first = loss;
     gpt_backward(&m, gpt_dlogits_buffer(&m));
-    gpt_clip_grad(&m, 1.0f);
-    opt.lr = gpt_lr_schedule(s, 10, steps, 3e-3f, 3e-4f);
-    gpt_adamw_step(&m, &opt);
+    gpt_optim_update(&m, &opt, gpt_optim_lr(&opt, s), gpt_grad_norm(&m));
   }
   printf("overfit: loss %.4f -> %.4f after %d steps (need < 0.1)\n", first, loss, steps);
   EXPECT(first > 5.0f); /* ~ln 257 at init */

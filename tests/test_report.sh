@@ -3,12 +3,8 @@
 # tests/report_data. Checks the PNGs (exist, PNG magic, not trivially small), that report.md's
 # numbers match what awk computes from the CSVs, and that missing / malformed inputs fail with
 # messages naming the file and line.
-set -u
-OO=$1
-SRC=$2
-S=$3
-DATA=$SRC/tests/report_data
-rm -rf "$S" && mkdir -p "$S" || exit 1
+. "$(dirname "$0")/lib.sh" "$@"
+DATA=$src/tests/report_data
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 ok() { echo "ok: $*"; }
@@ -16,23 +12,23 @@ ok() { echo "ok: $*"; }
 expect_error() {
   local name=$1 dir=$2
   shift 2
-  if "$OO" report "$dir" >"$S/$name.out" 2>"$S/$name.err"; then
+  if "$overopt" report "$dir" >"$scratch/$name.out" 2>"$scratch/$name.err"; then
     fail "$name: overopt report succeeded on bad input"; return
   fi
   for p in "$@"; do
-    grep -qF -- "$p" "$S/$name.err" || { fail "$name: stderr lacks '$p':"; cat "$S/$name.err"; return; }
+    grep -qF -- "$p" "$scratch/$name.err" || { fail "$name: stderr lacks '$p':"; cat "$scratch/$name.err"; return; }
   done
-  ok "$name: $(grep -m1 -i error "$S/$name.err")"
+  ok "$name: $(grep -m1 -i error "$scratch/$name.err")"
 }
 is_png() { [[ $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]; }
 
 # ---- a full run directory ------------------------------------------------------------------------
-R=$S/run1
+R=$scratch/run1
 cp -r "$DATA/run1" "$R"
-if ! "$OO" report "$R" >"$S/run1.out" 2>"$S/run1.err"; then
-  echo "FAIL: overopt report $R:"; cat "$S/run1.out" "$S/run1.err"; exit 1
+if ! "$overopt" report "$R" >"$scratch/run1.out" 2>"$scratch/run1.err"; then
+  echo "FAIL: overopt report $R:"; cat "$scratch/run1.out" "$scratch/run1.err"; exit 1
 fi
-grep -qx "report: $R/report/report.md" "$S/run1.out" || fail "last line is not 'report: $R/report/report.md'"
+grep -qx "report: $R/report/report.md" "$scratch/run1.out" || fail "last line is not 'report: $R/report/report.md'"
 for p in bon_gold bon_proxy ppo_gold ppo_proxy ppo_variance rm_accuracy; do
   f=$R/report/$p.png
   if [[ ! -f $f ]]; then fail "$p.png missing"; continue; fi
@@ -78,49 +74,49 @@ grep -qF '<details><summary>config.cfg</summary>' "$MD" && grep -qF 'label_noise
   fail "report.md lacks the collapsed config"
 
 # ---- a sweep directory -----------------------------------------------------------------------------
-W=$S/sweep1
+W=$scratch/sweep1
 cp -r "$DATA/sweep1" "$W"
-if "$OO" report "$W" >"$S/sweep.out" 2>"$S/sweep.err"; then
+if "$overopt" report "$W" >"$scratch/sweep.out" 2>"$scratch/sweep.err"; then
   f=$W/report/sweep_alpha_beta.png
   [[ -f $f ]] && is_png "$f" && (($(stat -c %s "$f") > 15000)) && ok "sweep_alpha_beta.png" ||
     fail "sweep_alpha_beta.png missing or not a PNG"
   grep -qF 'bon_gold.png, bon_proxy.png: skipped (no bon.csv)' "$W/report/report.md" ||
     fail "sweep report.md does not say the BoN plots were skipped"
-  grep -qF 'no bon.csv' "$S/sweep.err" || fail "no warning naming bon.csv on stderr"
+  grep -qF 'no bon.csv' "$scratch/sweep.err" || fail "no warning naming bon.csv on stderr"
   grep -qF '| 4 | 256 | 4 | 1.58438 |' "$W/report/report.md" || fail "sweep table row missing"
 else
-  fail "overopt report on the sweep directory:"; cat "$S/sweep.err"
+  fail "overopt report on the sweep directory:"; cat "$scratch/sweep.err"
 fi
 
 # ---- missing and malformed inputs -----------------------------------------------------------------
-mkdir -p "$S/empty"
-expect_error empty_dir "$S/empty" "no report inputs in '$S/empty'" "bon.csv" "ppo_<tag>.csv"
-expect_error no_dir "$S/does-not-exist" "run directory '$S/does-not-exist' not found"
+mkdir -p "$scratch/empty"
+expect_error empty_dir "$scratch/empty" "no report inputs in '$scratch/empty'" "bon.csv" "ppo_<tag>.csv"
+expect_error no_dir "$scratch/does-not-exist" "run directory '$scratch/does-not-exist' not found"
 
-bad() { # bad NAME FILE: a copy of run1 in $S/NAME whose FILE is then edited by the caller
-  rm -rf "${S:?}/$1"; cp -r "$DATA/run1" "$S/$1"; echo "$S/$1/$2"
+bad() { # bad NAME FILE: a copy of run1 in $scratch/NAME whose FILE is then edited by the caller
+  rm -rf "${scratch:?}/$1"; cp -r "$DATA/run1" "$scratch/$1"; echo "$scratch/$1/$2"
 }
 f=$(bad short_row bon.csv); sed -i '5s/,[^,]*$//' "$f"
-expect_error short_row "$S/short_row" "$f:5: 5 fields, but the header (line 1) has 6"
+expect_error short_row "$scratch/short_row" "$f:5: 5 fields, but the header (line 1) has 6"
 f=$(bad not_number bon.csv); sed -i '7s/^\([^,]*,[^,]*,[^,]*,[^,]*\),[^,]*/\1,abc/' "$f"
-expect_error not_number "$S/not_number" "$f:7: column 'gold': 'abc' is not a number"
+expect_error not_number "$scratch/not_number" "$f:7: column 'gold': 'abc' is not a number"
 f=$(bad no_column bon.csv); sed -i '1s/,gold_se$/,stderr/' "$f"
-expect_error no_column "$S/no_column" "$f:1: no column 'gold_se'"
+expect_error no_column "$scratch/no_column" "$f:1: no column 'gold_se'"
 f=$(bad ppo_bad ppo_wco.csv); sed -i '12s/,[^,]*,[^,]*$//' "$f"
-expect_error ppo_bad "$S/ppo_bad" "$f:12: 12 fields, but the header (line 1) has 14"
+expect_error ppo_bad "$scratch/ppo_bad" "$f:12: 12 fields, but the header (line 1) has 14"
 f=$(bad fits_bad fits.csv); sed -i '3s/,bon,/,quadratic,/' "$f"
-expect_error fits_bad "$S/fits_bad" "$f:3: form 'quadratic' is neither 'bon' nor 'rl'"
+expect_error fits_bad "$scratch/fits_bad" "$f:3: form 'quadratic' is neither 'bon' nor 'rl'"
 f=$(bad empty_csv rm_members.csv); : >"$f"
-expect_error empty_csv "$S/empty_csv" "$f: empty file"
+expect_error empty_csv "$scratch/empty_csv" "$f: empty file"
 rm -f "$(bad no_bon bon.csv)"
-if "$OO" report "$S/no_bon" >"$S/no_bon.out" 2>"$S/no_bon.err"; then
-  grep -qF 'skipped (no bon.csv)' "$S/no_bon/report/report.md" && [[ ! -e $S/no_bon/report/bon_gold.png ]] &&
-    [[ -f $S/no_bon/report/ppo_gold.png ]] && ok "missing bon.csv: BoN plots skipped, others made" ||
+if "$overopt" report "$scratch/no_bon" >"$scratch/no_bon.out" 2>"$scratch/no_bon.err"; then
+  grep -qF 'skipped (no bon.csv)' "$scratch/no_bon/report/report.md" && [[ ! -e $scratch/no_bon/report/bon_gold.png ]] &&
+    [[ -f $scratch/no_bon/report/ppo_gold.png ]] && ok "missing bon.csv: BoN plots skipped, others made" ||
     fail "missing bon.csv: report.md/plots wrong"
 else
-  fail "missing bon.csv should skip the BoN plots, not fail:"; cat "$S/no_bon.err"
+  fail "missing bon.csv should skip the BoN plots, not fail:"; cat "$scratch/no_bon.err"
 fi
-OVEROPT_GNUPLOT=/nonexistent/gnuplot expect_error no_gnuplot "$S/run1" "gnuplot-nox"
+OVEROPT_GNUPLOT=/nonexistent/gnuplot expect_error no_gnuplot "$scratch/run1" "gnuplot-nox"
 
 if ((FAILS)); then echo "$FAILS FAILED"; exit 1; fi
 echo "ALL PASSED"

@@ -7,20 +7,15 @@
 # decoding, logprob/score equal to an independent C computation (tools_ckpt), and clear errors
 # (non-zero exit, message naming the problem) for a wrong kind, a too-long line, a missing file
 # and bad flags.
-set -u
-OVEROPT=$1
-SCRATCH=$3
+. "$(dirname "$0")/lib.sh" "$@"
 CKPT=$4
-rm -rf "$SCRATCH"
-mkdir -p "$SCRATCH"
-cd "$SCRATCH" || exit 1
 fails=0
 fail() { echo "FAILED: $*"; fails=$((fails + 1)); }
 
 "$CKPT" . || { echo "FAILED: fixture generation"; exit 1; }
 
 # ---- sample ----------------------------------------------------------------------------------
-if ! "$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 3 > s5.tsv 2> s5.err; then
+if ! "$overopt" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 3 > s5.tsv 2> s5.err; then
   fail "sample exited non-zero: $(cat s5.err)"
 fi
 [ "$(head -n1 s5.tsv)" = "$(printf 'index\ttext')" ] || fail "sample: header is '$(head -n1 s5.tsv)'"
@@ -31,22 +26,22 @@ LC_ALL=C grep -q '[^ -~	]' s5.tsv && fail "sample: raw non-printable bytes in th
 # a random byte model emits non-printable bytes: they must appear as \xHH
 grep -q '\\x[0-9A-F][0-9A-F]' s5.tsv || fail "sample: no \\xHH escapes in 150 random bytes"
 
-"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 3 > again.tsv 2>&1
+"$overopt" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 3 > again.tsv 2>&1
 cmp -s s5.tsv again.tsv || fail "sample: same seed gave different output"
-"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 3 --max-tokens 30 --seed 3 > s3.tsv 2>&1
+"$overopt" sample --model lm.h5 --prompt 'ab' -n 3 --max-tokens 30 --seed 3 > s3.tsv 2>&1
 [ "$(head -n4 s5.tsv)" = "$(cat s3.tsv)" ] || fail "sample: -n 3 is not the first 3 rows of -n 5 (batch dependence)"
-"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 4 > s5b.tsv 2>&1
+"$overopt" sample --model lm.h5 --prompt 'ab' -n 5 --max-tokens 30 --seed 4 > s5b.tsv 2>&1
 cmp -s s5.tsv s5b.tsv && fail "sample: seeds 3 and 4 gave identical output"
-"$OVEROPT" sample --model lm.h5 --prompt 'ab' -n 4 --max-tokens 20 --top-k 1 > greedy.tsv 2>&1
+"$overopt" sample --model lm.h5 --prompt 'ab' -n 4 --max-tokens 20 --top-k 1 > greedy.tsv 2>&1
 [ "$(tail -n +2 greedy.tsv | cut -f2 | sort -u | wc -l)" -eq 1 ] || fail "sample: --top-k 1 rows differ"
 
 # ---- logprob ----------------------------------------------------------------------------------
-if ! "$OVEROPT" logprob --model lm.h5 --text text.txt > lp.tsv 2> lp.err; then
+if ! "$overopt" logprob --model lm.h5 --text text.txt > lp.tsv 2> lp.err; then
   fail "logprob exited non-zero: $(cat lp.err)"
 fi
 [ "$(head -n1 lp.tsv)" = "$(printf 'index\tlogprob_nats\tbytes')" ] || fail "logprob: header is '$(head -n1 lp.tsv)'"
 [ "$(tail -n +2 lp.tsv | cut -f1 | tr '\n' ' ')" = "0 1 2 3 4 " ] || fail "logprob: index column is not 0-based"
-"$OVEROPT" logprob --model lm.h5 --text - < text.txt > lp_stdin.tsv 2>&1 || fail "logprob --text - exited non-zero"
+"$overopt" logprob --model lm.h5 --text - < text.txt > lp_stdin.tsv 2>&1 || fail "logprob --text - exited non-zero"
 cmp -s lp.tsv lp_stdin.tsv || fail "logprob --text - (standard input) differs from --text text.txt"
 cut -f2- lp.tsv | paste - expect_logprob.tsv | awk -F'\t' '
   NR == 1 { next }
@@ -55,11 +50,11 @@ cut -f2- lp.tsv | paste - expect_logprob.tsv | awk -F'\t' '
   END { if (NR != 6) { print "expected 5 rows, got " NR - 1; bad = 1 }; exit bad }' || fail "logprob differs from the C computation"
 
 # ---- score ------------------------------------------------------------------------------------
-if ! "$OVEROPT" score --model rm.h5 --text text.txt > sc.tsv 2> sc.err; then
+if ! "$overopt" score --model rm.h5 --text text.txt > sc.tsv 2> sc.err; then
   fail "score exited non-zero: $(cat sc.err)"
 fi
 [ "$(head -n1 sc.tsv)" = "$(printf 'index\treward\tbytes')" ] || fail "score: header is '$(head -n1 sc.tsv)'"
-"$OVEROPT" score --model=rm.h5 --text=- < text.txt > sc_stdin.tsv 2>&1 || fail "score --text=- exited non-zero"
+"$overopt" score --model=rm.h5 --text=- < text.txt > sc_stdin.tsv 2>&1 || fail "score --text=- exited non-zero"
 cmp -s sc.tsv sc_stdin.tsv || fail "score --text=- (standard input) differs from --text text.txt"
 cut -f2- sc.tsv | paste - expect_score.tsv | awk -F'\t' '
   NR == 1 { next }
@@ -78,24 +73,24 @@ expect_error() {
     fail "'$*': message lacks '$needle': $(head -c 600 err.out)"
   fi
 }
-expect_error "expected a reward checkpoint, got kind 'lm'" "$OVEROPT" score --model lm.h5 --text text.txt
-expect_error "expected an lm checkpoint, got kind 'reward'" "$OVEROPT" logprob --model rm.h5 --text text.txt
-expect_error "line 3" "$OVEROPT" logprob --model lm.h5 --text long.txt
-expect_error "nope.h5" "$OVEROPT" sample --model nope.h5 --prompt x
-expect_error "missing.txt" "$OVEROPT" logprob --model lm.h5 --text missing.txt
-expect_error "--temperature" "$OVEROPT" sample --model lm.h5 --prompt x --temprature 2
-expect_error "--top-p" "$OVEROPT" sample --model lm.h5 --prompt x --top-p 2
+expect_error "expected a reward checkpoint, got kind 'lm'" "$overopt" score --model lm.h5 --text text.txt
+expect_error "expected an lm checkpoint, got kind 'reward'" "$overopt" logprob --model rm.h5 --text text.txt
+expect_error "line 3" "$overopt" logprob --model lm.h5 --text long.txt
+expect_error "nope.h5" "$overopt" sample --model nope.h5 --prompt x
+expect_error "missing.txt" "$overopt" logprob --model lm.h5 --text missing.txt
+expect_error "--temperature" "$overopt" sample --model lm.h5 --prompt x --temprature 2
+expect_error "--top-p" "$overopt" sample --model lm.h5 --prompt x --top-p 2
 
 # exit codes (1 runtime, 2 usage) and messages without source locations unless --debug
-"$OVEROPT" logprob --model lm.h5 --text missing.txt > err.out 2>&1; rc=$?
+"$overopt" logprob --model lm.h5 --text missing.txt > err.out 2>&1; rc=$?
 [ $rc -eq 1 ] || fail "runtime error: exit code $rc, expected 1"
 grep -qE '\.c:[0-9]+|from ' err.out && fail "user error shows a source location or trace: $(cat err.out)"
-"$OVEROPT" --debug logprob --model lm.h5 --text missing.txt > err.out 2>&1
+"$overopt" --debug logprob --model lm.h5 --text missing.txt > err.out 2>&1
 grep -qE 'cmd_tools\.c:[0-9]+' err.out || fail "--debug: no source location in $(cat err.out)"
-"$OVEROPT" sample --model lm.h5 --prompt x --temprature 2 > err.out 2>&1; rc=$?
+"$overopt" sample --model lm.h5 --prompt x --temprature 2 > err.out 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "usage error: exit code $rc, expected 2"
 grep -q "did you mean '--temperature'" err.out || fail "unknown option: no suggestion in $(cat err.out)"
-"$OVEROPT" sample --model=lm.h5 --prompt=ab --samples=2 --max-tokens=5 > eq.tsv 2>&1 || fail "--opt=value form refused: $(cat eq.tsv)"
+"$overopt" sample --model=lm.h5 --prompt=ab --samples=2 --max-tokens=5 > eq.tsv 2>&1 || fail "--opt=value form refused: $(cat eq.tsv)"
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"

@@ -83,6 +83,20 @@ class Block(nn.Module):
         x = x + self.fcproj(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
         return x
 
+    def prefill(self, x, kcache, vcache):
+        """The prompt's positions at once: x (B,Tp,C); fills caches [:, :, :Tp]."""
+        B, T, C = x.shape
+        NH, hs = self.NH, C // self.NH
+        h = self.ln1(x)
+        q, k, v = self.qkv(h).split(C, dim=2)
+        q, k, v = (z.view(B, T, NH, hs).transpose(1, 2) for z in (q, k, v))
+        kcache[:, :, :T, :] = k
+        vcache[:, :, :T, :] = v
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs)) + self.causal_bias(T)
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + self.proj(y)
+        return x + self.fcproj(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
     def step(self, x, kcache, vcache, t):
         """One position per sequence: x (B,1,C); caches (B,NH,Tmax,hs) filled up to t."""
         B, _, C = x.shape
@@ -103,8 +117,9 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, C, L, NH, T):
+    def __init__(self, C, L, NH, T, head=None):
         super().__init__()
+        self.head = head  # None: LM only; "value": LM + scalar value head; "reward": scalar head only
         self.C, self.L, self.NH, self.T = C, L, NH, T
         self.wte = nn.Embedding(VOCAB, C)
         self.wpe = nn.Embedding(T, C)
@@ -120,14 +135,59 @@ class GPT(nn.Module):
                 std = 0.02 / math.sqrt(2 * L) if ("proj" in name) else 0.02
                 nn.init.normal_(p, 0.0, std)
 
-    def forward(self, idx):
+        if head is not None:
+            self.vhead = nn.Linear(C, 1)
+            nn.init.normal_(self.vhead.weight, 0.0, 0.02)
+            nn.init.zeros_(self.vhead.bias)
+
+    def trunk(self, idx):
         B, T = idx.shape
-        pos = torch.arange(T)
-        x = self.wte(idx) + self.wpe(pos)
+        x = self.wte(idx) + self.wpe(torch.arange(T))
         for b in self.blocks:
             x = b(x)
-        x = self.lnf(x)
-        return x @ self.wte.weight.t()  # tied LM head, (B,T,V)
+        return self.lnf(x)
+
+    def forward(self, idx):
+        return self.trunk(idx) @ self.wte.weight.t()  # tied LM head, (B,T,V)
+
+    def reward(self, idx, last):
+        """Scalar reward of each sequence: the head on the final hidden state at index last (B,)."""
+        h = self.trunk(idx)
+        return self.vhead(h[torch.arange(idx.shape[0]), last]).squeeze(-1)
+
+    def lm_value(self, idx):
+        """(logits (B,T,V), values (B,T)) through one trunk pass: the policy with a value head."""
+        h = self.trunk(idx)
+        return h @ self.wte.weight.t(), self.vhead(h).squeeze(-1)
+
+    @torch.inference_mode()
+    def generate_from(self, prompt, B, max_new, gen):
+        """B continuations of max_new tokens after prompt (P,Tp) with P = 1 or B: a shared prompt
+        is fed once and its keys/values copied to every row (as gpt_generate does)."""
+        NH, hs = self.NH, self.C // self.NH
+        P, Tp = prompt.shape
+        Tmax = Tp + max_new
+        kc = [torch.empty(P, NH, Tmax, hs) for _ in range(self.L)]
+        vc = [torch.empty(P, NH, Tmax, hs) for _ in range(self.L)]
+        x = self.wte(prompt) + self.wpe(torch.arange(Tp))
+        for l, b in enumerate(self.blocks):
+            x = b.prefill(x, kc[l], vc[l])
+        if P != B:
+            kc = [k.expand(B, -1, -1, -1).contiguous() for k in kc]
+            vc = [v.expand(B, -1, -1, -1).contiguous() for v in vc]
+            x = x.expand(B, -1, -1)
+        logits = self.lnf(x[:, -1, :]) @ self.wte.weight.t()
+        out = torch.empty(B, max_new, dtype=torch.long)
+        for t in range(max_new):
+            tok = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=gen)  # (B,1)
+            out[:, t] = tok[:, 0]
+            if t == max_new - 1:
+                break
+            x = self.wte(tok) + self.wpe.weight[Tp + t]
+            for l, b in enumerate(self.blocks):
+                x = b.step(x, kc[l], vc[l], Tp + t)
+            logits = self.lnf(x)[:, 0, :] @ self.wte.weight.t()
+        return out
 
     @torch.inference_mode()
     def generate(self, B, max_new, gen):
@@ -200,6 +260,133 @@ def bench_shape(C, L, NH, T, B, BS, reps, sample_reps, max_new):
     print(f"TORCH shape={name} sample_tok_s={BS * new / best:.1f} sample_ms={best * 1e3:.1f} "
           f"proc_ms={best_p * 1e3:.1f} batch={BS} new={new}", flush=True)
 
+    # reward scoring: a reward model's forward over B full-length sequences (overopt bench's row)
+    torch.manual_seed(5)
+    rm = GPT(C, L, NH, T, head="reward").eval()
+    last = torch.full((B,), T - 1, dtype=torch.long)
+    best, best_p = float("inf"), 0.0
+    for rep in range(reps + 1):
+        t0, p0 = time.thread_time(), time.process_time()
+        with torch.inference_mode():
+            r = rm.reward(tok, last)
+        t, p = time.thread_time() - t0, time.process_time() - p0
+        if rep > 0 and t < best:
+            best, best_p = t, p
+    assert r.shape == (B,)
+    print(f"TORCH shape={name} score_seq_s={B / best:.1f} score_ms={best * 1e3:.1f} "
+          f"proc_ms={best_p * 1e3:.1f}", flush=True)
+
+
+# The quickstart's sizes (configs/quickstart.cfg), as overopt bench's composite rows use them.
+QS = dict(C=128, L=4, NH=4, T=96, K=5, RC=64, RL=2, RNH=4, GC=128, GL=4, GNH=4, P=32, R=40,
+          batch=32, minibatch=8, epochs=2, lr=3e-4, vf_coef=0.1, clip=0.2, vf_clip=0.2, lam=0.95)
+
+
+def rlhf_world():
+    q = QS
+    torch.manual_seed(7)
+    ref = GPT(q["C"], q["L"], q["NH"], q["T"]).eval()
+    policy = GPT(q["C"], q["L"], q["NH"], q["T"], head="value")
+    policy.load_state_dict({**policy.state_dict(), **ref.state_dict()})
+    members = [GPT(q["RC"], q["RL"], q["RNH"], q["T"], head="reward").eval() for _ in range(q["K"])]
+    gold = GPT(q["GC"], q["GL"], q["GNH"], q["T"], head="reward").eval()
+    return ref, policy, members, gold
+
+
+@torch.inference_mode()
+def score_all(members, gold, seq, last):
+    m = torch.stack([rm.reward(seq, last) for rm in members], dim=1)  # (n, K)
+    return m, m.mean(1), m.var(1, unbiased=False), m.min(1).values, gold.reward(seq, last)
+
+
+def ppo_step(ref, policy, members, gold, opt, prompts, gen):
+    """One PPO step as overopt's ppo_step (value head, objective single, beta 0): generate,
+    score, teacher-force policy/value/reference, GAE (gamma 1), whitened advantages, then
+    epochs x minibatches of the clipped policy loss + vf_coef x clipped value loss through one
+    backward, clip 1.0, AdamW. Returns the (generate, score, update) split in thread seconds."""
+    q = QS
+    n, Tp, R = q["batch"], q["P"] + 1, q["R"]
+    t0 = time.thread_time()
+    resp = policy.generate_from(prompts, n, R + 1, gen)  # (n, R+1)
+    seq = torch.cat([prompts, resp], dim=1)  # (n, Tp+R+1)
+    last = torch.full((n,), seq.shape[1] - 1, dtype=torch.long)
+    t1 = time.thread_time()
+    matrix, _, _, _, _ = score_all(members, gold, seq, last)
+    score = matrix[:, 0]
+    t2 = time.thread_time()
+    pos = torch.arange(Tp - 1, Tp - 1 + R + 1)  # logits predicting each response token
+    tgt = seq[:, Tp:]
+    with torch.inference_mode():
+        logits, values = policy.lm_value(seq)
+        old_lp = F.log_softmax(logits[:, pos], -1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
+        old_v = values[:, pos]
+        ref_lp = F.log_softmax(ref(seq)[:, pos], -1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
+        rew = torch.zeros_like(old_lp)
+        rew[:, -1] = score  # beta = 0: the KL term is computed (reported) but weighs nothing
+        kl = (old_lp - ref_lp).sum(1).mean()
+        adv = torch.zeros_like(rew)
+        last_gae = torch.zeros(n)
+        for t in reversed(range(rew.shape[1])):
+            nxt = old_v[:, t + 1] if t + 1 < rew.shape[1] else torch.zeros(n)
+            delta = rew[:, t] + nxt - old_v[:, t]
+            last_gae = delta + q["lam"] * last_gae
+            adv[:, t] = last_gae
+        ret = adv + old_v
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    old_lp, old_v, adv, ret = (z.clone() for z in (old_lp, old_v, adv, ret))
+    mb = q["minibatch"]
+    for epoch in range(q["epochs"]):
+        order = torch.randperm(n, generator=gen)
+        for s in range(0, n, mb):
+            i = order[s:s + mb]
+            logits, values = policy.lm_value(seq[i])
+            lp = F.log_softmax(logits[:, pos], -1).gather(-1, tgt[i].unsqueeze(-1)).squeeze(-1)
+            ratio = torch.exp(lp - old_lp[i])
+            pg = torch.max(-adv[i] * ratio, -adv[i] * ratio.clamp(1 - q["clip"], 1 + q["clip"])).mean()
+            v = values[:, pos]
+            vc = old_v[i] + (v - old_v[i]).clamp(-q["vf_clip"], q["vf_clip"])
+            vf = 0.5 * torch.max((v - ret[i]) ** 2, (vc - ret[i]) ** 2).mean()
+            loss = pg + q["vf_coef"] * vf
+            opt.zero_grad(set_to_none=False)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            opt.step()
+    t3 = time.thread_time()
+    return t1 - t0, t2 - t1, t3 - t2, float(kl)
+
+
+def bench_rlhf(reps):
+    q = QS
+    ref, policy, members, gold = rlhf_world()
+    opt = torch.optim.AdamW(policy.parameters(), lr=q["lr"], betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(11)
+    prompts = torch.randint(97, 123, (q["batch"], q["P"] + 1), generator=gen)
+    prompts[:, 0] = EOT
+    best, split = float("inf"), None
+    for rep in range(reps + 1):
+        g, sc, u, _ = ppo_step(ref, policy, members, gold, opt, prompts, gen)
+        if rep > 0 and g + sc + u < best:
+            best, split = g + sc + u, (g, sc, u)
+    print(f"TORCH rlhf=ppo_step ppo_ms={best * 1e3:.1f} generate_ms={split[0] * 1e3:.1f} "
+          f"score_ms={split[1] * 1e3:.1f} update_ms={split[2] * 1e3:.1f} batch={q['batch']} "
+          f"minibatch={q['minibatch']} epochs={q['epochs']}", flush=True)
+
+    n = 256  # overopt's BENCH_BON_ROUND: the samples one rank generates per round
+    prompt = prompts[:1]
+    best, split = float("inf"), None
+    for rep in range(reps + 1):
+        t0 = time.thread_time()
+        resp = ref.generate_from(prompt, n, q["R"] + 1, gen)
+        t1 = time.thread_time()
+        seq = torch.cat([prompt.expand(n, -1), resp], dim=1)
+        last = torch.full((n,), seq.shape[1] - 1, dtype=torch.long)
+        score_all(members, gold, seq, last)
+        t2 = time.thread_time()
+        if rep > 0 and t2 - t0 < best:
+            best, split = t2 - t0, (t1 - t0, t2 - t1)
+    print(f"TORCH rlhf=bon_round bon_ms={best * 1e3:.1f} samples_s={n / best:.1f} "
+          f"generate_ms={split[0] * 1e3:.1f} score_ms={split[1] * 1e3:.1f} samples={n}", flush=True)
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -207,6 +394,7 @@ def main():
     ap.add_argument("--sample-reps", type=int, default=2, help="sampling repetitions after the warm-up")
     ap.add_argument("--quick", action="store_true", help="1 rep, 32 new tokens (a smoke test)")
     ap.add_argument("--shape", choices=["256", "128", "both"], default="both")
+    ap.add_argument("--no-rlhf", action="store_true", help="skip the PPO-step and best-of-n-round rows")
     a = ap.parse_args()
     reps, sreps, max_new = (1, 1, 32) if a.quick else (a.reps, a.sample_reps, 0)
     print(f"TORCH version={torch.__version__} threads={torch.get_num_threads()} "
@@ -215,6 +403,8 @@ def main():
     for key in (["256", "128"] if a.shape == "both" else [a.shape]):
         C, L, NH, T, B = shapes[key]
         bench_shape(C, L, NH, T, B, 64, reps, sreps, max_new)
+    if not a.no_rlhf:
+        bench_rlhf(1 if a.quick else 3)
     return 0
 
 

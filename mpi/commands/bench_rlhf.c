@@ -27,7 +27,7 @@ typedef struct {
   gpt ref, policy, value; /* pi_init, the policy (lm or lm_value), the value model (value = model) */
   rm_ensemble ens;  /* every member */
   gold_model gold;  /* random gold */
-  int *prompts;     /* (n_prompts, 1 + P) [EOT, P letters] */
+  int *prompts;     /* (n_prompts, 1 + prompt_len) [EOT, prompt_len letters] */
   int n_prompts;    /* prompts */
 } bench_world;
 
@@ -67,14 +67,14 @@ static int world_build(bench_world *w, const oo_config *cfg) {
     w->ens.member_id[w->ens.n_local++] = m;
   }
   CHECK(gold_build(&w->gold, cfg, NULL));
-  const int P = cfg->prefs.prompt_len;
+  const int prompt_len = cfg->prefs.prompt_len;
   w->n_prompts = cfg->ppo.batch > 1 ? cfg->ppo.batch : 1;
-  w->prompts = xmalloc(sizeof(int) * (size_t)w->n_prompts * (P + 1));
+  w->prompts = xmalloc(sizeof(int) * (size_t)w->n_prompts * (prompt_len + 1));
   oo_rng r = oo_rng_make(5, RNG_TEST, 0, 0);
   for (int i = 0; i < w->n_prompts; i++) {
-    int *p = w->prompts + (size_t)i * (P + 1);
+    int *p = w->prompts + (size_t)i * (prompt_len + 1);
     p[0] = GPT_EOT;
-    for (int t = 1; t <= P; t++) p[t] = 'a' + (int)oo_rng_below(&r, 26);
+    for (int t = 1; t <= prompt_len; t++) p[t] = 'a' + (int)oo_rng_below(&r, 26);
   }
   return OO_OK;
 }
@@ -129,15 +129,15 @@ static int bench_ppo(const oo_config *cfg0, const char *mode, int reps, bench_rl
 static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
   bench_world w;
   int rc = world_build(&w, cfg);
-  const int n = BENCH_BON_ROUND, P = cfg->prefs.prompt_len, R = cfg->prefs.response_len, Tp = P + 1;
-  const int Tmax = Tp + R + 1, max_new = R + 1, K = cfg->rm.k;
+  const int n = BENCH_BON_ROUND, response_len = cfg->prefs.response_len, Tp = cfg->prefs.prompt_len + 1;
+  const int Tmax = Tp + response_len + 1, max_new = response_len + 1, K = cfg->rm.k;
   gpt_kvcache kv;
   memset(&kv, 0, sizeof kv);
   int *prompt = xmalloc(sizeof(int) * (size_t)n * Tp), *gen = xmalloc(sizeof(int) * (size_t)n * max_new);
   int *gen_len = xmalloc(sizeof(int) * (size_t)n), *tok = xmalloc(sizeof(int) * (size_t)n * Tmax);
   int *len = xmalloc(sizeof(int) * (size_t)n);
   oo_rng *rng = xmalloc(sizeof(oo_rng) * (size_t)n);
-  float *matrix = xmalloc_floats((size_t)n * K), *stats = xmalloc_floats((size_t)n * 4);
+  float *matrix = xmalloc_floats((size_t)n * K), *gold = xmalloc_floats((size_t)n);
   for (int i = 0; i < n; i++) memcpy(prompt + (size_t)i * Tp, w.prompts, sizeof(int) * (size_t)Tp);
   if (!rc) rc = gpt_kv_create(&kv, &w.ref, n);
   const gpt_sample_opts o = {1.0f, (float)cfg->bon.top_p, 0, max_new, 1};
@@ -148,7 +148,7 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
     rc = gpt_generate(&w.ref, &kv, prompt, Tp, n, &o, rng, gen, gen_len, NULL);
     for (int i = 0; i < n && !rc; i++) { /* stage_bon's packing: [prompt, response], -1 padded */
       int nr = gen_len[i];
-      if (nr == max_new && gen[(size_t)i * max_new + R] != GPT_EOT) nr = R;
+      if (nr == max_new && gen[(size_t)i * max_new + response_len] != GPT_EOT) nr = response_len;
       int *seq = tok + (size_t)i * Tmax;
       memcpy(seq, prompt + (size_t)i * Tp, sizeof(int) * (size_t)Tp);
       memcpy(seq + Tp, gen + (size_t)i * max_new, sizeof(int) * (size_t)nr);
@@ -157,8 +157,8 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
     }
     double t1 = bench_clock();
     if (!rc)
-      rc = rm_ensemble_score(&w.ens, &w.comms, &w.lay, tok, len, n, Tmax, matrix, stats, stats + n, stats + 2 * n);
-    if (!rc) rc = gold_score_all(&w.gold, &w.comms, &w.lay, tok, len, n, Tmax, stats + 3 * n);
+      rc = rm_ensemble_score(&w.ens, &w.comms, &w.lay, tok, len, n, Tmax, matrix);
+    if (!rc) rc = gold_score_all(&w.gold, &w.comms, &w.lay, tok, len, n, Tmax, gold);
     double t2 = bench_clock();
     if (!rc && rep > 0 && t2 - t0 < best) {
       best = t2 - t0;
@@ -169,7 +169,7 @@ static int bench_bon(const oo_config *cfg, int reps, bench_rlhf_result *r) {
     }
   }
   gpt_kv_free(&kv);
-  xfree(&prompt), xfree(&gen), xfree(&gen_len), xfree(&tok), xfree(&len), xfree(&rng), xfree(&matrix), xfree(&stats);
+  xfree(&prompt), xfree(&gen), xfree(&gen_len), xfree(&tok), xfree(&len), xfree(&rng), xfree(&matrix), xfree(&gold);
   world_free(&w);
   return rc;
 }

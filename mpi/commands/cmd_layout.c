@@ -31,7 +31,7 @@ static int layout_run(const oo_args *a) {
   CHECK_GOTO(rc, cfg_load(cfg, path), done);
   for (int s = 0; s < opt_given(a, "--set"); s++) CHECK_GOTO(rc, cfg_set(cfg, opt_item(a, "--set", s)), done);
   CHECK_GOTO(rc, cfg_validate(cfg, path), done);
-  if (!P && MPI_Comm_size(MPI_COMM_WORLD, &P) != MPI_SUCCESS) P = 1;
+  if (!P) CHECK_MPI_GOTO(rc, MPI_Comm_size(MPI_COMM_WORLD, &P), done);
 
   oo_layout lay;
   CHECK_GOTO(rc, layout_build(&lay, P, cfg), done);

@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "core/core.h"
+#include "io/config.h"
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 
@@ -329,8 +330,6 @@ static void reward_set_free(reward_set *s) {
 
 /* ---- score: ensembles ---------------------------------------------------------------------- */
 
-#define SCORE_MAX_MEMBERS 64      /* as RM_MAX_MEMBERS (mpi/parallel/rm_ensemble.h) */
-
 /* 1 if path opens as HDF5 and its root has attribute k (an ensemble written by the rm stage).
  * 0 otherwise, also when it does not open: the single-model path reports that. */
 static int is_ensemble_file(const char *path) {
@@ -354,11 +353,11 @@ static int ensemble_set_load(reward_set *s, const char *path) {
   long k = 0;
   char group[32];
   int rc = h5_attr_read_int(&r, "/", "k", &k);
-  if (!rc && (k < 1 || k > SCORE_MAX_MEMBERS))
+  if (!rc && (k < 1 || k > CFG_MAX_MEMBERS))
     rc = oo_error_at(__FILE__, __LINE__,
                      "%s: root attribute k = %ld, but an ensemble has 1 to %d members: the file is damaged or "
                      "was not written by `overopt stage rm`; rerun the rm stage",
-                     path, k, SCORE_MAX_MEMBERS);
+                     path, k, CFG_MAX_MEMBERS);
   if (!rc) {
     snprintf(group, sizeof group, "member_%ld", k);
     if (h5_has(&r, group))
@@ -409,6 +408,8 @@ static int score_run(const tool_args *args) {
           "score: --uwo-lambda applies to an ensemble file (root attribute k, groups member_<m>); '%s' is not one",
           a.model);
   double lambda = a.uwo_lambda;
+  /* the objective columns, computed by the per-sample function best-of-n and PPO use */
+  const obj_spec columns[3] = {{.kind = OBJ_MEAN}, {.kind = OBJ_WCO}, {.kind = OBJ_UWO, .lambda = lambda}};
   reward_set rs;
   CHECK(ensemble ? ensemble_set_load(&rs, a.model) : reward_set_load(&rs, a.model));
   int n_ctx = rs.members[0].d.T;
@@ -449,8 +450,8 @@ static int score_run(const tool_args *args) {
       }
       printf("%d", first + b);
       for (int k = 0; k < rs.K; k++) printf("\t%.9g", row[k]);
-      printf("\t%.9g\t%.9g\t%.9g\n", ensemble_objective_mean(row, rs.K), ensemble_objective_wco(row, rs.K),
-             ensemble_objective_uwo(row, rs.K, lambda));
+      for (int o = 0; o < 3; o++) printf("\t%.9g", ensemble_objective(&columns[o], row, rs.K));
+      printf("\n");
     }
   }
   fflush(stdout);

@@ -20,6 +20,8 @@ int cmd_check(int argc, char **argv);
 /* overopt layout CONFIG [-n P] [--set key=value ...]: prints the rank roles and member
  * placement for P ranks (default: the world size). Single process: rank 0 only. */
 int cmd_layout(int argc, char **argv);
+/* overopt fit DIR (cmd_fit.c; the fits are postprocess.h's): collective on the world. */
+int cmd_fit(int argc, char **argv);
 
 /* overopt report DIR: DIR/report/<plot>.png and report.md from the run's CSV files. Rank 0 only. */
 int cmd_report(int argc, char **argv);

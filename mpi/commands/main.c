@@ -73,7 +73,7 @@ static int dispatch(int argc, char **argv, int rank) {
   }
   int code = rank == 0 ? cmd->run(argc, argv) : 0;
   fflush(stdout);
-  if (MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS) oo_mpi_die(1);
+  CHECK_MPI_DIE(MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD));
   return code;
 }
 
@@ -130,6 +130,6 @@ int main(int argc, char **argv) {
   } else {
     code = dispatch(argc - 1, argv + 1, rank);
   }
-  MPI_Finalize();
+  CHECK_MPI_DIE(MPI_Finalize());
   return code;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "blacs.h"
+#include "comm.h"
 #include "core/core.h"
 
 /* ScaLAPACK (Fortran convention: arguments by reference); BLACS in blacs.h. */
@@ -27,7 +28,7 @@ int fit_lstsq_dist(double *x, const double *A, const double *b, int m, int n, in
           m, n);
   if (mb <= 0) mb = 64;
   int P = 0, rc = OO_OK;
-  if (MPI_Comm_size(comm, &P) != MPI_SUCCESS) OO_FAIL("fit_lstsq_dist: MPI_Comm_size failed");
+  CHECK_MPI(MPI_Comm_size(comm, &P));
 
   /* BLACS grid P x 1 over exactly the ranks of comm */
   int handle = Csys2blacs_handle(comm), ctxt = handle;
@@ -71,11 +72,8 @@ int fit_lstsq_dist(double *x, const double *A, const double *b, int m, int n, in
   }
   /* every rank must take the same branch: agree on the worst info */
   int info_max = info, info_min = info;
-  if (MPI_Allreduce(&info, &info_max, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS ||
-      MPI_Allreduce(&info, &info_min, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS) {
-    rc = oo_error_at(__FILE__, __LINE__, "fit_lstsq_dist: MPI_Allreduce of pdgels info failed");
-    goto done;
-  }
+  CHECK_MPI_GOTO(rc, MPI_Allreduce(&info, &info_max, 1, MPI_INT, MPI_MAX, comm), done);
+  CHECK_MPI_GOTO(rc, MPI_Allreduce(&info, &info_min, 1, MPI_INT, MPI_MIN, comm), done);
   if (info_min < 0) {
     rc = oo_error_at(__FILE__, __LINE__, "pdgels rejected argument %d (m = %d, n = %d, mb = %d)",
                      -info_min, m, n, mb);
@@ -96,10 +94,7 @@ int fit_lstsq_dist(double *x, const double *A, const double *b, int m, int n, in
       xs[i] = bl[li];
       xs[n + i] = a[li + (size_t)i * lld];
     }
-  if (MPI_Allreduce(xs, rd, 2 * n, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS) {
-    rc = oo_error_at(__FILE__, __LINE__, "fit_lstsq_dist: MPI_Allreduce of the solution failed");
-    goto done;
-  }
+  CHECK_MPI_GOTO(rc, MPI_Allreduce(xs, rd, 2 * n, MPI_DOUBLE, MPI_SUM, comm), done);
   const int weak = fit_qr_rank_deficient(rd + n, A, m, n); /* the same on every rank */
   if (weak >= 0) {
     rc = oo_error_at(__FILE__, __LINE__,

@@ -134,7 +134,7 @@ static int factor_scalapack(double *log_det, double *Sigma, const double *G, dou
   }
   pdpotrf_("L", &D, a, &one, &one, desc, &info, 1);
   int bad = info;
-  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
+  CHECK_MPI_GOTO(rc, MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm), done);
   if (bad != 0) {
     rc = oo_error_at(__FILE__, __LINE__,
                      "laplace: the precision (D = %d, alpha = %g) is not positive definite (pdpotrf info %d)", D, alpha,
@@ -146,10 +146,7 @@ static int factor_scalapack(double *log_det, double *Sigma, const double *G, dou
     for (int li = 0; li < mloc; li++)
       if (local_to_global(li, nb, myrow, nprow) == gj) ld += 2.0 * log(a[(size_t)lj * lld + li]);
   }
-  if (MPI_Allreduce(MPI_IN_PLACE, &ld, 1, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS) {
-    rc = oo_error_at(__FILE__, __LINE__, "laplace: MPI_Allreduce of log det failed");
-    goto done;
-  }
+  CHECK_MPI_GOTO(rc, MPI_Allreduce(MPI_IN_PLACE, &ld, 1, MPI_DOUBLE, MPI_SUM, comm), done);
   *log_det = ld;
   if (Sigma) {
     pdpotrs_("L", &D, &D, a, &one, &one, desc, b, &one, &one, desc, &info, 1);
@@ -164,8 +161,7 @@ static int factor_scalapack(double *log_det, double *Sigma, const double *G, dou
         Sigma[(size_t)gj * D + local_to_global(li, nb, myrow, nprow)] = b[(size_t)lj * lld + li];
     }
     /* each entry has exactly one owner: the sum is the assembly, exact */
-    if (MPI_Allreduce(MPI_IN_PLACE, Sigma, D * D, MPI_DOUBLE, MPI_SUM, comm) != MPI_SUCCESS)
-      rc = oo_error_at(__FILE__, __LINE__, "laplace: MPI_Allreduce assembling Sigma failed");
+    CHECK_MPI_GOTO(rc, MPI_Allreduce(MPI_IN_PLACE, Sigma, D * D, MPI_DOUBLE, MPI_SUM, comm), done);
   }
 done:
   xfree(&a);

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "collectives.h"
+#include "train_step.h"
 #include "core/core.h"
 
 /* gold_score_all lives in rm_ensemble.h (the gold's data-parallel scorer over the RM ranks). */
@@ -45,7 +45,6 @@ int ppo_ctx_init(ppo_ctx *x) {
   x->K = cfg->rm.k;
   x->n_roll = lay->n_rollout;
   x->roll_rank = lay->ranks[c->rank].is_rollout ? lay->ranks[c->rank].rollout_index : -1;
-  REQUIRE(x->K >= 1 && x->K <= RM_MAX_MEMBERS, "rm.k = %d: must be 1..%d", x->K, RM_MAX_MEMBERS);
   REQUIRE(x->ens && x->ens->k == x->K, "ppo: the ensemble holds %d members but rm.k = %d", x->ens ? x->ens->k : 0,
           x->K);
   for (int q = 0; q < c->size; q++)
@@ -81,9 +80,7 @@ int ppo_ctx_init(ppo_ctx *x) {
   x->len = xmalloc(sizeof(int) * N);
   x->rlen = xmalloc(sizeof(int) * N);
   x->matrix = xmalloc_floats(N * (size_t)x->K);
-  x->mean = xmalloc_floats(N);
   x->var = xmalloc_floats(N);
-  x->min = xmalloc_floats(N);
   x->gold_s = xmalloc_floats(N);
   x->proxy_s = xmalloc_floats(N);
   x->lvar = xmalloc_floats(N * (size_t)x->K);
@@ -123,12 +120,20 @@ int ppo_ctx_init(ppo_ctx *x) {
     CHECK(gpt_kv_create(&x->kv, x->policy, x->gen_cap));
   }
   x->t_mpi = 0;
+  const gpt_optim opt = ppo_optim(cfg);
+  train_step_init(&x->train, "ppo", c->policy_comm, c->rank, &opt, cfg->run.skip_nonfinite);
   return OO_OK;
+}
+
+gpt_optim ppo_optim(const oo_config *cfg) {
+  /* no weight decay; clip 1.0 (trlx) over the joint gradient with ppo.value = head */
+  const gpt_optim o = {(float)cfg->ppo.lr, (float)cfg->ppo.lr_final, cfg->ppo.warmup, cfg->ppo.steps, 0.0f, 1.0f};
+  return o;
 }
 
 void ppo_ctx_free(ppo_ctx *x) {
   void **bufs[] = {(void **)&x->tok,     (void **)&x->len,      (void **)&x->rlen,     (void **)&x->matrix,
-                   (void **)&x->mean,    (void **)&x->var,      (void **)&x->min,      (void **)&x->gold_s,
+                   (void **)&x->var,     (void **)&x->gold_s,
                    (void **)&x->proxy_s, (void **)&x->score,    (void **)&x->logp,     (void **)&x->logp_ref,
                    (void **)&x->values,  (void **)&x->ent,      (void **)&x->rewards,  (void **)&x->adv,
                    (void **)&x->ret,     (void **)&x->k1,       (void **)&x->k2,       (void **)&x->k3,
@@ -207,15 +212,15 @@ static int share_tokens(ppo_ctx *x, int n) {
 /* Collective on world: member scores, ensemble statistics, gold, proxy objective and the score
  * optimized, for all n sequences, on every rank. */
 static int score_rows(ppo_ctx *x, int n) {
-  CHECK(rm_ensemble_score(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->matrix, x->mean, x->var, x->min));
+  CHECK(rm_ensemble_score(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->matrix));
   CHECK(gold_score_all(x->gold, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->gold_s));
   if (x->obj.kind == OBJ_WARM) { /* WARM's own score (issue #15) */
     CHECK(gold_score_all(x->warm, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->proxy_s));
-  } else if (x->obj.kind == OBJ_LAPLACE_UWO || x->obj.kind == OBJ_ENS_LAPLACE) {
-    CHECK(rm_ensemble_laplace_var(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->lvar));
-    CHECK(laplace_objective_rows(x->proxy_s, &x->obj, x->matrix, x->lvar, n, x->K));
-  } else
-    CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, n, x->K));
+  } else {
+    const int laplace = x->obj.kind == OBJ_LAPLACE_UWO || x->obj.kind == OBJ_ENS_LAPLACE;
+    if (laplace) CHECK(rm_ensemble_laplace_var(x->ens, x->comms, x->lay, x->tok, x->len, n, x->Tmax, x->lvar));
+    CHECK(ensemble_objective_rows(x->proxy_s, &x->obj, x->matrix, laplace ? x->lvar : NULL, n, x->K));
+  }
   memcpy(x->score, x->use_gold ? x->gold_s : x->proxy_s, sizeof(float) * (size_t)n);
   return OO_OK;
 }
@@ -337,6 +342,7 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
   row_range(mb, x->roll_rank, x->n_roll, &lo, &hi);
   const int nb = hi - lo;
   long ntok = 0;
+  double mb_loss = 0; /* this rank's policy loss + vf_coef value loss, mean over its tokens */
   gpt_zero_grad(x->policy);
   if (!x->value_head) gpt_zero_grad(x->value);
   for (int b = 0; b < nb; b++) {
@@ -375,21 +381,24 @@ static int update_minibatch(ppo_ctx *x, const int *rows, int mb, double lr, doub
       vl = value_loss(x, gpt_scalar_out(x->value), nb, T, dv);
       gpt_backward(x->value, dv);
     }
+    mb_loss = pl + cfg->ppo.vf_coef * vl;
     acc[0] += pl * (double)ntok;
     acc[1] += ps.clip_frac * (double)ntok;
     acc[2] += ps.approx_kl * (double)ntok;
     acc[3] += vl * (double)ntok;
     acc[4] += (double)ntok;
   }
-  /* Each rank differentiated the mean over its ntok tokens: weight by ntok / G, then sum. */
+  /* Each rank differentiated the mean over its ntok tokens: weight by ntok / G, then sum. The
+   * minibatch's loss (policy + vf_coef value, summed over ranks / G) is what the guard checks. */
   const float scale = G > 0 ? (float)((double)ntok / (double)G) : 0.0f;
-  gpt_adamw opt = {(float)lr, 0.9f, 0.95f, 1e-8f, 0.0f};
-  gpt *models[2] = {x->policy, x->value_head ? NULL : x->value};
-  for (int i = 0; i < 2 && models[i]; i++) {
-    TIMED(x, dp_allreduce_grads(models[i], x->comms->policy_comm, scale));
-    gpt_clip_grad(models[i], 1.0f);
-    gpt_adamw_step(models[i], &opt);
-  }
+  gpt *models[2] = {x->policy, x->value};
+  double loss = mb_loss * (double)ntok;
+  const double t0 = x->train.t_comm;
+  /* the guard's step is the run's optimizer update (epochs x minibatches per PPO step), 1-based */
+  int rc = train_step(&x->train, models, x->value_head ? 1 : 2, scale, &loss, 1, G > 0 ? (double)G : 1.0,
+                      x->policy->step + 1, (float)lr);
+  x->t_mpi += x->train.t_comm - t0;
+  CHECK(rc);
   return OO_OK;
 }
 
@@ -437,6 +446,7 @@ int ppo_step(ppo_ctx *x, const ppo_cmd *cmd, ppo_metrics *m) {
     m->proxy = mean_f(x->proxy_s, n);
     m->gold = mean_f(x->gold_s, n);
     m->objective = mean_f(x->score, n);
+    ensemble_row_stats(NULL, x->var, NULL, x->matrix, n, x->K);
     m->ens_var = mean_f(x->var, n);
     double es = 0;
     long nt = 0;

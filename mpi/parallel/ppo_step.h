@@ -11,8 +11,9 @@
  *      step s answers PPO_TRAIN prompt (s*n + i) mod count with stream
  *      oo_rng_make(seed, RNG_PPO, s*n + i, 0), so the tokens do not depend on R;
  *   2. the tokens reach every rank by one MPI_Allgatherv over world (non-rollout ranks send 0);
- *   3. rm_ensemble_score and gold_score_all score all n sequences; the broadcast at the end of
- *      each replaces DESIGN's "rewards back (scatterv)": every rank then holds every score;
+ *   3. rm_ensemble_score and gold_score_all score all n sequences; the allreduce that ends each
+ *      replaces DESIGN's "rewards back (scatterv)": every rank then holds every score, and the
+ *      objective is computed from the member-score matrix locally (ensemble_objective_rows);
  *   4. rollout ranks teacher-force their rows through policy, reference (and value model) and
  *      share the per-token arrays (log p, log p_ref, values, entropy) by MPI_Allgatherv over
  *      policy_comm. Rewards, GAE and the whitening then run on the whole batch on every rollout
@@ -23,10 +24,11 @@
  *      [q*mb/R, (q+1)*mb/R) of each minibatch. The losses are means over the minibatch's valid
  *      tokens: each rank differentiates the mean over its own tokens and the gradient allreduce
  *      scales by its share of the minibatch's tokens, so every rank takes the single-process
- *      step (up to summation order). Clip 1.0, AdamW (weight decay 0). With the value head the loss
- *      is policy loss + vf_coef * value loss through one forward and one backward of the policy,
- *      and the clip is over the joint gradient (trlx); with a value model each model is clipped
- *      and stepped on its own.
+ *      step (up to summation order). The optimizer step is train_step (mpi/runtime/train_step.h)
+ *      with ppo_optim: clip 1.0, AdamW (weight decay 0). With the value head the loss is policy
+ *      loss + vf_coef * value loss through one forward and one backward of the policy, and the
+ *      clip is over the joint gradient (trlx); with a value model each model is clipped by its
+ *      own norm, and a non-finite minibatch (run.skip_nonfinite) is skipped by both.
  * Sequences are [EOT, prompt (P bytes), response (<= R bytes), EOT if emitted], Tmax = P + R + 2,
  * padded with EOT. Response token j sits at position Tp + j (Tp = P + 1) and is predicted by the
  * logits at Tp - 1 + j, where the value of its state is read too. Per-token arrays are (n, Tr)
@@ -46,6 +48,7 @@
 #include "rlhf/gold.h"
 #include "rlhf/rlhf.h"
 #include "rm_ensemble.h"
+#include "train_step.h"
 
 #define PPO_N_SAMPLES 4 /* decoded eval samples kept per evaluation */
 #define PPO_SAMPLE_CHARS 512 /* capacity of one decoded sample */
@@ -71,7 +74,7 @@ typedef struct {
   double clipfrac;              /* token-weighted clip fraction over minibatches */
   double approx_kl;             /* token-weighted k3 estimate of KL(old || new) over minibatches */
   double vf_loss;               /* token-weighted clipped value loss (before vf_coef) */
-  double member_score[RM_MAX_MEMBERS]; /* (K) mean score of each member */
+  double member_score[CFG_MAX_MEMBERS]; /* (K) mean score of each member */
   double t_generate;            /* seconds in generation (rank 0) */
   double t_score;               /* seconds in rm_ensemble_score + gold_score_all (rank 0) */
   double t_update;              /* seconds in teacher forcing, GAE and the PPO epochs (rank 0) */
@@ -123,7 +126,7 @@ typedef struct {
   int *len;               /* (n_cap) sequence lengths */
   int *rlen;              /* (n_cap) response tokens = len - Tp */
   float *matrix;          /* (n_cap, K) member scores */
-  float *mean, *var, *min;/* (n_cap) ensemble statistics */
+  float *var;             /* (n_cap) population variance over members (rank 0, for the metrics) */
   float *gold_s;          /* (n_cap) gold scores */
   float *proxy_s;         /* (n_cap) proxy objective */
   float *lvar;            /* (n_cap, K) members' Laplace variances (laplace_uwo, ens_laplace) */
@@ -143,6 +146,8 @@ typedef struct {
   float *mb_logp, *mb_old, *mb_adv, *mb_ret, *mb_vold, *mb_v, *mb_dlogp, *mb_dv; /* (fwd_cap, Tr) */
   int *cnt, *disp;        /* (world size) Allgatherv counts and displacements */
   double t_mpi;           /* running seconds in this module's collectives */
+  train_step_ctx train;   /* the optimizer step of policy (and value model) over policy_comm; its
+                           * guard counts the batches skipped in this run (run.skip_nonfinite) */
 } ppo_ctx;
 
 /* Sizes and allocates every buffer, gpt_alloc_train on policy (and value), reserves the models'
@@ -158,6 +163,10 @@ int ppo_step(ppo_ctx *x, const ppo_cmd *cmd, ppo_metrics *m);
  * for eval prompt i, the same at every evaluation), scores gold and proxy, and estimates the KL by
  * teacher forcing policy and reference. e is filled on rank 0. */
 int ppo_eval(ppo_ctx *x, ppo_eval_metrics *e);
+
+/* AdamW, schedule and clip of the policy and value function: the schedule gives the controller's
+ * ppo_cmd.lr of step s (gpt_optim_lr), weight decay 0, clip 1.0. Not collective. */
+gpt_optim ppo_optim(const oo_config *cfg);
 
 /* Collective on world: the controller's command (rank 0's cmd) to every rank. */
 int ppo_bcast_cmd(ppo_ctx *x, ppo_cmd *cmd);

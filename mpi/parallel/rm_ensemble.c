@@ -13,7 +13,8 @@ _Static_assert(LAYOUT_GOLD_BLOCK == GOLD_CHUNK,
 int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int rank, int expect_k,
                      int n_ctx, int d_model, int n_layer, int n_head) {
   memset(e, 0, sizeof *e);
-  REQUIRE(expect_k >= 1 && expect_k <= RM_MAX_MEMBERS, "rm.k = %d: must be 1..%d", expect_k, RM_MAX_MEMBERS);
+  /* the layout's K is in the config's range (layout_build), which sizes the arrays here */
+  REQUIRE(expect_k == lay->k, "internal: rm_ensemble_load for %d members, the layout has %d", expect_k, lay->k);
   e->k = expect_k;
   e->chunk = 32;
   h5_reader r;
@@ -86,43 +87,38 @@ static void reserve(rm_ensemble *e, int n, int T) {
   xfree(&e->sel_idx);
   xfree(&e->sel_out);
   xfree(&e->local);
-  e->sel_tok = xmalloc(sizeof(int) * (size_t)cn * cT);
-  e->sel_len = xmalloc(sizeof(int) * (size_t)cn);
-  e->sel_idx = xmalloc(sizeof(int) * (size_t)cn);
-  e->sel_out = xmalloc_floats((size_t)cn);
-  e->local = xmalloc_floats((size_t)cn * e->k);
+  if (e->n_local > 0) { /* a rank hosting no member only takes part in ensemble_gather */
+    e->sel_tok = xmalloc(sizeof(int) * (size_t)cn * cT);
+    e->sel_len = xmalloc(sizeof(int) * (size_t)cn);
+    e->sel_idx = xmalloc(sizeof(int) * (size_t)cn);
+    e->sel_out = xmalloc_floats((size_t)cn);
+  }
+  e->local = xmalloc_floats((size_t)cn * e->k + 1); /* + ensemble_gather's scratch entry */
   e->cap_n = cn;
   e->cap_T = cT;
 }
 
 int rm_ensemble_score(rm_ensemble *e, const oo_comms *c, const oo_layout *lay, const int *tok, const int *len,
-                      int n, int Tmax, float *matrix, float *mean, float *var, float *min) {
-  int K = e->k;
-  if (c->rm_comm != MPI_COMM_NULL) {
-    reserve(e, n, Tmax);
-    for (size_t i = 0; i < (size_t)n * K; i++) e->local[i] = NAN;
-    for (int j = 0; j < e->n_local; j++) {
-      int m = e->member_id[j], ns = 0;
-      for (int i = 0; i < n; i++) {
-        if (!ensemble_scores_sample(lay, c->rank, m, i)) continue;
-        memcpy(e->sel_tok + (size_t)ns * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
-        e->sel_len[ns] = len[i];
-        e->sel_idx[ns++] = i;
-      }
-      if (ns == 0) continue;
-      gpt *g = &e->models[j];
-      gpt_score_last(g, e->sel_tok, e->sel_len, ns, Tmax, e->chunk, e->sel_out);
-      for (int s = 0; s < ns; s++)
-        e->local[(size_t)e->sel_idx[s] * K + m] = (e->sel_out[s] - g->reward_shift) / g->reward_scale;
+                      int n, int Tmax, float *matrix) {
+  const int K = e->k;
+  reserve(e, n, Tmax);
+  for (size_t i = 0; i < (size_t)n * K; i++) e->local[i] = NAN;
+  for (int j = 0; j < e->n_local; j++) {
+    int m = e->member_id[j], ns = 0;
+    for (int i = 0; i < n; i++) {
+      if (!ensemble_scores_sample(lay, c->rank, m, i)) continue;
+      memcpy(e->sel_tok + (size_t)ns * Tmax, tok + (size_t)i * Tmax, sizeof(int) * (size_t)Tmax);
+      e->sel_len[ns] = len[i];
+      e->sel_idx[ns++] = i;
     }
-    CHECK(ensemble_stats(c, lay, n, e->local, mean, var, min, matrix));
+    if (ns == 0) continue;
+    gpt *g = &e->models[j];
+    gpt_score_last(g, e->sel_tok, e->sel_len, ns, Tmax, e->chunk, e->sel_out);
+    for (int s = 0; s < ns; s++)
+      e->local[(size_t)e->sel_idx[s] * K + m] = (e->sel_out[s] - g->reward_shift) / g->reward_scale;
   }
-  /* The first RM rank holds the results; every rank of the world gets them. */
-  int root = lay->first_rm;
-  CHECK_MPI(MPI_Bcast(mean, n, MPI_FLOAT, root, c->world));
-  CHECK_MPI(MPI_Bcast(var, n, MPI_FLOAT, root, c->world));
-  CHECK_MPI(MPI_Bcast(min, n, MPI_FLOAT, root, c->world));
-  if (matrix) CHECK_MPI(MPI_Bcast(matrix, n * K, MPI_FLOAT, root, c->world));
+  CHECK(ensemble_gather(c, lay, n, e->local));
+  memcpy(matrix, e->local, sizeof(float) * (size_t)n * K);
   return OO_OK;
 }
 
@@ -222,10 +218,7 @@ int gold_score_all(gold_model *g, const oo_comms *c, const oo_layout *lay, const
     }
   }
   /* A failure on one rank must not leave the others in the allreduce. */
-  int any = rc ? 1 : 0;
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, c->world));
-  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  REQUIRE(!any, "gold scoring failed on another rank");
+  CHECK(oo_agree(c->world, rc, "gold scoring failed on another rank"));
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, out, n, MPI_FLOAT, MPI_SUM, c->world));
   return OO_OK;
 }

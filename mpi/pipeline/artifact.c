@@ -161,10 +161,9 @@ int artifact_inputs_hash(const oo_run *run, const char *const *paths, int n, uin
       h = oo_hash_bytes(&fh, sizeof fh, h);
     }
   }
-  uint64_t msg[2] = {(uint64_t)rc, h};
-  MPI_Bcast(msg, 2, MPI_UINT64_T, 0, run->comms.world);
-  if (msg[0]) return run->comms.rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not fingerprint the inputs");
-  *out = msg[1];
+  CHECK(oo_agree(run->comms.world, rc, "rank 0 could not fingerprint the inputs"));
+  CHECK_MPI(MPI_Bcast(&h, 1, MPI_UINT64_T, 0, run->comms.world));
+  *out = h;
   return OO_OK;
 }
 
@@ -186,8 +185,10 @@ int artifact_stamp_files(h5_writer *w) {
   return OO_OK;
 }
 
-int run_stamp(const oo_run *run, h5_writer *w) {
-  CHECK(h5_attr_write_str(w, "/", "config_hash", run->stage_hash));
+int run_stamp(const oo_run *run, h5_writer *w) { return run_stamp_hash(run, w, run->stage_hash); }
+
+int run_stamp_hash(const oo_run *run, h5_writer *w, const char *config_hash) {
+  CHECK(h5_attr_write_str(w, "/", "config_hash", config_hash));
   char *text = cfg_to_string(&run->cfg);
   int rc = h5_attr_write_str(w, "/", "config", text);
   xfree(&text);
@@ -275,7 +276,7 @@ int artifact_current(const oo_run *run, art_scope scope, const char *name, const
 
 int artifact_current_all(const oo_run *run, art_scope scope, const char *name, const char *hash) {
   int cur = run->comms.rank == 0 ? artifact_current(run, scope, name, hash) : 0;
-  MPI_Bcast(&cur, 1, MPI_INT, 0, run->comms.world);
+  CHECK_MPI_DIE(MPI_Bcast(&cur, 1, MPI_INT, 0, run->comms.world)); /* returns a flag, not a status */
   return cur;
 }
 

@@ -51,6 +51,9 @@ int artifact_path(const struct oo_run *run, art_scope scope, const char *name, c
 /* Writes the common attributes of an artifact (config_hash of the current stage, the resolved
  * config, version, world size, world seed and replicate seed) on the root of w. */
 int run_stamp(const struct oo_run *run, h5_writer *w);
+/* run_stamp with an explicit config_hash, for a stage whose artifacts each carry their own hash
+ * (pretrain's LMs, ppo's runs). */
+int run_stamp_hash(const struct oo_run *run, h5_writer *w, const char *config_hash);
 /* Records on the root of w the content hash of each file the artifact consists of (its table,
  * written before; see the invariants). run_stamp calls it; so does a command that rewrites an
  * artifact under its own stamp (bon-curves --out bon). */

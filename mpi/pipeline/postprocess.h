@@ -1,7 +1,8 @@
 /* postprocess: what runs after the stages have written their curves: Gao et al.'s functional
  * forms fitted to every curve of a run directory, the scaling fits of alpha and beta across a
- * sweep, and the report (implemented in cmd_fit.c). The driver (run.c) and the sweep (sweep.c)
- * call these; neither this header nor cmd_fit.c depends on them, so the headers form no cycle:
+ * sweep, and the report (implemented in postprocess.c). The driver (run.c), the sweep (sweep.c)
+ * and `overopt fit` (commands/cmd_fit.c) call these; neither this header nor postprocess.c
+ * depends on them, so the headers form no cycle:
  * run.c -> postprocess.h <- sweep.c -> run.h.
  *
  * Fits are solved with ScaLAPACK (fit_dist.h) over the given communicator; CSV files are read
@@ -34,8 +35,5 @@ int fit_is_sweep_dir(const char *dir);
  * records the same hash of the report's inputs (bon.csv, ppo_<tag>.csv, fits.csv, rm_members.csv,
  * winrates.csv, config.cfg); *skipped says which. md_path gets report.md's path. */
 int report_run_dir_changed(const char *dir, int *skipped, char *md_path, size_t cap);
-
-/* overopt fit DIR: collective on the world; return codes follow commands.h / main.c. */
-int cmd_fit(int argc, char **argv);
 
 #endif

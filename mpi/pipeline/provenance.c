@@ -103,7 +103,7 @@ int provenance_begin(const oo_run *run) {
     char now[40], mpi[MPI_MAX_LIBRARY_VERSION_STRING];
     iso_time(time(NULL), now, sizeof now);
     int mlen = 0;
-    MPI_Get_library_version(mpi, &mlen);
+    if (OO_MPI_RC(MPI_Get_library_version(mpi, &mlen))) mlen = snprintf(mpi, sizeof mpi, "unknown MPI");
     while (mlen > 0 && (mpi[mlen - 1] == '\n' || mpi[mlen - 1] == ' ')) mpi[--mlen] = 0;
     char *nl = strchr(mpi, '\n');
     if (nl) *nl = 0; /* the first line names the library and version */

@@ -106,14 +106,15 @@ static int in_ppo(const oo_run *run, char paths[][4400], int cap) {
 }
 
 /* --force: forget the recorded input hash (fits.h5, report/inputs_hash.txt) so the step reruns. */
-static void forget_stamp(const oo_run *run, art_scope scope, const char *name) {
+static int forget_stamp(const oo_run *run, art_scope scope, const char *name) {
   char path[4400];
   if (run->force && run->comms.rank == 0 && artifact_path(run, scope, name, path, sizeof path) == OO_OK) unlink(path);
-  MPI_Barrier(run->comms.world);
+  CHECK_MPI(MPI_Barrier(run->comms.world));
+  return OO_OK;
 }
 
 static int stage_fit(oo_run *run) {
-  forget_stamp(run, ART_REPLICATE, "fits.h5");
+  CHECK(forget_stamp(run, ART_REPLICATE, "fits.h5"));
   int skipped = 0;
   CHECK(fit_run_dir_changed(run->dir, run->comms.world, &skipped));
   if (skipped) LOG_INFO("fit: fits.h5 is up to date with bon.csv and ppo_<tag>.csv (or there are no curves), skipped");
@@ -126,13 +127,11 @@ static int stage_summary(oo_run *run) {
     return OO_OK;
   }
   int rc = run->comms.rank == 0 ? summary_write(run->world_dir, run->cfg.run.replicates) : OO_OK;
-  MPI_Bcast(&rc, 1, MPI_INT, 0, run->comms.world);
-  if (rc && run->comms.rank != 0) OO_FAIL("rank 0 could not write the summary of the replicates");
-  return rc;
+  return oo_agree(run->comms.world, rc, "rank 0 could not write the summary of the replicates");
 }
 
 static int stage_report(oo_run *run) {
-  forget_stamp(run, ART_RUN, "report/inputs_hash.txt");
+  CHECK(forget_stamp(run, ART_RUN, "report/inputs_hash.txt"));
   int rc = OO_OK, skipped = 0;
   char md[4400];
   if (run->comms.rank == 0) {
@@ -217,14 +216,14 @@ static int setup_rank0(oo_run *run, const char *config_path, int n_sets, char **
 
 int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, char **sets) {
   int rank, size;
-  MPI_Comm_rank(world, &rank);
-  MPI_Comm_size(world, &size);
+  CHECK_MPI(MPI_Comm_rank(world, &rank));
+  CHECK_MPI(MPI_Comm_size(world, &size));
   memset(run, 0, sizeof *run);
   run->lock_fd = -1;
   int rc = rank == 0 ? setup_rank0(run, config_path, n_sets, sets, size) : OO_OK;
-  MPI_Bcast(&rc, 1, MPI_INT, 0, world);
-  if (rc) return rc; /* every rank returns; rank 0 holds the message */
-  MPI_Bcast(&run->cfg, (int)sizeof run->cfg, MPI_BYTE, 0, world);
+  /* every rank returns; rank 0 holds the message and prints it */
+  CHECK(oo_agree(world, rc, "rank 0 could not load the configuration"));
+  CHECK_MPI(MPI_Bcast(&run->cfg, (int)sizeof run->cfg, MPI_BYTE, 0, world));
   CHECK(layout_build(&run->layout, size, &run->cfg));
   /* before any stage runs: every rank sees the same config and size, so all fail alike */
   const int groups = run_replicate_groups(&run->cfg, size);
@@ -249,10 +248,10 @@ int run_setup(oo_run *run, MPI_Comm world, const char *config_path, int n_sets, 
       rc = oo_log_open_file(log);
     }
   }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, world);
+  rc = oo_agree(world, rc, "rank 0 could not set up the run directory");
   if (rc) {
     artifact_unlock_dir(&run->lock_fd);
-    return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "rank 0 could not set up the run directory");
+    return rc;
   }
   CHECK(oo_watchdog_start(run->comms.world, run->cfg.run.watchdog_s));
   return provenance_begin(run);
@@ -289,8 +288,8 @@ int run_replicate_groups(const oo_config *cfg, int size) {
  * or world_dir itself (R = 1). */
 static int replicate_setup(oo_run *rep, const oo_run *world, MPI_Comm group, int i) {
   int rank, size;
-  MPI_Comm_rank(group, &rank);
-  MPI_Comm_size(group, &size);
+  CHECK_MPI(MPI_Comm_rank(group, &rank));
+  CHECK_MPI(MPI_Comm_size(group, &size));
   memset(rep, 0, sizeof *rep);
   rep->cfg = world->cfg;
   rep->cfg.run.seed = world->cfg.run.seed + i;
@@ -324,9 +323,9 @@ static int replicate_setup(oo_run *rep, const oo_run *world, MPI_Comm group, int
       rc = oo_log_open_file(log);
     }
   }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, group);
-  if (rc) return rank == 0 ? rc : oo_error_at(__FILE__, __LINE__, "could not set up replicate %d's directory", i);
-  return OO_OK;
+  char others[64];
+  snprintf(others, sizeof others, "could not set up replicate %d's directory", i);
+  return oo_agree(group, rc, others);
 }
 
 static void replicate_teardown(oo_run *rep) {
@@ -366,17 +365,17 @@ int run_stage(oo_run *run, const oo_stage *st, int force) {
   }
   if (oo_stop_requested(run->comms.world)) { /* between stages too, e.g. a request during set-up */
     LOG_INFO("== %s%s: stopped on request before it began; rerun the same command to continue", st->name, where);
-    return OO_STOPPED;
+    return OO_OK;
   }
   LOG_INFO("== %s%s", st->name, where);
   double t0 = oo_now();
   time_t wall0 = time(NULL);
   int rc = st->fn(run);
-  provenance_stage(run, st->name, wall0, rc == OO_STOPPED ? "stopped" : rc ? "failed" : "done");
-  if (rc == OO_STOPPED) {
+  provenance_stage(run, st->name, wall0, rc ? "failed" : oo_stopped() ? "stopped" : "done");
+  if (!rc && oo_stopped()) {
     LOG_INFO("== %s%s: stopped on request after %.1f s; rerun the same command to continue", st->name, where,
              oo_now() - t0);
-    return rc;
+    return OO_OK;
   }
   CHECK(rc);
   LOG_INFO("== %s%s: done in %.1f s", st->name, where, oo_now() - t0);
@@ -393,7 +392,7 @@ static int run_scope(oo_run *run, art_scope scope, int force, const char *only, 
     if (*past_until) break;
     if (!only || !strcmp(st[i].name, only)) {
       int rc = run_stage(run, &st[i], force || only != NULL);
-      if (rc) return rc;
+      if (rc || oo_stopped()) return rc;
     }
     if (until && !strcmp(st[i].name, until)) *past_until = 1;
   }
@@ -410,7 +409,7 @@ static int run_replicates(oo_run *world, int force, const char *only, const char
   MPI_Comm group;
   CHECK_MPI(MPI_Comm_split(world->comms.world, color, rank, &group));
   int group_rank;
-  MPI_Comm_rank(group, &group_rank);
+  CHECK_MPI(MPI_Comm_rank(group, &group_rank));
   if (R > 1) {
     LOG_INFO("replicates: %d (run.seed %d .. %d) on %d group%s of %d rank%s", R, world->cfg.run.seed,
              world->cfg.run.seed + R - 1, G, G == 1 ? "" : "s", size / G, size / G == 1 ? "" : "s");
@@ -421,7 +420,7 @@ static int run_replicates(oo_run *world, int force, const char *only, const char
   if (R > 1 && color != 0 && level > OO_LOG_WARN) oo_log_set_level(OO_LOG_WARN);
   int rc = OO_OK, until_here = 0;
   double t0 = oo_now();
-  for (int i = color; i < R && !rc; i += G) {
+  for (int i = color; i < R && !rc && !oo_stopped(); i += G) {
     oo_run *rep = xcalloc(1, sizeof *rep);
     rc = replicate_setup(rep, world, group, i);
     if (!rc) {
@@ -430,7 +429,7 @@ static int run_replicates(oo_run *world, int force, const char *only, const char
       replicate_teardown(rep);
     }
     xfree(&rep);
-    if (rc && rc != OO_STOPPED && G > 1) oo_mpi_die(rc); /* one group's error ends the job */
+    if (rc && G > 1) oo_mpi_die(rc); /* one group's error ends the job */
   }
   oo_log_set_level(level);
   if (R > 1) {
@@ -438,12 +437,10 @@ static int run_replicates(oo_run *world, int force, const char *only, const char
     char log[4400];
     if (rank == 0 && run_path(world, "run.log", log, sizeof log) == OO_OK) oo_log_open_file(log);
   }
-  MPI_Comm_free(&group);
-  if (rc && rc != OO_STOPPED) return rc; /* G = 1: every rank has it */
-  int stopped = rc == OO_STOPPED;
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &stopped, 1, MPI_INT, MPI_MAX, world->comms.world));
+  CHECK_MPI(MPI_Comm_free(&group));
+  if (rc) return rc; /* G = 1: every rank has it */
   *past_until |= until_here;
-  if (stopped) return OO_STOPPED;
+  if (oo_stop_requested(world->comms.world)) return OO_OK; /* a group that stopped stops every group */
   if (R > 1) LOG_INFO("replicates: %d done in %.1f s", R, oo_now() - t0);
   return OO_OK;
 }
@@ -460,9 +457,9 @@ int run_pipeline(oo_run *run, int force, const char *only, const char *until) {
   int past_until = 0;
   const oo_stage *one = only ? find_stage(only) : NULL;
   int rc = run_scope(run, ART_WORLD, force, only, until, &past_until);
-  if (!rc && !past_until && (!one || one->scope == ART_REPLICATE))
+  if (!rc && !oo_stopped() && !past_until && (!one || one->scope == ART_REPLICATE))
     rc = run_replicates(run, force, only, until, &past_until);
-  if (!rc && !past_until) rc = run_scope(run, ART_RUN, force, only, until, &past_until);
+  if (!rc && !oo_stopped() && !past_until) rc = run_scope(run, ART_RUN, force, only, until, &past_until);
   return rc;
 }
 
@@ -535,14 +532,14 @@ static int run_main(int argc, char **argv, int want_stage) {
   LOG_INFO("overopt %s: run '%s' on %d rank%s -> %s", OVEROPT_VERSION, run->cfg.run.name, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
   rc = run_pipeline(run, a.force, a.stage, a.until);
-  if (!rc) {
+  if (!rc && !oo_stopped()) {
     char report[4400];
     run_path(run, "report/report.md", report, sizeof report);
     if (!a.stage && oo_file_exists(report)) LOG_INFO("report: %s", report);
   }
   run_teardown(run);
   xfree(&run);
-  return rc == OO_STOPPED ? -OO_EXIT_STOPPED : rc;
+  return !rc && oo_stopped() ? -OO_EXIT_STOPPED : rc;
 }
 
 /* Collective commands: > 0 aborts the job with the recorded error (main.c); < 0 is an exit code

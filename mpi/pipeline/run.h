@@ -17,8 +17,10 @@
  *   file it consists of intact.
  * - Artifacts are written by rank 0 through h5io (temporary name, renamed on success); the run
  *   directory is locked against a second run for the duration (artifact.h).
- * - A stop request (SIGTERM/SIGUSR1) ends a stage at a step boundary with OO_STOPPED after it
- *   wrote what is needed to continue; `run` then exits with OO_EXIT_STOPPED.
+ * - A stop request (SIGTERM/SIGUSR1) is a flag, not an error: stages ask oo_stop_requested (the
+ *   one collective question, comm.h) at step boundaries; a stage that stops saves what is needed
+ *   to continue and returns OO_OK with oo_stopped(); the driver then runs no further stage and
+ *   `run` exits with OO_EXIT_STOPPED.
  */
 #ifndef OO_RUN_H
 #define OO_RUN_H
@@ -32,7 +34,6 @@
 #include "io/h5io.h"
 #include "layout.h"
 
-#define OO_STOPPED 3      /* status of a stage stopped by a signal (not an error) */
 #define OO_EXIT_STOPPED 3 /* process exit code after a clean stop: resubmit to continue */
 
 typedef struct oo_run {
@@ -80,7 +81,7 @@ const oo_stage *run_stages(int *n);
 int run_stage(oo_run *run, const oo_stage *st, int force);
 /* Runs the stages of a set-up run in order: every one, or only `only` (forced), stopping after
  * `until` (either may be NULL); force reruns up-to-date stages. Collective on run->comms.world;
- * returns OO_OK, OO_STOPPED or an error. (Used by `overopt run`/`stage` and by each sweep point.) */
+ * returns OO_OK (with oo_stopped() after a stop request) or an error. (Used by `overopt run`/`stage` and by each sweep point.) */
 int run_pipeline(oo_run *run, int force, const char *only, const char *until);
 
 int cmd_run(int argc, char **argv);

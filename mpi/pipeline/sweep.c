@@ -433,21 +433,20 @@ static int run_point(const oo_config *cfg, const sweep_args *a, const char *swee
 
 int cmd_sweep(int argc, char **argv) {
   int rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   sweep_args a;
   if (parse_args(argc, argv, &a)) { /* every rank sees the same arguments */
     if (rank == 0) opts_usage_error(&cmd_sweep_spec);
     return -OO_EXIT_USAGE;
   }
   oo_config *cfg = xcalloc(1, sizeof *cfg);
-  int rc = rank == 0 ? load_base(cfg, &a) : OO_OK;
-  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  int rc = oo_agree(MPI_COMM_WORLD, rank == 0 ? load_base(cfg, &a) : OO_OK, "rank 0 could not load the sweep");
   if (rc) {
     if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
     xfree(&cfg);
     return -1;
   }
-  MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, MPI_COMM_WORLD);
+  CHECK_MPI(MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, MPI_COMM_WORLD));
   char sweep_dir[CFG_STR * 2 + 2];
   snprintf(sweep_dir, sizeof sweep_dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
   int n = cfg_sweep_points(cfg);
@@ -459,17 +458,17 @@ int cmd_sweep(int argc, char **argv) {
       if (rc) fprintf(stderr, "error: %s\n", oo_error_message());
       fflush(stdout);
     }
-    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    rc = oo_agree(MPI_COMM_WORLD, rc, "rank 0 could not write the sweep's job scripts");
     xfree(&cfg);
     return rc ? -1 : 0;
   }
 
   oo_signals_install();
   int first = a.point >= 0 ? a.point : 0, last = a.point >= 0 ? a.point : n - 1;
-  for (int i = first; i <= last && !rc; i++) rc = run_point(cfg, &a, sweep_dir, i);
-  if (rc) {
+  for (int i = first; i <= last && !rc && !oo_stopped(); i++) rc = run_point(cfg, &a, sweep_dir, i);
+  if (rc || oo_stopped()) {
     xfree(&cfg);
-    return rc == OO_STOPPED ? -OO_EXIT_STOPPED : rc;
+    return rc ? rc : -OO_EXIT_STOPPED;
   }
   if (a.point < 0) {
     rc = fit_sweep_dir(sweep_dir, MPI_COMM_WORLD);
@@ -483,7 +482,7 @@ int cmd_sweep(int argc, char **argv) {
       rc = report_write(sweep_dir, md, sizeof md);
       if (!rc) printf("report: %s\n", md);
     }
-    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    rc = oo_agree(MPI_COMM_WORLD, rc, "rank 0 could not write the sweep's report");
     if (rc) {
       if (rank == 0) fprintf(stderr, "error: %s\n", oo_error_message());
       rc = -1;

@@ -1,4 +1,4 @@
-/* collectives: gradient allreduce and parameter broadcast (see collectives.h). */
+/* collectives: gradient allreduce (see collectives.h). */
 #include "collectives.h"
 
 #include "comm.h"
@@ -8,16 +8,10 @@ int dp_allreduce_grads(gpt *m, MPI_Comm comm, float scale) {
   if (scale != 1.0f)
     for (size_t i = 0; i < m->n_params; i++) m->grads[i] *= scale;
   int size;
-  MPI_Comm_size(comm, &size);
+  CHECK_MPI(MPI_Comm_size(comm, &size));
   if (size == 1) return OO_OK;
   /* n_params fits in int for every model this program trains (checked). */
   REQUIRE(m->n_params < (size_t)1 << 31, "model too large for one allreduce");
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->n_params, MPI_FLOAT, MPI_SUM, comm));
-  return OO_OK;
-}
-
-int dp_broadcast_params(gpt *m, MPI_Comm comm, int root) {
-  REQUIRE(m->n_params < (size_t)1 << 31, "model too large for one broadcast");
-  CHECK_MPI(MPI_Bcast(m->params, (int)m->n_params, MPI_FLOAT, root, comm));
   return OO_OK;
 }

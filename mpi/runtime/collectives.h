@@ -1,4 +1,4 @@
-/* collectives: the data-parallel pieces of training shared by every stage that trains a model. */
+/* collectives: the gradient allreduce of data-parallel training (train_step.h is its one caller). */
 #ifndef OO_COLLECTIVES_H
 #define OO_COLLECTIVES_H
 
@@ -10,8 +10,5 @@
  * the flat gradient buffer). With scale = local rows / global rows every rank ends with the
  * gradient of the global mean loss. */
 int dp_allreduce_grads(gpt *m, MPI_Comm comm, float scale);
-
-/* Collective on comm: params broadcast from root (so replicas start identical). */
-int dp_broadcast_params(gpt *m, MPI_Comm comm, int root);
 
 #endif

@@ -8,12 +8,43 @@
 
 #include "core/core.h"
 
+/* The communicator of the last MPI failure on this rank, recorded by the error handler (the
+ * call itself then returns the code, as with MPI_ERRORS_RETURN) and consumed by oo_mpi_error_at. */
+static char failed_comm[MPI_MAX_OBJECT_NAME];
+
+static void record_comm(MPI_Comm *comm, int *code, ...) {
+  (void)code;
+  int len = 0;
+  if (MPI_Comm_get_name(*comm, failed_comm, &len) != MPI_SUCCESS || len == 0) /* lint-mpi: in the handler */
+    snprintf(failed_comm, sizeof failed_comm, "unnamed");
+}
+
 int oo_mpi_error_at(int mpi_rc, const char *file, int line, const char *what) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
-  if (MPI_Error_string(mpi_rc, text, &len) != MPI_SUCCESS)
+  if (MPI_Error_string(mpi_rc, text, &len) != MPI_SUCCESS) /* lint-mpi: reporting an error */
     snprintf(text, sizeof text, "MPI error code %d", mpi_rc);
-  return oo_error_at(file, line, "%s failed: %s", what, text);
+  char where[MPI_MAX_OBJECT_NAME + 32] = "";
+  if (failed_comm[0]) snprintf(where, sizeof where, " (communicator %s)", failed_comm);
+  failed_comm[0] = '\0';
+  return oo_error_at(file, line, "%s failed on rank %d%s: %s", what, oo_log_rank(), where, text);
+}
+
+int oo_agree(MPI_Comm comm, int rc, const char *others) {
+  int failed = rc != OO_OK, any = 0;
+  CHECK_MPI(MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm));
+  if (!any) return OO_OK;
+  return failed ? rc : oo_error_at(__FILE__, __LINE__, "%s", others);
+}
+
+/* Names a communicator for error messages: "<what>" or "<what>[index]". */
+static int name_comm(MPI_Comm comm, const char *what, int index) {
+  if (comm == MPI_COMM_NULL) return OO_OK;
+  char name[MPI_MAX_OBJECT_NAME];
+  if (index >= 0) snprintf(name, sizeof name, "%s[%d]", what, index);
+  else snprintf(name, sizeof name, "%s", what);
+  CHECK_MPI(MPI_Comm_set_name(comm, name));
+  return OO_OK;
 }
 
 /* Splits world into the ranks where `member` is true, ordered by key; MPI_COMM_NULL elsewhere. */
@@ -39,10 +70,13 @@ int comm_build(oo_comms *c, MPI_Comm world, const oo_layout *lay) {
 
   c->rm_rank = ro->rm_index;
   c->rm_size = lay->n_rm;
+  CHECK(name_comm(c->world, "world", -1));
   CHECK(split(c->world, ro->is_rm, ro->rm_index, &c->rm_comm));
+  CHECK(name_comm(c->rm_comm, "rm_comm", -1));
   c->policy_rank = ro->rollout_index;
   c->policy_size = lay->n_rollout;
   CHECK(split(c->world, ro->is_rollout, ro->rollout_index, &c->policy_comm));
+  CHECK(name_comm(c->policy_comm, "policy_comm", -1));
 
   c->member_comm = xmalloc((size_t)lay->k * sizeof *c->member_comm);
   c->member_rank = xmalloc((size_t)lay->k * sizeof *c->member_rank);
@@ -53,12 +87,13 @@ int comm_build(oo_comms *c, MPI_Comm world, const oo_layout *lay) {
     c->member_rank[m] = rep;
     c->member_size[m] = lay->n_replicas[m];
     CHECK(split(c->world, rep >= 0, rep, &c->member_comm[m]));
+    CHECK(name_comm(c->member_comm[m], "member_comm", m));
   }
   return OO_OK;
 }
 
 static void free_comm(MPI_Comm *comm) {
-  if (*comm != MPI_COMM_NULL) MPI_Comm_free(comm);
+  if (*comm != MPI_COMM_NULL) CHECK_MPI_DIE(MPI_Comm_free(comm));
   *comm = MPI_COMM_NULL;
 }
 
@@ -75,14 +110,17 @@ void comm_free(oo_comms *c) {
 
 /* ---- errors across ranks ---------------------------------------------------------------- */
 
-static void abort_world(int code) { MPI_Abort(MPI_COMM_WORLD, code ? code : 1); }
+static void abort_world(int code) { MPI_Abort(MPI_COMM_WORLD, code ? code : 1); /* lint-mpi: aborting */ }
 
 int oo_mpi_init(int *argc, char ***argv) {
   /* FUNNELED: only the main thread calls MPI; the watchdog thread (watchdog.h) never does */
   int provided = MPI_THREAD_SINGLE;
-  int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
-  if (rc != MPI_SUCCESS) return oo_mpi_error_at(rc, __FILE__, __LINE__, "MPI_Init_thread");
-  CHECK_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  CHECK_MPI(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  MPI_Errhandler record;
+  CHECK_MPI(MPI_Comm_create_errhandler(record_comm, &record));
+  CHECK_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, record));
+  CHECK_MPI(MPI_Errhandler_free(&record)); /* the world keeps its reference */
+  CHECK_MPI(MPI_Comm_set_name(MPI_COMM_WORLD, "MPI_COMM_WORLD"));
   int rank = 0;
   CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   oo_log_set_rank(rank);
@@ -97,9 +135,9 @@ void oo_mpi_die(int rc) {
   fflush(stderr);
   fflush(stdout);
   int init = 0, fin = 0;
-  MPI_Initialized(&init);
-  MPI_Finalized(&fin);
-  if (init && !fin) MPI_Abort(MPI_COMM_WORLD, rc ? rc : 1);
+  MPI_Initialized(&init);                                   /* lint-mpi: already failing */
+  MPI_Finalized(&fin);                                      /* lint-mpi: already failing */
+  if (init && !fin) MPI_Abort(MPI_COMM_WORLD, rc ? rc : 1); /* lint-mpi: aborting */
   exit(rc ? rc : 1);
 }
 
@@ -122,14 +160,18 @@ void oo_signals_install(void) {
   sigaction(SIGUSR1, &sa, NULL);
 }
 
+/* Set once this rank's communicator agreed to stop; a later question answers yes at once. */
+static int stop_agreed = 0;
+
 int oo_stop_local(void) { return stop_flag ? 1 : 0; }
 
+void oo_stop_notice(void) { stop_flag = 1; }
+
+int oo_stopped(void) { return stop_agreed; }
+
 int oo_stop_requested(MPI_Comm comm) {
-  int local = stop_flag ? 1 : 0, any = 0;
-  int rc = MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, comm);
-  if (rc != MPI_SUCCESS) {
-    oo_mpi_error_at(rc, __FILE__, __LINE__, "MPI_Allreduce of the stop flag");
-    oo_mpi_die(rc);
-  }
+  int local = stop_flag || stop_agreed, any = 0;
+  CHECK_MPI_DIE(MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, comm));
+  if (any) stop_agreed = 1;
   return any;
 }

@@ -10,7 +10,8 @@ int layout_build(oo_layout *lay, int P, const oo_config *cfg) {
   const int K = cfg->rm.k;
   const int nro = cfg->layout.rollout_ranks, nrm = cfg->layout.rm_ranks;
   REQUIRE(P >= 1, "world size must be at least 1, got %d", P);
-  REQUIRE(K >= 1, "rm.k = %d: the ensemble needs at least one member (set rm.k >= 1)", K);
+  /* the config's range of rm.k (the schema's, for a config made in code) */
+  REQUIRE(K >= 1 && K <= CFG_MAX_MEMBERS, "rm.k = %d: the ensemble has 1 to %d members", K, CFG_MAX_MEMBERS);
   REQUIRE(nro >= 0 && nro <= P,
           "layout.rollout_ranks = %d does not fit a world of %d rank%s: set it to 0 (every "
           "rank) or 1..%d, or run with more ranks",

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "comm.h"
 #include "core/core.h"
 
 enum { HOST_CAP = 64 };
@@ -49,6 +50,8 @@ static int enter(const char *op) {
 static void leave(int entered) {
   if (entered) atomic_store(&wd_op, (const char *)NULL);
 }
+/* Returns the interposed call's code to its caller, which checks it (tests/lint_mpi.py counts
+ * WATCHED as a checker). */
 #define WATCHED(op, call)          \
   do {                             \
     int entered_ = enter(op);      \
@@ -94,11 +97,11 @@ int MPI_Finalize(void) {
    * reached it: a watched barrier first (a rank that dies while the others wait is named). */
   if (wd_pids) {
     int entered = enter("MPI_Finalize");
-    PMPI_Barrier(MPI_COMM_WORLD);
+    PMPI_Barrier(MPI_COMM_WORLD); /* lint-mpi: finalizing anyway; PMPI_Finalize reports a broken job */
     leave(entered);
   }
   atomic_store(&wd_finishing, 1);
-  return PMPI_Finalize();
+  return PMPI_Finalize(); /* lint-mpi: returned to main.c, which checks it */
 }
 
 /* ---- the thread ---------------------------------------------------------------------------- */
@@ -188,10 +191,10 @@ int oo_watchdog_start(MPI_Comm world, double timeout_s) {
   atomic_store(&wd_timeout_ms, timeout_s > 0 ? (long long)(timeout_s * 1000) : 0);
   if (wd_pids) return OO_OK; /* already watching (a sweep sets up one run per point) */
   int level = MPI_THREAD_SINGLE;
-  MPI_Query_thread(&level);
+  CHECK_MPI(MPI_Query_thread(&level));
   int rank, size;
-  MPI_Comm_rank(world, &rank);
-  MPI_Comm_size(world, &size);
+  CHECK_MPI(MPI_Comm_rank(world, &rank));
+  CHECK_MPI(MPI_Comm_size(world, &size));
   if (level < MPI_THREAD_FUNNELED) { /* every rank sees the same level */
     LOG_WARN("watchdog off: MPI gives thread level %d, below MPI_THREAD_FUNNELED", level);
     return OO_OK;
@@ -200,12 +203,12 @@ int oo_watchdog_start(MPI_Comm world, double timeout_s) {
   long *pids = xcalloc((size_t)size, sizeof *pids);
   gethostname(wd_host, sizeof wd_host - 1);
   long me = (long)getpid();
-  int rc = PMPI_Allgather(wd_host, HOST_CAP, MPI_CHAR, hosts, HOST_CAP, MPI_CHAR, world);
-  if (rc == MPI_SUCCESS) rc = PMPI_Allgather(&me, 1, MPI_LONG, pids, 1, MPI_LONG, world);
-  if (rc != MPI_SUCCESS) {
+  int rc = OO_MPI_RC(PMPI_Allgather(wd_host, HOST_CAP, MPI_CHAR, hosts, HOST_CAP, MPI_CHAR, world));
+  if (!rc) rc = OO_MPI_RC(PMPI_Allgather(&me, 1, MPI_LONG, pids, 1, MPI_LONG, world));
+  if (rc) {
     xfree(&hosts);
     xfree(&pids);
-    OO_FAIL("watchdog: gathering the ranks' hosts and pids failed (MPI error %d)", rc);
+    return oo_error_trace(rc, __FILE__, __LINE__);
   }
   wd_rank = rank;
   wd_size = size;

@@ -22,18 +22,17 @@ int sample_prompts(const oo_config *cfg, int use, int **prompts, uint64_t **stre
   corpus_prompt_needs(cfg, need);
   if (!rc) rc = corpus_prompt_range(n_pool, need, use, &first, &n);
   if (!rc) {
-    const int P1 = cfg->prefs.prompt_len + 1;
-    *prompts = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1) * P1);
+    const int Tp = cfg->prefs.prompt_len + 1;
+    *prompts = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1) * Tp);
     *stream = xmalloc(sizeof(uint64_t) * (size_t)(n > 0 ? n : 1));
     for (int i = 0; i < n; i++) {
-      corpus_prompt(&c, pool[first + i], cfg->prefs.prompt_len, *prompts + (size_t)i * P1);
+      corpus_prompt(&c, pool[first + i], cfg->prefs.prompt_len, *prompts + (size_t)i * Tp);
       (*stream)[i] = (uint64_t)(first + i);
     }
     *count = n;
   }
   xfree(&pool);
   corpus_free(&c);
-  if (rc == OO_STOPPED) return rc;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }
@@ -45,6 +44,13 @@ static void block_rows(int q, int size, int n_units, int unit, int n_prompts, in
   int a = (int)((long)q * n_units / size) * unit, b = (int)((long)(q + 1) * n_units / size) * unit;
   *v0 = (a < n_prompts ? a : n_prompts) * K;
   *v1 = (b < n_prompts ? b : n_prompts) * K;
+}
+
+/* Collective on world: rank 0's `all` split into the ranks' `loc` (scatter), or the reverse. */
+static int move(const oo_comms *cm, int scatter, void *loc, int n, void *all, const int *cnt, const int *disp,
+                MPI_Datatype type) {
+  if (scatter) return OO_MPI_RC(MPI_Scatterv(all, cnt, disp, type, loc, n, type, 0, cm->world));
+  return OO_MPI_RC(MPI_Gatherv(loc, n, type, all, cnt, disp, type, 0, cm->world));
 }
 
 /* Collective on world: every rank's rows (and, with `done`, its units' flags) to rank 0, in
@@ -63,22 +69,16 @@ static int move_rows(const oo_comms *cm, int scatter, int n_units, int unit, int
     ucnt[q] = (int)((long)(q + 1) * n_units / cm->size) - udisp[q];
   }
   const int mine = cnt[cm->rank];
-  int mpi = MPI_SUCCESS;
-#define MOVE(loc, n, all, c, d, type)                                                                      \
-  if (mpi == MPI_SUCCESS)                                                                                  \
-    mpi = scatter ? MPI_Scatterv(all, c, d, type, loc, n, type, 0, cm->world)                              \
-                  : MPI_Gatherv(loc, n, type, all, c, d, type, 0, cm->world);
-  MOVE(loc_len, mine, lens, cnt, disp, MPI_INT)
-  MOVE(loc_score, mine, scores, cnt, disp, MPI_FLOAT)
-  if (loc_done) MOVE(loc_done, ucnt[cm->rank], done, ucnt, udisp, MPI_INT)
+  int rc = move(cm, scatter, loc_len, mine, lens, cnt, disp, MPI_INT);
+  if (!rc) rc = move(cm, scatter, loc_score, mine, scores, cnt, disp, MPI_FLOAT);
+  if (!rc && loc_done) rc = move(cm, scatter, loc_done, ucnt[cm->rank], done, ucnt, udisp, MPI_INT);
   for (int q = 0; q < cm->size; q++) {
     cnt[q] *= Tmax;
     disp[q] *= Tmax;
   }
-  MOVE(loc_tok, mine * Tmax, tokens, cnt, disp, MPI_INT)
-#undef MOVE
+  if (!rc) rc = move(cm, scatter, loc_tok, mine * Tmax, tokens, cnt, disp, MPI_INT);
   xfree(&cnt);
-  if (mpi != MPI_SUCCESS) return oo_mpi_error_at(mpi, __FILE__, __LINE__, "moving pi_init samples between ranks");
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }
 
@@ -132,8 +132,8 @@ static int read_partial(const oo_run *run, const char *path, int n_units, int n_
 int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sample_spec *spec, const int *prompts,
                    const uint64_t *stream, int n_prompts, int *tokens, int *lens, float *scores) {
   const oo_comms *cm = &run->comms;
-  const int P = spec->prompt_len, R = spec->response_len, K = spec->per_prompt;
-  const int Tp = P + 1, Tmax = P + R + 2, max_new = R + 1;
+  const int response_len = spec->response_len, K = spec->per_prompt;
+  const int Tp = spec->prompt_len + 1, Tmax = Tp + response_len + 1, max_new = response_len + 1;
   REQUIRE(K >= 1 && K <= SAMPLE_UNIT_SEQS, "pi_init_sample: %d responses per prompt (1..%d)", K, SAMPLE_UNIT_SEQS);
   REQUIRE(policy->d.T >= Tmax && gold->model.d.T >= Tmax,
           "pi_init_sample: a sequence of %d tokens does not fit pi_init (n_ctx %d) or the gold (n_ctx %d)", Tmax,
@@ -165,8 +165,7 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
   /* A resume: rank 0 reads the file into its output arrays and hands each rank its block. */
   int resumed = cm->rank == 0 && spec->partial &&
                 read_partial(run, spec->partial, n_units, n_prompts * K, Tmax, tokens, lens, scores, done);
-  int mpi = MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world);
-  if (mpi != MPI_SUCCESS) oo_mpi_die(oo_mpi_error_at(mpi, __FILE__, __LINE__, "MPI_Bcast of the resume flag"));
+  CHECK_MPI_DIE(MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world));
   if (resumed && move_rows(cm, 1, n_units, unit, n_prompts, K, Tmax, loc_tok, loc_len, loc_score, loc_done, tokens,
                            lens, scores, done))
     oo_mpi_die(OO_ERR); /* a failed collective: the ranks cannot agree on anything else */
@@ -181,8 +180,7 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
 
   oo_progress prog;
   oo_progress_start(&prog, spec->what, u1 - u0, "seq");
-  int stopped = 0, saved_chunk = gold->chunk;
-  gold->chunk = B; /* one gold chunk per unit: the same chunks for every rank count */
+  int stopped = 0;
   for (int round = 0; round < n_rounds; round++) { /* no allocation in this loop */
     /* Every rank polls once per round, with or without a unit left: a stop lands within a unit. */
     if (oo_stop_requested(cm->world)) {
@@ -204,54 +202,45 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
     for (int r = 0; r < nb; r++) {
       const int *gen = out_tok + (size_t)r * max_new;
       int n_resp = out_len[r];
-      if (n_resp == max_new && gen[max_new - 1] != GPT_EOT) n_resp = R; /* R bytes, no end-of-text */
+      if (n_resp == max_new && gen[max_new - 1] != GPT_EOT) n_resp = response_len; /* no end-of-text */
       int *seq = seq0 + (size_t)r * Tmax;
       memcpy(seq, batch_prompt + (size_t)r * Tp, sizeof(int) * (size_t)Tp);
       memcpy(seq + Tp, gen, sizeof(int) * (size_t)n_resp);
       for (int t = Tp + n_resp; t < Tmax; t++) seq[t] = -1;
       len0[r] = Tp + n_resp;
     }
-    rc = gold_score(gold, seq0, len0, nb, Tmax, loc_score + (size_t)(a - p0) * K);
+    /* one gold chunk per unit: the same chunks for every rank count */
+    rc = gold_score_chunked(gold, B, seq0, len0, nb, Tmax, loc_score + (size_t)(a - p0) * K);
     if (rc) continue;
     loc_done[u - u0] = 1;
     char extra[64];
     snprintf(extra, sizeof extra, "rank 0's share of %d prompts", n_prompts);
     oo_progress_update(&prog, u - u0 + 1, (double)(b - p0) * K, extra);
   }
-  gold->chunk = saved_chunk;
   gpt_kv_free(&kv);
   xfree(&batch_prompt);
   xfree(&out_tok);
   xfree(&out_len);
   xfree(&rng);
 
-  /* A failure (2) or a stop request (1) on one rank must not leave the others in the gathers. */
-  int any = rc ? 2 : stopped;
-  mpi = MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, cm->world);
-  if (mpi != MPI_SUCCESS) {
-    rc = oo_mpi_error_at(mpi, __FILE__, __LINE__, "agreeing on the end of pi_init sampling");
-  } else if (any == 2) {
-    if (!rc) rc = oo_error_at(__FILE__, __LINE__, "pi_init sampling failed on another rank");
-  } else {
-    rc = move_rows(cm, 0, n_units, unit, n_prompts, K, Tmax, loc_tok, loc_len, loc_score, any ? loc_done : NULL,
+  /* A failure on one rank must not leave the others in the gathers; a stop is agreed already (every
+   * rank left the loop at the same round). */
+  rc = oo_agree(cm->world, rc, "pi_init sampling failed on another rank");
+  if (!rc)
+    rc = move_rows(cm, 0, n_units, unit, n_prompts, K, Tmax, loc_tok, loc_len, loc_score, stopped ? loc_done : NULL,
                    tokens, lens, scores, done);
-    if (!rc && any) { /* stopped: the units done so far go to the resume file, written whole or not at all */
-      int w = cm->rank == 0 && spec->partial ? write_partial(run, spec->partial, n_units, n_prompts * K, Tmax, tokens,
-                                                             lens, scores, done)
-                                             : OO_OK;
-      if (w) LOG_WARN("%s: could not write the resume file: %s", spec->what, oo_error_message());
-      oo_error_clear();
-      if (!w && cm->rank == 0 && spec->partial)
-        LOG_INFO("%s: stopped; %s holds the units done, to resume from", spec->what, spec->partial);
-      rc = OO_STOPPED;
-    }
+  if (!rc && stopped && cm->rank == 0 && spec->partial) { /* the units done, written whole or not at all */
+    if (write_partial(run, spec->partial, n_units, n_prompts * K, Tmax, tokens, lens, scores, done))
+      LOG_WARN("%s: could not write the resume file: %s", spec->what, oo_error_message());
+    else
+      LOG_INFO("%s: stopped; %s holds the units done, to resume from", spec->what, spec->partial);
+    oo_error_clear();
   }
   xfree(&loc_tok);
   xfree(&loc_len);
   xfree(&loc_score);
   xfree(&loc_done);
   xfree(&done);
-  if (rc == OO_STOPPED) return rc;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }

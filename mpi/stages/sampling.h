@@ -2,10 +2,10 @@
  * shared by the gold stage (calibration) and the prefs stage (pairs).
  *
  * Sequences follow DESIGN.md "Sequences": [256, prompt bytes, response bytes, 256 if the policy
- * emitted it]; a response has at most prefs.response_len bytes, so Tmax = 1 + P + R + 1.
+ * emitted it]; a response has at most prefs.response_len bytes, so Tmax = 1 + prompt_len + response_len + 1.
  *
  * Rank-count independence (pi_init_sample): the prompts are cut into units of
- * SAMPLE_UNIT_SEQS / per_prompt consecutive prompts; rank r of P takes units
+ * SAMPLE_UNIT_SEQS / per_prompt consecutive prompts; rank r of the world's P takes units
  * [r*U/P, (r+1)*U/P) (a contiguous block); each unit is one gpt_generate batch and one gold
  * chunk. Units are the same whatever the rank count and every random draw comes from a stream
  * keyed by (seed, purpose, stream id of the prompt, response index), so tokens and scores are
@@ -31,8 +31,8 @@
 #define SAMPLE_UNIT_SEQS 64 /* sequences per generation batch and gold chunk */
 
 typedef struct {
-  int prompt_len;     /* P: prompt bytes */
-  int response_len;   /* R: response bytes at most (a final end-of-text may follow) */
+  int prompt_len;     /* prompt bytes */
+  int response_len;   /* response bytes at most (a final end-of-text may follow) */
   int per_prompt;     /* responses per prompt */
   uint64_t seed;      /* run.world_seed (gold calibration) or run.seed (a replicate's preferences) */
   uint64_t purpose;   /* RNG purpose: response j of prompt i draws from (seed, purpose, stream[i], j) */
@@ -42,14 +42,14 @@ typedef struct {
   const char *partial; /* resume file of a stopped sampling (rank 0 reads and writes it), or NULL */
 } sample_spec;
 
-/* Collective on run->comms.world. Returns OO_STOPPED on every rank when a rank got a stop request
- * before the last unit (after writing spec->partial: see above).
+/* Collective on run->comms.world. Returns OO_OK on every rank with oo_stopped() when a rank got a
+ * stop request before the last unit, after writing spec->partial (see above).
  * Samples spec->per_prompt responses of the policy to each
  * prompt, gold-scores every sequence with gold_score (calibrated as the gold currently is), and
  * gathers the results to rank 0 in prompt order (response j of prompt i is row i*per_prompt+j).
- * Output arrays are written on rank 0 only (may be NULL elsewhere). Tmax = P + R + 2. */
+ * Output arrays are written on rank 0 only (may be NULL elsewhere). Tmax = prompt_len + response_len + 2. */
 int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sample_spec *spec,
-                   const int *prompts,     // (n_prompts, P+1) each [EOT, P bytes]
+                   const int *prompts,     // (n_prompts, prompt_len+1) each [EOT, prompt bytes]
                    const uint64_t *stream, // (n_prompts) stream id of each prompt (its pool index)
                    int n_prompts,
                    int *tokens,            // rank 0: (n_prompts*per_prompt, Tmax), -1 padded
@@ -57,7 +57,7 @@ int pi_init_sample(const oo_run *run, gpt *policy, gold_model *gold, const sampl
                    float *scores);         // rank 0: (n_prompts*per_prompt) gold scores
 
 /* Every rank: loads and splits the corpus, takes the prompt pool range of `use`
- * (corpus_prompt_range) and fills *prompts (count, P+1) and *stream (count) = pool indices
+ * (corpus_prompt_range) and fills *prompts (count, prompt_len+1) and *stream (count) = pool indices
  * (both xmalloc'ed; free with xfree). */
 int sample_prompts(const oo_config *cfg, int use, int **prompts, uint64_t **stream, int *count);
 

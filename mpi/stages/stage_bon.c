@@ -34,7 +34,7 @@
  *   pi_init's calibration responses). So every curve starts at gold 0 (and single/mean at proxy
  *   0) at n = 1. The shifts and scales are stored: curves/member_shift, curves/member_scale,
  *   attribute gold_shift on curves.
- * - A stop request ends either stage between rounds with OO_STOPPED; nothing is written (a rerun
+ * - A stop request ends either stage between rounds (oo_stopped()); nothing is written (a rerun
  *   starts the stage again).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -547,7 +547,7 @@ static int unit_count(long r0, long total, int q) {
 }
 
 /* Collective on world: every round generated, gathered and gold-scored; rank 0 keeps the tokens,
- * lengths and gold scores. Returns OO_STOPPED on a stop request. */
+ * lengths and gold scores. On a stop request it returns OO_OK early, with oo_stopped(). */
 static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold) {
   const oo_comms *c = &run->comms;
   gpt_kvcache kv;
@@ -564,25 +564,16 @@ static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold)
     int nb = unit_count(r0, w->total, c->rank);
     double t0 = oo_now();
     if (nb > 0) rc = generate_unit(run, w, policy, &kv, r0 + (long)c->rank * BON_UNIT, nb);
-    int any = rc ? 1 : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, c->world);
-    if (any) {
-      if (!rc) rc = oo_error_at(__FILE__, __LINE__, "bon: generation failed on another rank");
-      break;
-    }
+    rc = oo_agree(c->world, rc, "bon: generation failed on another rank");
+    if (rc) break;
     for (int q = 0; q < c->size; q++) {
       w->cnt[q] = unit_count(r0, w->total, q);
       w->disp[q] = q * BON_UNIT < nr ? q * BON_UNIT : nr;
       w->cnt_t[q] = w->cnt[q] * w->Tmax;
       w->disp_t[q] = w->disp[q] * w->Tmax;
     }
-    int mpi = MPI_Allgatherv(w->my_tok, nb * w->Tmax, MPI_INT, w->round_tok, w->cnt_t, w->disp_t, MPI_INT, c->world);
-    if (mpi == MPI_SUCCESS)
-      mpi = MPI_Allgatherv(w->my_len, nb, MPI_INT, w->round_len, w->cnt, w->disp, MPI_INT, c->world);
-    if (mpi != MPI_SUCCESS) {
-      rc = oo_mpi_error_at(mpi, __FILE__, __LINE__, "bon: gathering a round of samples");
-      break;
-    }
+    CHECK_MPI_GOTO(rc, MPI_Allgatherv(w->my_tok, nb * w->Tmax, MPI_INT, w->round_tok, w->cnt_t, w->disp_t, MPI_INT, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Allgatherv(w->my_len, nb, MPI_INT, w->round_len, w->cnt, w->disp, MPI_INT, c->world), done);
     double t1 = oo_now();
     rc = gold_score_all(gold, c, &run->layout, w->round_tok, w->round_len, nr, w->Tmax, w->goldv);
     if (rc) break;
@@ -603,9 +594,10 @@ static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold)
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
       gpt_kv_free(&kv);
       LOG_INFO("bon: stop requested after %ld of %ld samples; nothing written", r0 + nr, w->total);
-      return OO_STOPPED;
+      return OO_OK;
     }
   }
+done:
   gpt_kv_free(&kv);
   CHECK(rc);
   double dt = oo_now() - t_start;
@@ -707,18 +699,15 @@ int stage_bon_samples(oo_run *run) {
            "%ld samples, scored by the %s gold; rounds of %d samples",
            size, w.N, cfg->bon.top_p, w.R, w.P, w.total, cfg->gold.kind, w.round_cap);
   rc = sample_world(run, &w, &policy, &gold);
-  if (rc == OO_OK && c->rank == 0) rc = write_samples(run, &w, doc, out_path);
-  int rc0 = rc == OO_STOPPED ? OO_OK : rc;
-  if (rc != OO_STOPPED) MPI_Bcast(&rc0, 1, MPI_INT, 0, c->world);
+  if (rc == OO_OK && !oo_stopped() && c->rank == 0) rc = write_samples(run, &w, doc, out_path);
+  rc = oo_agree(c->world, rc, "rank 0 could not write the best-of-n samples");
   work_free(&w);
   gpt_free(&policy);
   gold_free(&gold);
   xfree(&prompts);
   xfree(&stream);
   xfree(&doc);
-  if (rc == OO_STOPPED) return OO_STOPPED;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  if (rc0) OO_FAIL("rank 0 could not write the best-of-n samples");
   return OO_OK;
 }
 
@@ -810,8 +799,7 @@ int stage_bon(oo_run *run) {
   float *lvar = cfg->rm.laplace ? xmalloc_floats((size_t)w.round_cap * w.K) : NULL;
   float *lvar_all = cfg->rm.laplace && c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
   float *warm_all = cfg->rm.warm && c->rank == 0 ? xmalloc_floats((size_t)w.total) : NULL;
-  float *matrix = xmalloc_floats((size_t)w.round_cap * w.K), *mean = xmalloc_floats((size_t)w.round_cap);
-  float *var = xmalloc_floats((size_t)w.round_cap), *mn = xmalloc_floats((size_t)w.round_cap);
+  float *matrix = xmalloc_floats((size_t)w.round_cap * w.K);
   float *proxy = c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
   long n_rounds = (w.total + w.round_cap - 1) / w.round_cap;
   oo_progress prog;
@@ -820,8 +808,7 @@ int stage_bon(oo_run *run) {
   for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
     long r0 = rd * w.round_cap;
     int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
-    rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix, mean,
-                           var, mn);
+    rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix);
     if (!rc && warmv)
       rc = gold_score_all(&warm, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, warmv);
     if (!rc && lvar)
@@ -834,25 +821,21 @@ int stage_bon(oo_run *run) {
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), NULL);
     }
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
-      rc = OO_STOPPED;
       LOG_INFO("bon: stop requested after %ld of %ld samples; nothing written", r0 + nr, w.total);
+      break;
     }
   }
-  if (!rc)
+  if (!rc && !oo_stopped())
     LOG_INFO("bon: %d members scored %ld samples in %.1f s on %d rank%s", w.K, w.total, oo_now() - t0, c->size,
              c->size == 1 ? "" : "s");
-  if (rc == OO_OK && c->rank == 0) {
+  if (rc == OO_OK && !oo_stopped() && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
                     cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
                     lvar_all, unc_path, res_path};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
   }
-  int rc0 = rc == OO_STOPPED ? OO_OK : rc;
-  if (rc != OO_STOPPED) MPI_Bcast(&rc0, 1, MPI_INT, 0, c->world);
+  rc = oo_agree(c->world, rc, "rank 0 could not compute or write the best-of-n curves");
   xfree(&matrix);
-  xfree(&mean);
-  xfree(&var);
-  xfree(&mn);
   xfree(&proxy);
   xfree(&warmv);
   xfree(&warm_all);
@@ -861,8 +844,6 @@ int stage_bon(oo_run *run) {
   gold_free(&warm);
   world_free(&b);
   rm_ensemble_free(&ens);
-  if (rc == OO_STOPPED) return OO_STOPPED;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  if (rc0) OO_FAIL("rank 0 could not compute or write the best-of-n curves");
   return OO_OK;
 }

@@ -58,7 +58,7 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
   sample_spec spec = {cfg->prefs.prompt_len, cfg->prefs.response_len, 1, (uint64_t)cfg->run.world_seed, RNG_GOLD, (float)cfg->prefs.temperature,
                       (float)cfg->prefs.top_p, "gold calibration", partial};
   int rc = pi_init_sample(run, policy, g, &spec, prompts, stream, n, tok, lens, raw);
-  if (!rc && cm->rank == 0) {
+  if (!rc && !oo_stopped() && cm->rank == 0) {
     double mean = 0, std = 0, mean_len = 0;
     calib_mean_std(&mean, &std, raw, n);
     for (int i = 0; i < n; i++) mean_len += lens[i] - (cfg->prefs.prompt_len + 1);
@@ -79,11 +79,8 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
   xfree(&tok);
   xfree(&lens);
   xfree(&raw);
-  int any = rc;
-  MPI_Bcast(&any, 1, MPI_INT, 0, cm->world);
-  if (rc == OO_STOPPED) return rc; /* gold.partial.h5 holds the responses sampled so far */
-  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  if (any) OO_FAIL("rank 0 could not calibrate or write the gold model");
+  /* stopped: gold.partial.h5 holds the responses sampled so far */
+  CHECK(oo_agree(cm->world, rc, "rank 0 could not calibrate or write the gold model"));
   return OO_OK;
 }
 
@@ -109,7 +106,6 @@ int stage_gold(oo_run *run) {
   rc = calibrate_and_save(run, &g, &policy);
   gold_free(&g);
   gpt_free(&policy);
-  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
   return OO_OK;
 }

@@ -22,17 +22,17 @@
  * - Stop: the controller turns oo_stop_requested into the command's stop flag; the run then
  *   writes ppo_<tag>.partial.h5 (policy (with its value head, kind lm_value, when ppo.value = head)
  *   and value model (ppo.value = model) with AdamW state, beta, step, rows so far,
- *   samples) and every rank returns OO_STOPPED. A rerun with the same hash resumes from it and
+ *   samples) and every rank returns OO_OK with oo_stopped(). A rerun with the same hash resumes from it and
  *   continues bit-identically (every random stream is keyed by step, not drawn in sequence).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "collectives.h"
 #include "core/core.h"
 #include "core/metrics.h"
 #include "data/corpus.h"
@@ -273,7 +273,7 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
                          long rows, double beta_next, int with_state) {
   h5_writer w;
   CHECK(h5_create(&w, path));
-  int rc = run_stamp(run, &w);
+  int rc = run_stamp_hash(run, &w, j->hash);
   if (!rc) rc = h5_attr_write_str(&w, "/", "tag", j->tag);
   if (!rc) rc = h5_attr_write_str(&w, "/", "objective", obj_name(j->obj.kind));
   if (!rc && j->obj.kind == OBJ_SOFTMIN) rc = h5_attr_write_double(&w, "/", "softmin_tau", j->obj.tau);
@@ -281,6 +281,8 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
   if (!rc) rc = h5_attr_write_double(&w, "/", "beta", j->beta);
   if (!rc) rc = h5_attr_write_int(&w, "/", "steps_done", rows);
   if (!rc) rc = h5_attr_write_str(&w, "/", "kl_estimator", run->cfg.ppo.kl_estimator);
+  if (!rc && x->train.guard.skipped > 0) /* minibatches skipped by run.skip_nonfinite; absent: none */
+    rc = h5_attr_write_int(&w, "/", "skipped_batches", x->train.guard.skipped);
   if (!rc) rc = table_write(&w, t, rows);
   if (!rc && with_state) {
     rc = h5_attr_write_double(&w, "/", "beta_next", beta_next);
@@ -296,12 +298,12 @@ static int write_results(const oo_run *run, const ppo_ctx *x, const ppo_job *j, 
 }
 
 /* The final policy as an LM checkpoint (a value head is training state, not part of the policy). */
-static int write_policy(const oo_run *run, const gpt *policy, const char *path) {
+static int write_policy(const oo_run *run, const char *hash, const gpt *policy, const char *path) {
   h5_writer w;
   CHECK(h5_create(&w, path));
   gpt lm = gpt_lm_view(policy);
   int rc = gpt_write(&lm, &w, "", 0);
-  if (!rc) rc = run_stamp(run, &w);
+  if (!rc) rc = run_stamp_hash(run, &w, hash);
   if (rc) {
     h5_discard(&w);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -335,6 +337,9 @@ static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char 
   if (ok && x->value)
     ok = gpt_read(&val, &r, "value", GPT_VALUE, 1) == OO_OK && val.n_params == x->value->n_params;
   if (ok) ok = table_read(&r, t, x->cfg, s) == OO_OK;
+  long skipped = 0;
+  if (ok && h5_attr_has(&r, "/", "skipped_batches"))
+    ok = h5_attr_read_int(&r, "/", "skipped_batches", &skipped) == OO_OK && skipped >= 0 && skipped <= INT_MAX;
   if (!ok) LOG_WARN("ppo: ignoring %s (%s); starting over", partial, oo_error_message());
   h5_close(&r);
   oo_error_clear();
@@ -348,6 +353,7 @@ static int try_resume(ppo_ctx *x, ppo_table *t, const char *partial, const char 
     }
     *step = s;
     *beta = b;
+    x->train.guard.skipped = (int)skipped;
   }
   gpt_free(&pol);
   gpt_free(&val);
@@ -387,6 +393,8 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
 
   x->obj = j->obj;
   x->use_gold = !strcmp(cfg->ppo.reward, "gold");
+  snprintf(x->train.what, sizeof x->train.what, "ppo %s", j->tag); /* messages, OVEROPT_TEST_NONFINITE */
+  x->train.guard.skipped = 0;
   CHECK(reset_models(x));
 
   ppo_table t;
@@ -398,6 +406,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, c->world));
   if (resumed) {
     CHECK_MPI(MPI_Bcast(&start, 1, MPI_LONG, 0, c->world));
+    CHECK_MPI(MPI_Bcast(&x->train.guard.skipped, 1, MPI_INT, 0, c->world));
     CHECK(share_models(x));
     LOG_INFO("ppo %s: resuming at step %ld of %d from %s", j->tag, start, steps, partial);
   }
@@ -417,6 +426,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   snprintf(what, sizeof what, "ppo %s", j->tag);
   oo_progress_start(&prog, what, steps, "step");
   const int adaptive = !strcmp(cfg->ppo.kl_mode, "adaptive");
+  const gpt_optim opt = ppo_optim(cfg); /* the schedule of cmd.lr */
   double sum_t[6] = {0, 0, 0, 0, 0, 0}; /* generate, score, update, eval, mpi, step */
   int rc = OO_OK;
   long s;
@@ -425,7 +435,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
     ppo_cmd cmd = {s, 0, beta, 0};
     int stop = oo_stop_requested(c->world);
     if (is0) {
-      cmd.lr = gpt_lr_schedule(s, cfg->ppo.warmup, steps, (float)cfg->ppo.lr, (float)cfg->ppo.lr_final);
+      cmd.lr = gpt_optim_lr(&opt, s);
       cmd.stop = stop;
     }
     rc = ppo_bcast_cmd(x, &cmd);
@@ -439,8 +449,11 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
     }
     te = oo_now() - te;
     ppo_metrics m;
+    const int skipped0 = x->train.guard.skipped;
     rc = ppo_step(x, &cmd, &m);
     if (rc) break;
+    if (is0 && x->train.guard.skipped != skipped0)
+      metrics_emit(prog.what, s, "skipped_batches", (double)x->train.guard.skipped, NULL);
     if (is0) {
       double tstep = oo_now() - ts;
       table_row(&t, cfg, s, &cmd, &m, evp, te, tstep);
@@ -467,11 +480,10 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   }
   if (!rc && s < steps) { /* stopped at the boundary of step s */
     if (is0) rc = write_results(run, x, j, &t, partial, s, beta, 1);
-    CHECK_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->world));
     if (is0) table_free(&t);
-    if (rc) return rc;
+    CHECK(oo_agree(c->world, rc, "rank 0 could not write the state to resume PPO"));
     LOG_INFO("ppo %s: stopped at step %ld of %d; %s holds the state to resume", j->tag, s, steps, partial);
-    return OO_STOPPED;
+    return OO_OK; /* oo_stopped(): the stage ends here */
   }
   if (!rc && is0) {
     long done = steps - start;
@@ -484,7 +496,10 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
              cfg->ppo.kl_estimator, t.col[COL_KL][steps - 1], t.col[COL_PROXY][steps - 1],
              t.col[COL_GOLD][steps - 1], cfg->ppo.kl_estimator, t.col[COL_KL][0], t.col[COL_PROXY][0],
              t.col[COL_GOLD][0]);
-    rc = write_policy(run, x->policy, pol_path);
+    if (x->train.guard.skipped)
+      LOG_WARN("ppo %s: %d minibatch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", j->tag,
+               x->train.guard.skipped, x->train.guard.skipped == 1 ? "" : "es", cfg->run.skip_nonfinite);
+    rc = write_policy(run, j->hash, x->policy, pol_path);
     if (!rc && rename(csv_part, csv_path) != 0)
       rc = oo_error_at(__FILE__, __LINE__, "cannot rename '%s' to '%s'", csv_part, csv_path);
     if (!rc) rc = write_results(run, x, j, &t, path, steps, beta, 0);
@@ -492,7 +507,7 @@ static int run_one(oo_run *run, ppo_ctx *x, const ppo_job *j) {
   }
   if (is0) table_free(&t);
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  CHECK_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->world)); /* rank 0 finished writing */
+  CHECK(oo_agree(c->world, rc, "rank 0 could not write the PPO results")); /* rank 0 finished writing */
   return OO_OK;
 }
 
@@ -507,8 +522,6 @@ int stage_ppo(oo_run *run) {
   ppo_job *jobs = xcalloc((size_t)nj, sizeof(ppo_job));
   int n_todo = 0;
   int *todo = xcalloc((size_t)nj, sizeof(int));
-  char saved[32];
-  memcpy(saved, run->stage_hash, sizeof saved);
   int rc = OO_OK;
   for (int o = 0; o < cfg->ppo.n_objectives && !rc; o++)
     for (int b = 0; b < nb && !rc; b++) {
@@ -522,14 +535,12 @@ int stage_ppo(oo_run *run) {
       if (nb > 1) snprintf(j->tag, sizeof j->tag, "%s_beta%g", cfg->ppo.objectives[o], j->beta);
       else snprintf(j->tag, sizeof j->tag, "%s", cfg->ppo.objectives[o]);
       job_hash(cfg, run->inputs_hash, j);
-      memcpy(run->stage_hash, j->hash, sizeof j->hash);
       char file[128];
       snprintf(file, sizeof file, "ppo_%s.h5", j->tag);
-      if (!run->force && run_artifact_current_all(run, file))
+      if (!run->force && artifact_current_all(run, run->scope, file, j->hash))
         LOG_INFO("ppo %s: %s is up to date, skipped", j->tag, file);
       else todo[n_todo++] = o * nb + b;
     }
-  memcpy(run->stage_hash, saved, sizeof saved);
   if (rc || n_todo == 0) {
     xfree(&jobs);
     xfree(&todo);
@@ -593,11 +604,8 @@ int stage_ppo(oo_run *run) {
     ctx_ready = !rc;
   }
   LOG_INFO("ppo: %d run(s) to do, %d PPO training prompts, %d eval prompts", n_todo, n_train, n_eval);
-  for (int i = 0; i < n_todo && !rc; i++) {
-    ppo_job *j = &jobs[todo[i]];
-    memcpy(run->stage_hash, j->hash, sizeof j->hash);
-    rc = run_one(run, &x, j);
-    memcpy(run->stage_hash, saved, sizeof saved);
+  for (int i = 0; i < n_todo && !rc && !oo_stopped(); i++) {
+    rc = run_one(run, &x, &jobs[todo[i]]);
   }
   if (ctx_ready) ppo_ctx_free(&x);
   gpt_free(&ref);
@@ -612,7 +620,6 @@ int stage_ppo(oo_run *run) {
   xfree(&eval_s);
   xfree(&jobs);
   xfree(&todo);
-  if (rc == OO_STOPPED) return rc;
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }

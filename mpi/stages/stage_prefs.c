@@ -69,8 +69,9 @@ static double quantile(const float *x, int n, double q) {
 }
 
 typedef struct {
-  int N, n_train, n_test, P, R, Tmax; /* pairs, splits, prompt/response lengths, sequence cap */
-  int *prompts;                       /* (N,P+1) [EOT, prompt] */
+  int N, n_train, n_test;             /* pairs, splits */
+  int prompt_len, response_len, Tmax; /* prompt bytes, response bytes at most, sequence cap */
+  int *prompts;                       /* (N,prompt_len+1) [EOT, prompt] */
   int *tok;                           /* (N*2,Tmax) sequences, -1 padded */
   int *lens;                          /* (N*2) */
   float *gold;                        /* (N*2) calibrated gold */
@@ -79,24 +80,25 @@ typedef struct {
 static int write_prefs(const oo_run *run, const prefs_out *o, const int *label_clean, const int *label_train,
                        int flipped, const char *path) {
   const oo_config *cfg = &run->cfg;
-  const int N = o->N, P = o->P, R = o->R, P1 = P + 1;
-  int *prompt = xmalloc(sizeof(int) * (size_t)N * P);
-  int *resp = xmalloc(sizeof(int) * (size_t)N * 2 * (R + 1));
+  const int N = o->N, prompt_len = o->prompt_len, response_len = o->response_len, Tp = prompt_len + 1;
+  int *prompt = xmalloc(sizeof(int) * (size_t)N * prompt_len);
+  int *resp = xmalloc(sizeof(int) * (size_t)N * 2 * (response_len + 1));
   int *resp_len = xmalloc(sizeof(int) * (size_t)N * 2);
   int *split = xmalloc(sizeof(int) * (size_t)N);
   for (int i = 0; i < N; i++) {
-    memcpy(prompt + (size_t)i * P, o->prompts + (size_t)i * P1 + 1, sizeof(int) * (size_t)P);
+    memcpy(prompt + (size_t)i * prompt_len, o->prompts + (size_t)i * Tp + 1, sizeof(int) * (size_t)prompt_len);
     split[i] = i < o->n_train ? 0 : 1;
     for (int s = 0; s < 2; s++) {
       const int *seq = o->tok + ((size_t)i * 2 + s) * o->Tmax;
-      int n = o->lens[i * 2 + s] - P1;
+      int n = o->lens[i * 2 + s] - Tp;
       resp_len[i * 2 + s] = n;
-      for (int t = 0; t <= R; t++) resp[((size_t)i * 2 + s) * (R + 1) + t] = t < n ? seq[P1 + t] : -1;
+      for (int t = 0; t <= response_len; t++)
+        resp[((size_t)i * 2 + s) * (response_len + 1) + t] = t < n ? seq[Tp + t] : -1;
     }
   }
   /* The file's layout is prefs_write's (src/data/prefs.c); the casts drop const for a view the
    * writer only reads. */
-  prefs_data view = {.n = N, .n_train = o->n_train, .n_test = o->n_test, .prompt_len = P, .response_len = R,
+  prefs_data view = {.n = N, .n_train = o->n_train, .n_test = o->n_test, .prompt_len = prompt_len, .response_len = response_len,
                      .prompt = prompt, .resp = resp, .resp_len = resp_len, .gold = o->gold,
                      .label_clean = (int *)label_clean, .label_train = (int *)label_train, .split = split,
                      .noise = cfg->prefs.noise, .noise_realised = (double)flipped / o->n_train};
@@ -162,14 +164,14 @@ static int all_prompts(const oo_config *cfg, prefs_out *o, uint64_t **stream) {
   CHECK(sample_prompts(cfg, PROMPTS_PREFS_TRAIN, &ptr, &str, &ntr));
   int rc = sample_prompts(cfg, PROMPTS_PREFS_TEST, &pte, &ste, &nte);
   if (!rc) {
-    const int P1 = cfg->prefs.prompt_len + 1;
+    const int Tp = cfg->prefs.prompt_len + 1;
     o->n_train = ntr;
     o->n_test = nte;
     o->N = ntr + nte;
-    o->prompts = xmalloc(sizeof(int) * (size_t)o->N * P1);
+    o->prompts = xmalloc(sizeof(int) * (size_t)o->N * Tp);
     *stream = xmalloc(sizeof(uint64_t) * (size_t)o->N);
-    memcpy(o->prompts, ptr, sizeof(int) * (size_t)ntr * P1);
-    memcpy(o->prompts + (size_t)ntr * P1, pte, sizeof(int) * (size_t)nte * P1);
+    memcpy(o->prompts, ptr, sizeof(int) * (size_t)ntr * Tp);
+    memcpy(o->prompts + (size_t)ntr * Tp, pte, sizeof(int) * (size_t)nte * Tp);
     memcpy(*stream, str, sizeof(uint64_t) * (size_t)ntr);
     memcpy(*stream + ntr, ste, sizeof(uint64_t) * (size_t)nte);
   }
@@ -192,9 +194,9 @@ int stage_prefs(oo_run *run) {
           policy_path);
   prefs_out o;
   memset(&o, 0, sizeof o);
-  o.P = cfg->prefs.prompt_len;
-  o.R = cfg->prefs.response_len;
-  o.Tmax = o.P + o.R + 2;
+  o.prompt_len = cfg->prefs.prompt_len;
+  o.response_len = cfg->prefs.response_len;
+  o.Tmax = o.prompt_len + o.response_len + 2;
   uint64_t *stream = NULL;
   CHECK(all_prompts(cfg, &o, &stream));
   gpt policy;
@@ -211,16 +213,14 @@ int stage_prefs(oo_run *run) {
   if (!rc) {
     LOG_INFO("prefs: pi_init %s writes 2 responses (temperature %g, top-p %g, at most %d bytes) to %d prompts; "
              "gold %s (%s)",
-             policy_path, cfg->prefs.temperature, cfg->prefs.top_p, o.R, o.N, gold_kind_name(gold.kind), gold_path);
-    sample_spec spec = {o.P, o.R, 2, (uint64_t)cfg->run.seed, RNG_PREFS, (float)cfg->prefs.temperature, (float)cfg->prefs.top_p,
+             policy_path, cfg->prefs.temperature, cfg->prefs.top_p, o.response_len, o.N, gold_kind_name(gold.kind), gold_path);
+    sample_spec spec = {o.prompt_len, o.response_len, 2, (uint64_t)cfg->run.seed, RNG_PREFS, (float)cfg->prefs.temperature, (float)cfg->prefs.top_p,
                         "prefs sampling", partial};
     rc = pi_init_sample(run, &policy, &gold, &spec, o.prompts, stream, o.N, o.tok, o.lens, o.gold);
   }
-  int rc0 = OO_OK;
-  if (!rc && cm->rank == 0) rc0 = label_and_write(run, &o);
-  if (!rc && !rc0 && cm->rank == 0) unlink(partial); /* the sampling's resume file (sampling.h) */
-  int any = rc0;
-  MPI_Bcast(&any, 1, MPI_INT, 0, cm->world);
+  if (!rc && !oo_stopped() && cm->rank == 0) rc = label_and_write(run, &o);
+  if (!rc && !oo_stopped() && cm->rank == 0) unlink(partial); /* the sampling's resume file (sampling.h) */
+  rc = oo_agree(cm->world, rc, "rank 0 could not label or write the preference set");
   gpt_free(&policy);
   gold_free(&gold);
   xfree(&o.prompts);
@@ -228,8 +228,6 @@ int stage_prefs(oo_run *run) {
   xfree(&o.lens);
   xfree(&o.gold);
   xfree(&stream);
-  if (rc == OO_STOPPED) return rc; /* prefs.partial.h5 holds the pairs sampled so far */
-  if (rc || rc0) return oo_error_trace(rc ? rc : rc0, __FILE__, __LINE__);
-  if (any) OO_FAIL("rank 0 could not label or write the preference set");
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__); /* stopped: prefs.partial.h5 holds the pairs so far */
   return OO_OK;
 }

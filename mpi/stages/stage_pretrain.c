@@ -22,14 +22,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/metrics.h"
 #include "data/corpus.h"
 #include "model/gpt.h"
 #include "run.h"
-#include "train_guard.h"
+#include "train_step.h"
 
 typedef struct {
   cfg_size size; /* model size */
@@ -70,14 +69,14 @@ static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int 
       sum += (double)gpt_cross_entropy(gpt_logits(m), tgt, mine * T, GPT_VOCAB, NULL) * mine;
     }
   }
-  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, cm->world);
+  CHECK_MPI_DIE(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, cm->world)); /* returns a loss, not a status */
   return (float)(sum / n_eval);
 }
 
 /* Rank 0: the LM to path; with_optim (a partial file) adds the AdamW state and the training log
  * of steps [0, m->step) (loss, lr: (steps) each). */
 static int save_lm(const oo_run *run, const gpt *m, const char *path, const char *hash, int with_optim,
-                   float val_loss, const double *loss, const float *lr) {
+                   float val_loss, const double *loss, const float *lr, int skipped) {
   if (run->comms.rank != 0) return OO_OK;
   h5_writer w;
   CHECK(h5_create(&w, path));
@@ -90,9 +89,9 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
     if (!rc) rc = h5_write_f64(&w, "train_log/lr", 1, &n, lr64);
     xfree(&lr64);
   }
-  if (!rc) rc = run_stamp(run, &w);
-  if (!rc) rc = h5_attr_write_str(&w, "/", "config_hash", hash);
+  if (!rc) rc = run_stamp_hash(run, &w, hash);
   if (!rc && !isnan(val_loss)) rc = h5_attr_write_double(&w, "/", "val_loss", val_loss); /* absent: no validation */
+  if (!rc && skipped > 0) rc = h5_attr_write_int(&w, "/", "skipped_batches", skipped); /* absent: none */
   if (rc) {
     h5_discard(&w);
     return oo_error_trace(rc, __FILE__, __LINE__);
@@ -111,7 +110,10 @@ static int write_train_csv(const oo_run *run, const lm_job *job, const double *l
   atomic_file af;
   CHECK(atomic_open(&af, path));
   fprintf(af.f, "step,loss,lr\n");
-  for (long s = first; s < last; s++) fprintf(af.f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
+  for (long s = first; s < last; s++) {
+    if (lr[s] == 0.0f) fprintf(af.f, "%ld,nan,0\n", s + 1); /* a skipped batch (run.skip_nonfinite) */
+    else fprintf(af.f, "%ld,%.9g,%.9g\n", s + 1, loss[s], (double)lr[s]);
+  }
   CHECK(atomic_commit(&af));
   return OO_OK;
 }
@@ -184,12 +186,12 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->world_dir, job->name);
   int have_log = 0; /* rank 0: step_loss/step_lr hold the steps before the resume */
   int resumed = cm->rank == 0 ? try_resume(&m, partial, hash, step_loss, step_lr, &have_log) : 0;
-  MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world);
+  CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world));
   if (resumed) {
-    MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world);
-    MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, cm->world);
-    MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, cm->world);
-    MPI_Bcast(&m.step, 1, MPI_LONG, 0, cm->world);
+    CHECK_MPI(MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(&m.step, 1, MPI_LONG, 0, cm->world));
     LOG_INFO("pretrain %s: resuming at step %ld from %s", job->name, m.step, partial);
   }
   LOG_INFO("pretrain %s: %zu parameters, %d steps of %d x %d tokens, unigram entropy %.3f bits/byte", job->name,
@@ -201,7 +203,14 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   long start_step = m.step;
   float loss_ema = NAN, val = NAN;
   int rc = OO_OK;
-  gpt_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)cfg->pretrain.weight_decay};
+  const gpt_optim opt = {(float)cfg->pretrain.lr, (float)cfg->pretrain.lr * 0.1f, cfg->pretrain.warmup, job->steps,
+                         (float)cfg->pretrain.weight_decay, (float)cfg->pretrain.grad_clip};
+  train_step_ctx ts;
+  train_step_init(&ts, what, cm->world, cm->rank, &opt, cfg->run.skip_nonfinite);
+  if (resumed) { /* the batches skipped before: rows of lr 0 in rank 0's train_log */
+    for (long s = 0; s < m.step; s++) ts.guard.skipped += have_log && step_lr[s] == 0.0f;
+    CHECK_MPI(MPI_Bcast(&ts.guard.skipped, 1, MPI_INT, 0, cm->world));
+  }
   while (m.step < job->steps) {
     long s = m.step;
     for (int i = 0; i < rows; i++) {
@@ -216,49 +225,48 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
       loss = gpt_cross_entropy(gpt_logits(&m), tgt, rows * T, GPT_VOCAB, dl) * (double)rows / Bg;
       gpt_backward(&m, dl);
     }
-    CHECK(dp_allreduce_grads(&m, cm->world, (float)rows / (float)Bg));
-    MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, cm->world);
-    float gnorm = gpt_clip_grad(&m, (float)cfg->pretrain.grad_clip);
-    rc = train_check_finite(what, s + 1, cm->rank, loss, gnorm); /* the same on every rank: all stop */
-    if (rc) break;
-    opt.lr = gpt_lr_schedule(s, cfg->pretrain.warmup, job->steps, (float)cfg->pretrain.lr,
-                             (float)cfg->pretrain.lr * 0.1f);
-    gpt_adamw_step(&m, &opt);
-    step_loss[s] = loss;
-    step_lr[s] = opt.lr;
-    loss_ema = isnan(loss_ema) ? (float)loss : 0.9f * loss_ema + 0.1f * (float)loss;
+    gpt *models[1] = {&m};
+    const float lr = gpt_optim_lr(&opt, s);
+    rc = train_step(&ts, models, 1, (float)rows / (float)Bg, &loss, 1, 1.0, s + 1, lr);
+    if (rc) break; /* the same on every rank: all stop */
+    /* a skipped batch is the table row "loss nan, lr 0" (no update); train_log keeps 0, 0 (finite) */
+    step_loss[s] = ts.skipped_last ? 0.0 : loss;
+    step_lr[s] = ts.skipped_last ? 0.0f : lr;
+    if (!ts.skipped_last) loss_ema = isnan(loss_ema) ? (float)loss : 0.9f * loss_ema + 0.1f * (float)loss;
     int last = m.step == job->steps;
     int eval = cfg->pretrain.eval_every > 0 && (m.step % cfg->pretrain.eval_every == 0 || last);
     if (eval) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
     char extra[160];
     snprintf(extra, sizeof extra, "loss %.4f (%.3f bits/byte) val %.4f lr %.2e", loss_ema, loss_ema / 0.69314718055994531,
-             val, opt.lr);
+             val, step_lr[s]);
     oo_progress_update(&prog, m.step, (double)(m.step - start_step) * Bg * T, extra);
     metrics_emit(prog.what, m.step - 1, "loss", loss, "loss_ema", (double)loss_ema, "val_loss", eval ? (double)val : NAN,
-                 "lr", (double)opt.lr, NULL);
+                 "lr", (double)step_lr[s], "skipped_batches", (double)ts.guard.skipped, NULL);
     if (eval && !last) {
-      rc = save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr);
-      MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+      rc = oo_agree(cm->world, save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
+                    "rank 0 could not save the pretraining checkpoint");
       if (rc) break;
     }
     if (!last && oo_stop_requested(cm->world)) {
-      rc = save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr);
-      MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
-      if (!rc) rc = OO_STOPPED;
-      break;
+      rc = oo_agree(cm->world, save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
+                    "rank 0 could not save the pretraining checkpoint");
+      break; /* oo_stopped(): the stage ends after this LM */
     }
   }
-  if (!rc) {
+  if (!rc && !oo_stopped()) {
     if (isnan(val)) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
     if (isnan(val))
       LOG_INFO("pretrain %s: final train loss %.4f, no validation (corpus.val_fraction = 0)", job->name, loss_ema);
     else
       LOG_INFO("pretrain %s: final train loss %.4f, validation loss %.4f (%.3f bits/byte)", job->name, loss_ema, val,
                val / 0.69314718055994531);
+    if (ts.guard.skipped)
+      LOG_WARN("pretrain %s: %d batch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", job->name,
+               ts.guard.skipped, ts.guard.skipped == 1 ? "" : "es", cfg->run.skip_nonfinite);
     /* the table first: lm_<size>.h5 records its content hash (artifact.h) */
     rc = write_train_csv(run, job, step_loss, step_lr, have_log ? 0 : start_step, m.step);
-    if (!rc) rc = save_lm(run, &m, path, hash, 0, val, NULL, NULL);
-    MPI_Bcast(&rc, 1, MPI_INT, 0, cm->world);
+    if (!rc) rc = save_lm(run, &m, path, hash, 0, val, NULL, NULL, ts.guard.skipped);
+    rc = oo_agree(cm->world, rc, "rank 0 could not write the pretrained LM");
     if (!rc && cm->rank == 0) unlink(partial);
   }
   xfree(&step_loss);
@@ -266,7 +274,6 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   xfree(&tok);
   xfree(&tgt);
   gpt_free(&m);
-  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
   return OO_OK;
 }
@@ -318,13 +325,9 @@ int stage_pretrain(oo_run *run) {
     char hash[32], path[4400];
     lm_hash(run, &jobs[j], hash);
     CHECK(pretrain_lm_path(run, &jobs[j].size, path, sizeof path));
-    char saved[32];
-    memcpy(saved, run->stage_hash, sizeof saved);
-    memcpy(run->stage_hash, hash, sizeof hash);
     char file[64];
     snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
-    int current = !run->force && run_artifact_current_all(run, file);
-    memcpy(run->stage_hash, saved, sizeof saved);
+    int current = !run->force && artifact_current_all(run, run->scope, file, hash);
     if (current) {
       LOG_INFO("pretrain %s: %s is up to date, skipped", jobs[j].name, path);
       continue;
@@ -337,9 +340,9 @@ int stage_pretrain(oo_run *run) {
                corpus.split_n[CORPUS_TRAIN], corpus.split_n[CORPUS_VAL], corpus.n_bytes);
     }
     int rc = train_lm(run, &corpus, &jobs[j], path, hash);
-    if (rc) {
+    if (rc || oo_stopped()) { /* stopped: the remaining LMs on rerun */
       corpus_free(&corpus);
-      return rc == OO_STOPPED ? rc : oo_error_trace(rc, __FILE__, __LINE__);
+      return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
     }
   }
   if (corpus_loaded) corpus_free(&corpus);

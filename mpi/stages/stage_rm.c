@@ -31,7 +31,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "collectives.h"
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/metrics.h"
@@ -40,9 +39,8 @@
 #include "model/gpt.h"
 #include "rlhf/rlhf.h"
 #include "run.h"
-#include "train_guard.h"
+#include "train_step.h"
 
-#define RM_WARM_MAX 64 /* members WARM averages at most (rm.k's limit) */
 
 enum { MET_LOSS = 0, MET_TRAIN_ACC, MET_TEST_ACC, MET_GOLD_AGREE, N_MET };
 
@@ -66,58 +64,49 @@ typedef struct {
 
 /* Stop requests with members placed unevenly over the ranks (#12): ranks then train different
  * members for different numbers of steps, so no collective is shared by every rank at each step.
- * A rank that gets a signal (oo_stop_local) sends a notice to every other rank of the world at
- * once; every rank probes for one at each training step and while it waits for the others, and
- * the replicas of a member agree over member_comm[m] at each step (member_stop). So one rank's
- * SIGTERM stops every member within a step, wherever it lands. notice_drain receives every
- * notice sent, so none is left for a later stage. Rank-local except for the sends. */
+ * A rank that gets a signal sends a notice to every other rank of the world at once; every rank
+ * probes for one at each training step and while it waits for the others, takes it as its own
+ * request (oo_stop_notice), and the replicas of a member agree at each step over member_comm[m]
+ * (oo_stop_requested). So one rank's SIGTERM stops every member within a step, wherever it
+ * lands (it once took the other members' whole training, and the watchdog ended the waiting rank
+ * after 60 s). notice_drain receives every notice sent, so none is left for a later stage. */
 static void notice_poll(rm_work *w, const oo_comms *c) {
   static const int one = 1;
-  if (!w->stop_sent && oo_stop_local()) {
+  if (!w->stop_sent && !w->stop_noticed && oo_stop_local()) {
     w->stop_sent = 1;
     for (int q = 0; q < c->size; q++)
-      if (q != c->rank && MPI_Isend(&one, 1, MPI_INT, q, RM_STOP_TAG, c->world, &w->stop_req[q]) != MPI_SUCCESS)
-        oo_mpi_die(oo_error_at(__FILE__, __LINE__, "rm: sending a stop notice to rank %d failed", q));
+      if (q != c->rank) CHECK_MPI_DIE(MPI_Isend(&one, 1, MPI_INT, q, RM_STOP_TAG, c->world, &w->stop_req[q]));
   }
   int flag = 0;
-  if (!w->stop_noticed && MPI_Iprobe(MPI_ANY_SOURCE, RM_STOP_TAG, c->world, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS)
-    w->stop_noticed = flag;
+  if (!w->stop_noticed) CHECK_MPI_DIE(MPI_Iprobe(MPI_ANY_SOURCE, RM_STOP_TAG, c->world, &flag, MPI_STATUS_IGNORE));
+  if (flag) {
+    w->stop_noticed = 1;
+    oo_stop_notice();
+  }
 }
 
-/* Collective on mc (member m's replicas): 1 when the member stops at this step. */
-static int member_stop(rm_work *w, const oo_comms *c, MPI_Comm mc) {
-  notice_poll(w, c);
-  int stop = w->stop_noticed || oo_stop_local();
-  int rc = MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, mc);
-  if (rc != MPI_SUCCESS) oo_mpi_die(oo_mpi_error_at(rc, __FILE__, __LINE__, "rm: agreeing on a stop"));
-  return stop;
-}
-
-/* Collective on world, after training: the MAX of *stopped over every rank, polling for notices
- * (and sending this rank's on a signal) while the others still train; then every notice sent is
- * received. */
-static int notice_drain(rm_work *w, const oo_comms *c, int *stopped) {
+/* Collective on world, after training: the MAX over every rank of buf (n ints), polling for
+ * notices (and sending this rank's on a signal) while the others still train; then every notice
+ * sent is received. Not a watched operation (watchdog.h): with members placed unevenly a rank may
+ * wait here as long as the others train, longer than run.watchdog_s in a healthy run (a blocking
+ * MPI_Allreduce here once ended such runs); the ranks still training are watched in their
+ * members' collectives. */
+static int notice_drain(rm_work *w, const oo_comms *c, int *buf, int n) {
   MPI_Request all;
-  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, stopped, 1, MPI_INT, MPI_MAX, c->world, &all));
-  /* Not a watched operation (watchdog.h): with members placed unevenly a rank may wait here for
-   * as long as the others train, longer than run.watchdog_s in a healthy run (a blocking
-   * MPI_Allreduce here once ended such runs after 60 s); the ranks still training are watched in
-   * their member's collectives. */
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, buf, n, MPI_INT, MPI_MAX, c->world, &all));
   for (int fin = 0; !fin;) {
     notice_poll(w, c);
     CHECK_MPI(MPI_Test(&all, &fin, MPI_STATUS_IGNORE));
     if (!fin) nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms: leave the core to the ranks training */
   }
   int *sent = xmalloc(sizeof(int) * (size_t)c->size);
-  int rc = MPI_Allgather(&w->stop_sent, 1, MPI_INT, sent, 1, MPI_INT, c->world);
-  for (int q = 0; q < c->size && rc == MPI_SUCCESS; q++) {
-    int x;
-    if (q != c->rank && sent[q]) rc = MPI_Recv(&x, 1, MPI_INT, q, RM_STOP_TAG, c->world, MPI_STATUS_IGNORE);
-  }
+  int rc = OO_MPI_RC(MPI_Allgather(&w->stop_sent, 1, MPI_INT, sent, 1, MPI_INT, c->world));
+  for (int q = 0, x; q < c->size && !rc; q++)
+    if (q != c->rank && sent[q]) rc = OO_MPI_RC(MPI_Recv(&x, 1, MPI_INT, q, RM_STOP_TAG, c->world, MPI_STATUS_IGNORE));
   xfree(&sent);
-  for (int q = 0; q < c->size && rc == MPI_SUCCESS; q++)
-    if (w->stop_sent && q != c->rank) rc = MPI_Wait(&w->stop_req[q], MPI_STATUS_IGNORE);
-  if (rc != MPI_SUCCESS) return oo_mpi_error_at(rc, __FILE__, __LINE__, "rm: receiving the stop notices");
+  for (int q = 0; q < c->size && !rc; q++)
+    if (w->stop_sent && q != c->rank) rc = OO_MPI_RC(MPI_Wait(&w->stop_req[q], MPI_STATUS_IGNORE));
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
   return OO_OK;
 }
 
@@ -174,8 +163,8 @@ static double pair_accuracy(const float *s0, const float *s1, const int *idx, in
  * replicas; scores (n) for sides 0/1 are assembled on every replica. */
 static int eval_pairs(gpt *m, rm_work *w, MPI_Comm mc, const int *idx, int n, float *s0, float *s1) {
   int rr, rn;
-  MPI_Comm_rank(mc, &rr);
-  MPI_Comm_size(mc, &rn);
+  CHECK_MPI(MPI_Comm_rank(mc, &rr));
+  CHECK_MPI(MPI_Comm_size(mc, &rn));
   int a = rr * n / rn, b = (rr + 1) * n / rn;
   for (int i = 0; i < n; i++) s0[i] = s1[i] = 0;
   if (b > a) score_pairs(m, w, idx + a, b - a, s0 + a, s1 + a);
@@ -211,11 +200,10 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
     for (int j = 0; j < nb; j++)
       for (int i = 0; i < C; i++) mean[i] += (double)fc[(size_t)j * C + i] + fr[(size_t)j * C + i];
   }
-  int rc = OO_OK;
-  if (MPI_Allreduce(MPI_IN_PLACE, G, D * D, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
-      MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS ||
-      MPI_Allreduce(MPI_IN_PLACE, mean, C, MPI_DOUBLE, MPI_SUM, mc) != MPI_SUCCESS)
-    rc = oo_error_at(__FILE__, __LINE__, "rm.laplace: summing the GGN over the member's ranks failed");
+  /* the GGN summed over the member's ranks */
+  int rc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, G, D * D, MPI_DOUBLE, MPI_SUM, mc));
+  if (!rc) rc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, &ll, 1, MPI_DOUBLE, MPI_SUM, mc));
+  if (!rc) rc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, mean, C, MPI_DOUBLE, MPI_SUM, mc));
   if (!rc) rc = laplace_posterior(lp, G, theta, ll, D, cfg->rm.laplace_scalapack_min, mc);
   if (!rc) {
     for (int i = 0; i < C; i++) mean[i] /= 2.0 * (n > 0 ? n : 1);
@@ -232,7 +220,7 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
 }
 
 static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt *g, double *metrics /*(epochs,N_MET)*/,
-                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp) {
+                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp, train_step_ctx *ts) {
   const oo_config *cfg = &run->cfg;
   MPI_Comm mc = run->comms.member_comm[member];
   int rr = run->comms.member_rank[member], rn = run->comms.member_size[member];
@@ -255,10 +243,12 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   long total = (long)steps_per_epoch * cfg->rm.epochs;
   int *order = xmalloc(sizeof(int) * (size_t)(w->n_train > 0 ? w->n_train : 1));
   const int *labels_train = w->pd->label_train, *labels_clean = w->pd->label_clean;
-  gpt_adamw opt = {0, 0.9f, 0.95f, 1e-8f, (float)cfg->rm.weight_decay};
   oo_progress prog;
   char what[64];
   snprintf(what, sizeof what, "rm member %d", member);
+  const gpt_optim opt = {(float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f, cfg->rm.warmup, total,
+                         (float)cfg->rm.weight_decay, 1.0f};
+  train_step_init(ts, what, mc, run->comms.rank, &opt, cfg->run.skip_nonfinite);
   oo_progress_start(&prog, what, total, "pair");
   /* bootstrap: the member trains on n_train pairs drawn with replacement from the training pairs,
    * one draw per member from (seed, RNG_DATA, 2000 + member, 0), the same on every replica */
@@ -275,12 +265,10 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     memcpy(order, pairs, sizeof(int) * (size_t)w->n_train);
     oo_rng dr = oo_rng_make(seed, RNG_DATA, 1000 + (uint64_t)member, (uint64_t)ep);
     oo_rng_shuffle(&dr, order, w->n_train);
-    double loss_sum = 0, acc_sum = 0;
+    double loss_sum = 0, acc_sum = 0, pairs_sum = 0; /* over the batches not skipped */
     for (int s = 0; s < steps_per_epoch; s++) {
-      if (member_stop(w, &run->comms, mc)) { /* the member's replicas now; the world after training */
-        rc = OO_STOPPED;
-        break;
-      }
+      notice_poll(w, &run->comms);
+      if (oo_stop_requested(mc)) break; /* the member's replicas now; the world after training */
       int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
       int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
       gpt_zero_grad(g);
@@ -305,38 +293,42 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
         part[1] = acc * nb;
       }
       /* rm_bt_loss differentiates the mean over this replica's nb pairs: scale to the batch mean. */
-      rc = dp_allreduce_grads(g, mc, (float)nb / (float)bsz);
-      if (rc) break;
-      MPI_Allreduce(MPI_IN_PLACE, part, 2, MPI_DOUBLE, MPI_SUM, mc);
-      loss_sum += part[0];
-      acc_sum += part[1];
-      float gnorm = gpt_clip_grad(g, 1.0f);
       long step = (long)ep * steps_per_epoch + s;
-      rc = train_check_finite(what, step + 1, run->comms.rank, part[0] / bsz, gnorm); /* alike on the member's ranks */
-      if (rc) break;
-      opt.lr = gpt_lr_schedule(step, cfg->rm.warmup, total, (float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f);
-      gpt_adamw_step(g, &opt);
+      const float lr = gpt_optim_lr(&opt, step);
+      rc = train_step(ts, (gpt *[]){g}, 1, (float)nb / (float)bsz, part, 2, bsz, step + 1, lr);
+      if (rc) break; /* alike on the member's ranks */
+      if (!ts->skipped_last) { /* a skipped batch's pairs count in neither the loss nor the accuracy */
+        loss_sum += part[0];
+        acc_sum += part[1];
+        pairs_sum += bsz;
+      }
       if (rr == 0) {
         char extra[96];
-        snprintf(extra, sizeof extra, "epoch %d loss %.4f acc %.3f", ep + 1, loss_sum / ((double)p0 + bsz),
-                 acc_sum / ((double)p0 + bsz));
+        snprintf(extra, sizeof extra, "epoch %d loss %.4f acc %.3f", ep + 1, loss_sum / pairs_sum, acc_sum / pairs_sum);
         oo_progress_update(&prog, step + 1, (double)(step + 1) * B, extra);
-        metrics_emit(prog.what, step, "epoch", (double)(ep + 1), "loss", loss_sum / ((double)p0 + bsz), "acc",
-                     acc_sum / ((double)p0 + bsz), "lr", (double)opt.lr, NULL);
+        metrics_emit(prog.what, step, "epoch", (double)(ep + 1), "loss", loss_sum / pairs_sum, "acc",
+                     acc_sum / pairs_sum, "lr", ts->skipped_last ? 0.0 : (double)lr, "skipped_batches",
+                     (double)ts->guard.skipped, NULL);
       }
     }
-    if (rc) break;
+    if (rc || oo_stopped()) break;
     rc = eval_pairs(g, w, mc, w->test, w->n_test, test0, test1);
     if (!rc) rc = eval_pairs(g, w, mc, w->train, w->n_train, train0, train1);
     if (rc) break;
     double *met = metrics + (size_t)ep * N_MET;
-    met[MET_LOSS] = loss_sum / w->n_train;
+    if (pairs_sum == 0) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s: every batch of epoch %d had a non-finite loss or gradient and was "
+                       "skipped (run.skip_nonfinite = %d): lower rm.lr or check prefs.h5, then rerun the stage", what,
+                       ep + 1, cfg->run.skip_nonfinite);
+      break;
+    }
+    met[MET_LOSS] = loss_sum / pairs_sum; /* pairs_sum = n_train unless a batch was skipped */
     met[MET_TRAIN_ACC] = pair_accuracy(train0, train1, w->train, w->n_train, labels_train);
     met[MET_TEST_ACC] = pair_accuracy(test0, test1, w->test, w->n_test, labels_clean);
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
   }
   xfree(&order);
-  if (!rc && cfg->rm.laplace) {
+  if (!rc && !oo_stopped() && cfg->rm.laplace) {
     rc = member_laplace(cfg, w, g, pairs, w->n_train, mc, rr, rn, lp);
     if (!rc && rr == 0)
       LOG_INFO("rm member %d: Laplace posterior of the head (D = %d, %s on %d x %d): alpha %g, log ML %.3f%s", member,
@@ -344,8 +336,8 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
                lp->alpha <= 1.0001e-4 || lp->alpha >= 0.9999e4 ? " (at the edge of the alpha grid)" : "");
   }
   if (pairs != w->train) xfree(&pairs);
-  if (rc == OO_STOPPED) return rc;
   CHECK(rc);
+  if (oo_stopped()) return OO_OK; /* nothing more for this member: the stage writes nothing */
   /* Calibration on the pi_init responses of the training pairs (both sides). */
   float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));
   memcpy(all, train0, sizeof(float) * (size_t)w->n_train);
@@ -374,31 +366,30 @@ static int collect_member(oo_run *run, int m, gpt *g, int hosted, double *metric
   int rc = OO_OK;
   if (c->rank == src) {
     float cal[2] = {g->reward_shift, g->reward_scale};
-    CHECK_GOTO(rc, MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world), done);
-    CHECK_GOTO(rc, MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world), done);
-    CHECK_GOTO(rc, MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world), done);
-    CHECK_GOTO(rc, MPI_Send(test_scores + m, 1, column, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(g->params, (int)g->n_params, MPI_FLOAT, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(cal, 2, MPI_FLOAT, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(metrics, n_met, MPI_DOUBLE, 0, tag, c->world), done);
+    CHECK_MPI_GOTO(rc, MPI_Send(test_scores + m, 1, column, 0, tag, c->world), done);
   } else {
     float cal[2];
-    CHECK_GOTO(rc, MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
-    CHECK_GOTO(rc, MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
-    CHECK_GOTO(rc, MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE), done);
-    CHECK_GOTO(rc, MPI_Recv(test_scores + m, 1, column, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(g->params, (int)g->n_params, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(cal, 2, MPI_FLOAT, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(metrics, n_met, MPI_DOUBLE, src, tag, c->world, MPI_STATUS_IGNORE), done);
+    CHECK_MPI_GOTO(rc, MPI_Recv(test_scores + m, 1, column, src, tag, c->world, MPI_STATUS_IGNORE), done);
     g->reward_shift = cal[0];
     g->reward_scale = cal[1];
   }
-done:
-  MPI_Type_free(&column);
-  if (rc) return oo_mpi_error_at(rc, __FILE__, __LINE__, "collecting an ensemble member on rank 0");
-  return OO_OK;
+done:;
+  int rc_free = OO_MPI_RC(MPI_Type_free(&column));
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__); /* the failed call is named */
+  return rc_free;
 }
 
 /* Rank 0, once it holds every member: WARM, their weight average, calibrated like a member on
  * the pi_init responses of the training pairs (both sides); *test_acc is its clean test accuracy. */
 static int make_warm(const oo_config *cfg, rm_work *w, const gpt *members, int K, gpt *warm, double *test_acc) {
   CHECK(gpt_create(warm, members[0].d, GPT_REWARD));
-  const float *params[RM_WARM_MAX];
-  REQUIRE(K <= RM_WARM_MAX, "rm.warm: at most %d members", RM_WARM_MAX);
+  const float *params[CFG_MAX_MEMBERS]; /* K <= CFG_MAX_MEMBERS: the config's range of rm.k */
   for (int m = 0; m < K; m++) {
     REQUIRE(members[m].n_params == warm->n_params, "rm.warm: member %d has %zu parameters, member 0 %zu", m,
             members[m].n_params, warm->n_params);
@@ -467,7 +458,7 @@ static int write_laplace(h5_writer *hw, const laplace_post *lp, int m) {
 }
 
 static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc, const laplace_post *lps,
-                    const double *metrics, const float *test_scores, const rm_work *w) {
+                    const double *metrics, const float *test_scores, const rm_work *w, const int *skipped) {
   const oo_config *cfg = &run->cfg;
   int K = cfg->rm.k, E = cfg->rm.epochs;
   char path[4400];
@@ -496,6 +487,8 @@ static int write_rm(oo_run *run, gpt *members, const gpt *warm, double warm_acc,
       snprintf(name, sizeof name, "metrics/member_%d", m);
       long dims[2] = {E, N_MET};
       rc = h5_write_f64(&hw, name, 2, dims, metrics + (size_t)m * E * N_MET);
+      /* batches skipped by run.skip_nonfinite; absent: none */
+      if (!rc && skipped[m] > 0) rc = h5_attr_write_int(&hw, name, "skipped_batches", skipped[m]);
     }
   }
   if (!rc) {
@@ -529,7 +522,6 @@ int stage_rm(oo_run *run) {
   const oo_config *cfg = &run->cfg;
   const oo_comms *c = &run->comms;
   int K = cfg->rm.k, E = cfg->rm.epochs;
-  REQUIRE(K >= 1 && K <= 64, "rm.k = %d: must be between 1 and 64", K);
   char path[4400];
   CHECK(run_path(run, "prefs.h5", path, sizeof path));
   prefs_data pd;
@@ -582,20 +574,19 @@ int stage_rm(oo_run *run) {
   if (!rc)
     LOG_INFO("rm: %d members of %s on %d RM rank(s), %d train pairs (labels %.1f%% flipped), %d test pairs, %d epochs",
              K, "rm.size", run->layout.n_rm, w.n_train, 100.0 * pd.noise_realised, w.n_test, E);
-  int stopped = 0;
+  int *flags = xcalloc((size_t)K + 1, sizeof(int)); /* (K) batches each member skipped, then one spare */
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
+    train_step_ctx ts;
+    memset(&ts, 0, sizeof ts);
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
-                      &lps[m]);
+                      &lps[m], &ts);
+    flags[m] = ts.guard.skipped;
     /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
      * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
      * stage is redone on rerun. */
-    if (rc == OO_STOPPED) {
-      stopped = 1;
-      rc = OO_OK;
-      continue;
-    }
+    if (oo_stopped()) continue;
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
      * member this rank trains, and collect_member sends member m's column from test_scores. */
     if (!rc)
@@ -605,13 +596,18 @@ int stage_rm(oo_run *run) {
       }
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
-  if (notice_drain(&w, c, &stopped)) oo_mpi_die(OO_ERR);
-  rc = stopped ? OO_STOPPED : OO_OK;
+  /* each member's skip count (its replicas agree) to every rank, then the world agrees on a stop */
+  if (notice_drain(&w, c, flags, K)) oo_mpi_die(OO_ERR);
+  const int stopped = oo_stop_requested(c->world);
+  for (int m = 0; m < K && !stopped; m++)
+    if (flags[m])
+      LOG_WARN("rm member %d: %d batch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", m,
+               flags[m], flags[m] == 1 ? "" : "es", cfg->run.skip_nonfinite);
   double t_train = oo_now() - t0;
   double pairs = (double)w.n_train * E * K;
   if (!stopped) LOG_INFO("rm: trained %d members in %.1f s (%.0f pairs/s over the job)", K, t_train, pairs / t_train);
   /* Gather every member to rank 0 and write rm.h5. */
-  for (int m = 0; m < K && !rc; m++) {
+  for (int m = 0; m < K && !rc && !stopped; m++) {
     if (c->rank == 0 && !hosted[m]) {
       gpt_dims d = {GPT_VOCAB, cfg->pretrain.n_ctx, cfg->rm.size.d_model, cfg->rm.size.n_layer, cfg->rm.size.n_head};
       rc = gpt_create(&members[m], d, GPT_REWARD);
@@ -621,7 +617,7 @@ int stage_rm(oo_run *run) {
                         w.n_test, K);
     if (!rc && cfg->rm.laplace) rc = collect_laplace(run, m, &lps[m], cfg->rm.size.d_model + 1);
   }
-  if (!rc && c->rank == 0) {
+  if (!rc && !stopped && c->rank == 0) {
     for (int m = 0; m < K; m++)
       for (int e = 0; e < E; e++) {
         const double *x = metrics + ((size_t)m * E + e) * N_MET;
@@ -636,17 +632,18 @@ int stage_rm(oo_run *run) {
       if (!rc) LOG_INFO("rm: WARM (weight average of %d members): clean test accuracy %.3f", K, warm_acc);
     }
     if (!rc) rc = write_rm(run, members, cfg->rm.warm ? &warm : NULL, warm_acc, cfg->rm.laplace ? lps : NULL, metrics,
-                           test_scores, &w);
+                           test_scores, &w, flags);
     gpt_free(&warm);
     if (!rc) report_disagreement(test_scores, w.n_test, K);
   }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, c->world);
+  rc = oo_agree(c->world, rc, "rank 0 could not write rm.h5");
   for (int m = 0; m < K; m++) gpt_free(&members[m]);
   for (int m = 0; m < K; m++) laplace_free(&lps[m]);
   xfree(&lps);
   gpt_free(&lm);
   xfree(&members);
   xfree(&hosted);
+  xfree(&flags);
   xfree(&metrics);
   xfree(&test0);
   xfree(&test1);
@@ -664,8 +661,6 @@ int stage_rm(oo_run *run) {
   xfree(&w.dr);
   xfree(&w.stop_req);
   prefs_free(&pd);
-  if (rc == OO_STOPPED) return rc;
-  if (rc && c->rank != 0) OO_FAIL("rank 0 could not write rm.h5");
   CHECK(rc);
   return OO_OK;
 }

@@ -42,7 +42,7 @@ static int read_int_attr(h5_reader *r, const char *name, long *v) {
 }
 
 static int prefs_read(prefs_data *p, h5_reader *r, const oo_config *cfg) {
-  const int P = cfg->prefs.prompt_len, R = cfg->prefs.response_len;
+  const int prompt_len = cfg->prefs.prompt_len, response_len = cfg->prefs.response_len;
   long n_train = 0, n_test = 0;
   CHECK(read_int_attr(r, "n_train", &n_train));
   CHECK(read_int_attr(r, "n_test", &n_test));
@@ -52,10 +52,10 @@ static int prefs_read(prefs_data *p, h5_reader *r, const oo_config *cfg) {
           r->path, n_train, n_test, cfg->prefs.n_train, cfg->prefs.n_test);
   const long N = n_train + n_test;
   char why[160];
-  snprintf(why, sizeof why, "prefs.n_train + prefs.n_test = %ld, prefs.prompt_len = %d", N, P);
-  CHECK(check_shape(r, "prompt", 2, (long[]){N, P}, why));
-  snprintf(why, sizeof why, "prefs.response_len = %d (and %ld pairs)", R, N);
-  CHECK(check_shape(r, "resp", 3, (long[]){N, 2, R + 1}, why));
+  snprintf(why, sizeof why, "prefs.n_train + prefs.n_test = %ld, prefs.prompt_len = %d", N, prompt_len);
+  CHECK(check_shape(r, "prompt", 2, (long[]){N, prompt_len}, why));
+  snprintf(why, sizeof why, "prefs.response_len = %d (and %ld pairs)", response_len, N);
+  CHECK(check_shape(r, "resp", 3, (long[]){N, 2, response_len + 1}, why));
   snprintf(why, sizeof why, "%ld pairs (prefs.n_train + prefs.n_test)", N);
   CHECK(check_shape(r, "resp_len", 2, (long[]){N, 2}, why));
   CHECK(check_shape(r, "gold", 2, (long[]){N, 2}, why));
@@ -66,11 +66,11 @@ static int prefs_read(prefs_data *p, h5_reader *r, const oo_config *cfg) {
   p->n = (int)N;
   p->n_train = (int)n_train;
   p->n_test = (int)n_test;
-  p->prompt_len = P;
-  p->response_len = R;
-  p->seq_T = P + R + 2;
-  p->prompt = xmalloc(sizeof(int) * (size_t)N * P);
-  p->resp = xmalloc(sizeof(int) * (size_t)N * 2 * (R + 1));
+  p->prompt_len = prompt_len;
+  p->response_len = response_len;
+  p->seq_T = prompt_len + response_len + 2;
+  p->prompt = xmalloc(sizeof(int) * (size_t)N * prompt_len);
+  p->resp = xmalloc(sizeof(int) * (size_t)N * 2 * (response_len + 1));
   p->resp_len = xmalloc(sizeof(int) * (size_t)N * 2);
   p->gold = xmalloc(sizeof(float) * (size_t)N * 2);
   p->label_clean = xmalloc(sizeof(int) * (size_t)N);
@@ -78,8 +78,8 @@ static int prefs_read(prefs_data *p, h5_reader *r, const oo_config *cfg) {
   p->split = xmalloc(sizeof(int) * (size_t)N);
   p->seq = xmalloc(sizeof(int) * (size_t)N * 2 * p->seq_T);
   p->seq_len = xmalloc(sizeof(int) * (size_t)N * 2);
-  CHECK(h5_read_i32(r, "prompt", 2, (long[]){N, P}, p->prompt));
-  CHECK(h5_read_i32(r, "resp", 3, (long[]){N, 2, R + 1}, p->resp));
+  CHECK(h5_read_i32(r, "prompt", 2, (long[]){N, prompt_len}, p->prompt));
+  CHECK(h5_read_i32(r, "resp", 3, (long[]){N, 2, response_len + 1}, p->resp));
   CHECK(h5_read_i32(r, "resp_len", 2, (long[]){N, 2}, p->resp_len));
   CHECK(h5_read_f32(r, "gold", 2, (long[]){N, 2}, p->gold));
   CHECK(h5_read_i32(r, "label_clean", 1, (long[]){N}, p->label_clean));
@@ -97,25 +97,25 @@ static int prefs_read(prefs_data *p, h5_reader *r, const oo_config *cfg) {
     REQUIRE((p->label_clean[i] == 0 || p->label_clean[i] == 1) && (p->label_train[i] == 0 || p->label_train[i] == 1),
             "%s: pair %ld has label_clean = %d, label_train = %d (labels are 0 or 1)", r->path, i, p->label_clean[i],
             p->label_train[i]);
-    for (int j = 0; j < P; j++)
-      REQUIRE(p->prompt[i * P + j] >= 0 && p->prompt[i * P + j] <= 255,
-              "%s: dataset 'prompt'[%ld, %d] = %d is not a byte", r->path, i, j, p->prompt[i * P + j]);
+    for (int j = 0; j < prompt_len; j++)
+      REQUIRE(p->prompt[i * prompt_len + j] >= 0 && p->prompt[i * prompt_len + j] <= 255,
+              "%s: dataset 'prompt'[%ld, %d] = %d is not a byte", r->path, i, j, p->prompt[i * prompt_len + j]);
     for (int s = 0; s < 2; s++) {
       const int len = p->resp_len[i * 2 + s];
-      const int *resp = p->resp + (i * 2 + s) * (R + 1);
-      REQUIRE(len >= 1 && len <= R + 1, "%s: dataset 'resp_len'[%ld, %d] = %d outside 1..%d", r->path, i, s, len,
-              R + 1);
-      for (int t = 0; t <= R; t++) {
+      const int *resp = p->resp + (i * 2 + s) * (response_len + 1);
+      REQUIRE(len >= 1 && len <= response_len + 1, "%s: dataset 'resp_len'[%ld, %d] = %d outside 1..%d", r->path, i, s, len,
+              response_len + 1);
+      for (int t = 0; t <= response_len; t++) {
         int ok = t < len ? (resp[t] >= 0 && resp[t] <= GPT_EOT) : resp[t] == -1;
         REQUIRE(ok, "%s: dataset 'resp'[%ld, %d, %d] = %d (tokens 0..256 before resp_len = %d, -1 after)", r->path,
                 i, s, t, resp[t], len);
       }
       int *seq = p->seq + (i * 2 + s) * p->seq_T;
       seq[0] = GPT_EOT;
-      memcpy(seq + 1, p->prompt + i * P, sizeof(int) * (size_t)P);
-      memcpy(seq + 1 + P, resp, sizeof(int) * (size_t)len);
-      for (int t = 1 + P + len; t < p->seq_T; t++) seq[t] = GPT_EOT;
-      p->seq_len[i * 2 + s] = 1 + P + len;
+      memcpy(seq + 1, p->prompt + i * prompt_len, sizeof(int) * (size_t)prompt_len);
+      memcpy(seq + 1 + prompt_len, resp, sizeof(int) * (size_t)len);
+      for (int t = 1 + prompt_len + len; t < p->seq_T; t++) seq[t] = GPT_EOT;
+      p->seq_len[i * 2 + s] = 1 + prompt_len + len;
     }
   }
   return OO_OK;
@@ -138,9 +138,9 @@ int prefs_load(prefs_data *p, const char *path, const oo_config *cfg) {
 /* ---- prefs.h5 writer ----------------------------------------------------------------------- */
 
 int prefs_write(const prefs_data *p, h5_writer *w) {
-  const long N = p->n, P = p->prompt_len, R = p->response_len;
-  CHECK(h5_write_i32(w, "prompt", 2, (long[]){N, P}, p->prompt));
-  CHECK(h5_write_i32(w, "resp", 3, (long[]){N, 2, R + 1}, p->resp));
+  const long N = p->n, prompt_len = p->prompt_len, response_len = p->response_len;
+  CHECK(h5_write_i32(w, "prompt", 2, (long[]){N, prompt_len}, p->prompt));
+  CHECK(h5_write_i32(w, "resp", 3, (long[]){N, 2, response_len + 1}, p->resp));
   CHECK(h5_write_i32(w, "resp_len", 2, (long[]){N, 2}, p->resp_len));
   CHECK(h5_write_f32(w, "gold", 2, (long[]){N, 2}, p->gold));
   CHECK(h5_write_i32(w, "label_clean", 1, (long[]){N}, p->label_clean));

@@ -1,9 +1,9 @@
 /* prefs: the preference set prefs.h5, written by the prefs stage (mpi/stages/stage_prefs.c) and read
  * here for the RM stage. Rank-local, no MPI.
  *
- * prefs.h5 (docs/formats.md): N = n_train + n_test pairs, train first; P = prefs.prompt_len,
- * R = prefs.response_len.
- *   prompt [N,P] int32 bytes; resp [N,2,R+1] int32 tokens (may end with end-of-text 256), -1
+ * prefs.h5 (docs/formats.md): N = n_train + n_test pairs, train first; prompt_len and
+ * response_len are prefs.prompt_len and prefs.response_len.
+ *   prompt [N,prompt_len] int32 bytes; resp [N,2,response_len+1] int32 tokens (may end with end-of-text 256), -1
  *   after resp_len; resp_len [N,2] int32 (>= 1); gold [N,2] float32 calibrated gold scores;
  *   label_clean [N] int32 (index of the response with the higher gold score, ties 0);
  *   label_train [N] int32 (label_clean with train labels flipped by the noise); split [N] int32
@@ -23,18 +23,18 @@ typedef struct {
   int n;               /* pairs N = n_train + n_test, train first */
   int n_train;         /* training pairs (labels may be flipped) */
   int n_test;          /* test pairs (clean labels) */
-  int prompt_len;      /* P */
-  int response_len;    /* R */
-  int seq_T;           /* 1 + P + R + 1: row length of seq */
-  int *prompt;         /* (N,P) prompt bytes */
-  int *resp;           /* (N,2,R+1) response tokens, -1 padded */
+  int prompt_len;      /* prompt bytes */
+  int response_len;    /* response bytes at most */
+  int seq_T;           /* 1 + prompt_len + response_len + 1: row length of seq */
+  int *prompt;         /* (N,prompt_len) prompt bytes */
+  int *resp;           /* (N,2,response_len+1) response tokens, -1 padded */
   int *resp_len;       /* (N,2) response lengths in tokens (>= 1) */
   float *gold;         /* (N,2) calibrated gold scores */
   int *label_clean;    /* (N) index of the gold-preferred response */
   int *label_train;    /* (N) label the proxies train on */
   int *split;          /* (N) 0 train, 1 test */
   int *seq;            /* (N,2,seq_T) [EOT, prompt, response], padded with GPT_EOT */
-  int *seq_len;        /* (N,2) 1 + P + resp_len */
+  int *seq_len;        /* (N,2) 1 + prompt_len + resp_len */
   double noise;        /* configured epsilon */
   double noise_realised; /* flipped / n_train */
   char noise_mode[16]; /* exact | bernoulli */

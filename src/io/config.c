@@ -85,6 +85,9 @@ static const cfg_key SCHEMA[] = {
     INT("run.watchdog_s", run.watchdog_s, "60", 0, 86400,
         "seconds one MPI operation may wait before the job ends naming the rank, stage and operation (a lost or "
         "stalled rank); 0 = no limit"),
+    INT("run.skip_nonfinite", run.skip_nonfinite, "0", 0, 1000000,
+        "training batches (pretrain, rm, ppo) whose loss or gradient norm is NaN or inf that are skipped, counted "
+        "and reported, before training stops; 0 = stop at the first"),
     STR("run.blas_kernel", run.blas_kernel, "",
         "OpenBLAS kernel to run, e.g. Haswell (the same code on AMD and Intel), SkylakeX, Zen, Sandybridge, "
         "Prescott; empty = the machine's own choice (docs/reproducibility.md)"),
@@ -124,7 +127,7 @@ static const cfg_key SCHEMA[] = {
     ENUM("prefs.noise_mode", prefs.noise_mode, "exact", "exact|bernoulli",
          "flip exactly round(eps*n_train) labels, or each label with probability eps"),
 
-    INT("rm.k", rm.k, "5", 1, 64, "proxy ensemble members (differ only in seed)"),
+    INT("rm.k", rm.k, "5", 1, CFG_MAX_MEMBERS, "proxy ensemble members (differ only in seed)"),
     SIZE3("rm.size", rm.size, "64", "2", "4", "proxy RM"),
     INT("rm.epochs", rm.epochs, "2", 1, 1000, "passes over the training pairs"),
     INT("rm.batch", rm.batch, "16", 1, 65536, "pairs per optimizer step"),

@@ -16,6 +16,8 @@
 #define CFG_LIST 16     /* capacity of list values */
 #define CFG_MAX_AXES 6  /* sweep axes */
 #define CFG_MAX_VALUES 8 /* values per sweep axis */
+#define CFG_MAX_MEMBERS 64 /* rm.k's upper limit, the one range of the ensemble size: the schema checks
+                            * it, layout_build checks a config made in code, code sizes by it */
 
 typedef struct {
   int d_model; /* channels C */
@@ -39,6 +41,7 @@ typedef struct {
     int threads;           /* BLAS threads per rank */
     char blas_kernel[16];  /* OpenBLAS kernel (OPENBLAS_CORETYPE), "" = the machine's choice */
     int watchdog_s;        /* an MPI operation waiting longer ends the job (mpi/runtime/watchdog.h), 0 = never */
+    int skip_nonfinite;    /* training batches with a non-finite loss or gradient skipped before stopping */
   } run;
   struct {
     char path[CFG_STR];      /* corpus file or directory */

@@ -108,15 +108,14 @@ static int linear_shapes(gpt_dims d, int M, int backward, gemm_shape *sh) {
 }
 
 static double train_step(gpt *m, const int *tok, const int *tgt, int B, int T) {
-  const gpt_adamw opt = {.lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+  const gpt_optim opt = {.lr_max = 1e-4f, .lr_min = 1e-4f, .weight_decay = 0.1f, .max_norm = 1.0f};
   double t0 = bench_clock();
   gpt_zero_grad(m);
   gpt_forward(m, tok, B, T);
   float *dl = gpt_dlogits_buffer(m);
   gpt_cross_entropy(gpt_logits(m), tgt, B * T, m->d.V, dl);
   gpt_backward(m, dl);
-  gpt_clip_grad(m, 1.0f);
-  gpt_adamw_step(m, &opt);
+  gpt_optim_update(m, &opt, opt.lr_max, gpt_grad_norm(m)); /* the stages' step, on one process */
   return bench_clock() - t0;
 }
 

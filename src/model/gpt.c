@@ -495,19 +495,21 @@ void gpt_logprobs_backward(const float *logits, const int *targets, int N, int V
 
 /* ---- optimizer ----------------------------------------------------------------------------- */
 
-KERN_HOT float gpt_clip_grad(gpt *m, float max_norm) {
+KERN_HOT float gpt_grad_norm(const gpt *m) {
   double ss = 0.0;
   const size_t chunk = 4096; /* float partial sums per chunk, double across chunks */
   for (size_t i = 0; i < m->n_params; i += chunk) {
     const int n = (int)(m->n_params - i < chunk ? m->n_params - i : chunk);
     ss += kern_dot(m->grads + i, m->grads + i, n);
   }
-  const float norm = (float)sqrt(ss);
+  return (float)sqrt(ss);
+}
+
+KERN_HOT void gpt_clip_grad_to(gpt *m, float norm, float max_norm) {
   if (max_norm > 0.0f && norm > max_norm) {
     const float s = max_norm / norm;
     for (size_t i = 0; i < m->n_params; i++) m->grads[i] *= s;
   }
-  return norm;
 }
 
 /* sqrt(v) for v >= 0 without libm, so the AdamW loop vectorizes (sqrtf keeps errno semantics
@@ -556,6 +558,16 @@ float gpt_lr_schedule(long step, long warmup, long total, float lr_max, float lr
   if (step >= total || total <= warmup) return lr_min;
   const double frac = (double)(step - warmup) / (double)(total - warmup);
   return lr_min + (float)(0.5 * (1.0 + cos(3.14159265358979323846 * frac))) * (lr_max - lr_min);
+}
+
+float gpt_optim_lr(const gpt_optim *o, long step) {
+  return gpt_lr_schedule(step, o->warmup, o->total, o->lr_max, o->lr_min);
+}
+
+void gpt_optim_update(gpt *m, const gpt_optim *o, float lr, float norm) {
+  gpt_clip_grad_to(m, norm, o->max_norm);
+  const gpt_adamw opt = {lr, 0.9f, 0.95f, 1e-8f, o->weight_decay};
+  gpt_adamw_step(m, &opt);
 }
 
 /* FLOPs of one training token (forward + backward = 3x forward), counting only matrix

@@ -143,11 +143,28 @@ typedef struct {
   float eps;          /* 1e-8 */
   float weight_decay; /* applied to matrices and embeddings, not to LayerNorm or biases */
 } gpt_adamw;
-/* Global L2 norm of the gradients; scales them to max_norm when larger (max_norm <= 0: no clip). */
-float gpt_clip_grad(gpt *m, float max_norm);
+/* Global L2 norm of the gradients (float partial sums per 4096, double across, rounded to float). */
+float gpt_grad_norm(const gpt *m);
+/* Clipping given the norm: grads *= max_norm / norm when norm > max_norm > 0 (else unchanged). */
+void gpt_clip_grad_to(gpt *m, float norm, float max_norm);
 void gpt_adamw_step(gpt *m, const gpt_adamw *opt);
 /* Linear warm-up to lr_max over warmup steps, then cosine to lr_min at total. */
 float gpt_lr_schedule(long step, long warmup, long total, float lr_max, float lr_min);
+
+/* What a training loop fixes once about its optimizer: AdamW with beta1 0.9, beta2 0.95 and eps
+ * 1e-8 for every model of this program, its schedule and the gradient clip. The distributed step
+ * (mpi/runtime/train_step.h) sums the gradient over ranks and calls gpt_optim_update. */
+typedef struct {
+  float lr_max, lr_min; /* gpt_lr_schedule: linear warm-up to lr_max, then cosine to lr_min */
+  long warmup, total;   /* warm-up steps; the cosine reaches lr_min at step total */
+  float weight_decay;   /* AdamW decay of matrices and embeddings (not LayerNorm, biases) */
+  float max_norm;       /* global gradient-norm clip, <= 0: none */
+} gpt_optim;
+/* The learning rate of step (0-based): gpt_lr_schedule over o's settings. */
+float gpt_optim_lr(const gpt_optim *o, long step);
+/* One optimizer step given the gradient's global norm (of the gradient summed over ranks, so
+ * every replica takes the same step): gpt_clip_grad_to(norm, o->max_norm), then AdamW at lr. */
+void gpt_optim_update(gpt *m, const gpt_optim *o, float lr, float norm);
 /* Model FLOPs per token for a training step (6 * params plus attention), for bench. */
 double gpt_train_flops_per_token(gpt_dims d, int T);
 

@@ -41,7 +41,6 @@ int gold_build(gold_model *g, const oo_config *cfg, const char *lm_teacher_path)
   CHECK(gold_kind_parse(&g->kind, cfg->gold.kind));
   g->shift = 0.0;
   g->scale = 1.0;
-  g->chunk = GOLD_CHUNK;
   const cfg_size *s = &cfg->gold.size;
   switch (g->kind) {
   case GOLD_RANDOM: {
@@ -127,12 +126,16 @@ int gold_set_calibration(gold_model *g, double shift, double scale) {
 }
 
 int gold_score(gold_model *g, const int *tokens, const int *lens, int n, int Tmax, float *out) {
+  return gold_score_chunked(g, GOLD_CHUNK, tokens, lens, n, Tmax, out);
+}
+
+int gold_score_chunked(gold_model *g, int chunk, const int *tokens, const int *lens, int n, int Tmax, float *out) {
   REQUIRE(n >= 0 && Tmax >= 1 && Tmax <= g->model.d.T, "gold_score: n = %d, Tmax = %d (gold n_ctx %d)", n, Tmax,
           g->model.d.T);
   for (int i = 0; i < n; i++)
     REQUIRE(lens[i] >= 1 && lens[i] <= Tmax, "gold_score: sequence %d has length %d outside 1..%d", i, lens[i],
             Tmax);
-  int chunk = g->chunk > 0 ? g->chunk : GOLD_CHUNK;
+  if (chunk <= 0) chunk = GOLD_CHUNK;
   if (g->kind == GOLD_TEACHER)
     gpt_mean_logprob(&g->model, tokens, lens, n, Tmax, g->response_start, chunk, out);
   else
@@ -181,7 +184,6 @@ static int load_attrs(gold_model *g, h5_reader *r) {
           path, (double)g->model.reward_shift, (double)g->model.reward_scale);
   g->shift = g->model.reward_shift;
   g->scale = g->model.reward_scale;
-  g->chunk = GOLD_CHUNK;
   return OO_OK;
 }
 

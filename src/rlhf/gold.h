@@ -15,8 +15,9 @@
  * - gold_score returns (raw - shift) / scale; gold_build leaves shift 0, scale 1 (raw scores) and
  *   the gold stage sets them so pi_init's responses score mean 0, std 1. shift and scale are
  *   float-representable so a saved and reloaded gold scores bit-identically.
- * - Scoring runs in chunks of gold->chunk consecutive sequences (see gpt_score_last): a score is
- *   independent of the rank count when the caller's chunks are globally aligned.
+ * - Scoring runs in chunks of GOLD_CHUNK (or the caller's chunk) consecutive sequences (see
+ *   gpt_score_last): a score is independent of the rank count when the caller's chunks are
+ *   globally aligned.
  * No MPI here: every rank that scores holds its own copy.
  */
 #ifndef OO_GOLD_H
@@ -36,7 +37,6 @@ typedef struct {
   double shift;       /* calibration: score = (raw - shift) / scale */
   double scale;       /* > 0; 1 when uncalibrated */
   int response_start; /* teacher: first scored position = 1 + prefs.prompt_len; 0 otherwise */
-  int chunk;          /* sequences per forward (GOLD_CHUNK) */
   int *sel_tok;       /* scratch of the distributed scorer (gold_score_all): (sel_cap_n, sel_cap_T) */
   int *sel_len;       /* (sel_cap_n) */
   int *sel_idx;       /* (sel_cap_n) */
@@ -60,6 +60,11 @@ int gold_score(gold_model *g, const int *tokens, // (n,Tmax)
                const int *lens,                  // (n) 1 <= lens[i] <= Tmax
                int n, int Tmax,
                float *out);                      // (n)
+/* The same in chunks of `chunk` sequences (<= 0: GOLD_CHUNK), for a caller whose chunks must
+ * align with a rank-count independent unit (pi_init_sample). */
+int gold_score_chunked(gold_model *g, int chunk, const int *tokens, // (n,Tmax)
+                       const int *lens,                             // (n)
+                       int n, int Tmax, float *out);                // (n)
 
 /* Sets the calibration (rounded to float); scale must be finite and > 0. */
 int gold_set_calibration(gold_model *g, double shift, double scale);

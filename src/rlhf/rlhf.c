@@ -72,13 +72,17 @@ double ensemble_objective_wco(const float *R, int K) {
   return m;
 }
 
-double ensemble_objective_uwo(const float *R, int K, double lambda) {
+double ensemble_variance(const float *R, int K) {
   double mean = ensemble_objective_mean(R, K), var = 0.0;
   for (int i = 0; i < K; i++) {
     double d = R[i] - mean;
     var += d * d;
   }
-  return mean - lambda * (var / K);
+  return var / K;
+}
+
+double ensemble_objective_uwo(const float *R, int K, double lambda) {
+  return ensemble_objective_mean(R, K) - lambda * ensemble_variance(R, K);
 }
 
 double ensemble_objective_softmin(const float *R, int K, double tau) {
@@ -104,40 +108,37 @@ double ensemble_objective(const obj_spec *spec, const float *R, int K) {
   return NAN;
 }
 
-int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, long n, int K) {
-  REQUIRE(K >= 1, "ensemble objective needs at least one member, got K = %d", K);
-  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_SOFTMIN, "unknown objective kind %d",
-          (int)spec->kind);
-  REQUIRE(spec->kind != OBJ_WARM, "objective 'warm' is WARM's own score, not a function of the member scores");
-  REQUIRE(spec->kind != OBJ_LAPLACE_UWO && spec->kind != OBJ_ENS_LAPLACE,
-          "objective '%s' needs the members' Laplace variances: laplace_objective_rows", obj_name(spec->kind));
-  REQUIRE(spec->kind != OBJ_SOFTMIN || (isfinite(spec->tau) && spec->tau > 0),
-          "objective 'softmin' needs a temperature tau > 0, got %g (ppo.softmin_tau, bon.softmin_tau)", spec->tau);
-  REQUIRE(spec->kind != OBJ_SINGLE || (spec->member >= 0 && spec->member < K),
-          "objective 'single' uses member %d but the ensemble has K = %d members (ppo.member)",
-          spec->member, K);
-  for (long i = 0; i < n; i++) out[i] = (float)ensemble_objective(spec, R + i * K, K);
-  return OO_OK;
+void ensemble_row_stats(float *mean, float *var, float *min, const float *R, long n, int K) {
+  for (long i = 0; i < n; i++) {
+    const float *r = R + i * K;
+    if (mean) mean[i] = (float)ensemble_objective_mean(r, K);
+    if (var) var[i] = (float)ensemble_variance(r, K);
+    if (min) min[i] = (float)ensemble_objective_wco(r, K);
+  }
 }
 
-int laplace_objective_rows(float *out, const obj_spec *spec, const float *R, const float *V, long n, int K) {
-  REQUIRE(K >= 1, "laplace objective needs at least one member, got K = %d", K);
-  REQUIRE(spec->kind == OBJ_LAPLACE_UWO || spec->kind == OBJ_ENS_LAPLACE, "objective '%s' is not a Laplace objective",
-          obj_name(spec->kind));
-  REQUIRE(spec->kind != OBJ_LAPLACE_UWO || (spec->member >= 0 && spec->member < K),
-          "objective 'laplace_uwo' uses member %d but the ensemble has K = %d members (ppo.member)", spec->member, K);
+int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, const float *V, long n, int K) {
+  REQUIRE(K >= 1, "ensemble objective needs at least one member, got K = %d", K);
+  REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_ENS_LAPLACE, "unknown objective kind %d", (int)spec->kind);
+  REQUIRE(spec->kind != OBJ_WARM, "objective 'warm' is WARM's own score, not a function of the member scores");
+  const int laplace = spec->kind == OBJ_LAPLACE_UWO || spec->kind == OBJ_ENS_LAPLACE;
+  REQUIRE(!laplace || V, "objective '%s' needs the members' Laplace variances (rm.laplace)", obj_name(spec->kind));
+  REQUIRE(spec->kind != OBJ_SOFTMIN || (isfinite(spec->tau) && spec->tau > 0),
+          "objective 'softmin' needs a temperature tau > 0, got %g (ppo.softmin_tau, bon.softmin_tau)", spec->tau);
+  REQUIRE((spec->kind != OBJ_SINGLE && spec->kind != OBJ_LAPLACE_UWO) || (spec->member >= 0 && spec->member < K),
+          "objective '%s' uses member %d but the ensemble has K = %d members (ppo.member)", obj_name(spec->kind),
+          spec->member, K);
   for (long i = 0; i < n; i++) {
-    const float *r = R + i * K, *v = V + i * K;
-    if (spec->kind == OBJ_LAPLACE_UWO) {
-      out[i] = (float)((double)r[spec->member] - spec->lambda * v[spec->member]);
-      continue;
+    const float *r = R + i * K;
+    if (!laplace) {
+      out[i] = (float)ensemble_objective(spec, r, K);
+    } else if (spec->kind == OBJ_LAPLACE_UWO) {
+      out[i] = (float)((double)r[spec->member] - spec->lambda * V[i * K + spec->member]);
+    } else {
+      double within = 0;
+      for (int m = 0; m < K; m++) within += V[i * K + m];
+      out[i] = (float)(ensemble_objective_mean(r, K) - spec->lambda * (ensemble_variance(r, K) + within / K));
     }
-    double mean = ensemble_objective_mean(r, K), between = 0, within = 0;
-    for (int m = 0; m < K; m++) {
-      between += (r[m] - mean) * (r[m] - mean);
-      within += v[m];
-    }
-    out[i] = (float)(mean - spec->lambda * (between / K + within / K));
   }
   return OO_OK;
 }

@@ -52,7 +52,7 @@ typedef enum {
                       tau -> 0, ~ uwo with lambda = 1/(2 tau) between (docs/uncertainty.md) */
   OBJ_WARM = 5,    /* WARM, the members' weight average: its own score, not a function of R (the
                       caller scores it; ensemble_objective_rows refuses it) */
-  OBJ_LAPLACE_UWO = 6, /* member R_m - lambda * its Laplace variance (laplace_objective_rows) */
+  OBJ_LAPLACE_UWO = 6, /* member R_m - lambda * its Laplace variance (ensemble_objective_rows with V) */
   OBJ_ENS_LAPLACE = 7, /* mean - lambda * (population variance + mean Laplace variance) (idem) */
 } obj_kind;
 
@@ -69,32 +69,43 @@ const char *obj_name(obj_kind kind);
 
 double ensemble_objective_mean(const float *R, int K); // R: (K)
 double ensemble_objective_wco(const float *R, int K);  // R: (K)
-/* mean - lambda * (1/K) sum (R_i - mean)^2: the population variance, as in Coste et al.'s
- * BoN code and paper (their PPO code uses the unbiased variance: 1.25x the penalty at K=5). */
+/* Population variance over members (1/K) sum (R_i - mean)^2, two passes in double (no
+ * cancellation when |mean| >> spread). */
+double ensemble_variance(const float *R, int K); // R: (K)
+/* mean - lambda * ensemble_variance: the population variance, as in Coste et al.'s BoN code and
+ * paper (their PPO code uses the unbiased variance: 1.25x the penalty at K=5). */
 double ensemble_objective_uwo(const float *R, int K, double lambda); // R: (K)
 /* Soft minimum m - tau * log1p((1/K) sum expm1(-(R_i - m)/tau)) with m = min_i R_i, which equals
  * -tau log((1/K) sum exp(-R_i/tau)) without overflow for any tau > 0 and without cancellation for
  * large tau. For spread D = max - min: min <= result <= min + tau log K, and
  * 0 <= mean - result <= D^2/(8 tau) (Hoeffding's lemma). */
 double ensemble_objective_softmin(const float *R, int K, double tau); // R: (K)
-/* The objective of one sample; single returns R[spec->member]. */
+/* The objective of one sample; single returns R[spec->member]. NaN for warm, laplace_uwo and
+ * ens_laplace (not functions of R alone: ensemble_objective_rows takes the Laplace variances). */
 double ensemble_objective(const obj_spec *spec, const float *R, int K); // R: (K)
-/* out[i] = objective of row i of R. Fails when spec->member is out of range for single or
- * spec->tau is not a finite positive number for softmin. */
-int ensemble_objective_rows(float *out,           // (n)
-                            const obj_spec *spec,
-                            const float *R,       // (n,K) member scores, row-major
-                            long n, int K);
 
-/* The objectives that also need each member's last-layer Laplace variance V (same units as R^2):
- * laplace_uwo: out[i] = R[i,m] - lambda V[i,m] with m = spec->member; ens_laplace: out[i] =
- * mean_m R[i,m] - lambda (population variance of R[i,:] + mean_m V[i,m]). Fails for other kinds
- * or a member out of range. */
-int laplace_objective_rows(float *out,           // (n)
-                           const obj_spec *spec,
-                           const float *R,       // (n,K) member scores
-                           const float *V,       // (n,K) their Laplace variances
-                           long n, int K);
+/* The one local scoring step of PPO, best-of-n and `overopt score`: the members' scores of n
+ * samples as one (n,K) matrix (mpi/parallel/rm_ensemble.h assembles it with one collective) and
+ * everything derived from it row by row. */
+
+/* Statistics of each row of R: mean (ensemble_objective_mean), population variance
+ * (ensemble_variance) and min, each rounded once to float. Any output may be NULL. */
+void ensemble_row_stats(float *mean,     // (n) or NULL
+                        float *var,      // (n) or NULL
+                        float *min,      // (n) or NULL
+                        const float *R,  // (n,K) member scores, row-major
+                        long n, int K);
+/* out[i] = objective of row i. The Laplace objectives also need each member's last-layer
+ * Laplace variance V (same units as R^2): laplace_uwo: out[i] = R[i,m] - lambda V[i,m] with
+ * m = spec->member; ens_laplace: out[i] = mean_m R[i,m] - lambda (ensemble_variance of R[i,:] +
+ * mean_m V[i,m]). V is not read by the others and may be NULL there. Fails for warm (WARM's own
+ * score), a Laplace objective without V, spec->member out of range for single or laplace_uwo, or
+ * spec->tau not a finite positive number for softmin. */
+int ensemble_objective_rows(float *out,          // (n)
+                            const obj_spec *spec,
+                            const float *R,      // (n,K) member scores
+                            const float *V,      // (n,K) their Laplace variances, or NULL
+                            long n, int K);
 
 /* ---- calibration ------------------------------------------------------------------------- */
 
