@@ -13,9 +13,12 @@
 # 5. gold.h5 edited (its calibration shift): bon_samples and later stages rerun, pretrain and
 #    gold do not.
 # 6. a NaN in the pretrained LM: a clean error naming the file.
-# 7. SIGTERM to one rank in gold, prefs and rm (larger sizes): exit code 3 ("stopped on
-#    request"); SIGUSR1 to mpirun in ppo: exit 3 and a resume file; that file corrupted: a
-#    warning and a fresh start.
+# 7. stop requests in gold, prefs and rm (larger sizes), a random delay into the stage: SIGTERM
+#    or SIGINT to `overopt launch` (which runs mpirun), SIGTERM to rank 0 or to rank 1: exit code 3
+#    ("stopped on request"), gold and prefs with their resume file; a rerun resumes and gives
+#    gold.h5 and prefs.h5 equal to an uninterrupted run's. rm with 3 members on 2 ranks (placed
+#    unevenly). The time from each signal to the job's end is printed. SIGUSR1 to mpirun in ppo:
+#    exit 3 and a resume file; that file corrupted: a warning and a fresh start.
 # 8. a stalled rank (SIGSTOP) with run.watchdog_s = 2: the job ends naming the operation, the
 #    stage and the stopped rank.
 # Every case prints "case NAME: CLASS" (ok: recovered | clean: the clean error or stop wanted |
@@ -42,11 +45,12 @@ verdict() { # verdict NAME CLASS [WANT]: records the class; a class other than W
   count[$2]=$((${count[$2]:-0} + 1))
   [ "$2" = "$want" ] || bad "case $1: $2, wanted $want"
 }
-launch() { # launch LOG [args]: overopt run in the background; sets mp and skip
+wrap=() # (overopt launch) to run mpirun under `overopt launch`
+launch() { # launch LOG [args]: overopt run in the background (under ${wrap[@]}); sets mp and skip
   local log=$1
   shift
   skip=$(cat "$dir/run.log" 2>/dev/null | wc -l)
-  "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" "$@" >"$log" 2>&1 &
+  "${wrap[@]}" "$mpirun" --oversubscribe -n 2 "$overopt" run "$cfg" "${sets[@]}" "$@" >"$log" 2>&1 &
   mp=$!
 }
 run_ok() { # run_ok LOG [args]: a run that must succeed
@@ -240,33 +244,82 @@ elif ! grep -qE "$lm.*(non-finite|NaN)|(non-finite|NaN).*$lm" n.log; then class=
 verdict nan_checkpoint $class clean
 
 # ---- 7. stop requests -------------------------------------------------------------------------
+# overopt launch returns the launcher's exit code (127: it cannot be started; 2: none given)
+class=ok
+"$overopt" launch sh -c 'exit 5'
+[ $? -eq 5 ] || class=crash
+"$overopt" --quiet launch ./no-such-launcher 2>/dev/null
+[ $? -eq 127 ] || class=crash
+"$overopt" launch >/dev/null 2>&1
+[ $? -eq 2 ] || class=crash
+"$overopt" launch sh -c 'exit 0' || class=crash
+verdict launch_exit_codes $class
 # larger gold, prefs and rm stages, so that a signal lands inside them
 big=(--set corpus.path=/usr/share/games/fortunes --set pretrain.policy.d_model=128 --set pretrain.policy.n_layer=2
   --set gold.calib_prompts=3000 --set prefs.n_train=1500 --set rm.epochs=40)
 rm -rf work
-for st in gold prefs rm; do
-  launch "t_$st.log" "${big[@]}"
+run_ok big_ref.log "${big[@]}" --until prefs || { tail -5 big_ref.log; bad "the larger reference run failed"; }
+mkdir -p bigref
+cp $dir/gold.h5 $dir/prefs.h5 bigref/
+rm -f $dir/gold.h5 $dir/prefs.h5 # the pretrained LMs stay
+# stop_case NAME STAGE WHO SIG [args]: WHO = launcher (overopt launch), rank0 or rank1 gets SIG a
+# random 50-550 ms after the stage's line; the job must exit 3 with the stage stopped on request.
+stop_case() {
+  local name="${3}_${4,,}_$1" st=$2 who=$3 sig=$4
+  shift 4
+  wrap=()
+  [ "$who" = launcher ] && wrap=("$overopt" launch)
+  launch "t_$name.log" "${big[@]}" "$@"
   if ! wait_line "$dir/run.log" " == $st( \(|$)" "$mp"; then
     wait "$mp"
-    verdict "sigterm_rank_$st" silent clean
-    continue
+    wrap=()
+    verdict "$name" silent clean
+    return
   fi
-  sleep 0.05
-  r1=$(pgrep -P "$mp" | tail -1)
-  tk=$(now)
-  kill -TERM "$r1"
-  class=clean
+  local delay_ms=$((50 + RANDOM % 500))
+  sleep "$(awk -v d=$delay_ms 'BEGIN { print d / 1000 }')"
+  local victim=$mp
+  if [ "$who" != launcher ]; then
+    local p
+    for p in $(pgrep -P "$mp"); do # mpirun's children; their environment names their rank
+      tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=${who#rank}" && victim=$p
+    done
+  fi
+  local tk=$(now) class=clean
+  kill "-$sig" "$victim"
   wait_end "$mp" 60 || class=hang
   wait "$mp"
-  rc=$?
-  took=$(since "$tk")
+  local rc=$? took=$(since "$tk")
+  wrap=()
   if [ $class = clean ]; then
-    if [ $rc -ne 3 ]; then class=crash; tail -3 "t_$st.log"
-    elif ! grep -qE "== $st: stopped on request" "t_$st.log"; then class=silent; fi
+    if [ $rc -ne 3 ]; then class=crash; tail -3 "t_$name.log"
+    elif ! grep -qE "== $st: stopped on request" "t_$name.log"; then class=silent
+    elif [ "$st" != rm ] && [ ! -f "$dir/$st.partial.h5" ]; then class=damaged; echo "  no $st.partial.h5"; fi
   fi
-  echo "SIGTERM to rank pid $r1 in $st: exit $rc after $took s"
-  verdict "sigterm_rank_$st" $class clean
-done
+  echo "SIG$sig to $who (pid $victim) ${delay_ms} ms into $st: exit $rc after $took s$(grep -oE 'resuming with [0-9]+ of [0-9]+ units' "t_$name.log" | sed 's/^/, /')"
+  verdict "$name" $class clean
+}
+stop_case gold gold launcher TERM
+stop_case gold gold rank1 TERM
+stop_case prefs prefs launcher INT
+stop_case prefs prefs rank0 TERM
+class=ok
+if ! run_ok t_resume.log "${big[@]}" --until prefs; then class=crash; tail -3 t_resume.log
+elif ! grep -qE "gold calibration: resuming with" t_resume.log && ! grep -qE "prefs sampling: resuming with" t_resume.log; then
+  class=silent
+else
+  for f in gold.h5 prefs.h5; do
+    h5diff -d 0 bigref/$f $dir/$f >/dev/null 2>&1 || { class=damaged; echo "  $f differs from the uninterrupted run's"; }
+  done
+  extra=$(cd "$dir" && ls | grep -E '\.partial\.h5$')
+  [ -z "$extra" ] || { class=damaged; echo "  left over: $extra"; }
+fi
+verdict stop_resume_gold_prefs $class
+# rm: even placement (2 members on 2 ranks), then 3 members on 2 ranks (m0, m2 on rank 0, m1 on rank 1)
+stop_case rm rm rank1 TERM
+stop_case rm_uneven rm launcher TERM --set rm.k=3
+stop_case rm_uneven rm rank1 TERM --set rm.k=3
+stop_case rm_uneven rm rank0 TERM --set rm.k=3
 # SIGUSR1 to mpirun during PPO, then the resume file corrupted
 long=(--set ppo.steps=20000) # the tiny PPO runs ~1,500 steps/s: long enough to be caught, bounded if not
 rm -rf work
@@ -281,9 +334,16 @@ class=clean
 [ -f $dir/ppo_mean.partial.h5 ] || class=damaged
 verdict sigusr1_mpirun_ppo $class clean
 truncate -s 3000 $dir/ppo_mean.partial.h5
+# the rerun warns and starts over; it is stopped again once it trains (20000 steps take minutes on
+# a loaded machine)
 class=ok
-if ! run_ok u2.log "${long[@]}"; then class=crash
-elif ! grep -qE "ignoring .*ppo_mean.partial.h5.*starting over" u2.log; then class=silent; fi
+launch u2.log "${long[@]}"
+wait_line "$dir/run.log" "ppo mean [0-9]+/20000" "$mp" || class=crash
+kill -USR1 "$mp" 2>/dev/null
+wait "$mp"
+rc=$?
+if [ $class = ok ] && [ $rc -ne 3 ]; then class=crash; tail -3 u2.log
+elif [ $class = ok ] && ! grep -qE "ignoring .*ppo_mean.partial.h5.*starting over" u2.log; then class=silent; fi
 verdict corrupt_resume_file $class
 
 # ---- 8. a stalled rank ----------------------------------------------------------------------------

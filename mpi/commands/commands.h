@@ -51,9 +51,13 @@ int cmd_score(int argc, char **argv);   /* overopt score --model F --text FILE: 
 
 int cmd_plan(int argc, char **argv);    /* overopt plan CONFIG -n P: cost per stage (cmd_plan.c) */
 
+/* overopt launch LAUNCHER ARGS... (cmd_launch.c): runs the launcher as a child, SIGTERM/SIGINT to
+ * this process become SIGUSR1 for it; not an MPI process: main.c calls it before MPI_Init. */
+int cmd_launch(int argc, char **argv);
+
 extern const oo_cmd_spec cmd_run_spec, cmd_stage_spec, cmd_check_spec, cmd_layout_spec, cmd_plan_spec,
     cmd_sample_spec, cmd_logprob_spec, cmd_score_spec, cmd_bench_spec, cmd_sweep_spec, cmd_fit_spec,
-    cmd_report_spec, cmd_bon_curves_spec, cmd_summary_spec;
+    cmd_report_spec, cmd_bon_curves_spec, cmd_summary_spec, cmd_launch_spec;
 
 /* Every command's table, in help order (commands.c). */
 const oo_cmd_spec *const *oo_commands(int *n);

@@ -1,6 +1,6 @@
 /* overopt: command-line entry point. Thin: global options, then one command from the table.
  *
- * MPI is initialized for every command. Commands follow commands.h: argv[0] is the command's
+ * MPI is initialized for every command but `launch`, which runs the MPI launcher. Commands follow commands.h: argv[0] is the command's
  * name, the return value is the exit code, the command prints its own errors. A command that is
  * not collective runs on rank 0 and its exit code is broadcast, so every rank exits alike; a
  * collective command that fails on any rank ends the job through oo_mpi_die (MPI_Abort).
@@ -78,6 +78,13 @@ static int dispatch(int argc, char **argv, int rank) {
 }
 
 int main(int argc, char **argv) {
+  /* launch starts the MPI launcher as a child: this process must not be an MPI process itself
+   * (global options before it have nothing to do; everything after it is the launcher's) */
+  int cmd = 1;
+  while (cmd < argc && (!strcmp(argv[cmd], "--quiet") || !strcmp(argv[cmd], "-q") || !strcmp(argv[cmd], "--debug")))
+    cmd++;
+  if (cmd + 1 < argc && !strcmp(argv[cmd], "launch") && strcmp(argv[cmd + 1], "--help") && strcmp(argv[cmd + 1], "-h"))
+    return cmd_launch(argc - cmd, argv + cmd);
   /* OpenBLAS chose its kernel when it loaded: a pinned kernel needs a fresh image (issue #10) */
   char kernel[32];
   const char *kernel_source;

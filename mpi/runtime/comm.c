@@ -165,6 +165,8 @@ static int stop_agreed = 0;
 
 int oo_stop_local(void) { return stop_flag ? 1 : 0; }
 
+void oo_stop_notice(void) { stop_flag = 1; }
+
 int oo_stopped(void) { return stop_agreed; }
 
 int oo_stop_requested(MPI_Comm comm) {

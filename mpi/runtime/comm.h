@@ -108,5 +108,8 @@ int oo_stopped(void);
 /* This rank's flag alone (no communication): for loops whose iteration counts differ across
  * ranks, which then agree once through oo_stop_requested on a communicator they share. */
 int oo_stop_local(void);
+/* A stop request that reached this rank from another rank (stage_rm's notices): from now on this
+ * rank asks to stop as if it had got the signal. No communication. */
+void oo_stop_notice(void);
 
 #endif

@@ -29,6 +29,7 @@ static pid_t wd_parent;                   /* getppid() at start: mpirun, orted o
 static int wd_watch_parent;               /* 1 under a launcher (more than one rank) */
 static pid_t *wd_pids;                    /* (size) every rank's pid */
 static int *wd_local;                     /* (size) 1 where the rank runs on this host */
+static int wd_leader;                     /* the lowest rank on this host: it watches every rank here */
 static char wd_host[HOST_CAP];            /* this host's name */
 
 static long long now_ms(void) {
@@ -160,8 +161,8 @@ static void *watch(void *arg) {
     if (wd_watch_parent && getppid() != wd_parent)
       wd_die("the launcher (pid %ld) is gone; stopping during stage %s%s%s", (long)wd_parent, stage_now(),
              op ? ", in " : "", op ? op : "");
-    for (int r = 0; r < wd_size; r++) { /* rank 0 watches every local rank; the others watch rank 0 */
-        if (!wd_local[r] || r == wd_rank || (wd_rank != 0 && r != 0)) continue;
+    for (int r = 0; r < wd_size; r++) { /* a host's leader watches every rank there; the others, it */
+        if (!wd_local[r] || r == wd_rank || (wd_rank != wd_leader && r != wd_leader)) continue;
         char s = proc_state(wd_pids[r]);
         if ((s == 'X' || s == 'Z') && !atomic_load(&wd_finishing))
           wd_die("rank %d (pid %ld on %s) %s during stage %s%s%s; ending the job", r, (long)wd_pids[r], wd_host,
@@ -171,7 +172,7 @@ static void *watch(void *arg) {
     long long since = atomic_load(&wd_since_ms);
     if (op && limit > 0 && now_ms() - since > limit) {
       char others[1024] = "";
-      for (int r = 0; wd_rank == 0 && r < wd_size; r++) {
+      for (int r = 0; wd_rank == wd_leader && r < wd_size; r++) {
         size_t len = strlen(others);
         if (r == wd_rank || !wd_local[r] || len + 96 > sizeof others) continue;
         snprintf(others + len, sizeof others - len, "; rank %d (pid %ld) %s", r, (long)wd_pids[r],
@@ -220,6 +221,9 @@ int oo_watchdog_start(MPI_Comm world, double timeout_s) {
     wd_pids[r] = (pid_t)pids[r];
     wd_local[r] = strncmp(hosts + (size_t)r * HOST_CAP, wd_host, HOST_CAP) == 0;
   }
+  wd_leader = rank;
+  for (int r = size - 1; r >= 0; r--)
+    if (wd_local[r]) wd_leader = r;
   xfree(&hosts);
   xfree(&pids);
   pthread_t t;

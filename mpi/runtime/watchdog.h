@@ -10,11 +10,16 @@
  * - Launcher gone (jobs of two or more ranks): getppid() changed (mpirun or orted was killed):
  *   the rank stops at once, so no rank runs on into further stages after mpirun's death. A
  *   single rank may be a singleton started from a shell that may end (nohup): not checked.
- * - Lost rank: rank 0 watches every rank on its host, the others watch rank 0 (when on theirs):
- *   a process that has ended or is a zombie.
- *   Ranks on other hosts are found by the timeout below (or by mpirun, which ends the job).
+ * - Lost rank: the lowest rank on each host (its leader; rank 0 on rank 0's host) watches every
+ *   rank on that host, the others watch their leader: a process that has ended or is a zombie.
+ *   So a rank that dies on any host is named by a rank of its host within 0.1 s. A host lost
+ *   whole (power, network: no rank there can report) is found by the timeout below, or by
+ *   mpirun when its connection to that host's daemon fails. A heartbeat would not find it
+ *   sooner: this thread cannot call MPI while the main thread waits in a collective
+ *   (MPI_THREAD_FUNNELED), and a file heartbeat needs a shared file system with coherent times.
  * - Stall (every rank): one MPI operation has waited longer than run.watchdog_s (default 60 s;
- *   0 turns the check off). Rank 0 adds the state of the ranks on its host (running, stopped).
+ *   0 turns the check off). Each host's leader adds the state of the ranks on its host (running,
+ *   stopped), so a stopped rank is named on whichever host it runs.
  */
 #ifndef OO_WATCHDOG_H
 #define OO_WATCHDOG_H

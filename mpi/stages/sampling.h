@@ -10,6 +10,13 @@
  * chunk. Units are the same whatever the rank count and every random draw comes from a stream
  * keyed by (seed, purpose, stream id of the prompt, response index), so tokens and scores are
  * bit-identical for 1 or P ranks.
+ *
+ * Stop requests (#12): the ranks poll the request together (oo_stop_requested on the world) once
+ * per round of units, every rank as often (the largest block's count), so a stop lands within
+ * one unit of generation and gold scoring. The units done so far are gathered and written by
+ * rank 0 to spec->partial (tokens, lens, scores, done per unit, under the stage's hash); a rerun
+ * reads it back, skips those units and ends with the same bits as an uninterrupted run. The
+ * stage removes the file once its artifact is written.
  */
 #ifndef OO_SAMPLING_H
 #define OO_SAMPLING_H
@@ -32,11 +39,11 @@ typedef struct {
   float temperature;  /* sampling temperature */
   float top_p;        /* nucleus mass, 1 = off */
   const char *what;   /* label of the progress lines */
+  const char *partial; /* resume file of a stopped sampling (rank 0 reads and writes it), or NULL */
 } sample_spec;
 
-/* Collective on run->comms.world. Returns OO_OK on every rank with oo_stopped() and nothing
- * gathered when a rank got a stop request (each rank polls its flag between units; they agree
- * at the end through oo_stop_requested).
+/* Collective on run->comms.world. Returns OO_OK on every rank with oo_stopped() when a rank got a
+ * stop request before the last unit, after writing spec->partial (see above).
  * Samples spec->per_prompt responses of the policy to each
  * prompt, gold-scores every sequence with gold_score (calibrated as the gold currently is), and
  * gathers the results to rank 0 in prompt order (response j of prompt i is row i*per_prompt+j).

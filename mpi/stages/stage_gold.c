@@ -8,11 +8,14 @@
  *   write, from disjoint prompts.
  * - Generation and scoring are split over every rank in unit-aligned contiguous blocks
  *   (mpi/stages/sampling.h), so shift and scale are bit-identical for any rank count.
- * - gold.h5 (gold.h) is written by rank 0 with run_stamp.
+ * - gold.h5 (gold.h) is written by rank 0 with run_stamp. A stop request during sampling leaves
+ *   gold.partial.h5 (sampling.h), resumed from and removed once gold.h5 is written.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "data/corpus.h"
@@ -50,8 +53,10 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
     lens = xmalloc(sizeof(int) * (size_t)n);
     raw = xmalloc(sizeof(float) * (size_t)n);
   }
+  char partial[4400];
+  CHECK(run_world_path(run, "gold.partial.h5", partial, sizeof partial));
   sample_spec spec = {cfg->prefs.prompt_len, cfg->prefs.response_len, 1, (uint64_t)cfg->run.world_seed, RNG_GOLD, (float)cfg->prefs.temperature,
-                      (float)cfg->prefs.top_p, "gold calibration"};
+                      (float)cfg->prefs.top_p, "gold calibration", partial};
   int rc = pi_init_sample(run, policy, g, &spec, prompts, stream, n, tok, lens, raw);
   if (!rc && !oo_stopped() && cm->rank == 0) {
     double mean = 0, std = 0, mean_len = 0;
@@ -66,6 +71,7 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
       rc = run_world_path(run, "gold.h5", path, sizeof path);
       if (!rc) rc = save_gold(run, g, path);
       if (!rc) LOG_INFO("gold: calibrated (shift %.6g, scale %.6g) -> %s", g->shift, g->scale, path);
+      if (!rc) unlink(partial); /* the sampling's resume file, if it stopped before (sampling.h) */
     }
   }
   xfree(&prompts);
@@ -73,7 +79,7 @@ static int calibrate_and_save(oo_run *run, gold_model *g, gpt *policy) {
   xfree(&tok);
   xfree(&lens);
   xfree(&raw);
-  /* stopped: nothing written, the stage is redone on rerun */
+  /* stopped: gold.partial.h5 holds the responses sampled so far */
   CHECK(oo_agree(cm->world, rc, "rank 0 could not calibrate or write the gold model"));
   return OO_OK;
 }

@@ -11,12 +11,16 @@
  *   b = 0, 1), so the noise never shares a stream with a sample whatever the pool size.
  *   exact: the first round(noise * n_train) train pairs of a shuffle are flipped; bernoulli: each
  *   train pair is flipped when its uniform draw (in pair order) is < noise.
- * - prefs.h5 (format in src/data/prefs.h) is written by rank 0 with run_stamp.
+ * - prefs.h5 (format in src/data/prefs.h) is written by rank 0 with run_stamp. A stop request
+ *   during sampling leaves prefs.partial.h5 (sampling.h), resumed from and removed once prefs.h5
+ *   is written.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "data/corpus.h"
@@ -182,9 +186,10 @@ static int all_prompts(const oo_config *cfg, prefs_out *o, uint64_t **stream) {
 int stage_prefs(oo_run *run) {
   const oo_config *cfg = &run->cfg;
   const oo_comms *cm = &run->comms;
-  char policy_path[4400], gold_path[4400];
+  char policy_path[4400], gold_path[4400], partial[4400];
   CHECK(pretrain_lm_path(run, &cfg->pretrain.policy, policy_path, sizeof policy_path));
   CHECK(run_world_path(run, "gold.h5", gold_path, sizeof gold_path));
+  CHECK(run_path(run, "prefs.partial.h5", partial, sizeof partial));
   REQUIRE(oo_file_exists(policy_path), "prefs: pi_init '%s' does not exist: run `overopt stage pretrain` first",
           policy_path);
   prefs_out o;
@@ -210,10 +215,11 @@ int stage_prefs(oo_run *run) {
              "gold %s (%s)",
              policy_path, cfg->prefs.temperature, cfg->prefs.top_p, o.response_len, o.N, gold_kind_name(gold.kind), gold_path);
     sample_spec spec = {o.prompt_len, o.response_len, 2, (uint64_t)cfg->run.seed, RNG_PREFS, (float)cfg->prefs.temperature, (float)cfg->prefs.top_p,
-                        "prefs sampling"};
+                        "prefs sampling", partial};
     rc = pi_init_sample(run, &policy, &gold, &spec, o.prompts, stream, o.N, o.tok, o.lens, o.gold);
   }
   if (!rc && !oo_stopped() && cm->rank == 0) rc = label_and_write(run, &o);
+  if (!rc && !oo_stopped() && cm->rank == 0) unlink(partial); /* the sampling's resume file (sampling.h) */
   rc = oo_agree(cm->world, rc, "rank 0 could not label or write the preference set");
   gpt_free(&policy);
   gold_free(&gold);
@@ -222,6 +228,6 @@ int stage_prefs(oo_run *run) {
   xfree(&o.lens);
   xfree(&o.gold);
   xfree(&stream);
-  if (rc) return oo_error_trace(rc, __FILE__, __LINE__); /* stopped: nothing written, redone on rerun */
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__); /* stopped: prefs.partial.h5 holds the pairs so far */
   return OO_OK;
 }

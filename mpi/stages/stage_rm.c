@@ -22,11 +22,14 @@
  *   (ScaLAPACK from rm.laplace_scalapack_min on). Group laplace/member_<m>: Sigma (C+1,C+1) raw
  *   units, phi_mean (C) the mean feature of both sides of those pairs (variances are taken
  *   relative to it: laplace.h), attributes alpha, log_ml, log_det, solver, grid_rows, grid_cols.
+ * - A stop request ends training within a step on every rank however the members are placed
+ *   (notice_poll); nothing is written and the stage is redone on rerun.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/atomic_file.h"
 #include "core/core.h"
@@ -52,24 +55,59 @@ typedef struct {
   float *dout;             /* (2*bcap, Tmax) gradient of the loss w.r.t. the scalar outputs */
   float *sc, *sr, *dc, *dr;/* (bcap) chosen/rejected scores and their gradients */
   int bcap;                /* batch capacity in pairs */
-  MPI_Comm stop_comm;      /* where a stop request is agreed each step (stop_comm_of) */
+  int stop_sent;           /* this rank sent its stop notice to every other rank (notice_poll) */
+  int stop_noticed;        /* a stop notice from another rank has arrived */
+  MPI_Request *stop_req;   /* (P) this rank's notice sends */
 } rm_work;
 
-/* Every RM rank takes the same number of steps when each hosts as many members (members have
- * the same step count): the stop request is then agreed each step over rm_comm, so one rank's
- * SIGTERM stops every member at once. Otherwise over the member's own replicas, and the other
- * members finish their training first. */
-static MPI_Comm stop_comm_of(const oo_run *run, int member) {
-  const oo_layout *lay = &run->layout;
-  int hosted = -1;
-  for (int r = 0; r < lay->n_ranks; r++) {
-    if (!lay->ranks[r].is_rm) continue;
-    int h = 0;
-    for (int m = 0; m < lay->k; m++) h += layout_replica(lay, r, m) >= 0;
-    if (hosted >= 0 && h != hosted) return run->comms.member_comm[member];
-    hosted = h;
+#define RM_STOP_TAG 9000 /* a stop notice; tags 100+m and 300+m collect members */
+
+/* Stop requests with members placed unevenly over the ranks (#12): ranks then train different
+ * members for different numbers of steps, so no collective is shared by every rank at each step.
+ * A rank that gets a signal sends a notice to every other rank of the world at once; every rank
+ * probes for one at each training step and while it waits for the others, takes it as its own
+ * request (oo_stop_notice), and the replicas of a member agree at each step over member_comm[m]
+ * (oo_stop_requested). So one rank's SIGTERM stops every member within a step, wherever it
+ * lands (it once took the other members' whole training, and the watchdog ended the waiting rank
+ * after 60 s). notice_drain receives every notice sent, so none is left for a later stage. */
+static void notice_poll(rm_work *w, const oo_comms *c) {
+  static const int one = 1;
+  if (!w->stop_sent && !w->stop_noticed && oo_stop_local()) {
+    w->stop_sent = 1;
+    for (int q = 0; q < c->size; q++)
+      if (q != c->rank) CHECK_MPI_DIE(MPI_Isend(&one, 1, MPI_INT, q, RM_STOP_TAG, c->world, &w->stop_req[q]));
   }
-  return run->comms.rm_comm;
+  int flag = 0;
+  if (!w->stop_noticed) CHECK_MPI_DIE(MPI_Iprobe(MPI_ANY_SOURCE, RM_STOP_TAG, c->world, &flag, MPI_STATUS_IGNORE));
+  if (flag) {
+    w->stop_noticed = 1;
+    oo_stop_notice();
+  }
+}
+
+/* Collective on world, after training: the MAX over every rank of buf (n ints), polling for
+ * notices (and sending this rank's on a signal) while the others still train; then every notice
+ * sent is received. Not a watched operation (watchdog.h): with members placed unevenly a rank may
+ * wait here as long as the others train, longer than run.watchdog_s in a healthy run (a blocking
+ * MPI_Allreduce here once ended such runs); the ranks still training are watched in their
+ * members' collectives. */
+static int notice_drain(rm_work *w, const oo_comms *c, int *buf, int n) {
+  MPI_Request all;
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, buf, n, MPI_INT, MPI_MAX, c->world, &all));
+  for (int fin = 0; !fin;) {
+    notice_poll(w, c);
+    CHECK_MPI(MPI_Test(&all, &fin, MPI_STATUS_IGNORE));
+    if (!fin) nanosleep(&(struct timespec){0, 1000000}, NULL); /* 1 ms: leave the core to the ranks training */
+  }
+  int *sent = xmalloc(sizeof(int) * (size_t)c->size);
+  int rc = OO_MPI_RC(MPI_Allgather(&w->stop_sent, 1, MPI_INT, sent, 1, MPI_INT, c->world));
+  for (int q = 0, x; q < c->size && !rc; q++)
+    if (q != c->rank && sent[q]) rc = OO_MPI_RC(MPI_Recv(&x, 1, MPI_INT, q, RM_STOP_TAG, c->world, MPI_STATUS_IGNORE));
+  xfree(&sent);
+  for (int q = 0; q < c->size && !rc; q++)
+    if (w->stop_sent && q != c->rank) rc = OO_MPI_RC(MPI_Wait(&w->stop_req[q], MPI_STATUS_IGNORE));
+  if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
+  return OO_OK;
 }
 
 /* Packs pairs idx[0..b) as two sequences each into w->btok/w->blen, padded to the longest,
@@ -229,7 +267,8 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0, pairs_sum = 0; /* over the batches not skipped */
     for (int s = 0; s < steps_per_epoch; s++) {
-      if (oo_stop_requested(w->stop_comm)) break; /* stop_comm agrees now; the world after training */
+      notice_poll(w, &run->comms);
+      if (oo_stop_requested(mc)) break; /* the member's replicas now; the world after training */
       int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
       int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
       gpt_zero_grad(g);
@@ -507,6 +546,7 @@ int stage_rm(oo_run *run) {
   w.sr = xmalloc_floats((size_t)w.bcap);
   w.dc = xmalloc_floats((size_t)w.bcap);
   w.dr = xmalloc_floats((size_t)w.bcap);
+  w.stop_req = xmalloc(sizeof(MPI_Request) * (size_t)c->size);
   gpt lm;
   memset(&lm, 0, sizeof lm);
   int rc = OO_OK;
@@ -538,7 +578,6 @@ int stage_rm(oo_run *run) {
   for (int m = 0; m < K && !rc; m++) {
     if (!is_rm || layout_replica(&run->layout, c->rank, m) < 0) continue;
     hosted[m] = 1;
-    w.stop_comm = stop_comm_of(run, m);
     train_step_ctx ts;
     memset(&ts, 0, sizeof ts);
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
@@ -558,7 +597,7 @@ int stage_rm(oo_run *run) {
   }
   if (rc) oo_mpi_die(rc); /* a member failed on this rank while others may be in collectives */
   /* each member's skip count (its replicas agree) to every rank, then the world agrees on a stop */
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, flags, K, MPI_INT, MPI_MAX, c->world));
+  if (notice_drain(&w, c, flags, K)) oo_mpi_die(OO_ERR);
   const int stopped = oo_stop_requested(c->world);
   for (int m = 0; m < K && !stopped; m++)
     if (flags[m])
@@ -620,6 +659,7 @@ int stage_rm(oo_run *run) {
   xfree(&w.sr);
   xfree(&w.dc);
   xfree(&w.dr);
+  xfree(&w.stop_req);
   prefs_free(&pd);
   CHECK(rc);
   return OO_OK;
