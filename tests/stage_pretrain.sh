@@ -6,8 +6,8 @@
 #   sum differs);
 # - determinism: two -n 2 runs (20 steps) give checkpoints whose every dataset is bitwise equal
 #   (h5diff -d 0 per dataset) and the files are equal as HDF5 (h5diff on the whole file, attributes
-#   included); they are not byte-identical (cmp): HDF5 stores each object's modification time
-#   in its header, so the count of differing bytes is printed, not checked;
+#   included); the count of differing bytes (cmp) is printed too (0 since h5io writes no object
+#   modification times), not checked;
 # - learning: a 400-step -n 2 run ends with a validation loss (root attribute val_loss, nats) below
 #   the corpus unigram entropy (the log's bits/byte times ln 2); 20 steps are not enough for that
 #   (val 4.0 nats against 3.3), hence the longer run;
@@ -39,7 +39,7 @@ same_datasets() {
 }
 # whole_file A B: the files are equal as HDF5 (datasets and attributes, h5diff -d 0 on the root; the
 # runs must use the same out_dir name, which the stored config contains); prints how many bytes
-# differ (HDF5 stores modification times in object headers).
+# differ (expected 0: h5io writes no object modification times).
 whole_file() {
   h5diff -d 0 "$1" "$2" >/dev/null || { echo "h5diff of the whole files (attributes too) fails: $1 $2"; return 1; }
   echo "$1 and $2: equal as HDF5 files; $(cmp -l "$1" "$2" | wc -l) bytes differ"

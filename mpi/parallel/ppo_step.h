@@ -12,13 +12,13 @@
  *      oo_rng_make(seed, RNG_PPO, s*n + i, 0), so the tokens do not depend on R;
  *   2. the tokens reach every rank by one MPI_Allgatherv over world (non-rollout ranks send 0);
  *   3. rm_ensemble_score and gold_score_all score all n sequences; the allreduce that ends each
- *      replaces DESIGN's "rewards back (scatterv)": every rank then holds every score, and the
+ *      leaves every score on every rank (no scatter of rewards is needed), and the
  *      objective is computed from the member-score matrix locally (ensemble_objective_rows);
  *   4. rollout ranks teacher-force their rows through policy, reference (and value model) and
  *      share the per-token arrays (log p, log p_ref, values, entropy) by MPI_Allgatherv over
  *      policy_comm. Rewards, GAE and the whitening then run on the whole batch on every rollout
- *      rank: the whitening statistics are those of the global batch (DESIGN asks for an
- *      allreduce of count/sum/sumsq; having the arrays makes the result bit-identical for any R);
+ *      rank: the whitening statistics are those of the global batch (computed from the gathered
+ *      arrays rather than an allreduce of count/sum/sumsq, which makes them bit-identical for any R);
  *   5. ppo.epochs epochs over minibatches of ppo.minibatch rollouts in an order shuffled by
  *      oo_rng_make(seed, RNG_PPO, step, 0xE0 + epoch); rollout rank q takes rows
  *      [q*mb/R, (q+1)*mb/R) of each minibatch. The losses are means over the minibatch's valid

@@ -5,8 +5,9 @@
  *
  * Invariants:
  * - Run r (objective o, beta b in config order, r = o * n_betas + b) has tag = objective name,
- *   plus "_beta<b>" (%g) when there are several betas, and run index r (the second key of its
- *   rollout streams). Its hash covers the upstream stages' keys, the ppo.* keys that shape a run
+ *   plus "_beta<b>" (%g) when there are several betas, and run index r. Its rollout streams are
+ *   keyed by step and row only, so every run of a replicate shares them (common random numbers:
+ *   paired comparisons, ppo_step.c). Its hash covers the upstream stages' keys, the ppo.* keys that shape a run
  *   (not the objective and beta lists), the objective (member for single and laplace_uwo, lambda
  *   for uwo and the Laplace objectives, tau for softmin), beta
  *   and r. ppo_<tag>.h5 with that hash is skipped.
