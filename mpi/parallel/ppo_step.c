@@ -9,10 +9,10 @@
 
 /* gold_score_all lives in rm_ensemble.h (the gold's data-parallel scorer over the RM ranks). */
 
-/* Rows [*lo, *hi) of n that rollout rank q of R owns (contiguous blocks). */
-static void row_range(int n, int q, int R, int *lo, int *hi) {
-  *lo = (int)((long)q * n / R);
-  *hi = (int)((long)(q + 1) * n / R);
+/* Rows [*lo, *hi) of n that rollout rank q of n_roll owns (contiguous blocks). */
+static void row_range(int n, int q, int n_roll, int *lo, int *hi) {
+  *lo = (int)((long)q * n / n_roll);
+  *hi = (int)((long)(q + 1) * n / n_roll);
 }
 
 /* Times an MPI call into x->t_mpi and turns a failure into an error. */
@@ -37,11 +37,11 @@ int ppo_ctx_init(ppo_ctx *x) {
   const oo_config *cfg = x->cfg;
   const oo_comms *c = x->comms;
   const oo_layout *lay = x->lay;
-  x->P = cfg->prefs.prompt_len;
-  x->R = cfg->prefs.response_len;
-  x->Tp = x->P + 1;
-  x->Tmax = x->P + x->R + 2;
-  x->Tr = x->R + 1;
+  x->prompt_len = cfg->prefs.prompt_len;
+  x->response_len = cfg->prefs.response_len;
+  x->Tp = x->prompt_len + 1;
+  x->Tmax = x->prompt_len + x->response_len + 2;
+  x->Tr = x->response_len + 1;
   x->K = cfg->rm.k;
   x->n_roll = lay->n_rollout;
   x->roll_rank = lay->ranks[c->rank].is_rollout ? lay->ranks[c->rank].rollout_index : -1;
@@ -158,7 +158,7 @@ static int generate_rows(ppo_ctx *x, int n, int eval, long step) {
   const oo_config *cfg = x->cfg;
   int lo, hi;
   row_range(n, x->roll_rank, x->n_roll, &lo, &hi);
-  const int nb = hi - lo, Tp = x->Tp, Tr = x->Tr, Tmax = x->Tmax, R = x->R;
+  const int nb = hi - lo, Tp = x->Tp, Tr = x->Tr, Tmax = x->Tmax, response_len = x->response_len;
   if (nb == 0) return OO_OK;
   const uint64_t seed = (uint64_t)cfg->run.seed;
   for (int r = 0; r < nb; r++) {
@@ -174,12 +174,13 @@ static int generate_rows(ppo_ctx *x, int n, int eval, long step) {
     }
     memcpy(x->gen_prompt + (size_t)r * Tp, prompt, sizeof(int) * (size_t)Tp);
   }
-  gpt_sample_opts o = {(float)cfg->ppo.temperature, 1.0f, 0, R + 1, 1};
+  gpt_sample_opts o = {(float)cfg->ppo.temperature, 1.0f, 0, response_len + 1, 1};
   CHECK(gpt_generate(x->policy, &x->kv, x->gen_prompt, Tp, nb, &o, x->gen_rng, x->gen_tok, x->gen_len, NULL));
   for (int r = 0; r < nb; r++) {
     const int *gen = x->gen_tok + (size_t)r * Tr;
     int n_resp = x->gen_len[r];
-    if (n_resp == R + 1 && gen[R] != GPT_EOT) n_resp = R; /* R bytes, no end-of-text */
+    if (n_resp == response_len + 1 && gen[response_len] != GPT_EOT)
+      n_resp = response_len; /* response_len bytes, no end-of-text */
     int *seq = x->tok + (size_t)(lo + r) * Tmax;
     memcpy(seq, x->gen_prompt + (size_t)r * Tp, sizeof(int) * (size_t)Tp);
     memcpy(seq + Tp, gen, sizeof(int) * (size_t)n_resp);

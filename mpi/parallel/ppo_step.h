@@ -7,9 +7,9 @@
  * always rollout rank 0 (layout.h), so it holds every rollout-side array without a gather.
  *
  * One step (ppo_step), collective on comms->world:
- *   1. rollout rank q generates rows [q*n/R, (q+1)*n/R) of the n = ppo.batch rollouts: row i of
+ *   1. rollout rank q generates rows [q*n/n_roll, (q+1)*n/n_roll) of the n = ppo.batch rollouts: row i of
  *      step s answers PPO_TRAIN prompt (s*n + i) mod count with stream
- *      oo_rng_make(seed, RNG_PPO, s*n + i, 0), so the tokens do not depend on R;
+ *      oo_rng_make(seed, RNG_PPO, s*n + i, 0), so the tokens do not depend on n_roll;
  *   2. the tokens reach every rank by one MPI_Allgatherv over world (non-rollout ranks send 0);
  *   3. rm_ensemble_score and gold_score_all score all n sequences; the allreduce that ends each
  *      leaves every score on every rank (no scatter of rewards is needed), and the
@@ -18,10 +18,10 @@
  *      share the per-token arrays (log p, log p_ref, values, entropy) by MPI_Allgatherv over
  *      policy_comm. Rewards, GAE and the whitening then run on the whole batch on every rollout
  *      rank: the whitening statistics are those of the global batch (computed from the gathered
- *      arrays rather than an allreduce of count/sum/sumsq, which makes them bit-identical for any R);
+ *      arrays rather than an allreduce of count/sum/sumsq, which makes them bit-identical for any n_roll);
  *   5. ppo.epochs epochs over minibatches of ppo.minibatch rollouts in an order shuffled by
  *      oo_rng_make(seed, RNG_PPO, step, 0xE0 + epoch); rollout rank q takes rows
- *      [q*mb/R, (q+1)*mb/R) of each minibatch. The losses are means over the minibatch's valid
+ *      [q*mb/n_roll, (q+1)*mb/n_roll) of each minibatch. The losses are means over the minibatch's valid
  *      tokens: each rank differentiates the mean over its own tokens and the gradient allreduce
  *      scales by its share of the minibatch's tokens, so every rank takes the single-process
  *      step (up to summation order). The optimizer step is train_step (mpi/runtime/train_step.h)
@@ -29,10 +29,11 @@
  *      loss + vf_coef * value loss through one forward and one backward of the policy, and the
  *      clip is over the joint gradient (trlx); with a value model each model is clipped by its
  *      own norm, and a non-finite minibatch (run.skip_nonfinite) is skipped by both.
- * Sequences are [EOT, prompt (P bytes), response (<= R bytes), EOT if emitted], Tmax = P + R + 2,
- * padded with EOT. Response token j sits at position Tp + j (Tp = P + 1) and is predicted by the
+ * Sequences are [EOT, prompt (prompt_len bytes), response (<= response_len bytes), EOT if emitted],
+ * Tmax = prompt_len + response_len + 2, padded with EOT. Response token j sits at position Tp + j
+ * (Tp = prompt_len + 1) and is predicted by the
  * logits at Tp - 1 + j, where the value of its state is read too. Per-token arrays are (n, Tr)
- * with Tr = R + 1.
+ * with Tr = response_len + 1.
  * No allocation inside ppo_step or ppo_eval: ppo_ctx_init sizes every buffer and the models'
  * activations (the scorers of rm_ensemble/gold may allocate per call; see their headers).
  */
@@ -107,14 +108,15 @@ typedef struct {
   rm_ensemble *ens;       /* proxy members hosted here */
   gold_model *gold;       /* gold RM (RM ranks) */
   gold_model *warm;       /* WARM (RM ranks; objective warm), or NULL */
-  const int *train_prompts; /* (n_train, P+1) PPO_TRAIN prompts, each [EOT, P bytes] */
+  const int *train_prompts; /* (n_train, Tp) PPO_TRAIN prompts, each [EOT, prompt_len bytes] */
   int n_train;            /* PPO_TRAIN prompts */
-  const int *eval_prompts;  /* (n_eval, P+1) PPO_EVAL prompts */
+  const int *eval_prompts;  /* (n_eval, Tp) PPO_EVAL prompts */
   int n_eval;             /* PPO_EVAL prompts */
 
   /* derived sizes */
   int value_head;         /* 1: ppo.value = head (values from the policy's scalar head) */
-  int P, R, Tp, Tmax, Tr; /* prompt bytes, response bytes, P+1, P+R+2, R+1 */
+  int prompt_len, response_len; /* prompt bytes, response bytes (prefs.prompt_len, prefs.response_len) */
+  int Tp, Tmax, Tr;       /* prompt_len+1, prompt_len+response_len+2, response_len+1 */
   int K;                  /* members */
   int n_roll, roll_rank;  /* rollout ranks, this rank's index (-1 if not rollout) */
   int n_cap;              /* rows of the global arrays: max(ppo.batch, n_eval) */
