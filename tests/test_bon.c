@@ -12,23 +12,23 @@
 #include "testing.h"
 
 /* The objective of one sample computed directly here (independent of rlhf.c). */
-static double direct_objective(obj_kind kind, const float *R, int K, double lambda, int member) {
-  double s = 0, mn = R[0];
+static double direct_objective(obj_kind kind, const float *scores, int K, double lambda, int member) {
+  double s = 0, mn = scores[0];
   for (int j = 0; j < K; j++) {
-    s += R[j];
-    if (R[j] < mn) mn = R[j];
+    s += scores[j];
+    if (scores[j] < mn) mn = scores[j];
   }
   double mean = s / K, v = 0;
-  for (int j = 0; j < K; j++) v += (R[j] - mean) * (R[j] - mean) / K;
+  for (int j = 0; j < K; j++) v += (scores[j] - mean) * (scores[j] - mean) / K;
   switch (kind) {
-    case OBJ_SINGLE: return R[member];
+    case OBJ_SINGLE: return scores[member];
     case OBJ_MEAN: return mean;
     case OBJ_WCO: return mn;
     case OBJ_UWO: return mean - lambda * v;
-    case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, 1.0); /* its value: test_softmin */
+    case OBJ_SOFTMIN: return ensemble_objective_softmin(scores, K, 1.0); /* its value: test_softmin */
     case OBJ_WARM:
     case OBJ_LAPLACE_UWO:
-    case OBJ_ENS_LAPLACE: break; /* not functions of R alone */
+    case OBJ_ENS_LAPLACE: break; /* not functions of the scores alone */
   }
   return NAN;
 }
@@ -142,10 +142,10 @@ static void test_weights(void) {
 }
 
 static void test_identical_members(void) {
-  enum { P = 4, N = 64, K = 5 };
-  float *proxy = xmalloc(sizeof(float) * P * N * K), *gold = xmalloc(sizeof(float) * P * N);
+  enum { N_PROMPTS = 4, N = 64, K = 5 };
+  float *proxy = xmalloc(sizeof(float) * N_PROMPTS * N * K), *gold = xmalloc(sizeof(float) * N_PROMPTS * N);
   oo_rng r = oo_rng_make(2, RNG_TEST, 0, 0);
-  for (int i = 0; i < P * N; i++) {
+  for (int i = 0; i < N_PROMPTS * N; i++) {
     float s = oo_rng_normal(&r);
     for (int j = 0; j < K; j++) proxy[i * K + j] = s;
     gold[i] = oo_rng_normal(&r);
@@ -155,7 +155,7 @@ static void test_identical_members(void) {
   bon_curve c[4];
   for (int kind = 0; kind < 4; kind++) {
     obj_spec spec = {(obj_kind)kind, 0.5, 0, 1.0};
-    EXPECT_OK(bon_curve_compute(&c[kind], proxy, gold, P, N, K, &spec, grid, G));
+    EXPECT_OK(bon_curve_compute(&c[kind], proxy, gold, N_PROMPTS, N, K, &spec, grid, G));
   }
   for (int kind = 1; kind < 4; kind++)
     for (int g = 0; g < G; g++) {
@@ -170,7 +170,7 @@ static void test_identical_members(void) {
   /* the proxy curve rises with n (more selection), and n = 1 is the plain mean */
   for (int g = 1; g < G; g++) EXPECT(c[OBJ_MEAN].proxy[g] > c[OBJ_MEAN].proxy[g - 1]);
   double mean_gold = 0;
-  for (int i = 0; i < P * N; i++) mean_gold += gold[i] / (P * N);
+  for (int i = 0; i < N_PROMPTS * N; i++) mean_gold += gold[i] / (N_PROMPTS * N);
   EXPECT_NEAR(c[OBJ_MEAN].gold[0], mean_gold, 1e-12);
   for (int kind = 0; kind < 4; kind++) bon_curve_free(&c[kind]);
   xfree(&proxy);
@@ -181,13 +181,13 @@ static void test_identical_members(void) {
  * function of: expected gold must equal that function of the expected objective. Sorting gold
  * on its own (ascending) or leaving it in sample order would break the identity. */
 static void test_alignment(void) {
-  enum { P = 3, N = 1000, K = 4 };
-  float *proxy = xmalloc(sizeof(float) * P * N * K), *gold = xmalloc(sizeof(float) * P * N);
+  enum { N_PROMPTS = 3, N = 1000, K = 4 };
+  float *proxy = xmalloc(sizeof(float) * N_PROMPTS * N * K), *gold = xmalloc(sizeof(float) * N_PROMPTS * N);
   const float delta[K] = {0.5f, -0.25f, 0.0f, 0.75f}; /* member offsets */
   double dmean = 0.25, dmin = -0.25, dvar = 0;
   for (int j = 0; j < K; j++) dvar += (delta[j] - dmean) * (delta[j] - dmean) / K;
   oo_rng r = oo_rng_make(3, RNG_TEST, 0, 0);
-  for (int p = 0; p < P; p++) {
+  for (int p = 0; p < N_PROMPTS; p++) {
     int perm[N];
     for (int i = 0; i < N; i++) perm[i] = i;
     oo_rng_shuffle(&r, perm, N);
@@ -204,7 +204,7 @@ static void test_alignment(void) {
   for (int kind = 0; kind < 4; kind++) {
     obj_spec spec = {(obj_kind)kind, lambda, 0, 1.0};
     bon_curve c;
-    EXPECT_OK(bon_curve_compute(&c, proxy, gold, P, N, K, &spec, grid, G));
+    EXPECT_OK(bon_curve_compute(&c, proxy, gold, N_PROMPTS, N, K, &spec, grid, G));
     for (int g = 0; g < G; g++) {
       double shift = kind == OBJ_MEAN ? dmean : kind == OBJ_WCO ? dmin
                      : kind == OBJ_UWO ? dmean - lambda * dvar : dmean; /* single: mean of deltas */
@@ -240,11 +240,11 @@ static void test_kl_grid_objectives(void) {
   bon_curve c;
   EXPECT(bon_curve_compute(&c, p, gd, 1, 4, 1, &spec, bad, 2) != OO_OK);
   EXPECT(strstr(oo_error_message(), "outside 1..N") != NULL);
-  /* objectives by hand: R = {1, 2, 3, 6}: mean 3, min 1, population variance 3.5 */
-  float R[4] = {1, 2, 3, 6};
-  EXPECT_NEAR(ensemble_objective_mean(R, 4), 3.0, 1e-15);
-  EXPECT_NEAR(ensemble_objective_wco(R, 4), 1.0, 1e-15);
-  EXPECT_NEAR(ensemble_objective_uwo(R, 4, 0.5), 3.0 - 0.5 * 3.5, 1e-15);
+  /* objectives by hand: scores = {1, 2, 3, 6}: mean 3, min 1, population variance 3.5 */
+  float scores[4] = {1, 2, 3, 6};
+  EXPECT_NEAR(ensemble_objective_mean(scores, 4), 3.0, 1e-15);
+  EXPECT_NEAR(ensemble_objective_wco(scores, 4), 1.0, 1e-15);
+  EXPECT_NEAR(ensemble_objective_uwo(scores, 4, 0.5), 3.0 - 0.5 * 3.5, 1e-15);
   float rows[8] = {1, 2, 3, 6, 4, 4, 4, 4}, out[2];
   obj_spec uwo = {OBJ_UWO, 0.5, 0, 0}, single = {OBJ_SINGLE, 0, 3, 0}, bad_member = {OBJ_SINGLE, 0, 4, 0};
   EXPECT_OK(ensemble_objective_rows(out, &uwo, rows, NULL, 2, 4));
@@ -262,14 +262,14 @@ static void test_kl_grid_objectives(void) {
 /* The soft minimum r(tau) = -tau log((1/K) sum exp(-R_i/tau)) of K members with spread
  * D = max - min, mean mu and population variance v. The bounds checked, each exact (no
  * asymptotics), so the tolerances below are only double rounding (1e-12 relative):
- * - definition: against the naive formula where it cannot overflow (|R/tau| < 30);
+ * - definition: against the naive formula where it cannot overflow (|scores/tau| < 30);
  * - tau -> 0: 0 <= r - min <= tau log K (the sum holds the term 1 and is at most K);
  * - tau -> inf: 0 <= mu - r <= D^2/(8 tau) (Jensen; Hoeffding's lemma on the centred scores);
  * - second order: |r - (mu - v/(2 tau))| <= D^3/(6 tau^2): r = mu - tau c(-1/tau) with c the
  *   cumulant generating function of the centred scores, c(0) = c'(0) = 0, c''(0) = v, and c'''
  *   is a third central moment of a distribution on an interval of length D, so |c'''| <= D^3
  *   (Taylor with the Lagrange remainder);
- * - r is non-decreasing in tau (a power mean of exp(-R)); identical members give R exactly;
+ * - r is non-decreasing in tau (a power mean of exp(-scores)); identical members give their score exactly;
  *   scores of 1e30 do not overflow. Then best-of-n with tau -> 0 orders samples as wco and with
  *   tau -> inf as mean, so their gold curves agree. */
 static void test_softmin(void) {
@@ -277,19 +277,19 @@ static void test_softmin(void) {
   oo_rng r = oo_rng_make(5, RNG_TEST, 0, 0);
   double worst_def = 0, worst_order2 = 0;
   for (int row = 0; row < ROWS; row++) {
-    float R[K];
+    float scores[K];
     double scale = row % 4 == 0 ? 0.1 : row % 4 == 1 ? 1.0 : row % 4 == 2 ? 3.0 : 10.0;
-    for (int j = 0; j < K; j++) R[j] = (float)(scale * oo_rng_normal(&r) + 2.0);
-    double mu = ensemble_objective_mean(R, K), mn = ensemble_objective_wco(R, K), mx = R[0], v = 0;
+    for (int j = 0; j < K; j++) scores[j] = (float)(scale * oo_rng_normal(&r) + 2.0);
+    double mu = ensemble_objective_mean(scores, K), mn = ensemble_objective_wco(scores, K), mx = scores[0], v = 0;
     for (int j = 0; j < K; j++) {
-      mx = fmax(mx, R[j]);
-      v += (R[j] - mu) * (R[j] - mu) / K;
+      mx = fmax(mx, scores[j]);
+      v += (scores[j] - mu) * (scores[j] - mu) / K;
     }
     const double D = mx - mn, eps = 1e-12 * (1 + fabs(mu) + fabs(mn) + D);
     const double taus[] = {1e-4, 1e-2, 0.3, 1, 3, 10, 100, 1e4, 1e6};
     double prev = -INFINITY;
     for (size_t t = 0; t < sizeof taus / sizeof taus[0]; t++) {
-      const double tau = taus[t], s = ensemble_objective_softmin(R, K, tau);
+      const double tau = taus[t], s = ensemble_objective_softmin(scores, K, tau);
       EXPECT_MSG(isfinite(s) && s >= prev - eps, "row %d tau %g: %.17g after %.17g", row, tau, s, prev);
       prev = s;
       EXPECT_MSG(s >= mn - eps && s <= mn + tau * log((double)K) + eps, "row %d tau %g: %.17g, min %.17g", row, tau, s,
@@ -301,12 +301,12 @@ static void test_softmin(void) {
                  tau, order2, D * D * D / (6 * tau * tau));
       if (tau >= 10 && tau <= 100) worst_order2 = fmax(worst_order2, order2 * tau * tau / (D * D * D)); /* above: rounding */
       if (fabs(mn) / tau < 30 && D / tau < 30) {
-        /* The naive sum S carries a relative error of about (K + 2 + max|R|/tau) u (the rounding
-         * of R/tau amplified by exp, exp itself, the sum), so tau log S an absolute one of
-         * ((K + 2) tau + max|R|) u: the naive formula, not the stable one, sets the tolerance
+        /* The naive sum S carries a relative error of about (K + 2 + max|scores|/tau) u (the rounding
+         * of scores/tau amplified by exp, exp itself, the sum), so tau log S an absolute one of
+         * ((K + 2) tau + max|scores|) u: the naive formula, not the stable one, sets the tolerance
          * (16x that, u = 2^-53). */
         double naive = 0, maxabs = fmax(fabs(mn), fabs(mx));
-        for (int j = 0; j < K; j++) naive += exp(-R[j] / tau) / K;
+        for (int j = 0; j < K; j++) naive += exp(-scores[j] / tau) / K;
         naive = -tau * log(naive);
         const double tol = 16 * 0x1p-53 * ((K + 2) * tau + maxabs + fabs(naive));
         worst_def = fmax(worst_def, fabs(s - naive) / tol);
@@ -320,7 +320,7 @@ static void test_softmin(void) {
   EXPECT(ensemble_objective_softmin(same, 3, 1e-3) == 0.7f && ensemble_objective_softmin(same, 3, 1e6) == 0.7f);
   double h = ensemble_objective_softmin(huge, 3, 1e-3);
   EXPECT(isfinite(h) && fabs(h - (double)huge[1]) <= 1e-15 * 1e30); /* min + tau log 3, tau absorbed */
-  /* the Laplace objectives by hand: R = {1, 2, 3, 6} (mean 3, population variance 3.5), V = {1, 0, 2, 1} */
+  /* the Laplace objectives by hand: scores = {1, 2, 3, 6} (mean 3, population variance 3.5), V = {1, 0, 2, 1} */
   float Rl[4] = {1, 2, 3, 6}, Vl[4] = {1, 0, 2, 1}, o1;
   obj_spec lu = {.kind = OBJ_LAPLACE_UWO, .lambda = 0.5, .member = 2}, el = {.kind = OBJ_ENS_LAPLACE, .lambda = 0.5};
   EXPECT_OK(ensemble_objective_rows(&o1, &lu, Rl, Vl, 1, 4));
@@ -339,16 +339,16 @@ static void test_softmin(void) {
   EXPECT(strstr(oo_error_message(), "tau > 0") != NULL);
 
   /* best-of-n: softmin with tau -> 0 ranks like wco, tau -> inf like mean */
-  enum { P = 3, N = 128 };
-  float *proxy = xmalloc(sizeof(float) * P * N * K), *gold = xmalloc(sizeof(float) * P * N);
-  for (int i = 0; i < P * N * K; i++) proxy[i] = (float)oo_rng_normal(&r);
-  for (int i = 0; i < P * N; i++) gold[i] = (float)oo_rng_normal(&r);
+  enum { N_PROMPTS = 3, N = 128 };
+  float *proxy = xmalloc(sizeof(float) * N_PROMPTS * N * K), *gold = xmalloc(sizeof(float) * N_PROMPTS * N);
+  for (int i = 0; i < N_PROMPTS * N * K; i++) proxy[i] = (float)oo_rng_normal(&r);
+  for (int i = 0; i < N_PROMPTS * N; i++) gold[i] = (float)oo_rng_normal(&r);
   int grid[16], G = 0;
   EXPECT_OK(bon_default_grid(grid, &G, 16, N));
   const obj_spec specs[4] = {{.kind = OBJ_WCO}, {.kind = OBJ_SOFTMIN, .tau = 1e-7}, {.kind = OBJ_MEAN},
                              {.kind = OBJ_SOFTMIN, .tau = 1e9}};
   bon_curve c[4];
-  for (int i = 0; i < 4; i++) EXPECT_OK(bon_curve_compute(&c[i], proxy, gold, P, N, K, &specs[i], grid, G));
+  for (int i = 0; i < 4; i++) EXPECT_OK(bon_curve_compute(&c[i], proxy, gold, N_PROMPTS, N, K, &specs[i], grid, G));
   for (int g = 0; g < G; g++) {
     EXPECT_NEAR(c[1].gold[g], c[0].gold[g], 1e-12);
     EXPECT_NEAR(c[1].proxy[g], c[0].proxy[g], 1e-7 * log((double)K) + 1e-12);
@@ -366,24 +366,24 @@ static void test_softmin(void) {
  * `overopt score`, against a long-double brute force on random (n,K) matrices, some rows offset
  * by 300 so |mean| >> spread (a one-pass Sigma r^2 - K mean^2 would cancel there). Tolerances:
  * the result is rounded once to float (2^-24 relative) after double sums of K terms (K 2^-53 of
- * the largest term): mean 2^-24 |mu| + K 2^-53 max|R|; variance 2^-24 v + 4 K 2^-53 s (|mu| + s)
- * with s = max|R - mu| (the double mean's error enters each deviation once); min exactly. Each
+ * the largest term): mean 2^-24 |mu| + K 2^-53 max|scores|; variance 2^-24 v + 4 K 2^-53 s (|mu| + s)
+ * with s = max|scores - mu| (the double mean's error enters each deviation once); min exactly. Each
  * objective row is also bitwise the float of ensemble_objective, the per-sample function
  * best-of-n and `overopt score` call. */
 static void test_row_stats(void) {
   enum { N = 257, KMAX = 7 };
-  static float R[N * KMAX], V[N * KMAX], mean[N], var[N], mn[N], out[N];
+  static float scores[N * KMAX], V[N * KMAX], mean[N], var[N], mn[N], out[N];
   double worst_m = 0, worst_v = 0;
   for (int K = 1; K <= KMAX; K += 3) {
     oo_rng g = oo_rng_make(17, RNG_TEST, (uint64_t)K, 0);
     for (int i = 0; i < N; i++)
       for (int m = 0; m < K; m++) {
-        R[i * K + m] = (i % 3 == 0 ? 300.0f : 0.0f) + 2.0f * (float)oo_rng_normal(&g);
+        scores[i * K + m] = (i % 3 == 0 ? 300.0f : 0.0f) + 2.0f * (float)oo_rng_normal(&g);
         V[i * K + m] = (float)oo_rng_uniform(&g);
       }
-    ensemble_row_stats(mean, var, mn, R, N, K);
+    ensemble_row_stats(mean, var, mn, scores, N, K);
     for (int i = 0; i < N; i++) {
-      const float *r = R + i * K;
+      const float *r = scores + i * K;
       long double mu = 0, v = 0, w = 0, maxabs = 0, s = 0;
       float lo = r[0];
       for (int m = 0; m < K; m++) mu += r[m], lo = r[m] < lo ? r[m] : lo, maxabs = fmaxl(maxabs, fabsl(r[m]));
@@ -413,9 +413,9 @@ static void test_row_stats(void) {
     }
     /* the whole matrix in one call gives the rows of one call each */
     obj_spec sm = {OBJ_SOFTMIN, 0, 0, 3.0};
-    EXPECT_OK(ensemble_objective_rows(out, &sm, R, NULL, N, K));
-    for (int i = 0; i < N; i++) EXPECT(out[i] == (float)ensemble_objective_softmin(R + i * K, K, 3.0));
-    ensemble_row_stats(NULL, var, NULL, R, N, K); /* outputs are optional */
+    EXPECT_OK(ensemble_objective_rows(out, &sm, scores, NULL, N, K));
+    for (int i = 0; i < N; i++) EXPECT(out[i] == (float)ensemble_objective_softmin(scores + i * K, K, 3.0));
+    ensemble_row_stats(NULL, var, NULL, scores, N, K); /* outputs are optional */
   }
   printf("ensemble_row_stats: largest error / tolerance: mean %.3g, variance %.3g\n", worst_m, worst_v);
 }
@@ -448,22 +448,22 @@ static void test_warm_average(void) {
 
 /* Paper scale, timed: N = 12,600, the default grid, a few prompts. */
 static void test_scale(void) {
-  enum { P = 8, N = 12600, K = 5 };
-  float *proxy = xmalloc(sizeof(float) * P * N * K), *gold = xmalloc(sizeof(float) * P * N);
+  enum { N_PROMPTS = 8, N = 12600, K = 5 };
+  float *proxy = xmalloc(sizeof(float) * N_PROMPTS * N * K), *gold = xmalloc(sizeof(float) * N_PROMPTS * N);
   oo_rng r = oo_rng_make(4, RNG_TEST, 0, 0);
-  for (size_t i = 0; i < (size_t)P * N * K; i++) proxy[i] = oo_rng_normal(&r);
-  for (size_t i = 0; i < (size_t)P * N; i++) gold[i] = oo_rng_normal(&r);
+  for (size_t i = 0; i < (size_t)N_PROMPTS * N * K; i++) proxy[i] = oo_rng_normal(&r);
+  for (size_t i = 0; i < (size_t)N_PROMPTS * N; i++) gold[i] = oo_rng_normal(&r);
   int grid[32], G = 0;
   EXPECT_OK(bon_default_grid(grid, &G, 32, N));
   obj_spec spec = {OBJ_UWO, 0.5, 0, 0};
   bon_curve c;
   double t0 = oo_now();
-  EXPECT_OK(bon_curve_compute(&c, proxy, gold, P, N, K, &spec, grid, G));
+  EXPECT_OK(bon_curve_compute(&c, proxy, gold, N_PROMPTS, N, K, &spec, grid, G));
   double dt = oo_now() - t0;
   /* gold independent of proxy: every n has expected gold near the overall mean */
   for (int g = 0; g < G; g++) EXPECT(fabs(c.gold[g]) < 6 * c.gold_se[g]);
-  printf("scale: P=%d N=%d G=%d uwo curve in %.3f s (%.1f ms per prompt)\n", P, N, G, dt,
-         1e3 * dt / P);
+  printf("scale: n_prompts=%d N=%d G=%d uwo curve in %.3f s (%.1f ms per prompt)\n", N_PROMPTS, N, G, dt,
+         1e3 * dt / N_PROMPTS);
   bon_curve_free(&c);
   xfree(&proxy);
   xfree(&gold);

@@ -172,11 +172,12 @@ static double sample_std(const double *x, int n, int stride) {
   return sqrt(ss / (n - 1));
 }
 
-int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int P, int N, int K,
+int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int n_prompts, int N, int K,
                       const obj_spec *spec, const int *grid, int G) {
   bon_curve_zero(c);
-  REQUIRE(P >= 1 && N >= 1 && K >= 1 && G >= 1,
-          "best-of-n curve needs P, N, K, G >= 1, got P = %d, N = %d, K = %d, G = %d", P, N, K, G);
+  REQUIRE(n_prompts >= 1 && N >= 1 && K >= 1 && G >= 1,
+          "best-of-n curve needs n_prompts, N, K, G >= 1, got n_prompts = %d, N = %d, K = %d, G = %d", n_prompts, N,
+          K, G);
   REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_SOFTMIN, "unknown objective kind %d",
           (int)spec->kind);
   REQUIRE(spec->kind != OBJ_SOFTMIN || (isfinite(spec->tau) && spec->tau > 0),
@@ -190,7 +191,7 @@ int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int P
   int single = spec->kind == OBJ_SINGLE;
   int M = single ? K : 1; /* objectives evaluated: each member for single */
   c->obj = *spec;
-  c->P = P;
+  c->n_prompts = n_prompts;
   c->N = N;
   c->K = K;
   c->G = G;
@@ -218,7 +219,7 @@ int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int P
   bon_work wk = {xmalloc(sizeof(keyed) * N), xmalloc(sizeof(keyed) * N),
                  xmalloc(sizeof(double) * N), xmalloc(sizeof(double) * N),
                  xmalloc(sizeof(double) * N)};
-  double *prompt_gold = xcalloc((size_t)P * G, sizeof(double)); /* (P,G) member-averaged */
+  double *prompt_gold = xcalloc((size_t)n_prompts * G, sizeof(double)); /* (n_prompts,G) member-averaged */
   double *pp = xmalloc(sizeof(double) * G), *pg = xmalloc(sizeof(double) * G);
   int rc = OO_OK;
 
@@ -227,14 +228,14 @@ int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int P
     if (single) s.member = m;
     double *mp = single ? c->member_proxy + (size_t)m * G : c->proxy;
     double *mg = single ? c->member_gold + (size_t)m * G : c->gold;
-    for (int p = 0; p < P; p++) {
+    for (int p = 0; p < n_prompts; p++) {
       CHECK_GOTO(rc,
                  bon_prompt(pp, pg, &wk, proxy + (size_t)p * N * K, gold + (size_t)p * N, N, K,
                             &s, w, grid, G, p),
                  done);
       for (int g = 0; g < G; g++) {
-        mp[g] += pp[g] / P;
-        mg[g] += pg[g] / P;
+        mp[g] += pp[g] / n_prompts;
+        mg[g] += pg[g] / n_prompts;
         prompt_gold[(size_t)p * G + g] += pg[g] / M;
       }
     }
@@ -249,7 +250,7 @@ int bon_curve_compute(bon_curve *c, const float *proxy, const float *gold, int P
       c->gold_spread[g] = sample_std(c->member_gold + g, K, G);
     }
   }
-  for (int g = 0; g < G; g++) c->gold_se[g] = sample_std(prompt_gold + g, P, G) / sqrt((double)P);
+  for (int g = 0; g < G; g++) c->gold_se[g] = sample_std(prompt_gold + g, n_prompts, G) / sqrt((double)n_prompts);
 
 done:
   xfree(&w);

@@ -59,48 +59,48 @@ const char *obj_name(obj_kind kind) {
   return (kind >= OBJ_SINGLE && kind <= OBJ_ENS_LAPLACE) ? obj_names[kind] : "unknown";
 }
 
-double ensemble_objective_mean(const float *R, int K) {
+double ensemble_objective_mean(const float *scores, int K) {
   double s = 0.0;
-  for (int i = 0; i < K; i++) s += R[i];
+  for (int i = 0; i < K; i++) s += scores[i];
   return s / K;
 }
 
-double ensemble_objective_wco(const float *R, int K) {
-  double m = R[0];
+double ensemble_objective_wco(const float *scores, int K) {
+  double m = scores[0];
   for (int i = 1; i < K; i++)
-    if (R[i] < m) m = R[i];
+    if (scores[i] < m) m = scores[i];
   return m;
 }
 
-double ensemble_variance(const float *R, int K) {
-  double mean = ensemble_objective_mean(R, K), var = 0.0;
+double ensemble_variance(const float *scores, int K) {
+  double mean = ensemble_objective_mean(scores, K), var = 0.0;
   for (int i = 0; i < K; i++) {
-    double d = R[i] - mean;
+    double d = scores[i] - mean;
     var += d * d;
   }
   return var / K;
 }
 
-double ensemble_objective_uwo(const float *R, int K, double lambda) {
-  return ensemble_objective_mean(R, K) - lambda * ensemble_variance(R, K);
+double ensemble_objective_uwo(const float *scores, int K, double lambda) {
+  return ensemble_objective_mean(scores, K) - lambda * ensemble_variance(scores, K);
 }
 
-double ensemble_objective_softmin(const float *R, int K, double tau) {
+double ensemble_objective_softmin(const float *scores, int K, double tau) {
   /* Shifting by the minimum makes every exponent <= 0 (no overflow) and one term exactly 1 (the
    * sum never underflows to 0); expm1/log1p keep the small terms when tau >> spread, where
    * log of a sum near 1 would lose them and the result would fall back to the minimum. */
-  double m = ensemble_objective_wco(R, K), s = 0.0;
-  for (int i = 0; i < K; i++) s += expm1(-((double)R[i] - m) / tau);
+  double m = ensemble_objective_wco(scores, K), s = 0.0;
+  for (int i = 0; i < K; i++) s += expm1(-((double)scores[i] - m) / tau);
   return m - tau * log1p(s / K);
 }
 
-double ensemble_objective(const obj_spec *spec, const float *R, int K) {
+double ensemble_objective(const obj_spec *spec, const float *scores, int K) {
   switch (spec->kind) {
-    case OBJ_SINGLE: return R[spec->member];
-    case OBJ_MEAN: return ensemble_objective_mean(R, K);
-    case OBJ_WCO: return ensemble_objective_wco(R, K);
-    case OBJ_UWO: return ensemble_objective_uwo(R, K, spec->lambda);
-    case OBJ_SOFTMIN: return ensemble_objective_softmin(R, K, spec->tau);
+    case OBJ_SINGLE: return scores[spec->member];
+    case OBJ_MEAN: return ensemble_objective_mean(scores, K);
+    case OBJ_WCO: return ensemble_objective_wco(scores, K);
+    case OBJ_UWO: return ensemble_objective_uwo(scores, K, spec->lambda);
+    case OBJ_SOFTMIN: return ensemble_objective_softmin(scores, K, spec->tau);
     case OBJ_WARM:
     case OBJ_LAPLACE_UWO:
     case OBJ_ENS_LAPLACE: return NAN; /* not functions of the member scores alone */
@@ -108,16 +108,16 @@ double ensemble_objective(const obj_spec *spec, const float *R, int K) {
   return NAN;
 }
 
-void ensemble_row_stats(float *mean, float *var, float *min, const float *R, long n, int K) {
+void ensemble_row_stats(float *mean, float *var, float *min, const float *scores, long n, int K) {
   for (long i = 0; i < n; i++) {
-    const float *r = R + i * K;
+    const float *r = scores + i * K;
     if (mean) mean[i] = (float)ensemble_objective_mean(r, K);
     if (var) var[i] = (float)ensemble_variance(r, K);
     if (min) min[i] = (float)ensemble_objective_wco(r, K);
   }
 }
 
-int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, const float *V, long n, int K) {
+int ensemble_objective_rows(float *out, const obj_spec *spec, const float *scores, const float *V, long n, int K) {
   REQUIRE(K >= 1, "ensemble objective needs at least one member, got K = %d", K);
   REQUIRE(spec->kind >= OBJ_SINGLE && spec->kind <= OBJ_ENS_LAPLACE, "unknown objective kind %d", (int)spec->kind);
   REQUIRE(spec->kind != OBJ_WARM, "objective 'warm' is WARM's own score, not a function of the member scores");
@@ -129,7 +129,7 @@ int ensemble_objective_rows(float *out, const obj_spec *spec, const float *R, co
           "objective '%s' uses member %d but the ensemble has K = %d members (ppo.member)", obj_name(spec->kind),
           spec->member, K);
   for (long i = 0; i < n; i++) {
-    const float *r = R + i * K;
+    const float *r = scores + i * K;
     if (!laplace) {
       out[i] = (float)ensemble_objective(spec, r, K);
     } else if (spec->kind == OBJ_LAPLACE_UWO) {

@@ -6,7 +6,7 @@
  *
  * Conventions:
  * - Dimension letters: B responses (or pairs) in a batch, T padded response length, K
- *   ensemble members, P prompts, N samples per prompt, G points of an n grid, V vocabulary.
+ *   ensemble members, n_prompts prompts, N samples per prompt, G points of an n grid, V vocabulary.
  * - Batched per-token arrays are (B,T) row-major with lens (B): token t of response b is valid
  *   when t < lens[b]; padding is written as 0 and never read.
  * - Sums are accumulated in double; float inputs and outputs match the model's precision.
@@ -42,17 +42,17 @@ void rm_weight_average(float *out,                   // (n)
 
 /* ---- ensemble objectives ---------------------------------------------------------------- */
 
-/* How the member scores R_0..R_{K-1} of one sample become the score that is optimized. */
+/* How the member scores r_0..r_{K-1} (`scores`) of one sample become the score that is optimized. */
 typedef enum {
   OBJ_SINGLE = 0, /* one member alone (bon: every member in turn, averaged) */
-  OBJ_MEAN = 1,   /* (1/K) sum R_i */
-  OBJ_WCO = 2,    /* worst case: min_i R_i */
+  OBJ_MEAN = 1,   /* (1/K) sum r_i */
+  OBJ_WCO = 2,    /* worst case: min_i r_i */
   OBJ_UWO = 3,    /* uncertainty weighted: mean - lambda * population variance over members */
-  OBJ_SOFTMIN = 4, /* soft minimum -tau log((1/K) sum exp(-R_i/tau)): mean as tau -> inf, wco as
+  OBJ_SOFTMIN = 4, /* soft minimum -tau log((1/K) sum exp(-r_i/tau)): mean as tau -> inf, wco as
                       tau -> 0, ~ uwo with lambda = 1/(2 tau) between (docs/uncertainty.md) */
-  OBJ_WARM = 5,    /* WARM, the members' weight average: its own score, not a function of R (the
-                      caller scores it; ensemble_objective_rows refuses it) */
-  OBJ_LAPLACE_UWO = 6, /* member R_m - lambda * its Laplace variance (ensemble_objective_rows with V) */
+  OBJ_WARM = 5,    /* WARM, the members' weight average: its own score, not a function of the r_i
+                      (the caller scores it; ensemble_objective_rows refuses it) */
+  OBJ_LAPLACE_UWO = 6, /* member score r_m - lambda * its Laplace variance (ensemble_objective_rows with V) */
   OBJ_ENS_LAPLACE = 7, /* mean - lambda * (population variance + mean Laplace variance) (idem) */
 } obj_kind;
 
@@ -67,43 +67,43 @@ typedef struct {
 int obj_parse(obj_kind *kind, const char *name);
 const char *obj_name(obj_kind kind);
 
-double ensemble_objective_mean(const float *R, int K); // R: (K)
-double ensemble_objective_wco(const float *R, int K);  // R: (K)
-/* Population variance over members (1/K) sum (R_i - mean)^2, two passes in double (no
+double ensemble_objective_mean(const float *scores, int K); // scores: (K)
+double ensemble_objective_wco(const float *scores, int K);  // scores: (K)
+/* Population variance over members (1/K) sum (r_i - mean)^2, two passes in double (no
  * cancellation when |mean| >> spread). */
-double ensemble_variance(const float *R, int K); // R: (K)
+double ensemble_variance(const float *scores, int K); // scores: (K)
 /* mean - lambda * ensemble_variance: the population variance, as in Coste et al.'s BoN code and
  * paper (their PPO code uses the unbiased variance: 1.25x the penalty at K=5). */
-double ensemble_objective_uwo(const float *R, int K, double lambda); // R: (K)
-/* Soft minimum m - tau * log1p((1/K) sum expm1(-(R_i - m)/tau)) with m = min_i R_i, which equals
- * -tau log((1/K) sum exp(-R_i/tau)) without overflow for any tau > 0 and without cancellation for
+double ensemble_objective_uwo(const float *scores, int K, double lambda); // scores: (K)
+/* Soft minimum m - tau * log1p((1/K) sum expm1(-(r_i - m)/tau)) with m = min_i r_i, which equals
+ * -tau log((1/K) sum exp(-r_i/tau)) without overflow for any tau > 0 and without cancellation for
  * large tau. For spread D = max - min: min <= result <= min + tau log K, and
  * 0 <= mean - result <= D^2/(8 tau) (Hoeffding's lemma). */
-double ensemble_objective_softmin(const float *R, int K, double tau); // R: (K)
-/* The objective of one sample; single returns R[spec->member]. NaN for warm, laplace_uwo and
- * ens_laplace (not functions of R alone: ensemble_objective_rows takes the Laplace variances). */
-double ensemble_objective(const obj_spec *spec, const float *R, int K); // R: (K)
+double ensemble_objective_softmin(const float *scores, int K, double tau); // scores: (K)
+/* The objective of one sample; single returns scores[spec->member]. NaN for warm, laplace_uwo and
+ * ens_laplace (not functions of the scores alone: ensemble_objective_rows takes the Laplace variances). */
+double ensemble_objective(const obj_spec *spec, const float *scores, int K); // scores: (K)
 
 /* The one local scoring step of PPO, best-of-n and `overopt score`: the members' scores of n
  * samples as one (n,K) matrix (mpi/parallel/rm_ensemble.h assembles it with one collective) and
  * everything derived from it row by row. */
 
-/* Statistics of each row of R: mean (ensemble_objective_mean), population variance
+/* Statistics of each row of scores: mean (ensemble_objective_mean), population variance
  * (ensemble_variance) and min, each rounded once to float. Any output may be NULL. */
 void ensemble_row_stats(float *mean,     // (n) or NULL
                         float *var,      // (n) or NULL
                         float *min,      // (n) or NULL
-                        const float *R,  // (n,K) member scores, row-major
+                        const float *scores,  // (n,K) member scores, row-major
                         long n, int K);
 /* out[i] = objective of row i. The Laplace objectives also need each member's last-layer
- * Laplace variance V (same units as R^2): laplace_uwo: out[i] = R[i,m] - lambda V[i,m] with
- * m = spec->member; ens_laplace: out[i] = mean_m R[i,m] - lambda (ensemble_variance of R[i,:] +
+ * Laplace variance V (same units as scores^2): laplace_uwo: out[i] = scores[i,m] - lambda V[i,m] with
+ * m = spec->member; ens_laplace: out[i] = mean_m scores[i,m] - lambda (ensemble_variance of scores[i,:] +
  * mean_m V[i,m]). V is not read by the others and may be NULL there. Fails for warm (WARM's own
  * score), a Laplace objective without V, spec->member out of range for single or laplace_uwo, or
  * spec->tau not a finite positive number for softmin. */
 int ensemble_objective_rows(float *out,          // (n)
                             const obj_spec *spec,
-                            const float *R,      // (n,K) member scores
+                            const float *scores,      // (n,K) member scores
                             const float *V,      // (n,K) their Laplace variances, or NULL
                             long n, int K);
 
@@ -143,7 +143,7 @@ int bon_default_grid(int *grid, int *G, int cap, int N); // grid: (cap)
  * single they are over prompts and then over members, and the per-member curves are kept. */
 typedef struct {
   obj_spec obj;         /* the objective the curve optimizes */
-  int P;                /* prompts */
+  int n_prompts;                /* prompts */
   int N;                /* samples per prompt */
   int K;                /* members */
   int G;                /* grid points */
@@ -163,12 +163,12 @@ typedef struct {
  * the objective (among equal objectives the later sample ranks higher, so the result is
  * deterministic), each sample
  * carrying its own gold score; each n's expectation uses weights computed once per n.
- * Cost O(P * (N log N + G * N)) per objective (times K for single). Fails on a non-finite
+ * Cost O(n_prompts * (N log N + G * N)) per objective (times K for single). Fails on a non-finite
  * score, n outside 1..N, or an unsorted grid. Free with bon_curve_free. */
 int bon_curve_compute(bon_curve *c,
-                      const float *proxy, // (P,N,K) member scores of each sample
-                      const float *gold,  // (P,N) gold score of each sample
-                      int P, int N, int K,
+                      const float *proxy, // (n_prompts,N,K) member scores of each sample
+                      const float *gold,  // (n_prompts,N) gold score of each sample
+                      int n_prompts, int N, int K,
                       const obj_spec *spec,
                       const int *grid,    // (G) increasing n values, 1 <= n <= N
                       int G);
@@ -187,7 +187,7 @@ void ppo_rewards(float *rewards,        // (B,T)
                  int B, int T, double beta, double score_clip);
 
 /* Generalized advantage estimation per response: delta_t = r_t + gamma v_{t+1} - v_t with
- * v = 0 after the last token, A_t = sum_l (gamma lambda)^l delta_{t+l}, returns R_t = A_t + v_t.
+ * v = 0 after the last token, A_t = sum_l (gamma lambda)^l delta_{t+l}, returns ret_t = A_t + v_t.
  * adv and returns may not alias rewards or values. */
 void ppo_gae(float *adv,           // (B,T)
              float *returns,       // (B,T)
@@ -218,7 +218,7 @@ double ppo_policy_loss(float *dlogp,            // (B,T) or NULL
                        const int *lens,         // (B)
                        int B, int T, double eps);
 
-/* Clipped value loss: 0.5 * mean over valid tokens of max((v - R)^2, (vc - R)^2) with
+/* Clipped value loss: 0.5 * mean over valid tokens of max((v - returns)^2, (vc - returns)^2) with
  * vc = clip(v, v_old - c, v_old + c). Writes d loss / d v when dv is non-NULL. */
 double ppo_value_loss(float *dv,              // (B,T) or NULL
                       ppo_loss_stats *stats,  // or NULL
