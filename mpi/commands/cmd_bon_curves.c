@@ -55,11 +55,11 @@ static int write_stamp(void *ctx, h5_writer *w) {
 }
 
 typedef struct {
-  float *proxy;      /* (P,N,K) */
-  float *gold;       /* (P,N) */
-  float *warm;       /* (P,N) WARM's scores when bon.h5 has them (rm.warm), else NULL */
-  float *laplace_var; /* (P,N,K) Laplace variances when bon.h5 has them (rm.laplace), else NULL */
-  int *prompt_doc;   /* (P) */
+  float *proxy;      /* (n_prompts,N,K) */
+  float *gold;       /* (n_prompts,N) */
+  float *warm;       /* (n_prompts,N) WARM's scores when bon.h5 has them (rm.warm), else NULL */
+  float *laplace_var; /* (n_prompts,N,K) Laplace variances when bon.h5 has them (rm.laplace), else NULL */
+  int *prompt_doc;   /* (n_prompts) */
   long dp[H5IO_MAX_RANK], dg[H5IO_MAX_RANK], dd[H5IO_MAX_RANK]; /* their dims */
   double lambda[CFG_LIST]; /* stored uwo lambdas */
   int n_lambda;

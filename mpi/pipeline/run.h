@@ -92,17 +92,17 @@ int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t 
 
 /* Best-of-n outputs (stage_bon.c), shared by the bon stage and `overopt bon-curves`. */
 typedef struct {
-  const float *proxy;        /* (P,N,K) member scores, as calibrated by the rm stage */
-  const float *gold;         /* (P,N) gold scores, as calibrated by the gold stage */
-  const int *prompt_doc;     /* (P) corpus document of each prompt */
-  int P, N, K;               /* prompts, samples per prompt, members */
+  const float *proxy;        /* (n_prompts,N,K) member scores, as calibrated by the rm stage */
+  const float *gold;         /* (n_prompts,N) gold scores, as calibrated by the gold stage */
+  const int *prompt_doc;     /* (n_prompts) corpus document of each prompt */
+  int n_prompts, N, K;       /* prompts, samples per prompt, members */
   const double *uwo_lambda;  /* (n_uwo_lambda) one uwo curve each */
   int n_uwo_lambda;          /* count */
   const char *normalize;     /* center | zscore: member normalization on these samples */
   const double *softmin_tau; /* (n_softmin_tau) one softmin curve each */
   int n_softmin_tau;         /* count */
-  const float *warm;         /* (P,N) WARM's scores (rm.warm), or NULL: curve warm */
-  const float *laplace_var;  /* (P,N,K) members' Laplace predictive variances (rm.laplace), or NULL:
+  const float *warm;         /* (n_prompts,N) WARM's scores (rm.warm), or NULL: curve warm */
+  const float *laplace_var;  /* (n_prompts,N,K) members' Laplace predictive variances (rm.laplace), or NULL:
                                 curves laplace_uwo_<lambda>, ens_laplace_<lambda> */
   const char *uncertainty_csv; /* write uncertainty.csv (Spearman of each uncertainty with the error) here, or NULL */
   const char *residual_csv;    /* write residual_corr.csv (members' residual correlations) here, or NULL */

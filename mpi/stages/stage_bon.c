@@ -1,7 +1,7 @@
 /* stage_bon: best-of-n against the proxy ensemble, in two stages.
- * - bon_samples (world): pi_init writes N = bon.n_samples responses to each of P = bon.n_prompts
+ * - bon_samples (world): pi_init writes N = bon.n_samples responses to each of n_prompts = bon.n_prompts
  *   evaluation prompts and the gold scores them; bon_samples.h5 keeps tokens, lengths and gold.
- * - bon (replicate): the replicate's members score those samples; rank 0 keeps the (P,N,K) proxy
+ * - bon (replicate): the replicate's members score those samples; rank 0 keeps the (n_prompts,N,K) proxy
  *   scores and turns them into one curve per objective with the unbiased estimator (rlhf.h
  *   bon_curve_compute). Every replicate and objective is evaluated on the same samples (common
  *   random numbers), and sampling is paid once per world.
@@ -17,19 +17,19 @@
  *   do not depend on the rank count, so the tokens are identical for any world size, and so are
  *   gold scores (whole forward chunks per RM rank) and member scores while each member has one
  *   replica (chunks of 32 stay globally aligned).
- * - Memory: every rank holds the world's tokens in the bon stage (P*N*Tmax ints); O(P*N*K) floats
+ * - Memory: every rank holds the world's tokens in the bon stage (n_prompts*N*Tmax ints); O(n_prompts*N*K) floats
  *   on rank 0. Nothing is allocated inside the round loops except by the scorers below them.
  * - bon.h5 and bon.csv are written by bon_write (below), which `overopt bon-curves` shares:
- *   proxy [P,N,K], gold [P,N] (as calibrated by the rm and gold stages, never modified),
- *   prompt_doc [P], uwo_lambda [n], softmin_tau [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
- *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread. With rm.warm, warm [P,N]
+ *   proxy [n_prompts,N,K], gold [n_prompts,N] (as calibrated by the rm and gold stages, never modified),
+ *   prompt_doc [n_prompts], uwo_lambda [n], softmin_tau [n], curves/<objective>/{n,kl,proxy,gold,gold_se} and for single
+ *   member_proxy [K,G], member_gold [K,G], proxy_spread, gold_spread. With rm.warm, warm [n_prompts,N]
  *   (WARM's calibrated scores, scored like the gold: rows split over the RM ranks) and the curve
  *   warm (WARM normalized like a member: shift curves/warm_shift, scale curves/warm_scale). With
- *   rm.laplace, laplace_var [P,N,K] (each member's Laplace predictive variance, calibrated units)
+ *   rm.laplace, laplace_var [n_prompts,N,K] (each member's Laplace predictive variance, calibrated units)
  *   and per uwo lambda the curves laplace_uwo_<lambda> and ens_laplace_<lambda> (laplace_scores).
  * - The bon stage (not bon-curves) also writes uncertainty.csv and residual_corr.csv (below).
  * - Curve normalization (DESIGN.md §1): the curves use each member's scores shifted to mean 0 over
- *   all P*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
+ *   all n_prompts*N samples (these are pi_init's samples), and with `zscore` also scaled to std 1; the
  *   gold is shifted to mean 0 over the same samples (its scale stays the gold stage's, std 1 on
  *   pi_init's calibration responses). So every curve starts at gold 0 (and single/mean at proxy
  *   0) at n = 1. The shifts and scales are stored: curves/member_shift, curves/member_scale,
@@ -83,16 +83,16 @@ static void normalize_column(const float *x, float *out, long n, int K, int m, i
   for (long i = 0; i < n; i++) out[i * K + m] = (float)((x[i * K + m] - mean) / *scale);
 }
 
-/* The Laplace objectives on the normalized scores R (n,K), with each member's variance in the
- * same units (laplace_var / scale^2): ens = 0: out (n,K) = R_m - lambda var_m (laplace_uwo, each
- * member alone); ens = 1: out (n) = mean_m R_m - lambda (population variance of R over members +
+/* The Laplace objectives on the normalized member scores `scores` (n,K), with each member's variance in the
+ * same units (laplace_var / scale^2): ens = 0: out (n,K) = scores[:,m] - lambda var_m (laplace_uwo, each
+ * member alone); ens = 1: out (n) = mean_m scores[:,m] - lambda (population variance of scores[i,:] over members +
  * mean_m var_m) (ens_laplace). */
-static void laplace_scores(float *out, const bon_scores *s, const float *R, const double *scale, double lambda,
+static void laplace_scores(float *out, const bon_scores *s, const float *scores, const double *scale, double lambda,
                            int ens) {
-  const long n = (long)s->P * s->N;
+  const long n = (long)s->n_prompts * s->N;
   const int K = s->K;
   for (long i = 0; i < n; i++) {
-    const float *r = R + i * K, *v = s->laplace_var + i * K;
+    const float *r = scores + i * K, *v = s->laplace_var + i * K;
     double mean = 0, between = 0, within = 0;
     for (int m = 0; m < K; m++) mean += r[m] / (double)K;
     for (int m = 0; m < K; m++) {
@@ -106,15 +106,15 @@ static void laplace_scores(float *out, const bon_scores *s, const float *R, cons
 }
 
 /* uncertainty.csv: how well each source of uncertainty ranks the proxy's error (docs/uncertainty.md).
- * On the normalized scores R (n,K) and gold g (n): error_i = |mean_m R_im - g_i|; sources
- * ensemble = population variance of R_i over members, laplace = mean_m of the members' Laplace
+ * On the normalized member scores `scores` (n,K) and gold g (n): error_i = |mean_m scores[i,m] - g_i|; sources
+ * ensemble = population variance of scores[i,:] over members, laplace = mean_m of the members' Laplace
  * variances (in the same units), both = their sum, and laplace_member = member m's variance
- * against |R_im - g_i| pooled over members. Sets: pi_init (every sample) and bon_<n> for each grid
+ * against |scores[i,m] - g_i| pooled over members. Sets: pi_init (every sample) and bon_<n> for each grid
  * n >= 2: per prompt the ceil(N/n) samples with the highest ensemble mean, the top quantile
  * best-of-n draws its pick from. Rows: source,set,n,samples,spearman. */
-static int write_uncertainty(const bon_scores *s, const float *R, const float *g, const double *scale,
+static int write_uncertainty(const bon_scores *s, const float *scores, const float *g, const double *scale,
                              const int *grid, int G, const char *path) {
-  const long n = (long)s->P * s->N;
+  const long n = (long)s->n_prompts * s->N;
   const int K = s->K, lap = s->laplace_var != NULL;
   double *u = xmalloc(sizeof(double) * 3 * (size_t)n), *err = xmalloc(sizeof(double) * (size_t)n);
   double *mean = xmalloc(sizeof(double) * (size_t)n), *xs = xmalloc(sizeof(double) * (size_t)n * K);
@@ -124,9 +124,9 @@ static int write_uncertainty(const bon_scores *s, const float *R, const float *g
   char *keep = xmalloc((size_t)n);
   for (long i = 0; i < n; i++) {
     double m = 0, between = 0, within = 0;
-    for (int k = 0; k < K; k++) m += R[i * K + k] / (double)K;
+    for (int k = 0; k < K; k++) m += scores[i * K + k] / (double)K;
     for (int k = 0; k < K; k++) {
-      between += (R[i * K + k] - m) * (R[i * K + k] - m) / K;
+      between += (scores[i * K + k] - m) * (scores[i * K + k] - m) / K;
       if (lap) within += s->laplace_var[i * K + k] / (scale[k] * scale[k]) / K;
     }
     mean[i] = m;
@@ -141,7 +141,7 @@ static int write_uncertainty(const bon_scores *s, const float *R, const float *g
     const int nn = gi == 0 ? 1 : grid[gi];
     if (gi > 0 && nn < 2) continue;
     const int top = (s->N + nn - 1) / nn;
-    for (int p = 0; p < s->P; p++) { /* the prompt's samples ranked by the ensemble mean */
+    for (int p = 0; p < s->n_prompts; p++) { /* the prompt's samples ranked by the ensemble mean */
       stats_ranks(rank, order, mean + (size_t)p * s->N, s->N);
       for (int j = 0; j < s->N; j++) keep[(size_t)p * s->N + j] = rank[j] > s->N - top;
     }
@@ -156,7 +156,7 @@ static int write_uncertainty(const bon_scores *s, const float *R, const float *g
           xs[c] = u[src * n + i], ys[c++] = err[i];
         } else {
           for (int k = 0; k < K; k++)
-            xs[c] = s->laplace_var[i * K + k] / (scale[k] * scale[k]), ys[c++] = fabs(R[i * K + k] - g[i]);
+            xs[c] = s->laplace_var[i * K + k] / (scale[k] * scale[k]), ys[c++] = fabs(scores[i * K + k] - g[i]);
         }
       }
       double rho = stats_spearman(xs, ys, (int)c, work, iwork);
@@ -179,10 +179,10 @@ static int write_uncertainty(const bon_scores *s, const float *R, const float *g
 }
 
 /* residual_corr.csv: do members make the same mistakes (Eisenstein et al.)? Residual of member m
- * on sample i: e_im = z(R_m)_i - z(gold)_i with z standardizing over all P*N samples of pi_init;
+ * on sample i: e_im = z(scores[:,m])_i - z(gold)_i with z standardizing over all n_prompts*N samples of pi_init;
  * one row member_a,member_b,pearson per pair a < b, and the mean over pairs in the log. */
-static int write_residual_corr(const bon_scores *s, const float *R, const float *g, const char *path) {
-  const long n = (long)s->P * s->N;
+static int write_residual_corr(const bon_scores *s, const float *scores, const float *g, const char *path) {
+  const long n = (long)s->n_prompts * s->N;
   const int K = s->K;
   double *e = xmalloc(sizeof(double) * (size_t)n * K), gm = 0, gs = 0;
   for (long i = 0; i < n; i++) gm += g[i] / (double)n;
@@ -190,10 +190,10 @@ static int write_residual_corr(const bon_scores *s, const float *R, const float 
   gs = gs > 0 ? sqrt(gs) : 1.0;
   for (int m = 0; m < K; m++) {
     double mu = 0, sd = 0;
-    for (long i = 0; i < n; i++) mu += R[i * K + m] / (double)n;
-    for (long i = 0; i < n; i++) sd += (R[i * K + m] - mu) * (R[i * K + m] - mu) / n;
+    for (long i = 0; i < n; i++) mu += scores[i * K + m] / (double)n;
+    for (long i = 0; i < n; i++) sd += (scores[i * K + m] - mu) * (scores[i * K + m] - mu) / n;
     sd = sd > 0 ? sqrt(sd) : 1.0;
-    for (long i = 0; i < n; i++) e[(size_t)m * n + i] = (R[i * K + m] - mu) / sd - (g[i] - gm) / gs;
+    for (long i = 0; i < n; i++) e[(size_t)m * n + i] = (scores[i * K + m] - mu) / sd - (g[i] - gm) / gs;
   }
   atomic_file af;
   CHECK(atomic_open(&af, path));
@@ -223,11 +223,11 @@ static int write_residual_corr(const bon_scores *s, const float *R, const float 
 }
 
 /* Per-member shift/scale and gold shift over every sample; writes normalized copies. */
-static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, // (P,N,K)
-                             float *gold_n,                                    // (P,N)
+static void normalize_scores(const bon_scores *s, int zscore, float *proxy_n, // (n_prompts,N,K)
+                             float *gold_n,                                    // (n_prompts,N)
                              double *shift, double *scale,                     // (K) each
                              double *gold_shift) {
-  const long n = (long)s->P * s->N;
+  const long n = (long)s->n_prompts * s->N;
   const int K = s->K;
   for (int m = 0; m < K; m++) normalize_column(s->proxy, proxy_n, n, K, m, zscore, &shift[m], &scale[m]);
   double gs = 0;
@@ -271,7 +271,7 @@ static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, co
                     int (*stamp)(void *ctx, h5_writer *w), void *ctx) {
   h5_writer w;
   CHECK(h5_create(&w, path));
-  long d3[3] = {s->P, s->N, s->K}, dK = s->K, dP = s->P, dL = s->n_uwo_lambda, dT = s->n_softmin_tau;
+  long d3[3] = {s->n_prompts, s->N, s->K}, dK = s->K, dP = s->n_prompts, dL = s->n_uwo_lambda, dT = s->n_softmin_tau;
   int rc = h5_write_f32(&w, "proxy", 3, d3, s->proxy);
   if (!rc) rc = h5_write_f32(&w, "gold", 2, d3, s->gold);
   if (!rc) rc = h5_write_i32(&w, "prompt_doc", 1, &dP, s->prompt_doc);
@@ -286,7 +286,7 @@ static int write_h5(const bon_scores *s, const bon_named_curve *cv, int n_cv, co
   if (!rc) rc = h5_attr_write_double(&w, "curves", "gold_shift", gold_shift);
   if (!rc) rc = h5_attr_write_str(&w, "curves", "normalize", s->normalize);
   if (!rc) rc = h5_attr_write_str(&w, "/", "normalize", s->normalize);
-  if (!rc) rc = h5_attr_write_int(&w, "/", "n_prompts", s->P);
+  if (!rc) rc = h5_attr_write_int(&w, "/", "n_prompts", s->n_prompts);
   if (!rc) rc = h5_attr_write_int(&w, "/", "n_samples", s->N);
   if (!rc) rc = h5_attr_write_int(&w, "/", "k", s->K);
   for (int i = 0; i < n_cv && !rc; i++) rc = write_curve_h5(&w, &cv[i]);
@@ -354,7 +354,8 @@ static void log_summary(const bon_named_curve *nc) {
 
 int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, int (*stamp)(void *ctx, h5_writer *w),
               void *ctx) {
-  REQUIRE(s->P >= 1 && s->N >= 1 && s->K >= 1, "bon: P = %d, N = %d, K = %d (each must be >= 1)", s->P, s->N, s->K);
+  REQUIRE(s->n_prompts >= 1 && s->N >= 1 && s->K >= 1, "bon: n_prompts = %d, N = %d, K = %d (each must be >= 1)",
+          s->n_prompts, s->N, s->K);
   REQUIRE(s->n_uwo_lambda >= 0 && s->n_uwo_lambda <= CFG_LIST, "bon: %d uwo lambdas (at most %d)", s->n_uwo_lambda,
           CFG_LIST);
   int zscore = strcmp(s->normalize, "zscore") == 0;
@@ -395,7 +396,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   int grid[BON_GRID_CAP], G = 0;
   CHECK(bon_default_grid(grid, &G, BON_GRID_CAP, s->N));
 
-  const size_t n = (size_t)s->P * s->N;
+  const size_t n = (size_t)s->n_prompts * s->N;
   float *proxy_n = xmalloc_floats(n * s->K), *gold_n = xmalloc_floats(n), *warm_n = NULL;
   double *shift = xmalloc(sizeof(double) * s->K), *scale = xmalloc(sizeof(double) * s->K), gold_shift = 0;
   double warm_cal[2] = {0, 1};
@@ -410,14 +411,14 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   double t0 = oo_now();
   for (; done < n_cv && !rc; done++) {
     if (done < n_ens) {
-      rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->P, s->N, s->K, &spec[done], grid, G);
+      rc = bon_curve_compute(&cv[done].c, proxy_n, gold_n, s->n_prompts, s->N, s->K, &spec[done], grid, G);
     } else if (done < n_ens + n_warm) {
-      rc = bon_curve_compute(&cv[done].c, warm_n, gold_n, s->P, s->N, 1, &spec[done], grid, G);
-    } else { /* the Laplace objectives as scores: (P,N,K) for laplace_uwo, (P,N) for ens_laplace */
+      rc = bon_curve_compute(&cv[done].c, warm_n, gold_n, s->n_prompts, s->N, 1, &spec[done], grid, G);
+    } else { /* the Laplace objectives as scores: (n_prompts,N,K) laplace_uwo, (n_prompts,N) ens_laplace */
       const int ens = spec[done].kind == OBJ_MEAN, Kc = ens ? 1 : s->K;
       float *score = xmalloc_floats(n * Kc);
       laplace_scores(score, s, proxy_n, scale, spec[done].lambda, ens);
-      rc = bon_curve_compute(&cv[done].c, score, gold_n, s->P, s->N, Kc, &spec[done], grid, G);
+      rc = bon_curve_compute(&cv[done].c, score, gold_n, s->n_prompts, s->N, Kc, &spec[done], grid, G);
       xfree(&score);
     }
   }
@@ -428,7 +429,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
   if (!rc) {
     LOG_INFO("bon: %d curves over %d prompts x %d samples x %d members in %.2f s (normalize %s; gold shifted by "
              "%.4f)",
-             n_cv, s->P, s->N, s->K, oo_now() - t0, s->normalize, -gold_shift);
+             n_cv, s->n_prompts, s->N, s->K, oo_now() - t0, s->normalize, -gold_shift);
     for (int i = 0; i < n_cv; i++) log_summary(&cv[i]);
     rc = write_csv(cv, n_cv, csv_path); /* first: the stamp records its content hash (artifact.h) */
   }
@@ -443,7 +444,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
 
 /* ---- the stage --------------------------------------------------------------------------- */
 
-/* Every rank alike: the PROMPTS_BON_EVAL prompts (P, prompt_len+1) [EOT, bytes], their pool
+/* Every rank alike: the PROMPTS_BON_EVAL prompts (n_prompts, prompt_len+1) [EOT, bytes], their pool
  * indices (stream ids) and corpus documents. Arrays are xmalloc'ed. */
 static int bon_prompts(const oo_config *cfg, int **prompts, uint64_t **stream, int **doc, int *count) {
   *prompts = NULL, *stream = NULL, *doc = NULL, *count = 0;
@@ -473,16 +474,16 @@ static int bon_prompts(const oo_config *cfg, int **prompts, uint64_t **stream, i
 }
 
 typedef struct {
-  int P, N, K;          /* prompts, samples per prompt, members */
-  int Tp, R, Tmax;      /* prompt tokens (with EOT), response bytes, sequence cap */
-  long total;           /* P*N samples */
+  int n_prompts, N, K;  /* prompts, samples per prompt, members */
+  int Tp, response_len, Tmax; /* prompt tokens (with EOT), response bytes, sequence cap */
+  long total;           /* n_prompts*N samples */
   int round_cap;        /* BON_UNIT * world size */
-  const int *prompts;   /* (P,Tp) */
-  const uint64_t *stream; /* (P) */
+  const int *prompts;   /* (n_prompts,Tp) */
+  const uint64_t *stream; /* (n_prompts) */
   /* per-rank buffers, sized before the loop */
   int *batch_prompt;    /* (BON_UNIT,Tp) */
   oo_rng *rng;          /* (BON_UNIT) */
-  int *gen;             /* (BON_UNIT,R+1) generated tokens */
+  int *gen;             /* (BON_UNIT,response_len+1) generated tokens */
   int *gen_len;         /* (BON_UNIT) */
   int *my_tok;          /* (BON_UNIT,Tmax) this rank's unit as sequences, -1 padded */
   int *my_len;          /* (BON_UNIT) */
@@ -491,9 +492,9 @@ typedef struct {
   int *cnt, *disp;      /* (world) allgatherv counts/displacements (in sequences) */
   int *cnt_t, *disp_t;  /* (world) the same in tokens */
   float *goldv;         /* (round_cap) */
-  int *tok;             /* rank 0: (P*N,Tmax) every sample */
-  int *len;             /* rank 0: (P*N) */
-  float *gold;          /* rank 0: (P*N) */
+  int *tok;             /* rank 0: (n_prompts*N,Tmax) every sample */
+  int *len;             /* rank 0: (n_prompts*N) */
+  float *gold;          /* rank 0: (n_prompts*N) */
 } bon_work;
 
 static void work_free(bon_work *w) {
@@ -517,7 +518,7 @@ static void work_free(bon_work *w) {
 
 /* Generates global samples [a, a+nb) into w->my_tok / w->my_len (no allocation). */
 static int generate_unit(const oo_run *run, bon_work *w, gpt *policy, gpt_kvcache *kv, long a, int nb) {
-  const int Tp = w->Tp, R = w->R, max_new = R + 1;
+  const int Tp = w->Tp, max_new = w->response_len + 1;
   for (int r = 0; r < nb; r++) {
     long g = a + r;
     int p = (int)(g / w->N), s = (int)(g % w->N);
@@ -529,7 +530,8 @@ static int generate_unit(const oo_run *run, bon_work *w, gpt *policy, gpt_kvcach
   for (int r = 0; r < nb; r++) {
     const int *gen = w->gen + (size_t)r * max_new;
     int n_resp = w->gen_len[r];
-    if (n_resp == max_new && gen[max_new - 1] != GPT_EOT) n_resp = R; /* R bytes, no end-of-text */
+    if (n_resp == max_new && gen[max_new - 1] != GPT_EOT)
+      n_resp = w->response_len; /* response_len bytes, no end-of-text */
     int *seq = w->my_tok + (size_t)r * w->Tmax;
     memcpy(seq, w->batch_prompt + (size_t)r * Tp, sizeof(int) * (size_t)Tp);
     memcpy(seq + Tp, gen, sizeof(int) * (size_t)n_resp);
@@ -613,13 +615,13 @@ static int stamp_run(void *ctx, h5_writer *w) { return run_stamp((const oo_run *
 static int write_samples(const oo_run *run, const bon_work *w, const int *doc, const char *path) {
   h5_writer h;
   CHECK(h5_create(&h, path));
-  long dt[2] = {w->total, w->Tmax}, dn = w->total, dp = w->P;
+  long dt[2] = {w->total, w->Tmax}, dn = w->total, dp = w->n_prompts;
   int rc = run_stamp(run, &h);
   if (!rc) rc = h5_write_i32(&h, "tokens", 2, dt, w->tok);
   if (!rc) rc = h5_write_i32(&h, "lens", 1, &dn, w->len);
   if (!rc) rc = h5_write_f32(&h, "gold", 1, &dn, w->gold);
   if (!rc) rc = h5_write_i32(&h, "prompt_doc", 1, &dp, doc);
-  if (!rc) rc = h5_attr_write_int(&h, "/", "prompts", w->P);
+  if (!rc) rc = h5_attr_write_int(&h, "/", "prompts", w->n_prompts);
   if (!rc) rc = h5_attr_write_int(&h, "/", "samples_per_prompt", w->N);
   if (rc) {
     h5_discard(&h);
@@ -635,8 +637,8 @@ static void bon_shape(const oo_config *cfg, bon_work *w) {
   w->N = cfg->bon.n_samples;
   w->K = cfg->rm.k;
   w->Tp = cfg->prefs.prompt_len + 1;
-  w->R = cfg->prefs.response_len;
-  w->Tmax = cfg->prefs.prompt_len + w->R + 2;
+  w->response_len = cfg->prefs.response_len;
+  w->Tmax = cfg->prefs.prompt_len + w->response_len + 2;
 }
 
 /* World stage: pi_init's N samples per evaluation prompt and their gold scores, computed once
@@ -657,13 +659,13 @@ int stage_bon_samples(oo_run *run) {
   REQUIRE(w.Tmax <= cfg->pretrain.n_ctx,
           "bon: a sequence of 1 + %d + %d + 1 tokens does not fit pretrain.n_ctx = %d: lower prefs.prompt_len or "
           "prefs.response_len",
-          cfg->prefs.prompt_len, w.R, cfg->pretrain.n_ctx);
+          cfg->prefs.prompt_len, w.response_len, cfg->pretrain.n_ctx);
   int *prompts = NULL, *doc = NULL;
   uint64_t *stream = NULL;
-  CHECK(bon_prompts(cfg, &prompts, &stream, &doc, &w.P));
+  CHECK(bon_prompts(cfg, &prompts, &stream, &doc, &w.n_prompts));
   w.prompts = prompts;
   w.stream = stream;
-  w.total = (long)w.P * w.N;
+  w.total = (long)w.n_prompts * w.N;
   w.round_cap = BON_UNIT * c->size;
   gpt policy;
   gold_model gold;
@@ -677,7 +679,7 @@ int stage_bon_samples(oo_run *run) {
   if (rc) oo_mpi_die(rc); /* a load failed on this rank while others may be in collectives */
   w.batch_prompt = xmalloc(sizeof(int) * (size_t)BON_UNIT * w.Tp);
   w.rng = xmalloc(sizeof(oo_rng) * BON_UNIT);
-  w.gen = xmalloc(sizeof(int) * (size_t)BON_UNIT * (w.R + 1));
+  w.gen = xmalloc(sizeof(int) * (size_t)BON_UNIT * (w.response_len + 1));
   w.gen_len = xmalloc(sizeof(int) * BON_UNIT);
   w.my_tok = xmalloc(sizeof(int) * (size_t)BON_UNIT * w.Tmax);
   w.my_len = xmalloc(sizeof(int) * BON_UNIT);
@@ -697,7 +699,7 @@ int stage_bon_samples(oo_run *run) {
   cfg_size_name(&cfg->pretrain.policy, size, sizeof size);
   LOG_INFO("bon: pi_init %s writes %d responses (temperature 1, top-p %g, at most %d bytes) to each of %d prompts = "
            "%ld samples, scored by the %s gold; rounds of %d samples",
-           size, w.N, cfg->bon.top_p, w.R, w.P, w.total, cfg->gold.kind, w.round_cap);
+           size, w.N, cfg->bon.top_p, w.response_len, w.n_prompts, w.total, cfg->gold.kind, w.round_cap);
   rc = sample_world(run, &w, &policy, &gold);
   if (rc == OO_OK && !oo_stopped() && c->rank == 0) rc = write_samples(run, &w, doc, out_path);
   rc = oo_agree(c->world, rc, "rank 0 could not write the best-of-n samples");
@@ -716,7 +718,7 @@ typedef struct {
   int *tok;    /* (n,Tmax) */
   int *len;    /* (n) */
   float *gold; /* (n) */
-  int *doc;    /* (P) */
+  int *doc;    /* (n_prompts) */
 } bon_world;
 
 static void world_free(bon_world *b) {
@@ -730,11 +732,11 @@ static int world_read(bon_world *b, const char *path, const bon_work *w) {
   memset(b, 0, sizeof *b);
   h5_reader r;
   CHECK(h5_open(&r, path));
-  long dt[2] = {w->total, w->Tmax}, dn = w->total, dp = w->P;
+  long dt[2] = {w->total, w->Tmax}, dn = w->total, dp = w->n_prompts;
   b->tok = xmalloc(sizeof(int) * (size_t)w->total * w->Tmax);
   b->len = xmalloc(sizeof(int) * (size_t)w->total);
   b->gold = xmalloc_floats((size_t)w->total);
-  b->doc = xmalloc(sizeof(int) * (size_t)(w->P > 0 ? w->P : 1));
+  b->doc = xmalloc(sizeof(int) * (size_t)(w->n_prompts > 0 ? w->n_prompts : 1));
   int rc = h5_read_i32(&r, "tokens", 2, dt, b->tok);
   if (!rc) rc = h5_read_i32(&r, "lens", 1, &dn, b->len);
   if (!rc) rc = h5_read_f32(&r, "gold", 1, &dn, b->gold);
@@ -758,7 +760,7 @@ int stage_bon(oo_run *run) {
   const oo_comms *c = &run->comms;
   bon_work w;
   bon_shape(cfg, &w);
-  w.P = cfg->bon.n_prompts;
+  w.n_prompts = cfg->bon.n_prompts;
   char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400], res_path[4400];
   CHECK(run_world_path(run, "bon_samples.h5", samples_path, sizeof samples_path));
   CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
@@ -772,16 +774,16 @@ int stage_bon(oo_run *run) {
   /* The sample file holds the prompts the pool gives (bon.n_prompts at most). */
   h5_reader r;
   CHECK(h5_open(&r, samples_path));
-  long P = 0, N = 0;
-  int rc = h5_attr_read_int(&r, "/", "prompts", &P);
+  long n_prompts = 0, N = 0;
+  int rc = h5_attr_read_int(&r, "/", "prompts", &n_prompts);
   if (!rc) rc = h5_attr_read_int(&r, "/", "samples_per_prompt", &N);
   h5_close(&r);
   CHECK(rc);
-  REQUIRE(N == w.N && P >= 1 && P <= cfg->bon.n_prompts,
+  REQUIRE(N == w.N && n_prompts >= 1 && n_prompts <= cfg->bon.n_prompts,
           "bon: '%s' holds %ld x %ld samples but the config asks for bon.n_prompts = %d x bon.n_samples = %d: rerun "
-          "`overopt run` so the bon_samples stage redoes it", samples_path, P, N, cfg->bon.n_prompts, w.N);
-  w.P = (int)P;
-  w.total = P * N;
+          "`overopt run` so the bon_samples stage redoes it", samples_path, n_prompts, N, cfg->bon.n_prompts, w.N);
+  w.n_prompts = (int)n_prompts;
+  w.total = n_prompts * N;
   w.round_cap = BON_UNIT * c->size;
   bon_world b;
   memset(&b, 0, sizeof b);
@@ -829,7 +831,7 @@ int stage_bon(oo_run *run) {
     LOG_INFO("bon: %d members scored %ld samples in %.1f s on %d rank%s", w.K, w.total, oo_now() - t0, c->size,
              c->size == 1 ? "" : "s");
   if (rc == OO_OK && !oo_stopped() && c->rank == 0) {
-    bon_scores s = {proxy, b.gold, b.doc, w.P, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
+    bon_scores s = {proxy, b.gold, b.doc, w.n_prompts, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
                     cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
                     lvar_all, unc_path, res_path};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);

@@ -985,10 +985,10 @@ static int plot_bon_scatter(const gp_env *g, const char *outdir, const char *h5p
   double *shift = NULL, *scale = NULL, gold_shift = 0;
   int rc = h5_read_f32_alloc(&r, "proxy", 3, d3, &proxy);
   if (!rc) rc = h5_read_f32_alloc(&r, "gold", 2, d2, &gold);
-  long P = d3[0], N = d3[1], K = d3[2];
-  if (!rc && (d2[0] != P || d2[1] != N))
+  long n_prompts = d3[0], N = d3[1], K = d3[2];
+  if (!rc && (d2[0] != n_prompts || d2[1] != N))
     rc = oo_error_at(__FILE__, __LINE__, "file '%s': gold [%ld,%ld] does not match proxy [%ld,%ld,%ld]", h5path,
-                     d2[0], d2[1], P, N, K);
+                     d2[0], d2[1], n_prompts, N, K);
   if (!rc) {
     dk[0] = K;
     shift = xmalloc(sizeof(double) * (size_t)K);
@@ -1003,12 +1003,12 @@ static int plot_bon_scatter(const gp_env *g, const char *outdir, const char *h5p
   enum { N_OBJ = 3 };
   static const char *const obj[N_OBJ] = {"single", "mean", "wco"};
   double *ax = NULL, *ay = NULL, *px = NULL, *py = NULL;
-  if (rc || P * N == 0 || K == 0) goto done;
-  ax = xmalloc(sizeof(double) * (size_t)(P * N));
-  ay = xmalloc(sizeof(double) * (size_t)(P * N));
-  px = xmalloc(sizeof(double) * (size_t)P * N_OBJ);
-  py = xmalloc(sizeof(double) * (size_t)P * N_OBJ);
-  for (long p = 0; p < P; p++) {
+  if (rc || n_prompts * N == 0 || K == 0) goto done;
+  ax = xmalloc(sizeof(double) * (size_t)(n_prompts * N));
+  ay = xmalloc(sizeof(double) * (size_t)(n_prompts * N));
+  px = xmalloc(sizeof(double) * (size_t)n_prompts * N_OBJ);
+  py = xmalloc(sizeof(double) * (size_t)n_prompts * N_OBJ);
+  for (long p = 0; p < n_prompts; p++) {
     double best[N_OBJ] = {-INFINITY, -INFINITY, -INFINITY};
     for (long n = 0; n < N; n++) {
       double v[N_OBJ] = {0}, sum = 0, mn = INFINITY;
@@ -1024,19 +1024,19 @@ static int plot_bon_scatter(const gp_env *g, const char *outdir, const char *h5p
       ax[p * N + n] = v[1];
       ay[p * N + n] = gz;
       for (int o = 0; o < N_OBJ; o++)
-        if (v[o] > best[o]) best[o] = v[o], px[o * P + p] = v[o], py[o * P + p] = gz;
+        if (v[o] > best[o]) best[o] = v[o], px[o * n_prompts + p] = v[o], py[o * n_prompts + p] = gz;
     }
   }
   char title[160], blk[32];
-  snprintf(title, sizeof title, "Best-of-%ld picks: gold vs proxy (%ld prompts; grey: every sample)", N, P);
+  snprintf(title, sizeof title, "Best-of-%ld picks: gold vs proxy (%ld prompts; grey: every sample)", N, n_prompts);
   CHECK_GOTO(rc, gp_begin(&gp, g, outdir, "bon_scatter.png", title, "proxy objective of the pick (normalized)",
                           "gold score (std of pi_init)"), done);
   open = 1;
-  fig_data(&gp, blk, sizeof blk, "all samples", "sample", (int)(P * N), ax, ay, NULL, NULL);
+  fig_data(&gp, blk, sizeof blk, "all samples", "sample", (int)(n_prompts * N), ax, ay, NULL, NULL);
   CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with points pt 7 ps 0.3 lc rgb '#c8c8c8' title 'every sample (mean)'", blk),
              done);
   for (int o = 0; o < N_OBJ; o++) {
-    fig_data(&gp, blk, sizeof blk, obj[o], "pick", (int)P, px + o * P, py + o * P, NULL, NULL);
+    fig_data(&gp, blk, sizeof blk, obj[o], "pick", (int)n_prompts, px + o * n_prompts, py + o * n_prompts, NULL, NULL);
     CHECK_GOTO(rc, gp_item(&gp, "%s using 1:2 with points pt %d ps 1.3 lc rgb '%s' title 'pick of %s%s'", blk,
                            5 + 2 * o, objective_color(obj[o], o), obj[o], o ? "" : " (member 0)"), done);
   }
