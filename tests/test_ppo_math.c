@@ -128,15 +128,15 @@ static void test_policy_loss(void) {
 /* value kinks at v_old +- c and where the two squared errors cross (v = 2R - bound) */
 static void test_value_loss(void) {
   oo_rng r = oo_rng_make(4, RNG_TEST, 0, 0);
-  float v[B * T], vold[B * T], R[B * T], g[B * T];
+  float v[B * T], vold[B * T], returns[B * T], g[B * T];
   double c = 0.2;
   for (int i = 0; i < B * T; i++) {
     vold[i] = grid_normal(&r, 1.0);
-    R[i] = vold[i] + grid_normal(&r, 0.3);
+    returns[i] = vold[i] + grid_normal(&r, 0.3);
     for (;;) {
       float x = vold[i] + grid_normal(&r, 0.3);
       double lo = vold[i] - c, hi = vold[i] + c;
-      double kinks[4] = {lo, hi, 2 * R[i] - lo, 2 * R[i] - hi};
+      double kinks[4] = {lo, hi, 2 * returns[i] - lo, 2 * returns[i] - hi};
       int ok = 1;
       for (int k = 0; k < 4; k++) ok &= fabs(x - kinks[k]) > 4 * H;
       if (ok) {
@@ -146,15 +146,15 @@ static void test_value_loss(void) {
     }
   }
   ppo_loss_stats st;
-  ppo_value_loss(g, &st, v, vold, R, lens, B, T, c);
+  ppo_value_loss(g, &st, v, vold, returns, lens, B, T, c);
   EXPECT(st.clip_frac > 0 && st.clip_frac < 1);
   double worst = 0, gmax = 0;
   for (int i = 0; i < B * T; i++) {
     float keep = v[i];
     v[i] = (float)(keep + H);
-    double lp = ppo_value_loss(NULL, NULL, v, vold, R, lens, B, T, c);
+    double lp = ppo_value_loss(NULL, NULL, v, vold, returns, lens, B, T, c);
     v[i] = (float)(keep - H);
-    double lm = ppo_value_loss(NULL, NULL, v, vold, R, lens, B, T, c);
+    double lm = ppo_value_loss(NULL, NULL, v, vold, returns, lens, B, T, c);
     v[i] = keep;
     double fd = (lp - lm) / (2 * H);
     worst = fmax(worst, fabs(fd - g[i]));
@@ -163,12 +163,12 @@ static void test_value_loss(void) {
   EXPECT_MSG(worst < 1e-6 * fmax(gmax, 1.0), "largest gradient error %.3g", worst);
   printf("value loss: largest |fd - grad| %.3g (largest grad %.3g, clip frac %.3f)\n", worst, gmax,
          st.clip_frac);
-  /* one token by hand: v = 1, v_old = 0, R = 0, c = 0.2: max(1, 0.04) / 2 */
+  /* one token by hand: v = 1, v_old = 0, returns = 0, c = 0.2: max(1, 0.04) / 2 */
   float v1 = 1, vo1 = 0, r1 = 0, g1;
   int len1 = 1;
   EXPECT_NEAR(ppo_value_loss(&g1, NULL, &v1, &vo1, &r1, &len1, 1, 1, 0.2), 0.5, 1e-15);
   EXPECT_NEAR(g1, 1.0, 1e-7);
-  /* v = 0.2, v_old = 1, R = 0.1: the clipped 0.8 is further from R: 0.5 * 0.7^2, zero gradient */
+  /* v = 0.2, v_old = 1, returns = 0.1: the clipped 0.8 is further from returns: 0.5 * 0.7^2, zero gradient */
   v1 = 0.2f; vo1 = 1; r1 = 0.1f;
   EXPECT_NEAR(ppo_value_loss(&g1, NULL, &v1, &vo1, &r1, &len1, 1, 1, 0.2), 0.5 * 0.49, 1e-6);
   EXPECT(g1 == 0.0f);

@@ -112,13 +112,13 @@ double ppo_value_loss(float *dv, ppo_loss_stats *stats, const float *v, const fl
         if (dv) dv[i] = 0.0f;
         continue;
       }
-      double lo = (double)v_old[i] - c, hi = (double)v_old[i] + c, x = v[i], R = returns[i];
+      double lo = (double)v_old[i] - c, hi = (double)v_old[i] + c, x = v[i], ret = returns[i];
       double vc = x < lo ? lo : (x > hi ? hi : x);
-      double e1 = (x - R) * (x - R), e2 = (vc - R) * (vc - R);
+      double e1 = (x - ret) * (x - ret), e2 = (vc - ret) * (vc - ret);
       int take_clipped = e2 > e1; /* then vc != x, so vc is at a bound: derivative 0 */
       loss += 0.5 * (take_clipped ? e2 : e1);
       clipped += take_clipped;
-      if (dv) dv[i] = take_clipped ? 0.0f : (float)((x - R) / n);
+      if (dv) dv[i] = take_clipped ? 0.0f : (float)((x - ret) / n);
     }
   }
   if (stats) {
