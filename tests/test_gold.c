@@ -20,7 +20,7 @@
 #include "rlhf/gold.h"
 #include "testing.h"
 
-enum { N = 7, P = 12, R = 16, TMAX = P + R + 2 };
+enum { N = 7, PROMPT_LEN = 12, RESPONSE_LEN = 16, TMAX = PROMPT_LEN + RESPONSE_LEN + 2 };
 
 static void tiny_config(oo_config *cfg) {
   cfg_defaults(cfg);
@@ -28,16 +28,16 @@ static void tiny_config(oo_config *cfg) {
   cfg->pretrain.n_ctx = 48;
   cfg->gold.size = (cfg_size){32, 2, 2};
   cfg->gold.init_scale = 0.5;
-  cfg->prefs.prompt_len = P;
-  cfg->prefs.response_len = R;
+  cfg->prefs.prompt_len = PROMPT_LEN;
+  cfg->prefs.response_len = RESPONSE_LEN;
   snprintf(cfg->gold.kind, sizeof cfg->gold.kind, "random");
 }
 
-/* N sequences [EOT, P prompt bytes, response of varying length], padded with -1. */
+/* N sequences [EOT, PROMPT_LEN prompt bytes, response of varying length], padded with -1. */
 static void make_batch(int *tok, int *lens) {
   oo_rng r = oo_rng_make(5, RNG_TEST, 0, 0);
   for (int i = 0; i < N; i++) {
-    lens[i] = 1 + P + 1 + (int)oo_rng_below(&r, R + 1); /* 1..R+1 response tokens */
+    lens[i] = 1 + PROMPT_LEN + 1 + (int)oo_rng_below(&r, RESPONSE_LEN + 1); /* 1..RESPONSE_LEN+1 response tokens */
     for (int t = 0; t < TMAX; t++) tok[i * TMAX + t] = t < lens[i] ? (int)oo_rng_below(&r, 256) : -1;
     tok[i * TMAX] = GPT_EOT;
     if (i % 3 == 0) tok[i * TMAX + lens[i] - 1] = GPT_EOT; /* some end with end-of-text */
@@ -78,9 +78,9 @@ static void test_score_last_by_hand(void) {
   float one[N];
   gpt_score_last(&g.model, tok, lens, N, TMAX, 1, one);
   for (int i = 0; i < N; i++) EXPECT_NEAR(one[i], by_hand[i], 1e-5 * (1 + fabs(by_hand[i])));
-  /* A shared prompt (every sequence gets sequence 0's first 1 + P tokens; sequence 5 is sequence
+  /* A shared prompt (every sequence gets sequence 0's first 1 + PROMPT_LEN tokens; sequence 5 is sequence
    * 0 whole, so the shared prefix stops one short of the shortest length) goes through once. */
-  for (int i = 1; i < N; i++) memcpy(tok + i * TMAX, tok, sizeof(int) * (1 + P));
+  for (int i = 1; i < N; i++) memcpy(tok + i * TMAX, tok, sizeof(int) * (1 + PROMPT_LEN));
   lens[5] = lens[0];
   memcpy(tok + 5 * TMAX, tok, sizeof(int) * TMAX);
   float shared[N];
@@ -104,7 +104,7 @@ static void test_mean_logprob_direct(void) {
   gpt_init_weights(&lm, 99, 0.3f, 0.0f); /* large weights: far from uniform predictions */
   int tok[N * TMAX], lens[N];
   make_batch(tok, lens);
-  const int start = 1 + P;
+  const int start = 1 + PROMPT_LEN;
   float got[N];
   gpt_mean_logprob(&lm, tok, lens, N, TMAX, start, 4, got);
   double worst = 0, spread = 0;
@@ -229,23 +229,23 @@ static void test_random_gold(void) {
              oo_error_message());
   oo_error_clear();
 
-  /* Teacher: mean log-likelihood of the response (positions 1+P ..), calibrated. */
+  /* Teacher: mean log-likelihood of the response (positions 1+PROMPT_LEN ..), calibrated. */
   snprintf(cfg.gold.kind, sizeof cfg.gold.kind, "teacher");
   cfg.gold.size = (cfg_size){32, 1, 2};
   gold_model t;
   EXPECT_OK(gold_build(&t, &cfg, path));
-  EXPECT(t.kind == GOLD_TEACHER && t.response_start == 1 + P);
+  EXPECT(t.kind == GOLD_TEACHER && t.response_start == 1 + PROMPT_LEN);
   float st[N], want[N];
   EXPECT_OK(gold_set_calibration(&t, -4.0, 0.5));
   EXPECT_OK(gold_score(&t, tok, lens, N, TMAX, st));
-  gpt_mean_logprob(&lm, tok, lens, N, TMAX, 1 + P, 5, want);
+  gpt_mean_logprob(&lm, tok, lens, N, TMAX, 1 + PROMPT_LEN, 5, want);
   for (int i = 0; i < N; i++) EXPECT_NEAR(st[i], ((double)want[i] + 4.0) / 0.5, 1e-4);
   EXPECT_OK(h5_create(&w, path));
   EXPECT_OK(gold_save(&t, &w));
   EXPECT_OK(h5_commit(&w));
   EXPECT_OK(gold_load(&l, path));
   float stl[N];
-  EXPECT(l.kind == GOLD_TEACHER && l.response_start == 1 + P);
+  EXPECT(l.kind == GOLD_TEACHER && l.response_start == 1 + PROMPT_LEN);
   EXPECT_OK(gold_score(&l, tok, lens, N, TMAX, stl));
   EXPECT(memcmp(stl, st, sizeof stl) == 0);
   gold_free(&l);

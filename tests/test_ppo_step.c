@@ -76,7 +76,7 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, const char *value_
   CHECK(layout_build(&lay, S, &cfg));
   CHECK(comm_build(&comms, sub, &lay));
   const oo_rank_role *me = &lay.ranks[comms.rank];
-  const int P = cfg.prefs.prompt_len, K = cfg.rm.k;
+  const int prompt_len = cfg.prefs.prompt_len, K = cfg.rm.k;
   gpt_dims d = {GPT_VOCAB, cfg.pretrain.n_ctx, 16, 1, 2};
 
   /* pi_init: a random LM with a peaked enough distribution that PPO can move it */
@@ -110,14 +110,14 @@ static int run_layout(int S, int rollout_ranks, int rm_ranks, const char *value_
   memset(&gold, 0, sizeof gold);
   if (me->is_rm) CHECK(gold_build(&gold, &cfg, NULL));
 
-  /* prompts: [EOT, P lowercase letters] */
+  /* prompts: [EOT, prompt_len lowercase letters] */
   const int n_train = 12, n_eval = 4;
   int train[12 * 7], evalp[4 * 7];
   oo_rng pr = oo_rng_make(5, RNG_TEST, 0, 0);
   for (int i = 0; i < n_train + n_eval; i++) {
-    int *p = i < n_train ? train + i * (P + 1) : evalp + (i - n_train) * (P + 1);
+    int *p = i < n_train ? train + i * (prompt_len + 1) : evalp + (i - n_train) * (prompt_len + 1);
     p[0] = GPT_EOT;
-    for (int t = 1; t <= P; t++) p[t] = 'a' + (int)oo_rng_below(&pr, 26);
+    for (int t = 1; t <= prompt_len; t++) p[t] = 'a' + (int)oo_rng_below(&pr, 26);
   }
 
   ppo_ctx x;

@@ -18,13 +18,14 @@
 #include "model/gpt.h"
 #include "testing.h"
 
-enum { N = 5, NTR = 3, NTE = 2, P = 4, R = 3 };
+enum { N = 5, NTR = 3, NTE = 2, PROMPT_LEN = 4, RESPONSE_LEN = 3 };
 
 static char dir[64];
 
 /* The hand-made set: backing arrays and a prefs_data view of them. */
 typedef struct {
-  int prompt[N * P], resp[N * 2 * (R + 1)], resp_len[N * 2], label_clean[N], label_train[N], split[N];
+  int prompt[N * PROMPT_LEN], resp[N * 2 * (RESPONSE_LEN + 1)], resp_len[N * 2];
+  int label_clean[N], label_train[N], split[N];
   float gold[N * 2];
   prefs_data view;
 } fixture;
@@ -32,13 +33,13 @@ typedef struct {
 static void make_fixture(fixture *f) {
   memset(f, 0, sizeof *f);
   for (int i = 0; i < N; i++) {
-    for (int j = 0; j < P; j++) f->prompt[i * P + j] = 'a' + (i * 7 + j) % 26;
+    for (int j = 0; j < PROMPT_LEN; j++) f->prompt[i * PROMPT_LEN + j] = 'a' + (i * 7 + j) % 26;
     for (int s = 0; s < 2; s++) {
-      int len = 1 + (i + s) % (R + 1); /* 1 .. R+1 */
+      int len = 1 + (i + s) % (RESPONSE_LEN + 1); /* 1 .. RESPONSE_LEN+1 */
       f->resp_len[i * 2 + s] = len;
-      for (int t = 0; t <= R; t++) {
+      for (int t = 0; t <= RESPONSE_LEN; t++) {
         int v = t < len ? (t == len - 1 && s == 1 ? GPT_EOT : 'A' + (i + t + s) % 26) : -1;
-        f->resp[(i * 2 + s) * (R + 1) + t] = v;
+        f->resp[(i * 2 + s) * (RESPONSE_LEN + 1) + t] = v;
       }
       f->gold[i * 2 + s] = 0.25f * (float)(i - 2) + (s ? 0.125f : -0.5f);
     }
@@ -46,7 +47,7 @@ static void make_fixture(fixture *f) {
     f->label_train[i] = i == 1 ? 1 - f->label_clean[i] : f->label_clean[i]; /* one flip */
     f->split[i] = i < NTR ? 0 : 1;
   }
-  f->view = (prefs_data){.n = N, .n_train = NTR, .n_test = NTE, .prompt_len = P, .response_len = R,
+  f->view = (prefs_data){.n = N, .n_train = NTR, .n_test = NTE, .prompt_len = PROMPT_LEN, .response_len = RESPONSE_LEN,
                          .prompt = f->prompt, .resp = f->resp, .resp_len = f->resp_len, .gold = f->gold,
                          .label_clean = f->label_clean, .label_train = f->label_train, .split = f->split,
                          .noise = 0.25, .noise_realised = 1.0 / NTR};
@@ -57,8 +58,8 @@ static void make_config(oo_config *cfg) {
   cfg_defaults(cfg);
   cfg->prefs.n_train = NTR;
   cfg->prefs.n_test = NTE;
-  cfg->prefs.prompt_len = P;
-  cfg->prefs.response_len = R;
+  cfg->prefs.prompt_len = PROMPT_LEN;
+  cfg->prefs.response_len = RESPONSE_LEN;
 }
 
 /* Writes f to dir/name with prefs_write; the path into out. */
@@ -98,8 +99,9 @@ static void test_round_trip(void) {
   prefs_data p;
   EXPECT_OK(prefs_load(&p, path, &cfg));
   if (!p.prompt) return;
-  EXPECT(p.n == N && p.n_train == NTR && p.n_test == NTE && p.prompt_len == P && p.response_len == R);
-  EXPECT(p.seq_T == 1 + P + R + 1);
+  EXPECT(p.n == N && p.n_train == NTR && p.n_test == NTE);
+  EXPECT(p.prompt_len == PROMPT_LEN && p.response_len == RESPONSE_LEN);
+  EXPECT(p.seq_T == 1 + PROMPT_LEN + RESPONSE_LEN + 1);
   EXPECT(memcmp(p.prompt, f.prompt, sizeof f.prompt) == 0);
   EXPECT(memcmp(p.resp, f.resp, sizeof f.resp) == 0);
   EXPECT(memcmp(p.resp_len, f.resp_len, sizeof f.resp_len) == 0);
@@ -108,15 +110,15 @@ static void test_round_trip(void) {
   EXPECT(memcmp(p.label_train, f.label_train, sizeof f.label_train) == 0);
   EXPECT(memcmp(p.split, f.split, sizeof f.split) == 0);
   EXPECT(p.noise == 0.25 && p.noise_realised == 1.0 / NTR && strcmp(p.noise_mode, "exact") == 0);
-  /* Sequences: [EOT, prompt, response], padded with EOT to seq_T; seq_len = 1 + P + resp_len. */
+  /* Sequences: [EOT, prompt, response], padded with EOT to seq_T; seq_len = 1 + PROMPT_LEN + resp_len. */
   int bad = 0;
   for (int i = 0; i < N; i++)
     for (int s = 0; s < 2; s++) {
       const int *seq = prefs_seq(&p, i, s), len = f.resp_len[i * 2 + s];
-      if (prefs_seq_len(&p, i, s) != 1 + P + len || seq[0] != GPT_EOT) bad++;
-      for (int j = 0; j < P; j++) bad += seq[1 + j] != f.prompt[i * P + j];
-      for (int t = 0; t < len; t++) bad += seq[1 + P + t] != f.resp[(i * 2 + s) * (R + 1) + t];
-      for (int t = 1 + P + len; t < p.seq_T; t++) bad += seq[t] != GPT_EOT;
+      if (prefs_seq_len(&p, i, s) != 1 + PROMPT_LEN + len || seq[0] != GPT_EOT) bad++;
+      for (int j = 0; j < PROMPT_LEN; j++) bad += seq[1 + j] != f.prompt[i * PROMPT_LEN + j];
+      for (int t = 0; t < len; t++) bad += seq[1 + PROMPT_LEN + t] != f.resp[(i * 2 + s) * (RESPONSE_LEN + 1) + t];
+      for (int t = 1 + PROMPT_LEN + len; t < p.seq_T; t++) bad += seq[t] != GPT_EOT;
     }
   EXPECT_MSG(bad == 0, "%d sequence entries differ from [EOT, prompt, response, EOT...]", bad);
   prefs_free(&p);
@@ -134,10 +136,10 @@ static void test_config_mismatch(void) {
   cfg.prefs.n_train = NTR + 1;
   REFUSED(path, &cfg, "prefs.h5", "n_train = 3", "prefs.n_train = 4", "rerun `overopt stage prefs`");
   make_config(&cfg);
-  cfg.prefs.prompt_len = P + 1;
+  cfg.prefs.prompt_len = PROMPT_LEN + 1;
   REFUSED(path, &cfg, "prefs.h5", "dataset 'prompt' has shape [5, 4], expected [5, 5]", "prefs.prompt_len = 5");
   make_config(&cfg);
-  cfg.prefs.response_len = R - 1;
+  cfg.prefs.response_len = RESPONSE_LEN - 1;
   REFUSED(path, &cfg, "dataset 'resp' has shape [5, 2, 4], expected [5, 2, 3]", "prefs.response_len = 2");
 }
 
@@ -161,8 +163,8 @@ static void test_missing_parts(void) {
   snprintf(path, sizeof path, "%s/partial.h5", dir);
   h5_writer w;
   EXPECT_OK(h5_create(&w, path));
-  EXPECT_OK(h5_write_i32(&w, "prompt", 2, (long[]){N, P}, f.prompt));
-  EXPECT_OK(h5_write_i32(&w, "resp", 3, (long[]){N, 2, R + 1}, f.resp));
+  EXPECT_OK(h5_write_i32(&w, "prompt", 2, (long[]){N, PROMPT_LEN}, f.prompt));
+  EXPECT_OK(h5_write_i32(&w, "resp", 3, (long[]){N, 2, RESPONSE_LEN + 1}, f.resp));
   EXPECT_OK(h5_attr_write_int(&w, "/", "n_train", NTR));
   EXPECT_OK(h5_attr_write_int(&w, "/", "n_test", NTE));
   EXPECT_OK(h5_commit(&w));
@@ -170,7 +172,7 @@ static void test_missing_parts(void) {
 
   snprintf(path, sizeof path, "%s/no_attr.h5", dir);
   EXPECT_OK(h5_create(&w, path));
-  EXPECT_OK(h5_write_i32(&w, "prompt", 2, (long[]){N, P}, f.prompt));
+  EXPECT_OK(h5_write_i32(&w, "prompt", 2, (long[]){N, PROMPT_LEN}, f.prompt));
   EXPECT_OK(h5_attr_write_int(&w, "/", "n_train", NTR));
   EXPECT_OK(h5_commit(&w));
   REFUSED(path, &cfg, "no_attr.h5", "attribute 'n_test' is missing");
@@ -194,7 +196,7 @@ static void test_bad_values(void) {
   REFUSED(path, &cfg, "bad_label.h5", "pair 2 has label_clean", "label_train = 2 (labels are 0 or 1)");
 
   make_fixture(&f);
-  f.prompt[1 * P + 2] = 300;
+  f.prompt[1 * PROMPT_LEN + 2] = 300;
   write_fixture(path, sizeof path, "bad_byte.h5", &f);
   REFUSED(path, &cfg, "bad_byte.h5", "dataset 'prompt'[1, 2] = 300 is not a byte");
 
@@ -210,7 +212,7 @@ static void test_bad_values(void) {
   REFUSED(path, &cfg, "bad_pad.h5", "dataset 'resp'[0, 0, 1] = 120", "-1 after");
 
   make_fixture(&f);
-  f.resp[(2 * 2 + 0) * (R + 1)] = GPT_EOT + 1; /* not a token */
+  f.resp[(2 * 2 + 0) * (RESPONSE_LEN + 1)] = GPT_EOT + 1; /* not a token */
   write_fixture(path, sizeof path, "bad_token.h5", &f);
   REFUSED(path, &cfg, "bad_token.h5", "dataset 'resp'[2, 0, 0] = 257");
 }

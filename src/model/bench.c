@@ -123,7 +123,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
   memset(r, 0, sizeof *r);
   const gpt_dims d = o->d;
   const int T = d.T, B = o->B, BS = o->B_sample;
-  const double P = matmul_params(d);
+  const double n_params = matmul_params(d);
 
   gemm_ref ref_train = {.n = linear_shapes(d, B * T, 1, ref_train.sh)};
   gemm_ref ref_sample = {.n = linear_shapes(d, BS, 0, ref_sample.sh)};
@@ -188,7 +188,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
     /* positions fed: the prompt's one and every generated token but the last */
     const long positions = generated / BS;
     double flops = 0.0;
-    for (long t = 0; t < positions; t++) flops += 2.0 * P + 4.0 * d.L * (double)d.C * (t + 1);
+    for (long t = 0; t < positions; t++) flops += 2.0 * n_params + 4.0 * d.L * (double)d.C * (t + 1);
     r->sample_tok_s = generated / best;
     r->sample_gflops = flops * BS / best * 1e-9;
     r->sgemm_sample_gflops = ref_gflops(&ref_sample);
@@ -207,7 +207,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
       double t = bench_clock() - t0;
       if (rep > 0 && t < best) best = t;
     }
-    const double flops = (2.0 * P + 2.0 * d.L * (double)d.C * (T + 1)) * BS * T;
+    const double flops = (2.0 * n_params + 2.0 * d.L * (double)d.C * (T + 1)) * BS * T;
     r->score_seq_s = BS / best;
     r->score_gflops = flops / best * 1e-9;
     r->score_ratio = r->score_gflops / r->sgemm_train_gflops;
