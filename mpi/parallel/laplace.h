@@ -1,6 +1,6 @@
 /* laplace: last-layer Laplace uncertainty of a reward model (issue #15, docs/uncertainty.md).
  *
- * The scalar head (w in R^C, bias b) of a trained reward model gets a Gaussian posterior: the
+ * The scalar head (C weights w, bias b) of a trained reward model gets a Gaussian posterior: the
  * generalized Gauss-Newton (GGN) precision of the Bradley-Terry loss over the training pairs'
  * features phi (final-LayerNorm output at the scored position), plus an isotropic prior:
  *   Lambda = alpha I + sum_pairs p (1 - p) d d^T,   d = [phi_c - phi_r; 0],  p = sigmoid(theta . d)
