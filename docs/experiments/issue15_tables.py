@@ -226,7 +226,7 @@ def laplace(out, figs):
         print()
     fig = os.path.join(figs, "laplace_quality.png")
     dat("/tmp/issue15_laplace.dat", plot)
-    gnuplot(f"""set terminal pngcairo size 900,560
+    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
 set output '{fig}'
 set title 'Spearman(uncertainty, |proxy - gold|): mean and 95% interval over {len(rs)} replicates'
 set xlabel 'n (1 = all pi_init samples; n = top ceil(512/n) per prompt)'
@@ -273,7 +273,7 @@ def softmin(out, figs):
     ref = {o: ci(paired(golds, o, "single"))[0] for o in ("mean", "wco")}
     fig = os.path.join(figs, "softmin_tau.png")
     dat("/tmp/issue15_softmin.dat", plot)
-    gnuplot(f"""set terminal pngcairo size 900,560
+    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
 set output '{fig}'
 set title 'Best-of-n at n = {n}: softmin_tau - single (paired), mean and 95% interval over {R} replicates'
 set xlabel 'tau (log scale)'
@@ -329,7 +329,7 @@ def warm(out, figs):
         return
     fig = os.path.join(figs, "warm_noise.png")
     dat("/tmp/issue15_warm.dat", plot)
-    gnuplot(f"""set terminal pngcairo size 900,560
+    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
 set output '{fig}'
 set title 'Best-of-n, n = 512: objective - single (paired), mean and 95% interval over replicates'
 set xlabel 'label noise (fraction of training labels flipped)'
@@ -405,7 +405,7 @@ def diversity(out, figs):
     fig = os.path.join(figs, "diversity.png")
     dat("/tmp/issue15_div.dat", plot)
     labels = ", ".join(f"'{DIVERSITY[int(r[0])][0]}' {int(r[0])}" for r in plot)
-    gnuplot(f"""set terminal pngcairo size 900,560
+    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
 set output '{fig}'
 set title 'Best-of-n, n = 512, 25% label noise: objective - single (paired), 95% interval'
 set ylabel 'gold(objective) - gold(single)'
@@ -463,7 +463,7 @@ def ppo_beta(out, figs):
                 plots.append((m, o, f))
     if not plots:
         return
-    script = f"""set terminal pngcairo size 1200,800
+    script = f"""set terminal pngcairo noenhanced size 1200,800
 set output '{fig}'
 set multiplot layout 2,2 title 'PPO: gold vs sqrt(KL), mean over replicates, per KL penalty beta'
 set grid
