@@ -319,7 +319,14 @@ def warm(out, figs):
                 continue
             print(f"| {o} | {fmt_ci(ci(golds[o]))} | {'–' if o == 'single' else fmt_ci(ci(paired(golds, o, 'single')), 2, True)} | "
                   f"{'–' if o == 'warm' else fmt_ci(ci(paired(golds, 'warm', o)), 2, True)} |")
-        print()
+        accs, waccs = [], []
+        for d in complete(run):
+            accs.append(members_stats(d)[0])
+            with open(os.path.join(d, "run.log")) as f:
+                m = re.findall(r"rm: WARM \(weight average of \d+ members\): clean test accuracy ([0-9.]+)", f.read())
+            waccs.append(float(m[-1]) if m else math.nan)
+        print(f"\nClean test accuracy: members (mean of k) {fmt_ci(ci(accs), 3)}, WARM {fmt_ci(ci(waccs), 3)}, "
+              f"WARM − members {fmt_ci(ci([w - a for w, a in zip(waccs, accs)]), 3, True)}.\n")
         row = [float(key)]
         for o in ("warm", "mean", "wco"):
             m, lo, hi, _ = ci(paired(golds, o, "single"))
