@@ -397,6 +397,9 @@ def diversity(out, figs):
             m, lo, hi, _ = ci(paired(golds, o, "single"))
             row += [m, lo, hi]
         plot.append(row)
+    print("\nCaveat: the members' own trunks are world artifacts (`trunks` stage), shared by the replicates like "
+          "Eisenstein et al.'s fixed pretraining seeds; the intervals cover the fine-tuning randomness (preference "
+          "sample, label flips, head seeds, data order) given these four extra trunks, not a draw of new trunks.\n")
     print("\n(R = 3 replicates per point; n = 512; residual corr. = mean over member pairs of the Pearson "
           "correlation of z(proxy) − z(gold) on π_init's samples, residual_corr.csv.)\n")
     if "pretrain" in have and "finetune" in have:
@@ -405,7 +408,12 @@ def diversity(out, figs):
         print("|---|---|")
         for o in ("single", "mean", "wco", "uwo_0.5"):
             d = [a - b for a, b in zip(have["pretrain"].get(o, []), have["finetune"].get(o, []))]
-            print(f"| {o} | {fmt_ci(ci(d), 2, True)} |")
+            print(f"| {o} gold | {fmt_ci(ci(d), 2, True)} |")
+        rc = {p: [members_stats(d) for d in complete(os.path.join(out, r))] for p, r in
+              (("pretrain", "div_pretrain"), ("finetune", "warm_noise0.25"))}
+        for j, what in ((1, "members' residual correlation"), (0, "members' clean test accuracy")):
+            d = [a[j] - b[j] for a, b in zip(rc["pretrain"], rc["finetune"])]
+            print(f"| {what} | {fmt_ci(ci(d), 3, True)} |")
         print()
     if not plot:
         return
