@@ -5,3 +5,6 @@ oo_unit_test(NAME test_bon_dist SOURCES test_bon_dist.c NP 1 LABELS rlhf)
 oo_unit_test(NAME test_bon_dist SOURCES test_bon_dist.c NP 2 LABELS rlhf)
 oo_unit_test(NAME test_bon_dist SOURCES test_bon_dist.c NP 4 LABELS rlhf)
 oo_script_test(NAME bon_stage SCRIPT bon_stage.sh LABELS mpi TIMEOUT 180)
+# Each member's own pretrained trunk (rm.diversity pretrain, issue #15): rank-count independent,
+# cached by the trunks stage.
+oo_script_test(NAME trunks SCRIPT trunks.sh LABELS mpi TIMEOUT 300)

@@ -32,7 +32,8 @@ for R in 4 2 1; do
     fail "overopt summary R=$R:"; cat "$scratch/summary$R.err"; continue
   fi
   grep -qx "summary: $D/summary.csv ($R replicates)" "$scratch/summary$R.out" || fail "R=$R: unexpected output $(cat "$scratch/summary$R.out")"
-  [[ -f $D/summary.h5 && -f $D/fits_summary.csv ]] || fail "R=$R: summary.h5 or fits_summary.csv missing"
+  [[ -f $D/summary.h5 && -f $D/fits_summary.csv && -f $D/uncertainty_summary.csv ]] ||
+    fail "R=$R: summary.h5, fits_summary.csv or uncertainty_summary.csv missing"
   ls "$D" | grep -q '\.tmp' && fail "R=$R: temporary files left in $D"
   if ! "$overopt" report "$D" >"$scratch/report$R.out" 2>"$scratch/report$R.err"; then
     fail "overopt report R=$R:"; cat "$scratch/report$R.err"; continue
@@ -70,7 +71,7 @@ else
 fi
 
 # ---- errors ------------------------------------------------------------------------------------------
-bad() { rm -rf "${scratch:?}/$1" && cp -r "$D" "$scratch/$1" && rm -f "$scratch/$1"/summary.* "$scratch/$1"/fits_summary.csv; }
+bad() { rm -rf "${scratch:?}/$1" && cp -r "$D" "$scratch/$1" && rm -f "$scratch/$1"/summary.* "$scratch/$1"/fits_summary.csv "$scratch/$1"/uncertainty_summary.csv; }
 bad missing_rep
 expect_error missing_rep "replicate directory '$scratch/missing_rep/rep4' not found" -- summary "$scratch/missing_rep" --replicates 6
 bad missing_file; rm "$scratch/missing_file/rep2/ppo_wco.csv"
@@ -85,8 +86,10 @@ bad other_n; f=$scratch/other_n/rep1/bon.csv; sed -i '3s/^single,2,/single,3,/' 
 expect_error other_n "$f:3: objective 'single' at n = 3 is not in rep0's bon.csv" -- summary "$scratch/other_n"
 bad no_eval; f=$scratch/no_eval/rep1/ppo_wco.csv; awk -F, -v OFS=, 'NR > 1 {$12 = "NaN"} 1' "$f" >"$f.new" && mv "$f.new" "$f"
 expect_error no_eval "$f: no evaluation rows" -- summary "$scratch/no_eval"
+bad missing_unc; rm "$scratch/missing_unc/rep1/uncertainty.csv"
+expect_error missing_unc "replicate directory '$scratch/missing_unc/rep1' has no uncertainty.csv" -- summary "$scratch/missing_unc"
 bad fits_twice; f=$scratch/fits_twice/rep3/fits.csv; line=$(grep '^bon,wco,' "$f"); echo "$line" >>"$f"
-expect_error fits_twice "$f:10: fit of curve 'wco', form 'bon' appears twice" -- summary "$scratch/fits_twice"
+expect_error fits_twice "$f:10: the row of curve 'wco', form 'bon' appears twice" -- summary "$scratch/fits_twice"
 # a fit the fit stage left out in one replicate (and one only rep2 has) counts where present
 bad fits_missing; sed -i '/^bon,wco,/d' "$scratch/fits_missing/rep3/fits.csv"; echo 'ppo,extra,rl,1,0.5,0.9,2,1' >>"$scratch/fits_missing/rep2/fits.csv"
 if "$overopt" summary "$scratch/fits_missing" >/dev/null 2>"$scratch/fits_missing.err" && python3 "$src/tests/summary_check.py" "$scratch/fits_missing" 4 &&

@@ -174,28 +174,29 @@ def check_summary(d, R):
     return len(got)
 
 
-def check_fits(d, R):
-    path = os.path.join(d, "fits_summary.csv")
-    per_rep = [read_csv(os.path.join(d, "rep%d" % i, "fits.csv")) for i in range(R)]
-    keys = []  # every replicate's (curve, form), in order of first appearance
+def check_keyed(d, R, file, out, k0, k1, params):
+    """OUT (fits_summary.csv, uncertainty_summary.csv): per (k0, k1) key of any replicate's FILE and
+    parameter, mean and interval over the replicates whose value is finite."""
+    path = os.path.join(d, out)
+    per_rep = [read_csv(os.path.join(d, "rep%d" % i, file)) for i in range(R)]
+    keys = []  # every replicate's (k0, k1), in order of first appearance
     for rows in per_rep:
         for r in rows:
-            if (r["curve"], r["form"]) not in keys:
-                keys.append((r["curve"], r["form"]))
+            if (r[k0], r[k1]) not in keys:
+                keys.append((r[k0], r[k1]))
     got = read_csv(path)
-    params = ["alpha", "beta", "d_star", "gold_star"]
     if len(got) != len(keys) * len(params):
-        fail("fits_summary.csv has %d rows, expected %d" % (len(got), len(keys) * len(params)))
+        fail("%s has %d rows, expected %d" % (out, len(got), len(keys) * len(params)))
         return 0
     it = iter(got)
     for curve, form in keys:
         for p in params:
             row = next(it)
-            where = "fits_summary.csv %s/%s/%s" % (curve, form, p)
-            if (row["curve"], row["form"], row["parameter"]) != (curve, form, p):
-                fail("%s: C row is %s/%s/%s" % (where, row["curve"], row["form"], row["parameter"]))
+            where = "%s %s/%s/%s" % (out, curve, form, p)
+            if (row[k0], row[k1], row["parameter"]) != (curve, form, p):
+                fail("%s: C row is %s/%s/%s" % (where, row[k0], row[k1], row["parameter"]))
                 continue
-            vals = [num(r[p]) for rows in per_rep for r in rows if (r["curve"], r["form"]) == (curve, form)]
+            vals = [num(r[p]) for rows in per_rep for r in rows if (r[k0], r[k1]) == (curve, form)]
             vals = [v for v in vals if math.isfinite(v)]
             if int(row["replicates"]) != len(vals):
                 fail("%s: replicates %s, expected %d" % (where, row["replicates"], len(vals)))
@@ -296,9 +297,13 @@ def check_verdicts(d, R, md_path):
 def main():
     d, R = sys.argv[1], int(sys.argv[2])
     n = check_summary(d, R) or 0
-    m = check_fits(d, R) if os.path.exists(os.path.join(d, "rep0", "fits.csv")) else 0
+    m = 0
+    if os.path.exists(os.path.join(d, "rep0", "fits.csv")):
+        m += check_keyed(d, R, "fits.csv", "fits_summary.csv", "curve", "form", ["alpha", "beta", "d_star", "gold_star"])
+    if os.path.exists(os.path.join(d, "rep0", "uncertainty.csv")):
+        m += check_keyed(d, R, "uncertainty.csv", "uncertainty_summary.csv", "source", "set", ["spearman"])
     v = check_verdicts(d, R, sys.argv[3]) if len(sys.argv) > 3 else 0
-    print("summary_check: %d summary rows, %d fit rows, %d verdict rows, R = %d, largest difference "
+    print("summary_check: %d summary rows, %d fit and uncertainty rows, %d verdict rows, R = %d, largest difference "
           "%.3g, %d mismatches" % (n, m, v, R, worst, failures))
     sys.exit(1 if failures else 0)
 

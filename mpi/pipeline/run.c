@@ -28,6 +28,9 @@
 #define DEP_RM DEP_PREFS, "rm."
 
 static const char *const dep_pretrain[] = {DEP_PRETRAIN, "rm.size.", "gold.", NULL};
+/* a member's own trunk is pretrained like the base LM of rm.size, from its own seed; rm.k only
+ * adds or drops files (each checked against this hash) */
+static const char *const dep_trunks[] = {DEP_PRETRAIN, "rm.size.", NULL};
 static const char *const dep_gold[] = {DEP_GOLD, NULL};
 static const char *const dep_bon_samples[] = {DEP_GOLD, "bon.n_prompts", "bon.n_samples", "bon.top_p", NULL};
 static const char *const dep_prefs[] = {DEP_PREFS, NULL};
@@ -58,6 +61,16 @@ ONE_ARTIFACT(art_prefs, "prefs.h5")
 ONE_ARTIFACT(art_rm, "rm.h5")
 ONE_ARTIFACT(art_bon, "bon.h5")
 #undef ONE_ARTIFACT
+
+/* lm_<rm size>_trunk<m>.h5 for m = 1 .. k-1 with rm.diversity pretrain, else none. */
+static int art_trunks(const oo_run *run, char names[][256], int cap) {
+  int n = 0;
+  if (!pretrain_trunks_wanted(&run->cfg)) return 0;
+  for (int m = 1; m < run->cfg.rm.k && n < cap; m++)
+    if (pretrain_trunk_file(&run->cfg, m, names[n], 256) == OO_OK) n++;
+    else oo_error_clear();
+  return n;
+}
 
 /* Inputs of each stage besides the corpus (artifact_inputs_hash): the files it reads. */
 static int in_none(const oo_run *run, char paths[][4400], int cap) {
@@ -90,6 +103,9 @@ static int in_rm(const oo_run *run, char paths[][4400], int cap) {
   int n = 0;
   add_input(run, ART_REPLICATE, "prefs.h5", NULL, paths, &n, cap);
   add_input(run, ART_WORLD, NULL, &run->cfg.rm.size, paths, &n, cap);
+  char names[16][256]; /* the members' own trunks, as many as the cap leaves (the config hash covers the rest) */
+  int nt = art_trunks(run, names, 16);
+  for (int i = 0; i < nt; i++) add_input(run, ART_WORLD, names[i], NULL, paths, &n, cap);
   return n;
 }
 static int in_bon(const oo_run *run, char paths[][4400], int cap) {
@@ -143,6 +159,7 @@ static int stage_report(oo_run *run) {
 
 static const oo_stage stages[] = {
     {"pretrain", ART_WORLD, dep_pretrain, art_none, in_none, stage_pretrain}, /* skips per LM file itself */
+    {"trunks", ART_WORLD, dep_trunks, art_trunks, in_none, stage_trunks},
     {"gold", ART_WORLD, dep_gold, art_gold, in_gold, stage_gold},
     {"bon_samples", ART_WORLD, dep_bon_samples, art_bon_samples, in_policy_gold, stage_bon_samples},
     {"prefs", ART_REPLICATE, dep_prefs, art_prefs, in_policy_gold, stage_prefs},
@@ -479,7 +496,7 @@ static const oo_option run_opts[] = {
     {"--until", NULL, OPT_VALUE, "STAGE", "report (every stage)", 0, "stop after this stage"},
 };
 static const oo_option stage_opts[] = {
-    {"NAME", NULL, OPT_POSITIONAL, NULL, NULL, 1, "pretrain, gold, bon_samples, prefs, rm, bon, ppo, fit, summary or report"},
+    {"NAME", NULL, OPT_POSITIONAL, NULL, NULL, 1, "pretrain, trunks, gold, bon_samples, prefs, rm, bon, ppo, fit, summary or report"},
     {"CONFIG", NULL, OPT_POSITIONAL, NULL, NULL, 1, "libconfig file"},
     {"--set", NULL, OPT_REPEAT, "KEY=VALUE", NULL, 0, "override a key, e.g. ppo.steps=10"},
 };

@@ -60,7 +60,7 @@ typedef struct oo_run {
  * name may contain one %s for each of several objectives and is then resolved by the stage),
  * the config prefixes it depends on (cumulative), and the function. */
 typedef struct {
-  const char *name;               /* pretrain, gold, bon_samples, prefs, rm, bon, ppo, fit, summary, report */
+  const char *name;               /* pretrain, trunks, gold, bon_samples, prefs, rm, bon, ppo, fit, summary, report */
   art_scope scope;                /* world, replicate or run */
   const char *const *depends;     /* config key prefixes, NULL-terminated */
   int (*artifacts)(const oo_run *run, char names[][256], int cap); /* artifact file names */
@@ -89,6 +89,11 @@ int cmd_stage(int argc, char **argv);
 
 /* Path of the pretrained LM of a size in the run directory (stage_pretrain.c). */
 int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t cap);
+/* rm.diversity pretrain (issue #15): 1 if each member fine-tunes its own trunk. Member m's trunk
+ * file (lm_<rm size>.h5 for m = 0, lm_<rm size>_trunk<m>.h5 otherwise) and its path. */
+int pretrain_trunks_wanted(const oo_config *cfg);
+int pretrain_trunk_file(const oo_config *cfg, int m, char *out, size_t cap);
+int pretrain_trunk_path(const oo_run *run, int m, char *out, size_t cap);
 
 /* Best-of-n outputs (stage_bon.c), shared by the bon stage and `overopt bon-curves`. */
 typedef struct {
@@ -116,6 +121,7 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path,
 
 /* Stages (mpi/stage_*.c). */
 int stage_pretrain(oo_run *run);
+int stage_trunks(oo_run *run);
 int stage_gold(oo_run *run);
 int stage_prefs(oo_run *run);
 int stage_rm(oo_run *run);

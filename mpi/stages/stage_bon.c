@@ -807,14 +807,19 @@ int stage_bon(oo_run *run) {
   oo_progress prog;
   oo_progress_start(&prog, "bon scoring", n_rounds, "sample");
   double t0 = oo_now();
+  double cpu[3] = {0, 0, 0}; /* CPU seconds: members' scores, WARM, Laplace variances (issue #15 item 6) */
   for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
     long r0 = rd * w.round_cap;
     int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
+    double u = oo_cpu_now(), u1;
     rc = rm_ensemble_score(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, matrix);
+    cpu[0] += (u1 = oo_cpu_now()) - u;
     if (!rc && warmv)
       rc = gold_score_all(&warm, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, warmv);
+    cpu[1] += (u = oo_cpu_now()) - u1;
     if (!rc && lvar)
       rc = rm_ensemble_laplace_var(&ens, c, &run->layout, b.tok + (size_t)r0 * w.Tmax, b.len + r0, nr, w.Tmax, lvar);
+    cpu[2] += oo_cpu_now() - u;
     if (rc) break;
     if (c->rank == 0) {
       memcpy(proxy + (size_t)r0 * w.K, matrix, sizeof(float) * (size_t)nr * w.K);
@@ -830,6 +835,13 @@ int stage_bon(oo_run *run) {
   if (!rc && !oo_stopped())
     LOG_INFO("bon: %d members scored %ld samples in %.1f s on %d rank%s", w.K, w.total, oo_now() - t0, c->size,
              c->size == 1 ? "" : "s");
+  { /* every rank gets here (the loop's errors and stops are collective; oo_agree follows) */
+    int crc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, cpu, 3, MPI_DOUBLE, MPI_SUM, c->world));
+    if (!rc) rc = crc;
+  }
+  if (!rc && !oo_stopped())
+    LOG_INFO("bon: CPU time over %d rank%s: members' scores %.3f s, WARM %.3f s, Laplace variances %.3f s", c->size,
+             c->size == 1 ? "" : "s", cpu[0], cpu[1], cpu[2]);
   if (rc == OO_OK && !oo_stopped() && c->rank == 0) {
     bon_scores s = {proxy, b.gold, b.doc, w.n_prompts, w.N, w.K, cfg->bon.uwo_lambda, cfg->bon.n_uwo_lambda,
                     cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,

@@ -15,6 +15,11 @@
  *   the checkpoint when the LM is finished, before it (lm_<size>.h5 records its content hash).
  *   The partial file keeps the rows of the steps done (train_log/loss, train_log/lr), so after a
  *   resume the table holds every step, as an uninterrupted run's does (#12).
+ * - stage_trunks (rm.diversity pretrain, issue #15): member m >= 1 fine-tunes its own trunk
+ *   lm_<size>_trunk<m>.h5, pretrained like lm_<size>.h5 but from its own seed (initialization
+ *   and data stream keyed by the file's name), on the member's ranks (member_comm[m]) while the
+ *   other members' ranks pretrain theirs; member 0 keeps lm_<size>.h5. Each trunk's data is
+ *   keyed by (seed, step, row) like the base LM's, so it does not depend on the rank count.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -31,9 +36,10 @@
 #include "train_step.h"
 
 typedef struct {
-  cfg_size size; /* model size */
-  int steps;     /* optimizer steps */
-  char name[32]; /* e.g. d128L4H4 */
+  cfg_size size;      /* model size */
+  int steps;          /* optimizer steps */
+  char name[48];      /* e.g. d128L4H4, or d64L2H4_trunk1 for a member's own trunk */
+  uint64_t data_seed; /* key of the training windows' streams: run.world_seed for the base LMs */
 } lm_job;
 
 static const char *const pretrain_keys[] = {"run.world_seed", "corpus.", "pretrain.", NULL};
@@ -49,16 +55,18 @@ static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
 /* Mean validation loss over a fixed set of windows, split over ranks (collective on world).
  * NaN without a validation split (corpus.val_fraction = 0): every rank holds the same corpus,
  * so every rank returns before the collective. */
-static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int rows, int T, int *tok,
+static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, MPI_Comm comm, int rows, int T, int *tok,
                              int *tgt) {
-  const oo_comms *cm = &run->comms;
+  int rank, size;
+  CHECK_MPI_DIE(MPI_Comm_rank(comm, &rank));
+  CHECK_MPI_DIE(MPI_Comm_size(comm, &size));
   if (c->split_n[CORPUS_VAL] == 0) return NAN;
   int n_eval = 2 * run->cfg.pretrain.batch;
   double sum = 0;
-  for (int base = 0; base < n_eval; base += cm->size * rows) {
+  for (int base = 0; base < n_eval; base += size * rows) {
     int mine = 0;
     for (int i = 0; i < rows; i++) {
-      int row = base + cm->rank * rows + i;
+      int row = base + rank * rows + i;
       if (row >= n_eval) break;
       oo_rng r = oo_rng_make((uint64_t)run->cfg.run.world_seed, RNG_DATA, 1000000007ULL, (uint64_t)row);
       corpus_lm_batch(c, CORPUS_VAL, &r, 1, T, tok + (size_t)i * T, tgt + (size_t)i * T);
@@ -69,15 +77,15 @@ static float validation_loss(gpt *m, const oo_corpus *c, const oo_run *run, int 
       sum += (double)gpt_cross_entropy(gpt_logits(m), tgt, mine * T, GPT_VOCAB, NULL) * mine;
     }
   }
-  CHECK_MPI_DIE(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, cm->world)); /* returns a loss, not a status */
+  CHECK_MPI_DIE(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, comm)); /* returns a loss, not a status */
   return (float)(sum / n_eval);
 }
 
-/* Rank 0: the LM to path; with_optim (a partial file) adds the AdamW state and the training log
- * of steps [0, m->step) (loss, lr: (steps) each). */
-static int save_lm(const oo_run *run, const gpt *m, const char *path, const char *hash, int with_optim,
+/* The leader (rank 0 of the LM's communicator): the LM to path; with_optim (a partial file) adds
+ * the AdamW state and the training log of steps [0, m->step) (loss, lr: (steps) each). */
+static int save_lm(const oo_run *run, int leader, const gpt *m, const char *path, const char *hash, int with_optim,
                    float val_loss, const double *loss, const float *lr, int skipped) {
-  if (run->comms.rank != 0) return OO_OK;
+  if (!leader) return OO_OK;
   h5_writer w;
   CHECK(h5_create(&w, path));
   int rc = gpt_write(m, &w, "", with_optim);
@@ -100,11 +108,11 @@ static int save_lm(const oo_run *run, const gpt *m, const char *path, const char
   return OO_OK;
 }
 
-/* Rank 0: rows step,loss,lr for steps first+1 .. last (loss/lr indexed by step - 1), written
+/* The leader: rows step,loss,lr for steps first+1 .. last (loss/lr indexed by step - 1), written
  * atomically. */
-static int write_train_csv(const oo_run *run, const lm_job *job, const double *loss, const float *lr, long first,
-                           long last) {
-  if (run->comms.rank != 0) return OO_OK;
+static int write_train_csv(const oo_run *run, int leader, const lm_job *job, const double *loss, const float *lr,
+                           long first, long last) {
+  if (!leader) return OO_OK;
   char path[4400];
   snprintf(path, sizeof path, "%s/lm_%s_train.csv", run->world_dir, job->name);
   atomic_file af;
@@ -164,12 +172,17 @@ static int try_resume(gpt *m, const char *partial, const char *hash, double *los
   return 1;
 }
 
-static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, const char *path, const char *hash) {
+/* Collective on comm: trains job data-parallel over comm's ranks, its rank 0 writing the files. */
+static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, const char *path, const char *hash,
+                    MPI_Comm comm) {
   const oo_config *cfg = &run->cfg;
-  const oo_comms *cm = &run->comms;
+  int crank, csize;
+  CHECK_MPI(MPI_Comm_rank(comm, &crank));
+  CHECK_MPI(MPI_Comm_size(comm, &csize));
+  const int leader = crank == 0;
   int Bg = cfg->pretrain.batch, T = cfg->pretrain.n_ctx;
-  REQUIRE(Bg >= cm->size, "pretrain.batch = %d is smaller than the %d ranks: raise pretrain.batch", Bg, cm->size);
-  int r0 = cm->rank * Bg / cm->size, r1 = (cm->rank + 1) * Bg / cm->size, rows = r1 - r0;
+  REQUIRE(Bg >= csize, "pretrain.batch = %d is smaller than the %d ranks: raise pretrain.batch", Bg, csize);
+  int r0 = crank * Bg / csize, r1 = (crank + 1) * Bg / csize, rows = r1 - r0;
   gpt_dims d = {GPT_VOCAB, T, job->size.d_model, job->size.n_layer, job->size.n_head};
   gpt m;
   CHECK(gpt_create(&m, d, GPT_LM));
@@ -185,13 +198,13 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   char partial[4400];
   snprintf(partial, sizeof partial, "%s/lm_%s.partial.h5", run->world_dir, job->name);
   int have_log = 0; /* rank 0: step_loss/step_lr hold the steps before the resume */
-  int resumed = cm->rank == 0 ? try_resume(&m, partial, hash, step_loss, step_lr, &have_log) : 0;
-  CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, cm->world));
+  int resumed = leader ? try_resume(&m, partial, hash, step_loss, step_lr, &have_log) : 0;
+  CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, comm));
   if (resumed) {
-    CHECK_MPI(MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, cm->world));
-    CHECK_MPI(MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, cm->world));
-    CHECK_MPI(MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, cm->world));
-    CHECK_MPI(MPI_Bcast(&m.step, 1, MPI_LONG, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(m.params, (int)m.n_params, MPI_FLOAT, 0, comm));
+    CHECK_MPI(MPI_Bcast(m.adam_m, (int)m.n_params, MPI_FLOAT, 0, comm));
+    CHECK_MPI(MPI_Bcast(m.adam_v, (int)m.n_params, MPI_FLOAT, 0, comm));
+    CHECK_MPI(MPI_Bcast(&m.step, 1, MPI_LONG, 0, comm));
     LOG_INFO("pretrain %s: resuming at step %ld from %s", job->name, m.step, partial);
   }
   LOG_INFO("pretrain %s: %zu parameters, %d steps of %d x %d tokens, unigram entropy %.3f bits/byte", job->name,
@@ -206,15 +219,15 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   const gpt_optim opt = {(float)cfg->pretrain.lr, (float)cfg->pretrain.lr * 0.1f, cfg->pretrain.warmup, job->steps,
                          (float)cfg->pretrain.weight_decay, (float)cfg->pretrain.grad_clip};
   train_step_ctx ts;
-  train_step_init(&ts, what, cm->world, cm->rank, &opt, cfg->run.skip_nonfinite);
+  train_step_init(&ts, what, comm, run->comms.rank, &opt, cfg->run.skip_nonfinite);
   if (resumed) { /* the batches skipped before: rows of lr 0 in rank 0's train_log */
     for (long s = 0; s < m.step; s++) ts.guard.skipped += have_log && step_lr[s] == 0.0f;
-    CHECK_MPI(MPI_Bcast(&ts.guard.skipped, 1, MPI_INT, 0, cm->world));
+    CHECK_MPI(MPI_Bcast(&ts.guard.skipped, 1, MPI_INT, 0, comm));
   }
   while (m.step < job->steps) {
     long s = m.step;
     for (int i = 0; i < rows; i++) {
-      oo_rng r = oo_rng_make((uint64_t)cfg->run.world_seed, RNG_DATA, (uint64_t)s, (uint64_t)(r0 + i));
+      oo_rng r = oo_rng_make(job->data_seed, RNG_DATA, (uint64_t)s, (uint64_t)(r0 + i));
       corpus_lm_batch(corpus, CORPUS_TRAIN, &r, 1, T, tok + (size_t)i * T, tgt + (size_t)i * T);
     }
     gpt_zero_grad(&m);
@@ -235,7 +248,7 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     if (!ts.skipped_last) loss_ema = isnan(loss_ema) ? (float)loss : 0.9f * loss_ema + 0.1f * (float)loss;
     int last = m.step == job->steps;
     int eval = cfg->pretrain.eval_every > 0 && (m.step % cfg->pretrain.eval_every == 0 || last);
-    if (eval) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
+    if (eval) val = validation_loss(&m, corpus, run, comm, rows_cap, T, tok, tgt);
     char extra[160];
     snprintf(extra, sizeof extra, "loss %.4f (%.3f bits/byte) val %.4f lr %.2e", loss_ema, loss_ema / 0.69314718055994531,
              val, step_lr[s]);
@@ -243,18 +256,18 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
     metrics_emit(prog.what, m.step - 1, "loss", loss, "loss_ema", (double)loss_ema, "val_loss", eval ? (double)val : NAN,
                  "lr", (double)step_lr[s], "skipped_batches", (double)ts.guard.skipped, NULL);
     if (eval && !last) {
-      rc = oo_agree(cm->world, save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
+      rc = oo_agree(comm, save_lm(run, leader, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
                     "rank 0 could not save the pretraining checkpoint");
       if (rc) break;
     }
-    if (!last && oo_stop_requested(cm->world)) {
-      rc = oo_agree(cm->world, save_lm(run, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
+    if (!last && oo_stop_requested(comm)) {
+      rc = oo_agree(comm, save_lm(run, leader, &m, partial, hash, 1, val, step_loss, step_lr, ts.guard.skipped),
                     "rank 0 could not save the pretraining checkpoint");
       break; /* oo_stopped(): the stage ends after this LM */
     }
   }
   if (!rc && !oo_stopped()) {
-    if (isnan(val)) val = validation_loss(&m, corpus, run, rows_cap, T, tok, tgt);
+    if (isnan(val)) val = validation_loss(&m, corpus, run, comm, rows_cap, T, tok, tgt);
     if (isnan(val))
       LOG_INFO("pretrain %s: final train loss %.4f, no validation (corpus.val_fraction = 0)", job->name, loss_ema);
     else
@@ -264,10 +277,10 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
       LOG_WARN("pretrain %s: %d batch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", job->name,
                ts.guard.skipped, ts.guard.skipped == 1 ? "" : "es", cfg->run.skip_nonfinite);
     /* the table first: lm_<size>.h5 records its content hash (artifact.h) */
-    rc = write_train_csv(run, job, step_loss, step_lr, have_log ? 0 : start_step, m.step);
-    if (!rc) rc = save_lm(run, &m, path, hash, 0, val, NULL, NULL, ts.guard.skipped);
-    rc = oo_agree(cm->world, rc, "rank 0 could not write the pretrained LM");
-    if (!rc && cm->rank == 0) unlink(partial);
+    rc = write_train_csv(run, leader, job, step_loss, step_lr, have_log ? 0 : start_step, m.step);
+    if (!rc) rc = save_lm(run, leader, &m, path, hash, 0, val, NULL, NULL, ts.guard.skipped);
+    rc = oo_agree(comm, rc, "rank 0 could not write the pretrained LM");
+    if (!rc && leader) unlink(partial);
   }
   xfree(&step_loss);
   xfree(&step_lr);
@@ -302,6 +315,7 @@ static int lm_jobs(const oo_config *cfg, lm_job jobs[3]) {
     if (dup) continue;
     jobs[n].size = *sizes[i];
     jobs[n].steps = steps[i];
+    jobs[n].data_seed = (uint64_t)cfg->run.world_seed;
     snprintf(jobs[n].name, sizeof jobs[n].name, "%s", name);
     n++;
   }
@@ -325,7 +339,7 @@ int stage_pretrain(oo_run *run) {
     char hash[32], path[4400];
     lm_hash(run, &jobs[j], hash);
     CHECK(pretrain_lm_path(run, &jobs[j].size, path, sizeof path));
-    char file[64];
+    char file[80];
     snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
     int current = !run->force && artifact_current_all(run, run->scope, file, hash);
     if (current) {
@@ -339,12 +353,97 @@ int stage_pretrain(oo_run *run) {
       LOG_INFO("corpus %s: %d documents (%d train, %d validation), %ld bytes", cfg->corpus.path, corpus.n_docs,
                corpus.split_n[CORPUS_TRAIN], corpus.split_n[CORPUS_VAL], corpus.n_bytes);
     }
-    int rc = train_lm(run, &corpus, &jobs[j], path, hash);
+    int rc = train_lm(run, &corpus, &jobs[j], path, hash, run->comms.world);
     if (rc || oo_stopped()) { /* stopped: the remaining LMs on rerun */
       corpus_free(&corpus);
       return rc ? oo_error_trace(rc, __FILE__, __LINE__) : OO_OK;
     }
   }
   if (corpus_loaded) corpus_free(&corpus);
+  return OO_OK;
+}
+
+/* ---- each member's own trunk (rm.diversity pretrain, issue #15) ----------------------------- */
+
+int pretrain_trunks_wanted(const oo_config *cfg) {
+  for (int i = 0; i < cfg->rm.n_diversity; i++)
+    if (!strcmp(cfg->rm.diversity[i], "pretrain")) return 1;
+  return 0;
+}
+
+/* Member m's trunk: lm_<size>.h5 for m = 0, lm_<size>_trunk<m>.h5 for m >= 1. Its initialization
+ * (train_lm) and its data stream are both keyed by hash(name, run.world_seed). */
+static void trunk_job(const oo_config *cfg, int m, lm_job *job) {
+  char size[32];
+  cfg_size_name(&cfg->rm.size, size, sizeof size);
+  job->size = cfg->rm.size;
+  job->steps = cfg->pretrain.steps;
+  if (m == 0) snprintf(job->name, sizeof job->name, "%s", size);
+  else snprintf(job->name, sizeof job->name, "%s_trunk%d", size, m);
+  job->data_seed = m == 0 ? (uint64_t)cfg->run.world_seed
+                          : oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
+}
+
+int pretrain_trunk_file(const oo_config *cfg, int m, char *out, size_t cap) {
+  lm_job job;
+  trunk_job(cfg, m, &job);
+  int n = snprintf(out, cap, "lm_%s.h5", job.name);
+  REQUIRE(n > 0 && (size_t)n < cap, "internal: trunk file name of member %d too long", m);
+  return OO_OK;
+}
+
+int pretrain_trunk_path(const oo_run *run, int m, char *out, size_t cap) {
+  char file[80];
+  CHECK(pretrain_trunk_file(&run->cfg, m, file, sizeof file));
+  return run_world_path(run, file, out, cap);
+}
+
+/* Collective on the world. The trunks of members 1..k-1 not up to date (stamped with the stage's
+ * hash) are trained, each data-parallel on its member's ranks, the members' ranks side by side;
+ * a rank that hosts several members trains theirs one after the other. */
+int stage_trunks(oo_run *run) {
+  const oo_config *cfg = &run->cfg;
+  if (!pretrain_trunks_wanted(cfg)) {
+    LOG_INFO("trunks: rm.diversity has no \"pretrain\" (members share their initial trunk), nothing to do");
+    return OO_OK;
+  }
+  const int K = cfg->rm.k, rank = run->comms.rank;
+  const oo_layout *lay = &run->layout;
+  int *todo = xcalloc((size_t)K, sizeof(int));
+  int n_todo = 0, mine = 0;
+  for (int m = 1; m < K; m++) {
+    char file[80];
+    CHECK(pretrain_trunk_file(cfg, m, file, sizeof file));
+    todo[m] = run->force || !run_artifact_current_all(run, file);
+    if (!todo[m]) LOG_INFO("trunks: %s is up to date, skipped", file);
+    n_todo += todo[m];
+    mine |= todo[m] && lay->ranks[rank].is_rm && layout_replica(lay, rank, m) >= 0;
+  }
+  oo_corpus corpus;
+  memset(&corpus, 0, sizeof corpus);
+  int rc = OO_OK;
+  double t0 = oo_now();
+  if (n_todo > 0)
+    LOG_INFO("trunks: pretraining %d member trunk%s of %s on the members' ranks (%d steps each)", n_todo,
+             n_todo == 1 ? "" : "s", "rm.size", cfg->pretrain.steps);
+  if (mine) {
+    rc = corpus_load(&corpus, cfg->corpus.path, cfg->corpus.delimiter, cfg->corpus.min_doc_bytes);
+    if (!rc) rc = corpus_split(&corpus, cfg->corpus.val_fraction, (uint64_t)cfg->run.world_seed);
+    for (int m = 1; m < K && !rc; m++) {
+      if (!todo[m] || layout_replica(lay, rank, m) < 0) continue;
+      lm_job job;
+      trunk_job(cfg, m, &job);
+      char path[4400];
+      rc = pretrain_trunk_path(run, m, path, sizeof path);
+      /* after a stop the next members are still entered, so their replicas learn of it at the
+       * first step (train_lm asks its member's ranks) instead of waiting for this rank */
+      if (!rc) rc = train_lm(run, &corpus, &job, path, run->stage_hash, run->comms.member_comm[m]);
+    }
+    corpus_free(&corpus);
+  }
+  xfree(&todo);
+  if (rc) oo_mpi_die(rc); /* a trunk failed on this rank while other members' ranks may be in collectives */
+  if (oo_stop_requested(run->comms.world)) return OO_OK; /* oo_stopped(): the run ends after this stage */
+  if (n_todo > 0) LOG_INFO("trunks: %d trunk%s pretrained in %.1f s", n_todo, n_todo == 1 ? "" : "s", oo_now() - t0);
   return OO_OK;
 }

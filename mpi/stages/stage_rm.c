@@ -219,6 +219,22 @@ static int member_laplace(const oo_config *cfg, rm_work *w, gpt *g, const int *p
   return OO_OK;
 }
 
+/* The trunk member m starts from with rm.init = pretrained: the base LM of rm.size, or with
+ * rm.diversity pretrain its own (member m >= 1; the trunks stage). */
+static int load_trunk(const oo_run *run, int m, gpt *lm) {
+  const oo_config *cfg = &run->cfg;
+  char lmpath[4400];
+  CHECK(pretrain_trunk_path(run, pretrain_trunks_wanted(cfg) ? m : 0, lmpath, sizeof lmpath));
+  CHECK(gpt_load(lm, lmpath, GPT_LM));
+  REQUIRE(lm->d.C == cfg->rm.size.d_model && lm->d.L == cfg->rm.size.n_layer && lm->d.NH == cfg->rm.size.n_head &&
+              lm->d.T == cfg->pretrain.n_ctx,
+          "'%s' is d_model %d, n_layer %d, n_head %d, n_ctx %d but rm.size is d_model %d, n_layer %d, n_head %d with "
+          "pretrain.n_ctx %d: rerun the pretrain and trunks stages (overopt run CONFIG --force --until trunks)",
+          lmpath, lm->d.C, lm->d.L, lm->d.NH, lm->d.T, cfg->rm.size.d_model, cfg->rm.size.n_layer,
+          cfg->rm.size.n_head, cfg->pretrain.n_ctx);
+  return OO_OK;
+}
+
 static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt *g, double *metrics /*(epochs,N_MET)*/,
                         float *test0, float *test1, float *train0, float *train1, laplace_post *lp, train_step_ctx *ts) {
   const oo_config *cfg = &run->cfg;
@@ -261,6 +277,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     for (int i = 0; i < w->n_train; i++) pairs[i] = w->train[oo_rng_below(&br, (uint64_t)w->n_train)];
   }
   int rc = OO_OK;
+  double cpu[2] = {oo_cpu_now(), 0}; /* training, Laplace: the cost of each (issue #15 item 6) */
   for (int ep = 0; ep < cfg->rm.epochs && !rc; ep++) {
     memcpy(order, pairs, sizeof(int) * (size_t)w->n_train);
     oo_rng dr = oo_rng_make(seed, RNG_DATA, 1000 + (uint64_t)member, (uint64_t)ep);
@@ -328,8 +345,11 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
   }
   xfree(&order);
+  cpu[0] = oo_cpu_now() - cpu[0];
   if (!rc && !oo_stopped() && cfg->rm.laplace) {
+    cpu[1] = oo_cpu_now();
     rc = member_laplace(cfg, w, g, pairs, w->n_train, mc, rr, rn, lp);
+    cpu[1] = oo_cpu_now() - cpu[1];
     if (!rc && rr == 0)
       LOG_INFO("rm member %d: Laplace posterior of the head (D = %d, %s on %d x %d): alpha %g, log ML %.3f%s", member,
                lp->D, lp->scalapack ? "ScaLAPACK" : "LAPACK", lp->grid_rows, lp->grid_cols, lp->alpha, lp->log_ml,
@@ -338,6 +358,10 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   if (pairs != w->train) xfree(&pairs);
   CHECK(rc);
   if (oo_stopped()) return OO_OK; /* nothing more for this member: the stage writes nothing */
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, cpu, 2, MPI_DOUBLE, MPI_SUM, mc)); /* over the member's replicas */
+  if (rr == 0)
+    LOG_INFO("rm member %d: CPU time over its %d rank%s: training %.3f s, Laplace posterior %.3f s", member, rn,
+             rn == 1 ? "" : "s", cpu[0], cpu[1]);
   /* Calibration on the pi_init responses of the training pairs (both sides). */
   float *all = xmalloc_floats((size_t)2 * (w->n_train > 0 ? w->n_train : 1));
   memcpy(all, train0, sizeof(float) * (size_t)w->n_train);
@@ -551,18 +575,7 @@ int stage_rm(oo_run *run) {
   memset(&lm, 0, sizeof lm);
   int rc = OO_OK;
   int is_rm = run->layout.ranks[c->rank].is_rm;
-  if (is_rm && strcmp(cfg->rm.init, "pretrained") == 0) {
-    char lmpath[4400];
-    rc = pretrain_lm_path(run, &cfg->rm.size, lmpath, sizeof lmpath);
-    if (!rc) rc = gpt_load(&lm, lmpath, GPT_LM);
-    if (!rc && (lm.d.C != cfg->rm.size.d_model || lm.d.L != cfg->rm.size.n_layer || lm.d.NH != cfg->rm.size.n_head ||
-                lm.d.T != cfg->pretrain.n_ctx))
-      rc = oo_error_at(__FILE__, __LINE__,
-                       "'%s' is d_model %d, n_layer %d, n_head %d, n_ctx %d but rm.size is d_model %d, n_layer %d, "
-                       "n_head %d with pretrain.n_ctx %d: rerun the pretrain stage (overopt stage pretrain CONFIG)",
-                       lmpath, lm.d.C, lm.d.L, lm.d.NH, lm.d.T, cfg->rm.size.d_model, cfg->rm.size.n_layer,
-                       cfg->rm.size.n_head, cfg->pretrain.n_ctx);
-  }
+
   gpt *members = xcalloc((size_t)K, sizeof(gpt));
   laplace_post *lps = xcalloc((size_t)K, sizeof(laplace_post)); /* rm.laplace: member m's posterior */
   int *hosted = xcalloc((size_t)K, sizeof(int));
@@ -580,6 +593,11 @@ int stage_rm(oo_run *run) {
     hosted[m] = 1;
     train_step_ctx ts;
     memset(&ts, 0, sizeof ts);
+    if (strcmp(cfg->rm.init, "pretrained") == 0 && (lm.params == NULL || pretrain_trunks_wanted(cfg))) {
+      gpt_free(&lm);
+      rc = load_trunk(run, m, &lm);
+      if (rc) break;
+    }
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
                       &lps[m], &ts);
     flags[m] = ts.guard.skipped;

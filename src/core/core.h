@@ -121,6 +121,9 @@ void oo_progress_update(oo_progress *p, long done, double work, const char *extr
 /* ---- timing -------------------------------------------------------------------------------- */
 
 double oo_now(void); /* monotonic seconds */
+/* CPU seconds used by this process, every thread (the cost of a step on a shared machine, where
+ * wall time measures the other jobs too) */
+double oo_cpu_now(void);
 
 /* ---- counter-based random streams ------------------------------------------------------- */
 

@@ -138,8 +138,9 @@ static const cfg_key SCHEMA[] = {
          "trunk from the base LM of the same size, or random"),
     ENUM("rm.normalize", rm.normalize, "zscore", "center|zscore",
          "per member on pi_init responses: shift to mean 0, or also scale to std 1"),
-    ELIST("rm.diversity", rm.diversity, rm.n_diversity, "[finetune]", "finetune|bootstrap",
-          "what makes members differ: finetune = init seed and data order; bootstrap adds a resample of the pairs"),
+    ELIST("rm.diversity", rm.diversity, rm.n_diversity, "[finetune]", "finetune|bootstrap|pretrain",
+          "what makes members differ: finetune = init seed and data order; bootstrap adds a resample of the pairs; "
+          "pretrain gives member m >= 1 its own trunk pretrained from its own seed (needs rm.init = pretrained)"),
     BOOL("rm.warm", rm.warm, "false",
          "also write WARM, the members' weight average, to rm.h5 (needs rm.init = pretrained): objective/curve warm"),
     BOOL("rm.laplace", rm.laplace, "false",
@@ -696,6 +697,20 @@ static int cross_check(const oo_config *c, const char *path, char *msg, size_t c
   if (c->ppo.member >= c->rm.k) {
     snprintf(msg, cap, "'ppo.member'%s = %d must be below 'rm.k'%s = %d (members are numbered from 0)",
              at("ppo.member", path), c->ppo.member, at("rm.k", path), c->rm.k);
+    return 1;
+  }
+  int own_trunks = 0;
+  for (int i = 0; i < c->rm.n_diversity; i++) own_trunks |= !strcmp(c->rm.diversity[i], "pretrain");
+  if (own_trunks && strcmp(c->rm.init, "pretrained")) {
+    snprintf(msg, cap, "'rm.diversity'%s has \"pretrain\" (each member fine-tunes its own pretrained trunk) but "
+             "'rm.init'%s = \"%s\": set rm.init = \"pretrained\", or drop \"pretrain\" from rm.diversity",
+             at("rm.diversity", path), at("rm.init", path), c->rm.init);
+    return 1;
+  }
+  if (own_trunks && c->rm.warm) {
+    snprintf(msg, cap, "'rm.warm'%s = true averages the members' weights, which is defined only for members that share "
+             "an initialization, but 'rm.diversity'%s has \"pretrain\" (a trunk per member): drop one of them",
+             at("rm.warm", path), at("rm.diversity", path));
     return 1;
   }
   if (c->rm.warm && strcmp(c->rm.init, "pretrained")) {

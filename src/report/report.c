@@ -1417,6 +1417,54 @@ done:
   return rc;
 }
 
+/* uncertainty_summary.csv (issue #15) as one table: a row per set (pi_init, bon_<n>), a column per
+ * source, each cell the mean Spearman over replicates with its 95% interval. */
+static int md_uncertainty_summary(FILE *md, const char *path) {
+  csv_table c;
+  CHECK(csv_read(&c, path));
+  static const char *const names[] = {"source", "set", "replicates", "mean", "ci_lo", "ci_hi", NULL};
+  int col[6], rc = csv_cols(&c, names, col);
+  if (rc) goto done;
+  enum { MAX_SRC = 8 };
+  const char *src[MAX_SRC];
+  int n_src = 0;
+  for (int r = 0; r < c.n_rows; r++) {
+    const char *s = csv_cell(&c, r, col[0]);
+    int k = 0;
+    while (k < n_src && strcmp(src[k], s)) k++;
+    if (k == n_src && n_src < MAX_SRC) src[n_src++] = s;
+  }
+  fprintf(md, "## Uncertainty quality over replicates (uncertainty_summary.csv)\n\n"
+              "Spearman correlation of each uncertainty with |proxy − gold| (docs/uncertainty.md): mean and 95%% "
+              "interval over the replicates with a finite value; `pi_init` is every sample of π_init, `bon_<n>` the "
+              "top ⌈N/n⌉ samples per prompt by ensemble mean.\n\n| set |");
+  for (int k = 0; k < n_src; k++) fprintf(md, " %s |", src[k]);
+  fprintf(md, "\n|---|");
+  for (int k = 0; k < n_src; k++) fprintf(md, "---|");
+  fprintf(md, "\n");
+  for (int r = 0; r < c.n_rows; r++) { /* a row per set, at its first appearance */
+    const char *set = csv_cell(&c, r, col[1]);
+    int first = 1;
+    for (int q = 0; q < r && first; q++) first = strcmp(csv_cell(&c, q, col[1]), set) != 0;
+    if (!first) continue;
+    fprintf(md, "| %s |", set);
+    for (int k = 0; k < n_src; k++) {
+      int q = 0;
+      while (q < c.n_rows && (strcmp(csv_cell(&c, q, col[0]), src[k]) || strcmp(csv_cell(&c, q, col[1]), set))) q++;
+      double v[3] = {NAN, NAN, NAN};
+      for (int j = 0; j < 3 && q < c.n_rows; j++) CHECK_GOTO(rc, csv_num(&c, q, col[3 + j], &v[j]), done);
+      if (q == c.n_rows || isnan(v[0])) fprintf(md, " – |");
+      else if (isnan(v[1])) fprintf(md, " %+.3f (R = %s) |", v[0], csv_cell(&c, q, col[2]));
+      else fprintf(md, " %+.3f [%+.3f, %+.3f] |", v[0], v[1], v[2]);
+    }
+    fprintf(md, "\n");
+  }
+  fprintf(md, "\n");
+done:
+  csv_free(&c);
+  return rc;
+}
+
 /* R from summary.csv's replicates column; the table is recomputed from DIR/rep<i> (for the
  * replicate lines and the paired peak − end) and must match summary.csv row for row. */
 static int load_replicate_summary(const char *dir, const char *path, summary_table *t) {
@@ -1462,7 +1510,7 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
     has_ppo |= !is_bon_method(t.rows[r].method);
   }
   fprintf(md, "# overopt report: %d replicates\n\nRun directory: `%s` (replicates `rep0` .. `rep%d`; "
-              "summary.csv, summary.h5, fits_summary.csv). Definitions: docs/statistics.md.\n\n"
+              "summary.csv, summary.h5, fits_summary.csv, uncertainty_summary.csv). Definitions: docs/statistics.md.\n\n"
               "Gold is calibrated to mean 0, std 1 on π_init's samples; PPO gold is relative to π_init's "
               "evaluation and PPO x is sqrt of the running maximum of the evaluation KL (nats^0.5).\n\n",
               t.R, dir, t.R - 1);
@@ -1472,6 +1520,7 @@ static int report_replicates(const char *dir, const char *outdir, FILE *md, cons
   CHECK_GOTO(rc, md_verdicts(md, &t), done);
   md_replicate_curves(md, &t);
   if (have(dir, "fits_summary.csv", path, sizeof path)) CHECK_GOTO(rc, md_fits_summary(md, path), done);
+  if (have(dir, "uncertainty_summary.csv", path, sizeof path)) CHECK_GOTO(rc, md_uncertainty_summary(md, path), done);
   if (have(dir, "config.cfg", path, sizeof path)) CHECK_GOTO(rc, md_copy_file(md, path), done);
   fprintf(md, "## Plots\n\nShaded: 95%% interval of the mean over replicates; thin lines: each replicate; "
               "thick: the mean.\n\n");

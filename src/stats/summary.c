@@ -526,60 +526,77 @@ done:
   return rc;
 }
 
-/* ---- fits_summary.csv -------------------------------------------------------------------- */
+/* ---- fits_summary.csv, uncertainty_summary.csv --------------------------------------------- */
 
-enum { FIT_PARAMS = 4 };
-static const char *const fit_params[FIT_PARAMS] = {"alpha", "beta", "d_star", "gold_star"};
+/* Keyed summaries: fits.csv (curve, form; alpha, beta, d_star, gold_star) and uncertainty.csv
+ * (source, set; spearman). Each replicate's file has one row per key; the table gives, per key and
+ * parameter, the mean and 95% interval over the replicates whose value is finite. */
+typedef struct {
+  const char *file;               /* per-replicate file, e.g. fits.csv */
+  const char *out;                /* summary file, e.g. fits_summary.csv */
+  const char *key[2];             /* the two key columns */
+  const char *const *par;         /* the parameter columns */
+  int n_par;                      /* their count */
+} keyed_spec;
+
+static const char *const fit_params[] = {"alpha", "beta", "d_star", "gold_star"};
+static const char *const unc_params[] = {"spearman"};
+static const keyed_spec fits_spec = {"fits.csv", "fits_summary.csv", {"curve", "form"}, fit_params, 4};
+static const keyed_spec unc_spec = {"uncertainty.csv", "uncertainty_summary.csv", {"source", "set"}, unc_params, 1};
 
 typedef struct {
-  int n_keys;           /* (curve, form) pairs of any replicate's fits.csv, first appearance order */
-  int cap;              /* allocated keys */
-  char (*curve)[128];   /* (n_keys) */
-  char (*form)[16];     /* (n_keys) */
-  double *v;            /* (n_keys, FIT_PARAMS, R); NaN where a replicate has no such fit */
-  int R;                /* replicates */
-} fits_data;
+  const keyed_spec *spec; /* which file */
+  int n_keys;             /* keys of any replicate's file, first appearance order */
+  int cap;                /* allocated keys */
+  char (*k0)[128];        /* (n_keys) first key column */
+  char (*k1)[128];        /* (n_keys) second key column */
+  double *v;              /* (n_keys, n_par, R); NaN where a replicate has no such row */
+  int R;                  /* replicates */
+} keyed_data;
 
-static int fits_key(fits_data *fd, const char *curve, const char *form) {
-  for (int k = 0; k < fd->n_keys; k++)
-    if (!strcmp(fd->curve[k], curve) && !strcmp(fd->form[k], form)) return k;
-  if (fd->n_keys == fd->cap) {
-    fd->cap = fd->cap ? 2 * fd->cap : 16;
-    fd->curve = xrealloc(fd->curve, (size_t)fd->cap * sizeof *fd->curve);
-    fd->form = xrealloc(fd->form, (size_t)fd->cap * sizeof *fd->form);
-    fd->v = xrealloc(fd->v, (size_t)fd->cap * FIT_PARAMS * fd->R * sizeof *fd->v);
+static int keyed_key(keyed_data *kd, const char *k0, const char *k1) {
+  const int P = kd->spec->n_par;
+  for (int k = 0; k < kd->n_keys; k++)
+    if (!strcmp(kd->k0[k], k0) && !strcmp(kd->k1[k], k1)) return k;
+  if (kd->n_keys == kd->cap) {
+    kd->cap = kd->cap ? 2 * kd->cap : 16;
+    kd->k0 = xrealloc(kd->k0, (size_t)kd->cap * sizeof *kd->k0);
+    kd->k1 = xrealloc(kd->k1, (size_t)kd->cap * sizeof *kd->k1);
+    kd->v = xrealloc(kd->v, (size_t)kd->cap * P * kd->R * sizeof *kd->v);
   }
-  int k = fd->n_keys++;
-  snprintf(fd->curve[k], sizeof fd->curve[k], "%s", curve);
-  snprintf(fd->form[k], sizeof fd->form[k], "%s", form);
-  for (int i = 0; i < FIT_PARAMS * fd->R; i++) fd->v[(size_t)k * FIT_PARAMS * fd->R + i] = NAN;
+  int k = kd->n_keys++;
+  snprintf(kd->k0[k], sizeof kd->k0[k], "%s", k0);
+  snprintf(kd->k1[k], sizeof kd->k1[k], "%s", k1);
+  for (int i = 0; i < P * kd->R; i++) kd->v[(size_t)k * P * kd->R + i] = NAN;
   return k;
 }
 
-/* One replicate's fits.csv. The fit stage leaves out curves it cannot fit, so a (curve, form)
- * missing from some replicates is allowed (it counts like a non-finite value); twice is not. */
-static int fits_read(fits_data *fd, const char *path, int rep) {
+/* One replicate's file. The fit stage leaves out curves it cannot fit, so a key missing from some
+ * replicates is allowed (it counts like a non-finite value); twice is not. */
+static int keyed_read(keyed_data *kd, const char *path, int rep) {
+  const keyed_spec *sp = kd->spec;
   csv_table csv;
   CHECK(csv_read(&csv, path));
-  static const char *const names[] = {"curve", "form", "alpha", "beta", "d_star", "gold_star"};
-  int col[6], rc = OO_OK;
-  for (int k = 0; k < 6; k++) CHECK_GOTO(rc, csv_col(&csv, names[k], &col[k]), done);
-  char *seen = xcalloc((size_t)(fd->n_keys + csv.n_rows + 1), 1); /* by key: this file adds <= n_rows */
+  int col[2 + 8], rc = OO_OK;
+  for (int k = 0; k < 2; k++) CHECK_GOTO(rc, csv_col(&csv, sp->key[k], &col[k]), done);
+  for (int p = 0; p < sp->n_par; p++) CHECK_GOTO(rc, csv_col(&csv, sp->par[p], &col[2 + p]), done);
+  char *seen = xcalloc((size_t)(kd->n_keys + csv.n_rows + 1), 1); /* by key: this file adds <= n_rows */
   for (int r = 0; r < csv.n_rows; r++) {
-    const char *curve = csv_cell(&csv, r, col[0]), *form = csv_cell(&csv, r, col[1]);
-    if (strlen(curve) >= sizeof fd->curve[0] || strlen(form) >= sizeof fd->form[0]) {
-      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: curve '%.40s...' or form name too long", path, csv.lines[r], curve);
+    const char *k0 = csv_cell(&csv, r, col[0]), *k1 = csv_cell(&csv, r, col[1]);
+    if (strlen(k0) >= sizeof kd->k0[0] || strlen(k1) >= sizeof kd->k1[0]) {
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: %s '%.40s...' or %s name too long", path, csv.lines[r], sp->key[0],
+                       k0, sp->key[1]);
       break;
     }
-    int key = fits_key(fd, curve, form);
+    int key = keyed_key(kd, k0, k1);
     if (seen[key]) {
-      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: fit of curve '%s', form '%s' appears twice", path,
-                       csv.lines[r], curve, form);
+      rc = oo_error_at(__FILE__, __LINE__, "%s:%d: the row of %s '%s', %s '%s' appears twice", path, csv.lines[r],
+                       sp->key[0], k0, sp->key[1], k1);
       break;
     }
     seen[key] = 1;
-    for (int p = 0; p < FIT_PARAMS && !rc; p++)
-      rc = csv_num(&csv, r, col[2 + p], &fd->v[((size_t)key * FIT_PARAMS + p) * fd->R + rep]);
+    for (int p = 0; p < sp->n_par && !rc; p++)
+      rc = csv_num(&csv, r, col[2 + p], &kd->v[((size_t)key * sp->n_par + p) * kd->R + rep]);
     if (rc) break;
   }
   xfree(&seen);
@@ -588,18 +605,19 @@ done:
   return rc;
 }
 
-static void fits_csv_body(FILE *f, const void *ctx) {
-  const fits_data *fd = ctx;
-  fprintf(f, "curve,form,parameter,replicates,mean,sd,ci_lo,ci_hi\n");
-  double *finite = xmalloc((size_t)fd->R * sizeof *finite);
-  for (int k = 0; k < fd->n_keys; k++)
-    for (int p = 0; p < FIT_PARAMS; p++) {
-      const double *v = fd->v + ((size_t)k * FIT_PARAMS + p) * fd->R;
+static void keyed_csv_body(FILE *f, const void *ctx) {
+  const keyed_data *kd = ctx;
+  const keyed_spec *sp = kd->spec;
+  fprintf(f, "%s,%s,parameter,replicates,mean,sd,ci_lo,ci_hi\n", sp->key[0], sp->key[1]);
+  double *finite = xmalloc((size_t)kd->R * sizeof *finite);
+  for (int k = 0; k < kd->n_keys; k++)
+    for (int p = 0; p < sp->n_par; p++) {
+      const double *v = kd->v + ((size_t)k * sp->n_par + p) * kd->R;
       int n = 0;
-      for (int i = 0; i < fd->R; i++)
+      for (int i = 0; i < kd->R; i++)
         if (isfinite(v[i])) finite[n++] = v[i];
       stats_ci c = stats_mean_ci(finite, n);
-      fprintf(f, "%s,%s,%s,%d", fd->curve[k], fd->form[k], fit_params[p], n);
+      fprintf(f, "%s,%s,%s,%d", kd->k0[k], kd->k1[k], sp->par[p], n);
       put_num(f, ",", c.mean);
       put_num(f, ",", c.sd);
       put_num(f, ",", c.lo);
@@ -609,25 +627,33 @@ static void fits_csv_body(FILE *f, const void *ctx) {
   xfree(&finite);
 }
 
-static int fits_summary_write(const char *dir, int R) {
+/* DIR/<spec->out> from every replicate's <spec->file> when rep0 has one; otherwise a stale summary
+ * from an earlier run is removed, so the report never shows other replicates' values. */
+static int keyed_summary_write(const keyed_spec *spec, const char *dir, int R) {
   char path[4400], out[4400];
-  fits_data fd = {0};
-  fd.R = R;
+  CHECK(rep_file(path, sizeof path, dir, 0, spec->file));
+  CHECK(oo_path_join(out, sizeof out, dir, spec->out));
+  if (!oo_file_exists(path)) {
+    REQUIRE(remove(out) == 0 || errno == ENOENT, "cannot remove the stale '%s': %s", out, strerror(errno));
+    return OO_OK;
+  }
+  keyed_data kd = {0};
+  kd.spec = spec;
+  kd.R = R;
   int rc = OO_OK;
   for (int i = 0; i < R && !rc; i++) {
-    CHECK_GOTO(rc, rep_file(path, sizeof path, dir, i, "fits.csv"), done);
+    CHECK_GOTO(rc, rep_file(path, sizeof path, dir, i, spec->file), done);
     if (!oo_file_exists(path)) {
-      rc = missing_in_replicate(dir, i, "fits.csv");
+      rc = missing_in_replicate(dir, i, spec->file);
       break;
     }
-    rc = fits_read(&fd, path, i);
+    rc = keyed_read(&kd, path, i);
   }
-  if (!rc) rc = oo_path_join(out, sizeof out, dir, "fits_summary.csv");
-  if (!rc) rc = write_atomic(out, fits_csv_body, &fd);
+  if (!rc) rc = write_atomic(out, keyed_csv_body, &kd);
 done:
-  xfree(&fd.curve);
-  xfree(&fd.form);
-  xfree(&fd.v);
+  xfree(&kd.k0);
+  xfree(&kd.k1);
+  xfree(&kd.v);
   return rc;
 }
 
@@ -647,9 +673,6 @@ int summary_write(const char *dir, int R) {
   }
   summary_free(&t);
   if (rc) return oo_error_trace(rc, __FILE__, __LINE__);
-  CHECK(rep_file(path, sizeof path, dir, 0, "fits.csv"));
-  if (oo_file_exists(path)) return fits_summary_write(dir, R);
-  CHECK(oo_path_join(path, sizeof path, dir, "fits_summary.csv"));
-  REQUIRE(remove(path) == 0 || errno == ENOENT, "cannot remove the stale '%s': %s", path, strerror(errno));
-  return OO_OK;
+  CHECK(keyed_summary_write(&fits_spec, dir, R));
+  return keyed_summary_write(&unc_spec, dir, R);
 }

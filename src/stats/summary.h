@@ -14,6 +14,8 @@
  *   DIR/summary.h5    the same columns as datasets, plus gold_replicates and diff_replicates
  *   DIR/fits_summary.csv  curve,form,parameter,replicates,mean,sd,ci_lo,ci_hi (when rep0 has
  *                     fits.csv)
+ *   DIR/uncertainty_summary.csv  source,set,parameter,replicates,mean,sd,ci_lo,ci_hi (when rep0
+ *                     has uncertainty.csv: Spearman of each uncertainty source with |proxy - gold|)
  * Each is written to a temporary file and renamed, so a failure leaves no partial file.
  */
 #ifndef OO_SUMMARY_H
@@ -47,7 +49,8 @@ typedef struct {
 int summary_compute(summary_table *t, const char *dir, int R);
 void summary_free(summary_table *t);
 
-/* summary_compute, then writes DIR/summary.csv, DIR/summary.h5 and DIR/fits_summary.csv. */
+/* summary_compute, then writes DIR/summary.csv, DIR/summary.h5, DIR/fits_summary.csv and
+ * DIR/uncertainty_summary.csv. */
 int summary_write(const char *dir, int R);
 
 /* Number of consecutive replicate directories DIR/rep0, rep1, ... (0 when rep0 is missing). */

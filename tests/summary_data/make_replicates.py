@@ -70,6 +70,16 @@ for rep in range(R):
                         row += [float("nan")] * 3
                     f.write(",".join("%d" % v if i == 0 else fmt(v) for i, v in enumerate(row)) + "\n")
             fits.append(("ppo", obj + beta_tag, "rl", a + shift + rng.gauss(0, 0.03), b + rng.gauss(0, 0.02)))
+    # uncertainty.csv (issue #15): Spearman of each source per set; rep2 has a NaN (a constant
+    # uncertainty), which uncertainty_summary.csv leaves out of its count
+    with open(os.path.join(d, "uncertainty.csv"), "w") as f:
+        f.write("source,set,n,samples,spearman\n")
+        for k, src in enumerate(("ensemble", "laplace", "both")):
+            for n in (1,) + tuple(NS[1:4]):
+                rho = 0.1 * k + 0.3 / n + rng.gauss(0, 0.05)
+                if rep == 2 and src == "laplace" and n == 1:
+                    rho = float("nan")
+                f.write("%s,%s,%d,%d,%s\n" % (src, "pi_init" if n == 1 else "bon_%d" % n, n, 4096 // n, fmt(rho)))
     with open(os.path.join(d, "fits.csv"), "w") as f:
         f.write("source,curve,form,alpha,beta,r2,d_star,gold_star\n")
         for src, curve, form, a, b in fits:
