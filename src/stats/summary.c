@@ -555,19 +555,19 @@ typedef struct {
 } keyed_data;
 
 static int keyed_key(keyed_data *kd, const char *k0, const char *k1) {
-  const int P = kd->spec->n_par;
+  const int n_par = kd->spec->n_par;
   for (int k = 0; k < kd->n_keys; k++)
     if (!strcmp(kd->k0[k], k0) && !strcmp(kd->k1[k], k1)) return k;
   if (kd->n_keys == kd->cap) {
     kd->cap = kd->cap ? 2 * kd->cap : 16;
     kd->k0 = xrealloc(kd->k0, (size_t)kd->cap * sizeof *kd->k0);
     kd->k1 = xrealloc(kd->k1, (size_t)kd->cap * sizeof *kd->k1);
-    kd->v = xrealloc(kd->v, (size_t)kd->cap * P * kd->R * sizeof *kd->v);
+    kd->v = xrealloc(kd->v, (size_t)kd->cap * n_par * kd->R * sizeof *kd->v);
   }
   int k = kd->n_keys++;
   snprintf(kd->k0[k], sizeof kd->k0[k], "%s", k0);
   snprintf(kd->k1[k], sizeof kd->k1[k], "%s", k1);
-  for (int i = 0; i < P * kd->R; i++) kd->v[(size_t)k * P * kd->R + i] = NAN;
+  for (int i = 0; i < n_par * kd->R; i++) kd->v[(size_t)k * n_par * kd->R + i] = NAN;
   return k;
 }
 
