@@ -83,26 +83,30 @@ static void normalize_column(const float *x, float *out, long n, int K, int m, i
   for (long i = 0; i < n; i++) out[i * K + m] = (float)((x[i * K + m] - mean) / *scale);
 }
 
-/* The Laplace objectives on the normalized member scores `scores` (n,K), with each member's variance in the
- * same units (laplace_var / scale^2): ens = 0: out (n,K) = scores[:,m] - lambda var_m (laplace_uwo, each
- * member alone); ens = 1: out (n) = mean_m scores[:,m] - lambda (population variance of scores[i,:] over members +
- * mean_m var_m) (ens_laplace). */
-static void laplace_scores(float *out, const bon_scores *s, const float *scores, const double *scale, double lambda,
-                           int ens) {
+/* The Laplace objectives on the normalized member scores `scores` (n,K) through the one local scoring step
+ * (ensemble_objective_rows), with each member's variance in the same units (laplace_var /
+ * scale^2): ens = 0: out (n,K), column m = member m's laplace_uwo (each member alone, as `single`
+ * has one curve per member); ens = 1: out (n) = ens_laplace. */
+static int laplace_scores(float *out, const bon_scores *s, const float *scores, const double *scale, double lambda,
+                          int ens) {
   const long n = (long)s->n_prompts * s->N;
   const int K = s->K;
-  for (long i = 0; i < n; i++) {
-    const float *r = scores + i * K, *v = s->laplace_var + i * K;
-    double mean = 0, between = 0, within = 0;
-    for (int m = 0; m < K; m++) mean += r[m] / (double)K;
-    for (int m = 0; m < K; m++) {
-      double vm = v[m] / (scale[m] * scale[m]);
-      between += (r[m] - mean) * (r[m] - mean) / K;
-      within += vm / K;
-      if (!ens) out[i * K + m] = (float)(r[m] - lambda * vm);
-    }
-    if (ens) out[i] = (float)(mean - lambda * (between + within));
+  float *V = xmalloc_floats((size_t)n * K), *col = ens ? NULL : xmalloc_floats((size_t)n);
+  for (long i = 0; i < n; i++)
+    for (int m = 0; m < K; m++) V[i * K + m] = (float)(s->laplace_var[i * K + m] / (scale[m] * scale[m]));
+  int rc = OO_OK;
+  if (ens) {
+    const obj_spec spec = {.kind = OBJ_ENS_LAPLACE, .lambda = lambda};
+    rc = ensemble_objective_rows(out, &spec, scores, V, n, K);
   }
+  for (int m = 0; m < K && !ens && !rc; m++) {
+    const obj_spec spec = {.kind = OBJ_LAPLACE_UWO, .lambda = lambda, .member = m};
+    rc = ensemble_objective_rows(col, &spec, scores, V, n, K);
+    for (long i = 0; i < n && !rc; i++) out[i * K + m] = col[i];
+  }
+  xfree(&V);
+  xfree(&col);
+  return rc;
 }
 
 /* uncertainty.csv: how well each source of uncertainty ranks the proxy's error (docs/uncertainty.md).
@@ -417,8 +421,8 @@ int bon_write(const bon_scores *s, const char *h5_path, const char *csv_path, in
     } else { /* the Laplace objectives as scores: (n_prompts,N,K) laplace_uwo, (n_prompts,N) ens_laplace */
       const int ens = spec[done].kind == OBJ_MEAN, Kc = ens ? 1 : s->K;
       float *score = xmalloc_floats(n * Kc);
-      laplace_scores(score, s, proxy_n, scale, spec[done].lambda, ens);
-      rc = bon_curve_compute(&cv[done].c, score, gold_n, s->n_prompts, s->N, Kc, &spec[done], grid, G);
+      rc = laplace_scores(score, s, proxy_n, scale, spec[done].lambda, ens);
+      if (!rc) rc = bon_curve_compute(&cv[done].c, score, gold_n, s->n_prompts, s->N, Kc, &spec[done], grid, G);
       xfree(&score);
     }
   }
