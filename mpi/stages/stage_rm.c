@@ -229,9 +229,12 @@ static int load_trunk(const oo_run *run, int m, gpt *lm) {
   REQUIRE(lm->d.C == cfg->rm.size.d_model && lm->d.L == cfg->rm.size.n_layer && lm->d.NH == cfg->rm.size.n_head &&
               lm->d.T == cfg->pretrain.n_ctx,
           "'%s' is d_model %d, n_layer %d, n_head %d, n_ctx %d but rm.size is d_model %d, n_layer %d, n_head %d with "
-          "pretrain.n_ctx %d: rerun the pretrain and trunks stages (overopt run CONFIG --force --until trunks)",
+          "pretrain.n_ctx %d: %s",
           lmpath, lm->d.C, lm->d.L, lm->d.NH, lm->d.T, cfg->rm.size.d_model, cfg->rm.size.n_layer,
-          cfg->rm.size.n_head, cfg->pretrain.n_ctx);
+          cfg->rm.size.n_head, cfg->pretrain.n_ctx,
+          pretrain_trunks_wanted(cfg) && m > 0
+              ? "rerun the pretrain and trunks stages (overopt run CONFIG --force --until trunks)"
+              : "rerun the pretrain stage (overopt stage pretrain CONFIG --force)");
   return OO_OK;
 }
 
