@@ -681,9 +681,10 @@ static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold)
       memcpy(w->len + r0, w->round_len, sizeof(int) * (size_t)nr);
       memcpy(w->gold + r0, w->goldv, sizeof(float) * (size_t)nr);
       char extra[160];
-      const double projected = (t2 - t_start) * (double)(w->total - w->done) / (double)(r0 + nr - w->done); /* the rest */
+      /* the rest of the stage (a resume skipped the first w->done samples) */
+      const double projected = (t2 - t_start) * (double)(w->total - w->done) / (double)(r0 + nr - w->done);
       snprintf(extra, sizeof extra, "projected total %02d:%02d for %ld samples | rank 0: generation %.0f%%, gold scoring %.0f%%",
-               (int)(projected / 60), (int)projected % 60, w->total, 100 * t_gen / (t2 - t_start),
+               (int)(projected / 60), (int)projected % 60, w->total - w->done, 100 * t_gen / (t2 - t_start),
                100 * t_score / (t2 - t_start));
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), extra);
     }
