@@ -17,7 +17,9 @@
 #    or SIGINT to `overopt launch` (which runs mpirun), SIGTERM to rank 0 or to rank 1: exit code 3
 #    ("stopped on request"), gold and prefs with their resume file; a rerun resumes and gives
 #    gold.h5 and prefs.h5 equal to an uninterrupted run's. rm with 3 members on 2 ranks (placed
-#    unevenly). The time from each signal to the job's end is printed. SIGUSR1 to mpirun in ppo:
+#    unevenly). bon_samples (SIGTERM to rank 1) and bon (SIGUSR1 to mpirun) with 64 x 256 samples,
+#    WARM and Laplace: their resume files, a rerun resumes to the uninterrupted run's bon_samples.h5,
+#    bon.h5 and CSVs; a damaged bon.partial.h5 is ignored with a warning. The time from each signal to the job's end is printed. SIGUSR1 to mpirun in ppo:
 #    exit 3 and a resume file; that file corrupted: a warning and a fresh start.
 # 8. a stalled rank (SIGSTOP) with run.watchdog_s = 2: the job ends naming the operation, the
 #    stage and the stopped rank.
@@ -296,7 +298,7 @@ stop_case() {
     elif ! grep -qE "== $st: stopped on request" "t_$name.log"; then class=silent
     elif [ "$st" != rm ] && [ ! -f "$dir/$st.partial.h5" ]; then class=damaged; echo "  no $st.partial.h5"; fi
   fi
-  echo "SIG$sig to $who (pid $victim) ${delay_ms} ms into $st: exit $rc after $took s$(grep -oE 'resuming with [0-9]+ of [0-9]+ units' "t_$name.log" | sed 's/^/, /')"
+  echo "SIG$sig to $who (pid $victim) ${delay_ms} ms into $st: exit $rc after $took s$(grep -oE 'resuming with [0-9]+ of [0-9]+ (units|samples)' "t_$name.log" | sed 's/^/, /')"
   verdict "$name" $class clean
 }
 stop_case gold gold launcher TERM
@@ -320,6 +322,45 @@ stop_case rm rm rank1 TERM
 stop_case rm_uneven rm launcher TERM --set rm.k=3
 stop_case rm_uneven rm rank1 TERM --set rm.k=3
 stop_case rm_uneven rm rank0 TERM --set rm.k=3
+# bon_samples and bon with 64 x 256 samples (32 rounds of 512 on 2 ranks), WARM and Laplace on: a stop
+# leaves bon_samples.partial.h5 / bon.partial.h5 and a rerun resumes to the uninterrupted run's bits
+bonbig=(--set rm.epochs=2 --set rm.warm=true --set rm.laplace=true --set bon.n_prompts=64 --set bon.n_samples=256)
+if ! run_ok bon_ref.log "${big[@]}" "${bonbig[@]}" --until bon; then tail -5 bon_ref.log; bad "the larger best-of-n reference run failed"; fi
+bon_files=(bon_samples.h5 bon.h5 bon.csv uncertainty.csv residual_corr.csv)
+(cd $dir && cp "${bon_files[@]}" ../../bigref/ && rm -f "${bon_files[@]}")
+stop_case bon_samples bon_samples rank1 TERM "${bonbig[@]}"
+stop_case bon bon mpirun USR1 "${bonbig[@]}" # its run resumes bon_samples first
+cp $dir/bon.partial.h5 bon.partial.saved 2>/dev/null
+# same_bon LOG: the rerun's best-of-n files equal the uninterrupted run's, no resume file left
+same_bon() {
+  local f class=ok
+  for f in "${bon_files[@]}"; do
+    case $f in
+      *.h5) h5diff -d 0 bigref/$f $dir/$f >/dev/null 2>&1 || { class=damaged; echo "  $f differs from the uninterrupted run's"; } ;;
+      *) cmp -s bigref/$f $dir/$f || { class=damaged; echo "  $f differs from the uninterrupted run's"; } ;;
+    esac
+  done
+  extra=$(cd "$dir" && ls | grep -E '\.partial\.h5$')
+  [ -z "$extra" ] || { class=damaged; echo "  left over: $extra"; }
+  echo $class
+}
+class=ok
+if ! run_ok t_bon_resume.log "${big[@]}" "${bonbig[@]}" --until bon; then class=crash; tail -3 t_bon_resume.log
+elif ! grep -qE "bon: resuming with [0-9]+ of 16384 samples done" t_bon_resume.log; then class=silent
+else class=$(same_bon | tee /dev/stderr | tail -1); fi
+verdict stop_resume_bon $class
+# a damaged bon.partial.h5: a warning naming it, a fresh start, the same files
+class=ok
+rm -f $dir/bon.h5
+if [ ! -f bon.partial.saved ]; then class=silent
+else
+  cp bon.partial.saved $dir/bon.partial.h5
+  truncate -s 2000 $dir/bon.partial.h5
+  if ! run_ok t_bon_damaged.log "${big[@]}" "${bonbig[@]}" --until bon; then class=crash; tail -3 t_bon_damaged.log
+  elif ! grep -qE "bon: not resuming from '.*bon\.partial\.h5' \(starting over\)" t_bon_damaged.log; then class=silent
+  else class=$(same_bon | tee /dev/stderr | tail -1); fi
+fi
+verdict damaged_partial_bon $class
 # SIGUSR1 to mpirun during PPO, then the resume file corrupted
 long=(--set ppo.steps=20000) # the tiny PPO runs ~1,500 steps/s: long enough to be caught, bounded if not
 rm -rf work

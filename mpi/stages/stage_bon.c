@@ -34,14 +34,18 @@
  *   pi_init's calibration responses). So every curve starts at gold 0 (and single/mean at proxy
  *   0) at n = 1. The shifts and scales are stored: curves/member_shift, curves/member_scale,
  *   attribute gold_shift on curves.
- * - A stop request ends either stage between rounds (oo_stopped()); nothing is written (a rerun
- *   starts the stage again).
+ * - A stop request ends either stage between rounds (oo_stopped()); rank 0 writes the rounds done
+ *   to a resume file under the stage's hash and layout (bon_samples.partial.h5: tokens, lens,
+ *   gold; bon.partial.h5: proxy and, when enabled, warm and laplace_var; the first samples_done
+ *   rows). A rerun with the same hash and layout reads it, skips those rounds and ends with the
+ *   same bits as an uninterrupted run; the file is removed once the stage's artifact is written.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "core/core.h"
@@ -499,6 +503,7 @@ typedef struct {
   int *tok;             /* rank 0: (n_prompts*N,Tmax) every sample */
   int *len;             /* rank 0: (n_prompts*N) */
   float *gold;          /* rank 0: (n_prompts*N) */
+  long done;            /* samples done: from a resume file before sample_world, then up to a stop */
 } bon_work;
 
 static void work_free(bon_work *w) {
@@ -518,6 +523,91 @@ static void work_free(bon_work *w) {
   xfree(&w->tok);
   xfree(&w->len);
   xfree(&w->gold);
+}
+
+/* ---- resume files (#12) ---------------------------------------------------------------------- */
+
+/* One dataset of a resume file: rows [0, done) of `data`, `cols` values a row (0: one value, 1-D). */
+typedef struct {
+  const char *name;
+  int is_int;
+  int cols;
+  void *data;
+} bon_part;
+
+/* Rank 0: the resume file of a stopped bon_samples / bon stage: the first `done` samples' rows of
+ * each part (whole rounds), under the stage's hash and the layout the rounds were cut for; written
+ * whole or not at all (h5io). A failure only warns: the stage then starts over on a rerun. */
+static void partial_write(const oo_run *run, const char *path, long done, const bon_part *parts, int n_parts) {
+  h5_writer h;
+  int rc = h5_create(&h, path);
+  if (rc) goto out;
+  for (int i = 0; i < n_parts && !rc; i++) {
+    long dims[2] = {done, parts[i].cols};
+    int rank = parts[i].cols ? 2 : 1;
+    rc = parts[i].is_int ? h5_write_i32(&h, parts[i].name, rank, dims, parts[i].data)
+                         : h5_write_f32(&h, parts[i].name, rank, dims, parts[i].data);
+  }
+  if (!rc) rc = h5_attr_write_str(&h, "/", "config_hash", run->stage_hash);
+  if (!rc) rc = h5_attr_write_int(&h, "/", "samples_done", done);
+  if (!rc) rc = h5_attr_write_int(&h, "/", "world_size", run->comms.size);
+  if (!rc) rc = h5_attr_write_int(&h, "/", "rm_ranks", run->layout.n_rm);
+  if (rc) h5_discard(&h);
+  else rc = h5_commit(&h);
+out:
+  if (rc) LOG_WARN("%s: could not write the resume file '%s' (a rerun starts over): %s", run->stage, path,
+                   oo_error_message());
+  else LOG_INFO("%s: stopped after %ld samples; %s holds them, to resume from", run->stage, done, path);
+  oo_error_clear();
+}
+
+/* Rank 0: the samples done in the resume file at path, read into rows [0, done) of the parts; 0
+ * when there is none or it is not usable (another config or layout, damaged: with a warning). The
+ * rounds are BON_UNIT * world size samples, so a resume needs the same world size and RM ranks
+ * to cut the same rounds and forward chunks, hence the same bits. */
+static long partial_read(const oo_run *run, const char *path, long total, long round_cap, const bon_part *parts,
+                         int n_parts) {
+  if (!oo_file_exists(path)) return 0;
+  h5_reader r;
+  char got[64] = "";
+  long done = 0, size = 0, n_rm = 0;
+  const int opened = h5_open(&r, path) == OO_OK;
+  int rc = opened ? h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) : OO_ERR;
+  if (!rc) rc = h5_attr_read_int(&r, "/", "samples_done", &done);
+  if (!rc) rc = h5_attr_read_int(&r, "/", "world_size", &size);
+  if (!rc) rc = h5_attr_read_int(&r, "/", "rm_ranks", &n_rm);
+  if (!rc && strcmp(got, run->stage_hash))
+    rc = oo_error_at(__FILE__, __LINE__, "it was written for another config (hash %s, this run's %s)", got,
+                     run->stage_hash);
+  if (!rc && (size != run->comms.size || n_rm != run->layout.n_rm))
+    rc = oo_error_at(__FILE__, __LINE__, "it was written by %ld ranks (%ld RM ranks), this run has %d (%d)", size,
+                     n_rm, run->comms.size, run->layout.n_rm);
+  if (!rc && (done <= 0 || done >= total || done % round_cap))
+    rc = oo_error_at(__FILE__, __LINE__, "it holds %ld samples, not whole rounds of %ld below %ld", done, round_cap,
+                     total);
+  for (int i = 0; i < n_parts && !rc; i++) {
+    long dims[2] = {done, parts[i].cols};
+    int rank = parts[i].cols ? 2 : 1;
+    rc = parts[i].is_int ? h5_read_i32(&r, parts[i].name, rank, dims, parts[i].data)
+                         : h5_read_f32(&r, parts[i].name, rank, dims, parts[i].data);
+  }
+  if (opened) h5_close(&r);
+  if (rc) {
+    LOG_WARN("%s: not resuming from '%s' (starting over): %s", run->stage, path, oo_error_message());
+    oo_error_clear();
+    return 0;
+  }
+  LOG_INFO("%s: resuming with %ld of %ld samples done, from %s", run->stage, done, total, path);
+  return done;
+}
+
+/* Collective on world: rank 0 looks for a resume file (parts on rank 0 only) and every rank gets
+ * the samples done (0: start over). */
+static long partial_resume(const oo_run *run, const char *path, long total, long round_cap, const bon_part *parts,
+                           int n_parts) {
+  long done = run->comms.rank == 0 ? partial_read(run, path, total, round_cap, parts, n_parts) : 0;
+  CHECK_MPI_DIE(MPI_Bcast(&done, 1, MPI_LONG, 0, run->comms.world));
+  return done;
 }
 
 /* Generates global samples [a, a+nb) into w->my_tok / w->my_len (no allocation). */
@@ -559,12 +649,12 @@ static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold)
   gpt_kvcache kv;
   memset(&kv, 0, sizeof kv);
   CHECK(gpt_kv_create(&kv, policy, BON_UNIT));
-  long n_rounds = (w->total + w->round_cap - 1) / w->round_cap;
+  long n_rounds = (w->total + w->round_cap - 1) / w->round_cap, first = w->done / w->round_cap; /* resumed */
   oo_progress prog;
   oo_progress_start(&prog, "bon sampling", n_rounds, "sample");
   double t_gen = 0, t_score = 0, t_start = oo_now();
   int rc = OO_OK;
-  for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
+  for (long rd = first; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
     long r0 = rd * w->round_cap;
     int nr = (int)(w->total - r0 < w->round_cap ? w->total - r0 : w->round_cap);
     int nb = unit_count(r0, w->total, c->rank);
@@ -591,15 +681,17 @@ static int sample_world(oo_run *run, bon_work *w, gpt *policy, gold_model *gold)
       memcpy(w->len + r0, w->round_len, sizeof(int) * (size_t)nr);
       memcpy(w->gold + r0, w->goldv, sizeof(float) * (size_t)nr);
       char extra[160];
-      const double projected = (t2 - t_start) * (double)w->total / (double)(r0 + nr); /* the whole stage */
+      /* the rest of the stage (a resume skipped the first w->done samples) */
+      const double projected = (t2 - t_start) * (double)(w->total - w->done) / (double)(r0 + nr - w->done);
       snprintf(extra, sizeof extra, "projected total %02d:%02d for %ld samples | rank 0: generation %.0f%%, gold scoring %.0f%%",
-               (int)(projected / 60), (int)projected % 60, w->total, 100 * t_gen / (t2 - t_start),
+               (int)(projected / 60), (int)projected % 60, w->total - w->done, 100 * t_gen / (t2 - t_start),
                100 * t_score / (t2 - t_start));
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), extra);
     }
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
       gpt_kv_free(&kv);
-      LOG_INFO("bon: stop requested after %ld of %ld samples; nothing written", r0 + nr, w->total);
+      w->done = r0 + nr; /* whole rounds: the caller writes the resume file */
+      LOG_INFO("bon: stop requested after %ld of %ld samples", r0 + nr, w->total);
       return OO_OK;
     }
   }
@@ -609,7 +701,7 @@ done:
   double dt = oo_now() - t_start;
   LOG_INFO("bon: generated and gold-scored %ld samples in %.1f s: %.1f samples/s on %d rank%s (rank 0: generation "
            "%.1f s, gold scoring %.1f s)",
-           w->total, dt, w->total / dt, c->size, c->size == 1 ? "" : "s", t_gen, t_score);
+           w->total - w->done, dt, (w->total - w->done) / dt, c->size, c->size == 1 ? "" : "s", t_gen, t_score);
   return OO_OK;
 }
 
@@ -653,10 +745,11 @@ int stage_bon_samples(oo_run *run) {
   const int is_rm = run->layout.ranks[c->rank].is_rm;
   bon_work w;
   bon_shape(cfg, &w);
-  char policy_path[4400], gold_path[4400], out_path[4400];
+  char policy_path[4400], gold_path[4400], out_path[4400], partial[4400];
   CHECK(pretrain_lm_path(run, &cfg->pretrain.policy, policy_path, sizeof policy_path));
   CHECK(run_world_path(run, "gold.h5", gold_path, sizeof gold_path));
   CHECK(run_world_path(run, "bon_samples.h5", out_path, sizeof out_path));
+  CHECK(run_world_path(run, "bon_samples.partial.h5", partial, sizeof partial));
   REQUIRE(oo_file_exists(policy_path), "bon: pi_init '%s' does not exist: run `overopt stage pretrain` first",
           policy_path);
   REQUIRE(oo_file_exists(gold_path), "bon: the gold '%s' does not exist: run `overopt stage gold` first", gold_path);
@@ -704,8 +797,14 @@ int stage_bon_samples(oo_run *run) {
   LOG_INFO("bon: pi_init %s writes %d responses (temperature 1, top-p %g, at most %d bytes) to each of %d prompts = "
            "%ld samples, scored by the %s gold; rounds of %d samples",
            size, w.N, cfg->bon.top_p, w.response_len, w.n_prompts, w.total, cfg->gold.kind, w.round_cap);
+  const bon_part parts[3] = {{"tokens", 1, w.Tmax, w.tok}, {"lens", 1, 0, w.len}, {"gold", 0, 0, w.gold}};
+  w.done = partial_resume(run, partial, w.total, w.round_cap, parts, 3);
   rc = sample_world(run, &w, &policy, &gold);
-  if (rc == OO_OK && !oo_stopped() && c->rank == 0) rc = write_samples(run, &w, doc, out_path);
+  if (rc == OO_OK && c->rank == 0) {
+    if (oo_stopped()) partial_write(run, partial, w.done, parts, 3);
+    else rc = write_samples(run, &w, doc, out_path);
+    if (!rc && !oo_stopped()) unlink(partial); /* the resume file of a stop before, if any */
+  }
   rc = oo_agree(c->world, rc, "rank 0 could not write the best-of-n samples");
   work_free(&w);
   gpt_free(&policy);
@@ -765,7 +864,9 @@ int stage_bon(oo_run *run) {
   bon_work w;
   bon_shape(cfg, &w);
   w.n_prompts = cfg->bon.n_prompts;
-  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400], res_path[4400];
+  char samples_path[4400], rm_path[4400], h5_path[4400], csv_path[4400], unc_path[4400], res_path[4400],
+      partial[4400];
+  CHECK(run_path(run, "bon.partial.h5", partial, sizeof partial));
   CHECK(run_world_path(run, "bon_samples.h5", samples_path, sizeof samples_path));
   CHECK(run_path(run, "rm.h5", rm_path, sizeof rm_path));
   CHECK(run_path(run, "bon.h5", h5_path, sizeof h5_path));
@@ -808,11 +909,17 @@ int stage_bon(oo_run *run) {
   float *matrix = xmalloc_floats((size_t)w.round_cap * w.K);
   float *proxy = c->rank == 0 ? xmalloc_floats((size_t)w.total * w.K) : NULL;
   long n_rounds = (w.total + w.round_cap - 1) / w.round_cap;
+  /* rank 0's score arrays, also the resume file's datasets (a stop before: skip its rounds) */
+  bon_part parts[3] = {{"proxy", 0, w.K, proxy}};
+  int n_parts = 1;
+  if (warm_all) parts[n_parts++] = (bon_part){"warm", 0, 0, warm_all};
+  if (lvar_all) parts[n_parts++] = (bon_part){"laplace_var", 0, w.K, lvar_all};
+  w.done = partial_resume(run, partial, w.total, w.round_cap, parts, n_parts);
   oo_progress prog;
   oo_progress_start(&prog, "bon scoring", n_rounds, "sample");
   double t0 = oo_now();
   double cpu[3] = {0, 0, 0}; /* CPU seconds: members' scores, WARM, Laplace variances (issue #15 item 6) */
-  for (long rd = 0; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
+  for (long rd = w.done / w.round_cap; rd < n_rounds && !rc; rd++) { /* no allocation in this loop */
     long r0 = rd * w.round_cap;
     int nr = (int)(w.total - r0 < w.round_cap ? w.total - r0 : w.round_cap);
     double u = oo_cpu_now(), u1;
@@ -832,12 +939,13 @@ int stage_bon(oo_run *run) {
       oo_progress_update(&prog, rd + 1, (double)(r0 + nr), NULL);
     }
     if (rd + 1 < n_rounds && oo_stop_requested(c->world)) {
-      LOG_INFO("bon: stop requested after %ld of %ld samples; nothing written", r0 + nr, w.total);
+      w.done = r0 + nr; /* whole rounds, written to the resume file below */
+      LOG_INFO("bon: stop requested after %ld of %ld samples", r0 + nr, w.total);
       break;
     }
   }
   if (!rc && !oo_stopped())
-    LOG_INFO("bon: %d members scored %ld samples in %.1f s on %d rank%s", w.K, w.total, oo_now() - t0, c->size,
+    LOG_INFO("bon: %d members scored %ld samples in %.1f s on %d rank%s", w.K, w.total - w.done, oo_now() - t0, c->size,
              c->size == 1 ? "" : "s");
   { /* every rank gets here (the loop's errors and stops are collective; oo_agree follows) */
     int crc = OO_MPI_RC(MPI_Allreduce(MPI_IN_PLACE, cpu, 3, MPI_DOUBLE, MPI_SUM, c->world));
@@ -851,7 +959,9 @@ int stage_bon(oo_run *run) {
                     cfg->rm.normalize, cfg->bon.softmin_tau, cfg->bon.n_softmin_tau, warm_all,
                     lvar_all, unc_path, res_path};
     rc = bon_write(&s, h5_path, csv_path, stamp_run, run);
+    if (!rc) unlink(partial); /* the resume file of a stop before, if any */
   }
+  if (rc == OO_OK && oo_stopped() && c->rank == 0) partial_write(run, partial, w.done, parts, n_parts);
   rc = oo_agree(c->world, rc, "rank 0 could not compute or write the best-of-n curves");
   xfree(&matrix);
   xfree(&proxy);
