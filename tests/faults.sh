@@ -17,9 +17,13 @@
 #    or SIGINT to `overopt launch` (which runs mpirun), SIGTERM to rank 0 or to rank 1: exit code 3
 #    ("stopped on request"), gold and prefs with their resume file; a rerun resumes and gives
 #    gold.h5 and prefs.h5 equal to an uninterrupted run's. rm with 3 members on 2 ranks (placed
-#    unevenly). bon_samples (SIGTERM to rank 1) and bon (SIGUSR1 to mpirun) with 64 x 256 samples,
-#    WARM and Laplace: their resume files, a rerun resumes to the uninterrupted run's bon_samples.h5,
-#    bon.h5 and CSVs; a damaged bon.partial.h5 is ignored with a warning. The time from each signal to the job's end is printed. SIGUSR1 to mpirun in ppo:
+#    unevenly); then stopped mid-training (WARM and Laplace on): rm.partial.m<m>.h5 files, and a
+#    rerun gives rm.h5 and rm_members.csv equal to an uninterrupted run's, also with one of the
+#    files truncated (a warning, that member trained from the start). bon_samples (SIGTERM to rank
+#    1) and bon (SIGUSR1 to mpirun) with 64 x 256 samples, WARM and Laplace: their resume files, a
+#    rerun resumes to the uninterrupted run's bon_samples.h5, bon.h5 and CSVs; a damaged
+#    bon.partial.h5 is ignored with a warning. The time from each signal to the job's end is
+#    printed. SIGUSR1 to mpirun in ppo:
 #    exit 3 and a resume file; that file corrupted: a warning and a fresh start.
 # 8. a stalled rank (SIGSTOP) with run.watchdog_s = 2: the job ends naming the operation, the
 #    stage and the stopped rank.
@@ -264,6 +268,23 @@ run_ok big_ref.log "${big[@]}" --until prefs || { tail -5 big_ref.log; bad "the 
 mkdir -p bigref
 cp $dir/gold.h5 $dir/prefs.h5 bigref/
 rm -f $dir/gold.h5 $dir/prefs.h5 # the pretrained LMs stay
+# signal_at STAGE WHO SIG DELAY_MS: WHO = launcher (the job $mp itself), rank0 or rank1 gets SIG
+# DELAY_MS after the stage's line in run.log; sets victim and tk (the time of the signal). 1 if the
+# job ended before the stage.
+signal_at() {
+  local st=$1 who=$2 sig=$3
+  wait_line "$dir/run.log" " == $st( \(|$)" "$mp" || return 1
+  sleep "$(awk -v d="$4" 'BEGIN { print d / 1000 }')"
+  victim=$mp
+  if [ "$who" != launcher ]; then
+    local p
+    for p in $(pgrep -P "$mp"); do # mpirun's children; their environment names their rank
+      tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=${who#rank}" && victim=$p
+    done
+  fi
+  tk=$(now)
+  kill "-$sig" "$victim"
+}
 # stop_case NAME STAGE WHO SIG [args]: WHO = launcher (overopt launch), rank0 or rank1 gets SIG a
 # random 50-550 ms after the stage's line; the job must exit 3 with the stage stopped on request.
 stop_case() {
@@ -272,23 +293,14 @@ stop_case() {
   wrap=()
   [ "$who" = launcher ] && wrap=("$overopt" launch)
   launch "t_$name.log" "${big[@]}" "$@"
-  if ! wait_line "$dir/run.log" " == $st( \(|$)" "$mp"; then
+  local delay_ms=$((50 + RANDOM % 500))
+  if ! signal_at "$st" "$who" "$sig" $delay_ms; then
     wait "$mp"
     wrap=()
     verdict "$name" silent clean
     return
   fi
-  local delay_ms=$((50 + RANDOM % 500))
-  sleep "$(awk -v d=$delay_ms 'BEGIN { print d / 1000 }')"
-  local victim=$mp
-  if [ "$who" != launcher ]; then
-    local p
-    for p in $(pgrep -P "$mp"); do # mpirun's children; their environment names their rank
-      tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=${who#rank}" && victim=$p
-    done
-  fi
-  local tk=$(now) class=clean
-  kill "-$sig" "$victim"
+  local class=clean
   wait_end "$mp" 60 || class=hang
   wait "$mp"
   local rc=$? took=$(since "$tk")
@@ -361,6 +373,47 @@ else
   else class=$(same_bon | tee /dev/stderr | tail -1); fi
 fi
 verdict damaged_partial_bon $class
+# rm resumed (#12 item 6): 3 members on 2 ranks (m0, m2 on rank 0) with WARM and Laplace, stopped
+# 1-5 s into the stage (rm takes ~10 s: a member mid-epoch, another finished or not started), then
+# rerun: rm.partial.m<m>.h5 for the started members, and rm.h5 and rm_members.csv equal to an
+# uninterrupted run's. The second stop's file of the member it stopped is truncated: the rerun
+# warns, trains that member from the start and still gives the same files.
+rmr=("${big[@]}" --set rm.k=3 --set rm.epochs=10 --set rm.warm=true --set rm.laplace=true)
+run_ok rm_ref.log "${rmr[@]}" --until rm || { tail -5 rm_ref.log; bad "the uninterrupted rm run failed"; }
+cp $dir/rm.h5 $dir/rm_members.csv bigref/
+for who in rank1 rank0; do
+  name=rm_resume_$who
+  rm -f $dir/rm.h5 $dir/rm_members.csv
+  launch "t_$name.log" "${rmr[@]}" --until rm
+  delay_ms=$((1000 + RANDOM % 4000))
+  class=ok
+  signal_at rm $who TERM $delay_ms || class=silent
+  wait "$mp"
+  rc=$?
+  parts=$(cd "$dir" && ls | grep -E '^rm\.partial\.m[0-9]+\.h5$' | tr '\n' ' ')
+  echo "SIGTERM to $who ${delay_ms} ms into rm: exit $rc, saved: ${parts:-nothing}"
+  if [ $class = ok ] && [ $rc -ne 3 ]; then class=crash; tail -3 "t_$name.log"
+  elif [ $class = ok ] && [ -z "$parts" ]; then class=damaged; echo "  no rm.partial.m<m>.h5"; fi
+  damaged_part=
+  if [ $class = ok ] && [ $who = rank0 ]; then
+    damaged_part=${parts%% *}
+    truncate -s 2000 "$dir/$damaged_part"
+  fi
+  if [ $class = ok ]; then
+    if ! run_ok "t_${name}_rerun.log" "${rmr[@]}" --until rm; then class=crash; tail -3 "t_${name}_rerun.log"
+    elif ! grep -qE "rm member [0-9]+: (resuming at epoch|trained before the stop)" "t_${name}_rerun.log" &&
+      [ -z "$damaged_part" ]; then class=silent
+    elif [ -n "$damaged_part" ] && ! grep -qE "not resuming from '.*$damaged_part' \(training from the start\)" \
+      "t_${name}_rerun.log"; then class=silent; echo "  no warning for the truncated $damaged_part"
+    else
+      h5diff -d 0 bigref/rm.h5 $dir/rm.h5 >/dev/null 2>&1 || { class=damaged; echo "  rm.h5 differs from the uninterrupted run's"; }
+      cmp -s bigref/rm_members.csv $dir/rm_members.csv || { class=damaged; echo "  rm_members.csv differs"; }
+      extra=$(cd "$dir" && ls | grep -E '^rm\.partial\.')
+      [ -z "$extra" ] || { class=damaged; echo "  left over: $extra"; }
+    fi
+  fi
+  verdict $name $class
+done
 # SIGUSR1 to mpirun during PPO, then the resume file corrupted
 long=(--set ppo.steps=20000) # the tiny PPO runs ~1,500 steps/s: long enough to be caught, bounded if not
 rm -rf work

@@ -23,13 +23,20 @@
  *   units, phi_mean (C) the mean feature of both sides of those pairs (variances are taken
  *   relative to it: laplace.h), attributes alpha, log_ml, log_det, solver, grid_rows, grid_cols.
  * - A stop request ends training within a step on every rank however the members are placed
- *   (notice_poll); nothing is written and the stage is redone on rerun.
+ *   (notice_poll). Once the world agrees, each started member's replica 0 writes
+ *   rm.partial.m<m>.h5 (stage hash; parameters with AdamW state and step, attributes epoch/step of
+ *   the next step, skipped_batches; datasets metrics (epochs, 4) so far and sums: loss, accuracy
+ *   and pairs of that epoch so far); a finished member writes epoch = rm.epochs. A rerun resumes
+ *   each member from its file at that step (the data order is keyed by epoch, so the remaining
+ *   batches are the same) and gives files bitwise equal to an uninterrupted run's; rank 0
+ *   removes the partial files once rm.h5 is written.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "core/core.h"
@@ -59,6 +66,13 @@ typedef struct {
   int stop_noticed;        /* a stop notice from another rank has arrived */
   MPI_Request *stop_req;   /* (P) this rank's notice sends */
 } rm_work;
+
+/* Where member m's training stands: the next step is step s of epoch ep (ep = rm.epochs: done),
+ * and sums hold epoch ep's loss, accuracy and pair count so far (rm.partial.m<m>.h5). */
+typedef struct {
+  int ep, s;
+  double sums[3];
+} rm_progress;
 
 #define RM_STOP_TAG 9000 /* a stop notice; tags 100+m and 300+m collect members */
 
@@ -238,8 +252,88 @@ static int load_trunk(const oo_run *run, int m, gpt *lm) {
   return OO_OK;
 }
 
+static int partial_path(const oo_run *run, int m, char *out, size_t cap) {
+  char name[64];
+  snprintf(name, sizeof name, "rm.partial.m%d.h5", m);
+  return run_path(run, name, out, cap);
+}
+
+/* Member m's replica 0 after a stop: its state to rm.partial.m<m>.h5 (atomic, stage hash). */
+static int save_partial(const oo_run *run, int m, const gpt *g, const rm_progress *pr, const double *met, int skipped) {
+  char path[4400];
+  CHECK(partial_path(run, m, path, sizeof path));
+  h5_writer hw;
+  CHECK(h5_create(&hw, path));
+  long dims[2] = {run->cfg.rm.epochs, N_MET}, three = 3;
+  int rc = gpt_write(g, &hw, "", 1);
+  if (!rc) rc = h5_write_f64(&hw, "metrics", 2, dims, met);
+  if (!rc) rc = h5_write_f64(&hw, "sums", 1, &three, pr->sums);
+  if (!rc) rc = h5_attr_write_int(&hw, "/", "member", m);
+  if (!rc) rc = h5_attr_write_int(&hw, "/", "epoch", pr->ep);
+  if (!rc) rc = h5_attr_write_int(&hw, "/", "step", pr->s);
+  if (!rc) rc = h5_attr_write_int(&hw, "/", "skipped_batches", skipped);
+  if (!rc) rc = run_stamp(run, &hw);
+  if (rc) {
+    h5_discard(&hw);
+    return oo_error_trace(rc, __FILE__, __LINE__);
+  }
+  CHECK(h5_commit(&hw));
+  return OO_OK;
+}
+
+/* Member m's replica 0: 1 and g (created with its optimizer state), pr, met and *skipped from
+ * rm.partial.m<m>.h5 when it matches the stage hash and the member's shape; else 0, with a
+ * warning when a file is there. */
+static int load_partial(const oo_run *run, int m, int spe, gpt *g, rm_progress *pr, double *met, int *skipped) {
+  char path[4400];
+  if (partial_path(run, m, path, sizeof path) || !oo_file_exists(path)) {
+    oo_error_clear();
+    return 0;
+  }
+  const char *why = NULL;
+  h5_reader r;
+  if (h5_open(&r, path)) {
+    LOG_WARN("rm member %d: not resuming from '%s' (training from the start): %s", m, path, oo_error_message());
+    oo_error_clear();
+    return 0;
+  }
+  const int E = run->cfg.rm.epochs;
+  char got[64] = "";
+  long mm = -1, ep = -1, s = -1, sk = -1, dims[2] = {E, N_MET}, three = 3;
+  gpt tmp;
+  memset(&tmp, 0, sizeof tmp);
+  rm_progress p;
+  if (h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) || strcmp(got, run->stage_hash))
+    why = "it was written for another config";
+  else if (h5_attr_read_int(&r, "/", "member", &mm) || h5_attr_read_int(&r, "/", "epoch", &ep) ||
+           h5_attr_read_int(&r, "/", "step", &s) || h5_attr_read_int(&r, "/", "skipped_batches", &sk) ||
+           h5_read_f64(&r, "metrics", 2, dims, met) || h5_read_f64(&r, "sums", 1, &three, p.sums) ||
+           gpt_read(&tmp, &r, "", GPT_REWARD, 1))
+    why = oo_error_message();
+  else if (mm != m || ep < 0 || ep > E || s < 0 || s >= spe || (ep == E && s != 0) || tmp.step != ep * spe + s ||
+           memcmp(&tmp.d, &g->d, sizeof g->d) || tmp.n_params != g->n_params)
+    why = "its member, step or model shape is not this config's";
+  if (why) {
+    LOG_WARN("rm member %d: not resuming from '%s' (training from the start): %s", m, path, why);
+    memset(met, 0, sizeof(double) * (size_t)E * N_MET);
+  } else {
+    memcpy(g->params, tmp.params, sizeof(float) * g->n_params);
+    memcpy(g->adam_m, tmp.adam_m, sizeof(float) * g->n_params);
+    memcpy(g->adam_v, tmp.adam_v, sizeof(float) * g->n_params);
+    g->step = tmp.step;
+    p.ep = (int)ep, p.s = (int)s;
+    *pr = p;
+    *skipped = (int)sk;
+  }
+  gpt_free(&tmp);
+  h5_close(&r);
+  oo_error_clear();
+  return why == NULL;
+}
+
 static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt *g, double *metrics /*(epochs,N_MET)*/,
-                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp, train_step_ctx *ts) {
+                        float *test0, float *test1, float *train0, float *train1, laplace_post *lp, train_step_ctx *ts,
+                        rm_progress *pr) {
   const oo_config *cfg = &run->cfg;
   MPI_Comm mc = run->comms.member_comm[member];
   int rr = run->comms.member_rank[member], rn = run->comms.member_size[member];
@@ -268,6 +362,23 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   const gpt_optim opt = {(float)cfg->rm.lr, (float)cfg->rm.lr * 0.1f, cfg->rm.warmup, total,
                          (float)cfg->rm.weight_decay, 1.0f};
   train_step_init(ts, what, mc, run->comms.rank, &opt, cfg->run.skip_nonfinite);
+  /* a stopped run's state (rm.partial.m<m>.h5), from replica 0 to the member's ranks */
+  int resumed = rr == 0 ? load_partial(run, member, steps_per_epoch, g, pr, metrics, &ts->guard.skipped) : 0;
+  CHECK_MPI(MPI_Bcast(&resumed, 1, MPI_INT, 0, mc));
+  if (resumed) {
+    CHECK_MPI(MPI_Bcast(g->params, (int)g->n_params, MPI_FLOAT, 0, mc));
+    CHECK_MPI(MPI_Bcast(g->adam_m, (int)g->n_params, MPI_FLOAT, 0, mc));
+    CHECK_MPI(MPI_Bcast(g->adam_v, (int)g->n_params, MPI_FLOAT, 0, mc));
+    CHECK_MPI(MPI_Bcast(&g->step, 1, MPI_LONG, 0, mc));
+    CHECK_MPI(MPI_Bcast(metrics, cfg->rm.epochs * N_MET, MPI_DOUBLE, 0, mc));
+    CHECK_MPI(MPI_Bcast(pr->sums, 3, MPI_DOUBLE, 0, mc));
+    int at[3] = {pr->ep, pr->s, ts->guard.skipped};
+    CHECK_MPI(MPI_Bcast(at, 3, MPI_INT, 0, mc));
+    pr->ep = at[0], pr->s = at[1], ts->guard.skipped = at[2];
+    if (rr == 0 && pr->ep == cfg->rm.epochs) LOG_INFO("%s: trained before the stop, resuming after its training", what);
+    else if (rr == 0) LOG_INFO("%s: resuming at epoch %d step %d of %d", what, pr->ep + 1, pr->s, steps_per_epoch);
+  }
+  const int ep0 = pr->ep;
   oo_progress_start(&prog, what, total, "pair");
   /* bootstrap: the member trains on n_train pairs drawn with replacement from the training pairs,
    * one draw per member from (seed, RNG_DATA, 2000 + member, 0), the same on every replica */
@@ -281,14 +392,22 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   }
   int rc = OO_OK;
   double cpu[2] = {oo_cpu_now(), 0}; /* training, Laplace: the cost of each (issue #15 item 6) */
-  for (int ep = 0; ep < cfg->rm.epochs && !rc; ep++) {
+  for (int ep = ep0; ep < cfg->rm.epochs && !rc; ep++) {
     memcpy(order, pairs, sizeof(int) * (size_t)w->n_train);
     oo_rng dr = oo_rng_make(seed, RNG_DATA, 1000 + (uint64_t)member, (uint64_t)ep);
     oo_rng_shuffle(&dr, order, w->n_train);
     double loss_sum = 0, acc_sum = 0, pairs_sum = 0; /* over the batches not skipped */
-    for (int s = 0; s < steps_per_epoch; s++) {
+    int s0 = 0;
+    if (ep == ep0) { /* resumed mid-epoch: its sums so far (0 at a fresh start) */
+      s0 = pr->s;
+      loss_sum = pr->sums[0], acc_sum = pr->sums[1], pairs_sum = pr->sums[2];
+    }
+    for (int s = s0; s < steps_per_epoch; s++) {
       notice_poll(w, &run->comms);
-      if (oo_stop_requested(mc)) break; /* the member's replicas now; the world after training */
+      if (oo_stop_requested(mc)) { /* the member's replicas now; the world after training */
+        *pr = (rm_progress){ep, s, {loss_sum, acc_sum, pairs_sum}};
+        break;
+      }
       int p0 = s * B, bsz = (p0 + B <= w->n_train ? B : w->n_train - p0);
       int a = rr * bsz / rn, b = (rr + 1) * bsz / rn, nb = b - a;
       gpt_zero_grad(g);
@@ -348,6 +467,16 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
     met[MET_GOLD_AGREE] = pair_accuracy(train0, train1, w->train, w->n_train, labels_clean);
   }
   xfree(&order);
+  if (!rc && ep0 == cfg->rm.epochs) { /* no step to agree a stop at: the replicas agree here */
+    notice_poll(w, &run->comms);
+    oo_stop_requested(mc);
+  }
+  if (!rc && !oo_stopped()) *pr = (rm_progress){cfg->rm.epochs, 0, {0, 0, 0}};
+  /* resumed finished (a member done before the stop): the scores the last epoch left */
+  if (!rc && !oo_stopped() && ep0 == cfg->rm.epochs) {
+    rc = eval_pairs(g, w, mc, w->test, w->n_test, test0, test1);
+    if (!rc) rc = eval_pairs(g, w, mc, w->train, w->n_train, train0, train1);
+  }
   cpu[0] = oo_cpu_now() - cpu[0];
   if (!rc && !oo_stopped() && cfg->rm.laplace) {
     cpu[1] = oo_cpu_now();
@@ -360,7 +489,7 @@ static int train_member(oo_run *run, rm_work *w, int member, const gpt *lm, gpt 
   }
   if (pairs != w->train) xfree(&pairs);
   CHECK(rc);
-  if (oo_stopped()) return OO_OK; /* nothing more for this member: the stage writes nothing */
+  if (oo_stopped()) return OO_OK; /* nothing more for this member: stage_rm saves *pr and g */
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, cpu, 2, MPI_DOUBLE, MPI_SUM, mc)); /* over the member's replicas */
   if (rr == 0)
     LOG_INFO("rm member %d: CPU time over its %d rank%s: training %.3f s, Laplace posterior %.3f s", member, rn,
@@ -582,6 +711,7 @@ int stage_rm(oo_run *run) {
   gpt *members = xcalloc((size_t)K, sizeof(gpt));
   laplace_post *lps = xcalloc((size_t)K, sizeof(laplace_post)); /* rm.laplace: member m's posterior */
   int *hosted = xcalloc((size_t)K, sizeof(int));
+  rm_progress *progress = xcalloc((size_t)K, sizeof(rm_progress)); /* hosted members: where training stands */
   double *metrics = xcalloc((size_t)K * E * N_MET, sizeof(double));
   float *test0 = xmalloc_floats((size_t)w.n_test + 1), *test1 = xmalloc_floats((size_t)w.n_test + 1);
   float *train0 = xmalloc_floats((size_t)w.n_train + 1), *train1 = xmalloc_floats((size_t)w.n_train + 1);
@@ -602,11 +732,11 @@ int stage_rm(oo_run *run) {
       if (rc) break;
     }
     rc = train_member(run, &w, m, &lm, &members[m], metrics + (size_t)m * E * N_MET, test0, test1, train0, train1,
-                      &lps[m], &ts);
+                      &lps[m], &ts, &progress[m]);
     flags[m] = ts.guard.skipped;
     /* Stopped: the next members are still entered, so their replicas on other ranks learn of the
-     * stop at their first step instead of waiting for this rank; rm.h5 is not written and the
-     * stage is redone on rerun. */
+     * stop at their first step instead of waiting for this rank; rm.h5 is not written and each
+     * started member's state is saved below. */
     if (oo_stopped()) continue;
     /* Every rank keeps its hosted members' test scores: test0/test1 are overwritten by the next
      * member this rank trains, and collect_member sends member m's column from test_scores. */
@@ -620,6 +750,12 @@ int stage_rm(oo_run *run) {
   /* each member's skip count (its replicas agree) to every rank, then the world agrees on a stop */
   if (notice_drain(&w, c, flags, K)) oo_mpi_die(OO_ERR);
   const int stopped = oo_stop_requested(c->world);
+  if (stopped) { /* each member that took a step: its replica 0 saves it for the rerun */
+    for (int m = 0; m < K && !rc; m++)
+      if (hosted[m] && run->comms.member_rank[m] == 0 && (progress[m].ep > 0 || progress[m].s > 0))
+        rc = save_partial(run, m, &members[m], &progress[m], metrics + (size_t)m * E * N_MET, flags[m]);
+    rc = oo_agree(c->world, rc, "a member's replica 0 could not write its rm.partial.m<m>.h5");
+  }
   for (int m = 0; m < K && !stopped; m++)
     if (flags[m])
       LOG_WARN("rm member %d: %d batch%s with a non-finite loss or gradient skipped (run.skip_nonfinite = %d)", m,
@@ -658,12 +794,17 @@ int stage_rm(oo_run *run) {
     if (!rc) report_disagreement(test_scores, w.n_test, K);
   }
   rc = oo_agree(c->world, rc, "rank 0 could not write rm.h5");
+  for (int m = 0; m < K && !rc && !stopped && c->rank == 0; m++) { /* rm.h5 holds the members now */
+    if (partial_path(run, m, path, sizeof path) == OO_OK) unlink(path);
+    oo_error_clear();
+  }
   for (int m = 0; m < K; m++) gpt_free(&members[m]);
   for (int m = 0; m < K; m++) laplace_free(&lps[m]);
   xfree(&lps);
   gpt_free(&lm);
   xfree(&members);
   xfree(&hosted);
+  xfree(&progress);
   xfree(&flags);
   xfree(&metrics);
   xfree(&test0);
