@@ -290,6 +290,10 @@ signal_at() {
 stop_case() {
   local name="${3}_${4,,}_$1" st=$2 who=$3 sig=$4
   shift 4
+  # gold and prefs start from scratch: resumed from the previous case's units, too little work
+  # could remain for the delay and the stage would end before the signal (the stop then lands at
+  # the next stage); the last case's resume file is what stop_resume_gold_prefs resumes from
+  case $st in gold | prefs) rm -f "$dir/$st.partial.h5" ;; esac
   wrap=()
   [ "$who" = launcher ] && wrap=("$overopt" launch)
   launch "t_$name.log" "${big[@]}" "$@"
