@@ -286,7 +286,8 @@ signal_at() {
   kill "-$sig" "$victim"
 }
 # stop_case NAME STAGE WHO SIG [args]: WHO = launcher (overopt launch), rank0 or rank1 gets SIG a
-# random 50-550 ms after the stage's line; the job must exit 3 with the stage stopped on request.
+# random 50-550 ms after the stage's line (30-130 ms with stop_short=1, for a stage that may take
+# only half a second on a quiet machine); the job must exit 3 with the stage stopped on request.
 stop_case() {
   local name="${3}_${4,,}_$1" st=$2 who=$3 sig=$4
   shift 4
@@ -297,7 +298,7 @@ stop_case() {
   wrap=()
   [ "$who" = launcher ] && wrap=("$overopt" launch)
   launch "t_$name.log" "${big[@]}" "$@"
-  local delay_ms=$((50 + RANDOM % 500))
+  local delay_ms=$((${stop_short:-0} ? 30 + RANDOM % 100 : 50 + RANDOM % 500))
   if ! signal_at "$st" "$who" "$sig" $delay_ms; then
     wait "$mp"
     wrap=()
@@ -345,7 +346,8 @@ if ! run_ok bon_ref.log "${big[@]}" "${bonbig[@]}" --until bon; then tail -5 bon
 bon_files=(bon_samples.h5 bon.h5 bon.csv uncertainty.csv residual_corr.csv)
 (cd $dir && cp "${bon_files[@]}" ../../bigref/ && rm -f "${bon_files[@]}")
 stop_case bon_samples bon_samples rank1 TERM "${bonbig[@]}"
-stop_case bon bon mpirun USR1 "${bonbig[@]}" # its run resumes bon_samples first
+# bon scores 16384 samples in about 0.5 s on quiet cores: the signal comes within 130 ms
+stop_short=1 stop_case bon bon mpirun USR1 "${bonbig[@]}" # its run resumes bon_samples first
 cp $dir/bon.partial.h5 bon.partial.saved 2>/dev/null
 # same_bon LOG: the rerun's best-of-n files equal the uninterrupted run's, no resume file left
 same_bon() {
@@ -378,7 +380,7 @@ else
 fi
 verdict damaged_partial_bon $class
 # rm resumed (#12 item 6): 3 members on 2 ranks (m0, m2 on rank 0) with WARM and Laplace, stopped
-# 1-5 s into the stage (rm takes ~10 s: a member mid-epoch, another finished or not started), then
+# 0.7-2 s into the stage (rm takes 3-5 s on quiet cores: a member mid-epoch, another finished or not started), then
 # rerun: rm.partial.m<m>.h5 for the started members, and rm.h5 and rm_members.csv equal to an
 # uninterrupted run's. The second stop's file of the member it stopped is truncated: the rerun
 # warns, trains that member from the start and still gives the same files.
@@ -389,7 +391,7 @@ for who in rank1 rank0; do
   name=rm_resume_$who
   rm -f $dir/rm.h5 $dir/rm_members.csv
   launch "t_$name.log" "${rmr[@]}" --until rm
-  delay_ms=$((1000 + RANDOM % 4000))
+  delay_ms=$((700 + RANDOM % 1300)) # rm takes 3-5 s on quiet cores, 10 s loaded
   class=ok
   signal_at rm $who TERM $delay_ms || class=silent
   wait "$mp"
