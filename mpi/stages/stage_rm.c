@@ -1,9 +1,11 @@
 /* stage_rm: trains the k proxy reward models on the gold-labelled preference pairs.
  *
  * Invariants:
- * - Member m starts from the pretrained LM of rm.size (rm.init = pretrained) or from scratch,
- *   with a fresh scalar head; members differ only in seed: head initialization keyed
- *   (seed, RNG_INIT, 1000 + m) and data order keyed (seed, RNG_DATA, 1000 + m, epoch).
+ * - Member m starts from the pretrained LM of rm.size (rm.init = pretrained; with rm.diversity
+ *   pretrain, member m >= 1 from its own trunk lm_<size>_trunk<m>.h5) or from scratch (trunk
+ *   keyed by seed and m), with a fresh scalar head; head initialization keyed
+ *   (seed, RNG_INIT, 1000 + m), data order keyed (seed, RNG_DATA, 1000 + m, epoch), and with
+ *   rm.diversity bootstrap its own resample of the pairs (seed, RNG_DATA, 2000 + m, 0).
  * - Member m trains on member_comm[m]: replica j of n takes rows [j*b/n, (j+1)*b/n) of each
  *   batch of b pairs and the gradients are summed over member_comm[m], so every replica takes the
  *   same step. A rank hosting several members trains them one after another.
