@@ -187,6 +187,21 @@ int artifact_stamp_files(h5_writer *w) {
 
 int run_stamp(const oo_run *run, h5_writer *w) { return run_stamp_hash(run, w, run->stage_hash); }
 
+int resume_open(h5_reader *r, const char *path, const char *hash, const char *who, const char *then) {
+  if (!oo_file_exists(path)) return 0;
+  if (h5_open(r, path)) {
+    LOG_WARN("%s: not resuming from '%s' (%s): %s", who, path, then, oo_error_message());
+    oo_error_clear();
+    return 0;
+  }
+  char got[64] = "";
+  if (h5_attr_read_str(r, "/", "config_hash", got, sizeof got) == OO_OK && !strcmp(got, hash)) return 1;
+  oo_error_clear();
+  LOG_WARN("%s: not resuming from '%s' (%s): it was written for another config", who, path, then);
+  h5_close(r);
+  return 0;
+}
+
 int run_stamp_hash(const oo_run *run, h5_writer *w, const char *config_hash) {
   CHECK(h5_attr_write_str(w, "/", "config_hash", config_hash));
   char *text = cfg_to_string(&run->cfg);

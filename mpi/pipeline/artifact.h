@@ -54,6 +54,11 @@ int run_stamp(const struct oo_run *run, h5_writer *w);
 /* run_stamp with an explicit config_hash, for a stage whose artifacts each carry their own hash
  * (pretrain's LMs, ppo's runs). */
 int run_stamp_hash(const struct oo_run *run, h5_writer *w, const char *config_hash);
+/* The reading side of a stage's resume file (rank 0): opens path when it exists and its
+ * config_hash (run_stamp_hash's) is hash. 1: r is open, the caller reads what it needs and closes
+ * it; 0: there is none or it is not usable, with the warning "<who>: not resuming from '<path>'
+ * (<then>): <why>" when a file was there, never silently (#12). */
+int resume_open(h5_reader *r, const char *path, const char *hash, const char *who, const char *then);
 /* Records on the root of w the content hash of each file the artifact consists of (its table,
  * written before; see the invariants). run_stamp calls it; so does a command that rewrites an
  * artifact under its own stamp (bon-curves --out bon). */

@@ -106,22 +106,12 @@ static int write_partial(const oo_run *run, const char *path, int n_units, int n
  * arrays; 0 otherwise, with a warning when a file was there but is not used (#12). */
 static int read_partial(const oo_run *run, const char *path, int n_units, int n_seq, int Tmax, int *tokens, int *lens,
                         float *scores, int *done) {
-  if (!oo_file_exists(path)) return 0;
   h5_reader r;
-  if (h5_open(&r, path)) {
-    LOG_WARN("%s: not resuming from '%s' (starting over): %s", run->stage, path, oo_error_message());
-    oo_error_clear();
-    return 0;
-  }
-  char got[64] = "";
+  if (!resume_open(&r, path, run->stage_hash, run->stage, "starting over")) return 0;
   long dt[2] = {n_seq, Tmax}, dn = n_seq, du = n_units;
-  int ok = h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) == OO_OK && !strcmp(got, run->stage_hash);
+  const int ok = !(h5_read_i32(&r, "tokens", 2, dt, tokens) || h5_read_i32(&r, "lens", 1, &dn, lens) ||
+                   h5_read_f32(&r, "scores", 1, &dn, scores) || h5_read_i32(&r, "done", 1, &du, done));
   if (!ok) {
-    oo_error_clear();
-    LOG_WARN("%s: not resuming from '%s' (starting over): it was written for another config", run->stage, path);
-  } else if (h5_read_i32(&r, "tokens", 2, dt, tokens) || h5_read_i32(&r, "lens", 1, &dn, lens) ||
-             h5_read_f32(&r, "scores", 1, &dn, scores) || h5_read_i32(&r, "done", 1, &du, done)) {
-    ok = 0;
     LOG_WARN("%s: not resuming from '%s' (starting over): %s", run->stage, path, oo_error_message());
     oo_error_clear();
   }

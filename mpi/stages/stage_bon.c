@@ -567,18 +567,12 @@ out:
  * to cut the same rounds and forward chunks, hence the same bits. */
 static long partial_read(const oo_run *run, const char *path, long total, long round_cap, const bon_part *parts,
                          int n_parts) {
-  if (!oo_file_exists(path)) return 0;
   h5_reader r;
-  char got[64] = "";
+  if (!resume_open(&r, path, run->stage_hash, run->stage, "starting over")) return 0;
   long done = 0, size = 0, n_rm = 0;
-  const int opened = h5_open(&r, path) == OO_OK;
-  int rc = opened ? h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) : OO_ERR;
-  if (!rc) rc = h5_attr_read_int(&r, "/", "samples_done", &done);
+  int rc = h5_attr_read_int(&r, "/", "samples_done", &done);
   if (!rc) rc = h5_attr_read_int(&r, "/", "world_size", &size);
   if (!rc) rc = h5_attr_read_int(&r, "/", "rm_ranks", &n_rm);
-  if (!rc && strcmp(got, run->stage_hash))
-    rc = oo_error_at(__FILE__, __LINE__, "it was written for another config (hash %s, this run's %s)", got,
-                     run->stage_hash);
   if (!rc && (size != run->comms.size || n_rm != run->layout.n_rm))
     rc = oo_error_at(__FILE__, __LINE__, "it was written by %ld ranks (%ld RM ranks), this run has %d (%d)", size,
                      n_rm, run->comms.size, run->layout.n_rm);
@@ -591,7 +585,7 @@ static long partial_read(const oo_run *run, const char *path, long total, long r
     rc = parts[i].is_int ? h5_read_i32(&r, parts[i].name, rank, dims, parts[i].data)
                          : h5_read_f32(&r, parts[i].name, rank, dims, parts[i].data);
   }
-  if (opened) h5_close(&r);
+  h5_close(&r);
   if (rc) {
     LOG_WARN("%s: not resuming from '%s' (starting over): %s", run->stage, path, oo_error_message());
     oo_error_clear();

@@ -140,19 +140,12 @@ static int read_train_log(h5_reader *r, long step, double *loss, float *lr) {
 }
 
 static int try_resume(gpt *m, const char *partial, const char *hash, double *loss, float *lr, int *have_log) {
-  if (!oo_file_exists(partial)) return 0;
   h5_reader r;
-  if (h5_open(&r, partial)) { /* a damaged resume file is not used, but never silently (#12) */
-    LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): %s", partial, oo_error_message());
-    oo_error_clear();
-    return 0;
-  }
-  char got[64] = "";
-  int ok = h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) == OO_OK && strcmp(got, hash) == 0;
-  if (!ok) LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): it was written for another config", partial);
+  if (!resume_open(&r, partial, hash, "pretrain", "starting at step 0")) return 0;
+  int ok = 1;
   gpt tmp;
   memset(&tmp, 0, sizeof tmp);
-  if (ok && gpt_read(&tmp, &r, "", GPT_LM, 1) != OO_OK) {
+  if (gpt_read(&tmp, &r, "", GPT_LM, 1) != OO_OK) {
     ok = 0;
     LOG_WARN("pretrain: not resuming from '%s' (starting at step 0): %s", partial, oo_error_message());
   }

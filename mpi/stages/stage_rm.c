@@ -287,36 +287,30 @@ static int save_partial(const oo_run *run, int m, const gpt *g, const rm_progres
  * rm.partial.m<m>.h5 when it matches the stage hash and the member's shape; else 0, with a
  * warning when a file is there. */
 static int load_partial(const oo_run *run, int m, int spe, gpt *g, rm_progress *pr, double *met, int *skipped) {
-  char path[4400];
-  if (partial_path(run, m, path, sizeof path) || !oo_file_exists(path)) {
-    oo_error_clear();
-    return 0;
-  }
-  const char *why = NULL;
+  char path[4400], who[32];
+  snprintf(who, sizeof who, "rm member %d", m);
   h5_reader r;
-  if (h5_open(&r, path)) {
-    LOG_WARN("rm member %d: not resuming from '%s' (training from the start): %s", m, path, oo_error_message());
+  if (partial_path(run, m, path, sizeof path)) {
     oo_error_clear();
     return 0;
   }
+  if (!resume_open(&r, path, run->stage_hash, who, "training from the start")) return 0;
+  const char *why = NULL;
   const int E = run->cfg.rm.epochs;
-  char got[64] = "";
   long mm = -1, ep = -1, s = -1, sk = -1, dims[2] = {E, N_MET}, three = 3;
   gpt tmp;
   memset(&tmp, 0, sizeof tmp);
   rm_progress p;
-  if (h5_attr_read_str(&r, "/", "config_hash", got, sizeof got) || strcmp(got, run->stage_hash))
-    why = "it was written for another config";
-  else if (h5_attr_read_int(&r, "/", "member", &mm) || h5_attr_read_int(&r, "/", "epoch", &ep) ||
-           h5_attr_read_int(&r, "/", "step", &s) || h5_attr_read_int(&r, "/", "skipped_batches", &sk) ||
-           h5_read_f64(&r, "metrics", 2, dims, met) || h5_read_f64(&r, "sums", 1, &three, p.sums) ||
-           gpt_read(&tmp, &r, "", GPT_REWARD, 1))
+  if (h5_attr_read_int(&r, "/", "member", &mm) || h5_attr_read_int(&r, "/", "epoch", &ep) ||
+      h5_attr_read_int(&r, "/", "step", &s) || h5_attr_read_int(&r, "/", "skipped_batches", &sk) ||
+      h5_read_f64(&r, "metrics", 2, dims, met) || h5_read_f64(&r, "sums", 1, &three, p.sums) ||
+      gpt_read(&tmp, &r, "", GPT_REWARD, 1))
     why = oo_error_message();
   else if (mm != m || ep < 0 || ep > E || s < 0 || s >= spe || (ep == E && s != 0) || tmp.step != ep * spe + s ||
            memcmp(&tmp.d, &g->d, sizeof g->d) || tmp.n_params != g->n_params)
     why = "its member, step or model shape is not this config's";
   if (why) {
-    LOG_WARN("rm member %d: not resuming from '%s' (training from the start): %s", m, path, why);
+    LOG_WARN("%s: not resuming from '%s' (training from the start): %s", who, path, why);
     memset(met, 0, sizeof(double) * (size_t)E * N_MET);
   } else {
     memcpy(g->params, tmp.params, sizeof(float) * g->n_params);
