@@ -184,8 +184,10 @@ static void test_gelu(void) {
   }
   printf("%-34s max abs diff %.3e\n", "gelu forward vs double tanh", worst);
   EXPECT(worst < 2e-6);
-  float dx[GE_N];
-  kern_gelu_backward(dx, c.x, c.wout, GE_N);
+  float dx[GE_N], out2[GE_N], deriv[GE_N];
+  kern_gelu_forward_train(out2, deriv, c.x, GE_N);
+  EXPECT(memcmp(out2, c.out, sizeof out2) == 0); /* the training forward gives the same bits */
+  kern_gelu_backward(dx, deriv, c.wout, GE_N);
   check k = {"gelu dinp", 0.0, 0, 0};
   probe(&k, c.x, dx, GE_N, 1000, ge_loss, &c);
   check_done(&k);
@@ -194,22 +196,25 @@ static void test_gelu(void) {
 /* ---- attention ----------------------------------------------------------------------------- */
 typedef struct {
   int B, T, C, NH;
-  float *qkv, *att, *out, *wout;
+  float *qkv, *att, *out, *wout, *scratch;
 } at_ctx;
 static double at_loss(void *p) {
   at_ctx *c = p;
-  kern_attention_forward(c->out, c->att, c->qkv, c->B, c->T, c->C, c->NH);
+  kern_attention_forward(c->out, c->att, c->scratch, c->qkv, c->B, c->T, c->C, c->NH);
   return wsum(c->wout, c->out, (size_t)c->B * c->T * c->C);
 }
-/* T below and above KERN_ATT_BLOCK so the blocked causal path (partial last block) is covered. */
+/* Head sizes 4, 8, 12 and 32 (kern_rows4's scalar tail, one and two 8-column vectors, the
+ * 16-column block) and T not a multiple of the 4-row block or of 8, so partial blocks and
+ * columns past T are covered. */
 static void test_attention(int B, int T, int C, int NH) {
-  at_ctx c = {B, T, C, NH, NULL, NULL, NULL, NULL};
+  at_ctx c = {B, T, C, NH, NULL, NULL, NULL, NULL, NULL};
   const size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
   c.qkv = xmalloc_floats(nq);
   c.att = xmalloc_floats((size_t)B * NH * T * T);
   c.out = xmalloc_floats(no);
   c.wout = xmalloc_floats(no);
-  float *dqkv = xmalloc_floats(nq), *scratch = xmalloc_floats((size_t)T * T);
+  c.scratch = xmalloc_floats(kern_attention_scratch(T, C, NH));
+  float *dqkv = xmalloc_floats(nq), *scratch = xmalloc_floats((size_t)T * T + kern_attention_scratch(T, C, NH));
   fill_normal(c.qkv, nq, 1.0f, 0.0f);
   fill_normal(c.wout, no, 1.0f, 0.0f);
   at_loss(&c);
@@ -239,6 +244,12 @@ static void test_attention(int B, int T, int C, int NH) {
   snprintf(name, sizeof name, "attention T=%d forward vs double", T);
   printf("%-34s max abs diff %.3e\n", name, worst);
   EXPECT(worst < 1e-5);
+  { /* inference (no P kept) gives the same bits */
+    float *out2 = xmalloc_floats(no);
+    kern_attention_forward(out2, NULL, c.scratch, c.qkv, B, T, C, NH);
+    EXPECT(memcmp(out2, c.out, sizeof(float) * no) == 0);
+    xfree(&out2);
+  }
   kern_attention_backward(dqkv, scratch, c.wout, c.qkv, c.att, B, T, C, NH);
   /* probe q, k and v entries of every row block */
   snprintf(name, sizeof name, "attention T=%d dqkv", T);
@@ -254,7 +265,7 @@ static void test_attention(int B, int T, int C, int NH) {
     check_entry(&k, dqkv[first], numeric_grad(c.qkv, first, at_loss, &c));
   }
   check_done(&k);
-  xfree(&c.qkv), xfree(&c.att), xfree(&c.out), xfree(&c.wout), xfree(&dqkv), xfree(&scratch);
+  xfree(&c.qkv), xfree(&c.att), xfree(&c.out), xfree(&c.wout), xfree(&dqkv), xfree(&scratch), xfree(&c.scratch);
 }
 
 /* ---- cross-entropy and log-probabilities --------------------------------------------------- */
@@ -624,6 +635,8 @@ int main(void) {
   test_gelu();
   test_attention(2, 8, 16, 2);
   test_attention(1, 70, 8, 2);
+  test_attention(1, 37, 24, 2);
+  test_attention(2, 21, 64, 2);
   test_losses();
   test_encoder();
   test_model(GPT_LM);

@@ -81,12 +81,12 @@ typedef struct {
   float *ln1_rstd; /* (B,T) */
   float *qkv;      /* (B,T,3C) */
   float *atty;     /* (B,T,C) attention output before the projection */
-  float *att;      /* (B,NH,T,T) softmax probabilities */
+  float *att;      /* (B,NH,T,T) softmax probabilities, for backward; NULL for inference */
   float *res2;     /* (B,T,C) residual after attention */
   float *ln2;      /* (B,T,C) */
   float *ln2_mean; /* (B,T) */
   float *ln2_rstd; /* (B,T) */
-  float *fch;      /* (B,T,4C) fc output, GELU input */
+  float *fch;      /* (B,T,4C) fc output, GELU input; training: overwritten by gelu'(input) */
   float *fch_gelu; /* (B,T,4C); = fch for inference (GELU in place, one stream less) */
   float *res3;     /* (B,T,C) residual after the MLP: the layer output */
 } layer_acts;
@@ -110,7 +110,8 @@ struct gpt_acts {
   float *dbuf;        /* (B,T,C) gradient scratch; training only */
   float *dqkv;        /* (B,T,3C) training only */
   float *dfch;        /* (B,T,4C) training only */
-  float *datt;        /* (T,T) attention backward scratch; training only */
+  float *datt;        /* (T,T) + kern_attention_scratch: attention backward scratch; training only */
+  float *attk;        /* (kern_attention_scratch) attention forward scratch */
 };
 
 /* Assigns the views for capacity B x T (base NULL: only counts). Returns floats needed. */
@@ -129,7 +130,8 @@ static size_t acts_layout(struct gpt_acts *a, float *base, gpt_dims d, gpt_kind 
     TAKE(la->ln1_rstd, N);
     TAKE(la->qkv, N * 3 * C);
     TAKE(la->atty, N * C);
-    TAKE(la->att, (size_t)a->B * d.NH * T * T);
+    if (train) TAKE(la->att, (size_t)a->B * d.NH * T * T);
+    else la->att = NULL; /* inference keeps no attention probabilities */
     TAKE(la->res2, N * C);
     TAKE(la->ln2, N * C);
     TAKE(la->ln2_mean, N);
@@ -139,6 +141,7 @@ static size_t acts_layout(struct gpt_acts *a, float *base, gpt_dims d, gpt_kind 
     else la->fch_gelu = la->fch; /* GELU in place: only backward needs its input kept */
     TAKE(la->res3, N * C);
   }
+  TAKE(a->attk, kern_attention_scratch((int)T, d.C, d.NH));
   TAKE(a->encoded, N * C);
   TAKE(a->lnf, N * C);
   TAKE(a->lnf_mean, N);
@@ -156,7 +159,7 @@ static size_t acts_layout(struct gpt_acts *a, float *base, gpt_dims d, gpt_kind 
     TAKE(a->dbuf, N * C);
     TAKE(a->dqkv, N * 3 * C);
     TAKE(a->dfch, N * 4 * C);
-    TAKE(a->datt, T * T);
+    TAKE(a->datt, T * T + kern_attention_scratch((int)T, d.C, d.NH));
   } else {
     a->dout = a->dres = a->dbuf = a->dqkv = a->dfch = a->datt = NULL;
   }
@@ -341,11 +344,12 @@ void gpt_forward(gpt *m, const int *tokens, int B, int T) {
     const size_t lC = (size_t)l * C;
     kern_layernorm_forward(la->ln1, la->ln1_mean, la->ln1_rstd, res, p->ln1_w + lC, p->ln1_b + lC, N, C);
     kern_linear_forward(la->qkv, la->ln1, p->qkv_w + lC * 3 * C, p->qkv_b + 3 * lC, NULL, N, C, 3 * C);
-    kern_attention_forward(la->atty, la->att, la->qkv, B, T, C, d.NH);
+    kern_attention_forward(la->atty, la->att, a->attk, la->qkv, B, T, C, d.NH);
     kern_linear_forward(la->res2, la->atty, p->attproj_w + lC * C, p->attproj_b + lC, res, N, C, C);
     kern_layernorm_forward(la->ln2, la->ln2_mean, la->ln2_rstd, la->res2, p->ln2_w + lC, p->ln2_b + lC, N, C);
     kern_linear_forward(la->fch, la->ln2, p->fc_w + lC * 4 * C, p->fc_b + 4 * lC, NULL, N, C, 4 * C);
-    kern_gelu_forward(la->fch_gelu, la->fch, (long)N * 4 * C);
+    if (la->fch_gelu != la->fch) kern_gelu_forward_train(la->fch_gelu, la->fch, la->fch, (long)N * 4 * C);
+    else kern_gelu_forward(la->fch_gelu, la->fch, (long)N * 4 * C);
     kern_linear_forward(la->res3, la->fch_gelu, p->fcproj_w + lC * 4 * C, p->fcproj_b + lC, la->res2, N,
                         4 * C, C);
     res = la->res3;
@@ -400,7 +404,7 @@ void gpt_backward_heads(gpt *m, const float *dlogits, const float *dscalar) {
     /* MLP: dres is d(res3) */
     kern_linear_backward(a->dfch, g->fcproj_w + lC * 4 * C, g->fcproj_b + lC, a->dres, la->fch_gelu,
                          p->fcproj_w + lC * 4 * C, N, 4 * C, C);
-    kern_gelu_backward(a->dfch, la->fch, a->dfch, (long)N * 4 * C);
+    kern_gelu_backward(a->dfch, la->fch, a->dfch, (long)N * 4 * C); /* fch holds gelu' */
     kern_linear_backward(a->dbuf, g->fc_w + lC * 4 * C, g->fc_b + 4 * lC, a->dfch, la->ln2,
                          p->fc_w + lC * 4 * C, N, C, 4 * C);
     kern_layernorm_backward(a->dres, g->ln2_w + lC, g->ln2_b + lC, a->dbuf, la->res2, p->ln2_w + lC,

@@ -1,9 +1,9 @@
 /* kernels: GPT layer forward/backward pairs (see kernels.h for conventions).
  *
- * Performance notes: the products are cblas_sgemm calls; attention reads Q, K and V in place
- * from the fused qkv rows (leading dimension 3C) and writes its output with leading
- * dimension C, so no transposes or copies are made. Causal attention is computed in row
- * blocks of KERN_ATT_BLOCK so that only the blocks on or below the diagonal are multiplied.
+ * Performance notes: the linear layers are cblas_sgemm calls; attention reads Q, K and V in
+ * place from the fused qkv rows (leading dimension 3C), copies one head's K or V transposed
+ * into a small panel, and multiplies in blocks of KERN_ATT_ROWS rows with kern_rows4, so only
+ * the columns on or below the diagonal (rounded up to 8) are computed.
  * Loops that reduce use KERN_LANES partial sums so -O3 vectorizes them without -ffast-math.
  * Every public function is KERN_HOT (kernels.h): a baseline and an x86-64-v3 clone.
  */
@@ -121,53 +121,90 @@ KERN_HOT void kern_gelu_forward(float *out, const float *inp, long n) {
   }
 }
 
-KERN_HOT void kern_gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
+/* d/dx of 0.5 x (1 + tanh(u)), given th = tanh(u) */
+static inline float gelu_deriv(float x, float th) {
+  float du = GELU_K * fmaf(3.0f * GELU_A * x, x, 1.0f);
+  return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
+}
+
+KERN_HOT void kern_gelu_forward_train(float *out, float *deriv, const float *inp, long n) {
   for (long i = 0; i < n; i++) {
     float x = inp[i];
     float th = gelu_tanh(x);
-    float du = GELU_K * fmaf(3.0f * GELU_A * x, x, 1.0f);
-    float d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
-    dinp[i] = dout[i] * d;
+    out[i] = 0.5f * x * (1.0f + th);
+    deriv[i] = gelu_deriv(x, th);
   }
+}
+
+KERN_HOT void kern_gelu_backward(float *dinp, const float *deriv, const float *dout, long n) {
+  for (long i = 0; i < n; i++) dinp[i] = dout[i] * deriv[i];
 }
 
 /* ---- attention ----------------------------------------------------------------------------- */
 
-KERN_HOT void kern_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
-  const int hs = C / NH, C3 = 3 * C;
+/* panel[e*Tp + j] = X[j*ld + e] for e < hs, j < T; zero for T <= j < Tp (Tp = T rounded up to 8) */
+static inline __attribute__((always_inline)) void transpose_head(float *panel, const float *X, long ld, int T, int hs) {
+  const int Tp = (T + 7) / 8 * 8;
+  int j0 = 0;
+  for (; j0 + 8 <= T; j0 += 8) { /* 8 rows at a time: each panel row gets one 8-float store */
+    const float *x = X + (size_t)j0 * ld;
+    for (int e = 0; e < hs; e++)
+      v8_store(panel + (size_t)e * Tp + j0, (v8f){x[e], x[ld + e], x[2 * ld + e], x[3 * ld + e], x[4 * ld + e],
+                                                  x[5 * ld + e], x[6 * ld + e], x[7 * ld + e]});
+  }
+  for (int e = 0; e < hs; e++)
+    for (int j = j0; j < Tp; j++) panel[(size_t)e * Tp + j] = j < T ? X[(size_t)j * ld + e] : 0.0f;
+}
+
+/* Columns a causal block of rows i0..i0+nr-1 computes: 0..i0+nr-1, rounded up to 8, at most T. */
+static inline int block_cols(int i0, int nr, int T) {
+  const int n = (i0 + nr + 7) / 8 * 8;
+  return n < T ? n : T;
+}
+
+/* Softmax of row[0..n) in place, zeros in row[n..ncol). The loops run over all ncol entries
+ * (a multiple of 8 unless it is T), the ones past the diagonal masked, so they vectorize
+ * without a scalar tail for every odd n. */
+static inline __attribute__((always_inline)) void softmax_causal_row(float *row, int n, int ncol) {
+  for (int j = n; j < ncol; j++) row[j] = -INFINITY;
+  const float mx = kern_max(row, ncol);
+  for (int j = 0; j < ncol; j++) row[j] = kern_expf(row[j] - mx);
+  for (int j = n; j < ncol; j++) row[j] = 0.0f;
+  const float inv = 1.0f / kern_sum(row, ncol);
+  for (int j = 0; j < ncol; j++) row[j] *= inv;
+}
+
+KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, const float *qkv, int B, int T, int C,
+                                     int NH) {
+  const int hs = C / NH, C3 = 3 * C, Tp = (T + 7) / 8 * 8;
   const float scale = 1.0f / sqrtf((float)hs);
+  float *kt = scratch; /* (hs, Tp) this head's keys, transposed */
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++) {
       const float *q = qkv + (size_t)b * T * C3 + h * hs;
       const float *k = q + C;
       const float *v = q + 2 * C;
-      float *p = att + ((size_t)b * NH + h) * T * T;
       float *o = out + (size_t)b * T * C + h * hs;
-      for (int i0 = 0; i0 < T; i0 += KERN_ATT_BLOCK) {
-        const int i1 = i0 + KERN_ATT_BLOCK < T ? i0 + KERN_ATT_BLOCK : T, nr = i1 - i0;
-        float *pb = p + (size_t)i0 * T;
-        /* S[i0:i1, 0:i1] = scale Q[i0:i1] K[0:i1]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, i1, hs, scale, q + (size_t)i0 * C3,
-                    C3, k, C3, 0.0f, pb, T);
-        for (int i = i0; i < i1; i++) {
-          float *row = p + (size_t)i * T;
-          const int n = i + 1;
-          const float mx = kern_max(row, n);
-          const float inv = 1.0f / kern_exp_sum(row, mx, n);
-          for (int j = 0; j < n; j++) row[j] *= inv;
-          for (int j = n; j < i1; j++) row[j] = 0.0f;
-        }
-        /* O[i0:i1] = P[i0:i1, 0:i1] V[0:i1] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hs, i1, 1.0f, pb, T, v, C3, 0.0f,
-                    o + (size_t)i0 * C, C);
+      transpose_head(kt, k, C3, T, hs);
+      for (int i0 = 0; i0 < T; i0 += KERN_ATT_ROWS) {
+        const int nr = T - i0 < KERN_ATT_ROWS ? T - i0 : KERN_ATT_ROWS, ncol = block_cols(i0, nr, T);
+        /* P's rows i0..i0+nr-1: kept in att for backward, or in the scratch after K^T (inference) */
+        float *pb = att ? att + (((size_t)b * NH + h) * T + i0) * T : kt + (size_t)hs * Tp;
+        /* S[i0:i0+nr, 0:ncol] = scale Q K^T, then each row's softmax over 0..i and zeros after */
+        kern_rows4(pb, T, q + (size_t)i0 * C3, C3, 1, kt, Tp, nr, 0, hs, ncol, scale);
+        for (int i = i0; i < i0 + nr; i++) softmax_causal_row(pb + (size_t)(i - i0) * T, i + 1, ncol);
+        /* O[i0:i0+nr] = P[i0:i0+nr, 0:i0+nr] V[0:i0+nr] */
+        kern_rows4(o + (size_t)i0 * C, C, pb, T, 1, v, C3, nr, 0, i0 + nr, hs, 1.0f);
       }
     }
 }
 
 KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
-                             const float *att, int B, int T, int C, int NH) {
-  const int hs = C / NH, C3 = 3 * C;
+                                      const float *att, int B, int T, int C, int NH) {
+  const int hs = C / NH, C3 = 3 * C, Tp = (T + 7) / 8 * 8;
   const float scale = 1.0f / sqrtf((float)hs);
+  float *ds = scratch;                   /* (T,T) dP, then dS in place: P's layout */
+  float *vt = scratch + (size_t)T * T;   /* (hs, Tp) this head's values, transposed */
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++) {
       const float *q = qkv + (size_t)b * T * C3 + h * hs;
@@ -178,35 +215,29 @@ KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *
       float *dv = dq + 2 * C;
       const float *p = att + ((size_t)b * NH + h) * T * T;
       const float *dO = dout + (size_t)b * T * C + h * hs;
-      float *ds = scratch; /* dP, then dS in place: same block layout as P */
-      for (int i0 = 0; i0 < T; i0 += KERN_ATT_BLOCK) {
-        const int i1 = i0 + KERN_ATT_BLOCK < T ? i0 + KERN_ATT_BLOCK : T, nr = i1 - i0;
-        float *dsb = ds + (size_t)i0 * T;
-        /* dP[i0:i1, 0:i1] = dO[i0:i1] V[0:i1]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, i1, hs, 1.0f, dO + (size_t)i0 * C, C,
-                    v, C3, 0.0f, dsb, T);
-        /* softmax backward: dS = P (dP - sum_j P dP), zero above the diagonal */
-        for (int i = i0; i < i1; i++) {
-          const float *prow = p + (size_t)i * T;
+      transpose_head(vt, v, C3, T, hs);
+      for (int i0 = 0; i0 < T; i0 += KERN_ATT_ROWS) {
+        const int nr = T - i0 < KERN_ATT_ROWS ? T - i0 : KERN_ATT_ROWS, ncol = block_cols(i0, nr, T);
+        /* dP[i0:i0+nr, 0:ncol] = dO V^T */
+        kern_rows4(ds + (size_t)i0 * T, T, dO + (size_t)i0 * C, C, 1, vt, Tp, nr, 0, hs, ncol, 1.0f);
+        /* softmax backward: dS = P (dP - sum_j P dP) on and below the diagonal, zeros after */
+        for (int i = i0; i < i0 + nr; i++) {
+          const float *prow = p + (size_t)i * T; /* zero from i+1 to ncol: so is dS */
           float *row = ds + (size_t)i * T;
-          const int n = i + 1;
-          const float dot = kern_dot(prow, row, n);
-          for (int j = 0; j < n; j++) row[j] = prow[j] * (row[j] - dot);
-          for (int j = n; j < i1; j++) row[j] = 0.0f;
+          const float dot = kern_dot(prow, row, ncol);
+          for (int j = 0; j < ncol; j++) row[j] = prow[j] * (row[j] - dot);
         }
-        /* dQ[i0:i1] = scale dS[i0:i1, 0:i1] K[0:i1] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hs, i1, scale, dsb, T, k, C3, 0.0f,
-                    dq + (size_t)i0 * C3, C3);
+        /* dQ[i0:i0+nr] = scale dS[i0:i0+nr, 0:i0+nr] K[0:i0+nr] */
+        kern_rows4(dq + (size_t)i0 * C3, C3, ds + (size_t)i0 * T, T, 1, k, C3, nr, 0, i0 + nr, hs, scale);
       }
-      /* column blocks: key/value rows c0:c1 receive from query rows c0:T */
-      for (int c0 = 0; c0 < T; c0 += KERN_ATT_BLOCK) {
-        const int c1 = c0 + KERN_ATT_BLOCK < T ? c0 + KERN_ATT_BLOCK : T, nc = c1 - c0, nq = T - c0;
-        /* dK[c0:c1] = scale dS[c0:T, c0:c1]^T Q[c0:T] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nc, hs, nq, scale, ds + (size_t)c0 * T + c0,
-                    T, q + (size_t)c0 * C3, C3, 0.0f, dk + (size_t)c0 * C3, C3);
-        /* dV[c0:c1] = P[c0:T, c0:c1]^T dO[c0:T] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nc, hs, nq, 1.0f, p + (size_t)c0 * T + c0, T,
-                    dO + (size_t)c0 * C, C, 0.0f, dv + (size_t)c0 * C3, C3);
+      /* key/value rows c0..c0+nr-1 receive from query rows c0..T-1 (dS and P are zero above the
+       * diagonal inside the block) */
+      for (int c0 = 0; c0 < T; c0 += KERN_ATT_ROWS) {
+        const int nr = T - c0 < KERN_ATT_ROWS ? T - c0 : KERN_ATT_ROWS;
+        /* dK[c0:c0+nr] = scale dS[c0:T, c0:c0+nr]^T Q[c0:T] */
+        kern_rows4(dk + (size_t)c0 * C3, C3, ds + c0, 1, T, q, C3, nr, c0, T, hs, scale);
+        /* dV[c0:c0+nr] = P[c0:T, c0:c0+nr]^T dO[c0:T] */
+        kern_rows4(dv + (size_t)c0 * C3, C3, p + c0, 1, T, dO, C, nr, c0, T, hs, 1.0f);
       }
     }
 }

@@ -65,6 +65,111 @@ static inline float kern_expf(float x) {
   return p * scale;
 }
 
+/* ---- 8-float vectors ------------------------------------------------------------------------
+ * GCC vector extensions: one AVX register in the x86-64-v3 clone, two SSE registers in the
+ * baseline one. Every multiply-add is an explicit per-lane fmaf (v8_fma), so both clones give
+ * the same bits; the v8f helpers are static inline, so no vector crosses a call. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* The v8f helpers are static and inlined: no vector crosses a call, so GCC's note that an AVX
+ * vector return changes the ABI of the baseline (non-AVX) clone does not apply. GCC emits it
+ * when the file is finished, so the pragma covers the rest of the file (no pop). */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+#if defined(__clang__)
+#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8i){__VA_ARGS__})
+#endif
+
+static inline v8f v8_load(const float *p) {
+  v8f v;
+  memcpy(&v, p, sizeof v); /* unaligned load */
+  return v;
+}
+
+static inline void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+
+/* a * b + c rounded once per lane, spelled out rather than left to contraction so that the
+ * baseline clone (libm fmaf) and the x86-64-v3 clone (one vfmadd) give the same bits. */
+static inline v8f v8_fma(v8f a, v8f b, v8f c) {
+  v8f r;
+  for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
+  return r;
+}
+static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+
+/* r[i] = sum of the 8 lanes of a_i */
+static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6, v8f a7) {
+#define PAIR_SUM(x, y) (V8_SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + V8_SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15))
+#define QUAD_SUM(x, y) (V8_SHUFFLE(x, y, 0, 1, 8, 9, 4, 5, 12, 13) + V8_SHUFFLE(x, y, 2, 3, 10, 11, 6, 7, 14, 15))
+  v8f u = QUAD_SUM(PAIR_SUM(a0, a1), PAIR_SUM(a2, a3));
+  v8f w = QUAD_SUM(PAIR_SUM(a4, a5), PAIR_SUM(a6, a7));
+#undef PAIR_SUM
+#undef QUAD_SUM
+  return V8_SHUFFLE(u, w, 0, 1, 2, 3, 8, 9, 10, 11) + V8_SHUFFLE(u, w, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
+
+/* Up to 4 rows of a small matrix product, the building block of causal attention:
+ *   out[r*ldo + j] = alpha * sum_{k=k0}^{k1-1} A[r*ars + k*acs] * B[k*ldb + j],  r < nr, j < N.
+ * A is read through strides, so the same block serves A, A^T and a row of a (T,T) matrix; B's
+ * rows are contiguous. Each element is one fmaf chain in increasing k, then one multiply by
+ * alpha, whatever the vector width, the block or the CPU (OpenBLAS's order is its own and
+ * depends on the kernel it picked). Registers: 4 rows x 16 columns of accumulators, the B row
+ * segment loaded once per k and each A entry broadcast once per k. Always inlined: a copy
+ * outside the KERN_HOT caller would be compiled for the baseline target (libm fmaf per lane). */
+static inline __attribute__((always_inline)) void kern_rows4(float *out, long ldo, const float *A, long ars, long acs, const float *B,
+                              long ldb, int nr, int k0, int k1, int N, float alpha) {
+  const float *a0 = A, *a1 = A + (nr > 1 ? ars : 0), *a2 = A + (nr > 2 ? 2 * ars : 0),
+              *a3 = A + (nr > 3 ? 3 * ars : 0); /* missing rows repeat row 0 and are not stored */
+  const v8f va = v8_splat(alpha);
+  int j = 0;
+  for (; j + 16 <= N; j += 16) {
+    v8f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+    for (int k = k0; k < k1; k++) {
+      const float *b = B + (long)k * ldb + j;
+      const v8f b0 = v8_load(b), b1 = v8_load(b + 8);
+      const long ak = (long)k * acs;
+      v8f x = v8_splat(a0[ak]);
+      c00 = v8_fma(x, b0, c00), c01 = v8_fma(x, b1, c01);
+      x = v8_splat(a1[ak]);
+      c10 = v8_fma(x, b0, c10), c11 = v8_fma(x, b1, c11);
+      x = v8_splat(a2[ak]);
+      c20 = v8_fma(x, b0, c20), c21 = v8_fma(x, b1, c21);
+      x = v8_splat(a3[ak]);
+      c30 = v8_fma(x, b0, c30), c31 = v8_fma(x, b1, c31);
+    }
+    float *o = out + j;
+    v8_store(o, c00 * va), v8_store(o + 8, c01 * va);
+    if (nr > 1) v8_store(o + ldo, c10 * va), v8_store(o + ldo + 8, c11 * va);
+    if (nr > 2) v8_store(o + 2 * ldo, c20 * va), v8_store(o + 2 * ldo + 8, c21 * va);
+    if (nr > 3) v8_store(o + 3 * ldo, c30 * va), v8_store(o + 3 * ldo + 8, c31 * va);
+  }
+  for (; j + 8 <= N; j += 8) {
+    v8f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+    for (int k = k0; k < k1; k++) {
+      const v8f b0 = v8_load(B + (long)k * ldb + j);
+      const long ak = (long)k * acs;
+      c0 = v8_fma(v8_splat(a0[ak]), b0, c0), c1 = v8_fma(v8_splat(a1[ak]), b0, c1);
+      c2 = v8_fma(v8_splat(a2[ak]), b0, c2), c3 = v8_fma(v8_splat(a3[ak]), b0, c3);
+    }
+    float *o = out + j;
+    v8_store(o, c0 * va);
+    if (nr > 1) v8_store(o + ldo, c1 * va);
+    if (nr > 2) v8_store(o + 2 * ldo, c2 * va);
+    if (nr > 3) v8_store(o + 3 * ldo, c3 * va);
+  }
+  for (; j < N; j++)
+    for (int r = 0; r < nr; r++) {
+      float s = 0.0f;
+      for (int k = k0; k < k1; k++) s = fmaf(A[r * ars + (long)k * acs], B[(long)k * ldb + j], s);
+      out[r * ldo + j] = s * alpha;
+    }
+}
+
 /* Sum and maximum of x[0..n) with KERN_LANES partial results (vectorizes without fast-math).
  * Inline, so that each KERN_HOT caller vectorizes them for its own target. */
 static inline float kern_sum(const float *x, int n) {
@@ -162,27 +267,40 @@ void kern_linear_backward(float *dinp,       // (N,C) overwritten, or NULL
 void kern_gelu_forward(float *out,       // (n)
                        const float *inp, // (n)
                        long n);
-/* dinp = dout * gelu'(inp), overwritten; dinp may alias dout. */
-void kern_gelu_backward(float *dinp,       // (n)
-                        const float *inp,  // (n) the GELU input saved by forward
-                        const float *dout, // (n)
+/* The training forward: out as kern_gelu_forward (the same bits) and deriv = gelu'(inp), which
+ * is all backward needs of the input, so backward recomputes no tanh. deriv may alias inp. */
+void kern_gelu_forward_train(float *out,       // (n)
+                             float *deriv,     // (n) gelu'(inp)
+                             const float *inp, // (n)
+                             long n);
+/* dinp = dout * deriv (deriv from kern_gelu_forward_train), overwritten; dinp may alias dout. */
+void kern_gelu_backward(float *dinp,        // (n)
+                        const float *deriv, // (n) gelu'(inp) saved by the training forward
+                        const float *dout,  // (n)
                         long n);
 
 /* Causal multi-head self-attention on the fused qkv rows (q | k | v, head h at columns
  * h*hs..(h+1)*hs of each). Per (b,h): S = Q K^T / sqrt(hs) on and below the diagonal,
  * P = softmax(S) row-wise, out = P V. Q, K and V are read in place with leading dimension 3C.
- * att keeps P for backward: row i holds P[i, 0..i] and zeros up to the end of i's row block
- * (KERN_ATT_BLOCK); entries right of that are not written. */
-#ifndef KERN_ATT_BLOCK
-#define KERN_ATT_BLOCK 64 /* rows per causal block (tuned on C 128..256, T 128..256) */
-#endif
+ * The products are kern_rows4 blocks of KERN_ATT_ROWS query rows (not sgemm: with hs = 32 or
+ * 64 OpenBLAS spends more time packing than multiplying; here each element's sum has one fixed
+ * order on every CPU). att keeps P for backward: row i holds P[i, 0..i] and zeros up to the end
+ * of its block's columns (i rounded up past its block, to a multiple of 8, at most T); entries
+ * right of that are not written. att NULL (inference): P is not kept, its rows live in the scratch.
+ * scratch holds one head's K^T (forward) or V^T (backward). */
+#define KERN_ATT_ROWS 4 /* query rows per block: kern_rows4's */
+/* Floats of attention scratch: forward's K^T panel; backward's dP/dS (T,T) comes on top. */
+static inline size_t kern_attention_scratch(int T, int C, int NH) {
+  return (size_t)(C / NH) * (size_t)((T + 7) / 8 * 8) + (size_t)KERN_ATT_ROWS * (size_t)T;
+}
 void kern_attention_forward(float *out,       // (B,T,C)
-                            float *att,       // (B,NH,T,T)
+                            float *att,       // (B,NH,T,T) or NULL
+                            float *scratch,   // (kern_attention_scratch)
                             const float *qkv, // (B,T,3C)
                             int B, int T, int C, int NH);
-/* dqkv overwritten. scratch holds dP and dS of one (b,h). */
+/* dqkv overwritten. scratch holds dP and dS of one (b,h), then V^T. */
 void kern_attention_backward(float *dqkv,       // (B,T,3C) overwritten
-                             float *scratch,    // (T,T)
+                             float *scratch,    // (T*T + kern_attention_scratch)
                              const float *dout, // (B,T,C)
                              const float *qkv,  // (B,T,3C)
                              const float *att,  // (B,NH,T,T) from forward
