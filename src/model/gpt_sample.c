@@ -301,6 +301,9 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
     for (int i = 0; i < n; i++) {
       size_t slot = (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
+      if (i + 1 < n) /* the next row's first keys: attend_row_v8 prefetches ahead only within its slot */
+        for (int t = 0; t < ATT_PREFETCH && t <= posv[i + 1]; t += 8)
+          prefetch_rows(Kl + (size_t)act[i + 1] * T * Cs + (size_t)t * Cs, Cs);
       if ((C / NH) % 8 == 0)
         attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
       else
