@@ -53,7 +53,7 @@ static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
   TAKE(mean, Bs);                /* (rows) LayerNorm statistics (unused after the call) */
   TAKE(rstd, Bs);                /* (rows) */
   TAKE(logits, Bslots * (size_t)d.V); /* (B,V) */
-  TAKE(scores, (size_t)d.NH * (size_t)d.T + 2 * C); /* (NH,T) attention weights of one row, (2,C) sums */
+  TAKE(scores, (size_t)d.NH * (size_t)((d.T + 7) / 8 * 8) + 2 * C); /* (NH,Tp) weights of one row, (2,C) sums */
   TAKE(probs, (size_t)d.V);      /* (V) sampling distribution of one row */
   TAKE(heap, (size_t)d.V);       /* (V) int: candidate order for top-k / top-p */
   TAKE(tok, Bs);                 /* (rows) int: token fed, per row */
@@ -64,6 +64,15 @@ static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
 #undef TAKE
   s.total = o;
   return s;
+}
+
+/* Keys are cached in tiles of 8 positions, (Tt, C, 8) per slot with Tt = ceil(T/8): key (t, c)
+ * is at tile t/8, offset c*8 + t%8, so attention reads 8 positions' scores as one vector.
+ * Values keep the (T, C) layout. Floats per slot of keys: */
+static size_t kv_key_slot(gpt_dims d) { return (size_t)((d.T + 7) / 8) * 8 * (size_t)d.C; }
+/* &key(t, c) of a slot's tiles; the next channel is 8 floats on */
+static inline const float *kv_key_at(const float *K, int t, int c, int C) {
+  return K + (size_t)(t / 8) * 8 * (size_t)C + (size_t)c * 8 + (size_t)(t % 8);
 }
 
 /* Rows per forward call of a cache for B slots: enough for every position of a few prompts at
@@ -79,17 +88,17 @@ static int kv_create_rows(gpt_kvcache *kv, const gpt *m, int B, int rows) {
   REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
   REQUIRE(d.L >= 1 && d.C >= 1 && d.T >= 1 && d.NH >= 1 && d.C % d.NH == 0 && d.V == GPT_VOCAB,
           "gpt_kv_create: invalid model dims (L=%d C=%d T=%d NH=%d V=%d)", d.L, d.C, d.T, d.NH, d.V);
-  size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C;
+  size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C, nk = (size_t)d.L * (size_t)B * kv_key_slot(d);
   kv->d = d;
   kv->B = B;
   kv->rows = rows;
-  kv->k = xmalloc_floats(n);
+  kv->k = xmalloc_floats(nk);
   kv->v = xmalloc_floats(n);
   scratch_layout s = scratch_plan(d, B, rows);
   kv->scratch_n = s.total;
   kv->scratch = xmalloc_floats(s.total);
   /* Touch every page now: first-touch page faults inside generation cost ~10% of a run. */
-  memset(kv->k, 0, n * sizeof(float));
+  memset(kv->k, 0, nk * sizeof(float));
   memset(kv->v, 0, n * sizeof(float));
   memset(kv->scratch, 0, s.total * sizeof(float));
   return OO_OK;
@@ -109,15 +118,6 @@ void gpt_kv_free(gpt_kvcache *kv) {
 
 /* ---- kernels (one row at a time) ------------------------------------------------------- */
 
-/* Attention of one query row over a cache slot. The (t, head) dot products are short (hs
- * floats), and without -ffast-math GCC will not reassociate a reduction, so a plain loop is a
- * serial chain of hs FMAs per score. Instead 8 time steps are computed at once in 8-float
- * vectors (GCC vector extensions: one AVX register in the x86-64-v3 clone,
- * two SSE registers in the baseline one, NEON elsewhere) and reduced together by a fixed shuffle
- * tree (hsum8x8); the order of additions is fixed and every multiply-add is an explicit fmaf
- * (v8_fma), so results are deterministic, do not depend on the batch and are the same in both
- * clones. Heads whose size is not a multiple of 8 take the scalar path (attend_row_scalar). */
-
 /* softmax in place over s[0..n) */
 static inline void softmax_inplace(float *s, int n) {
   float mx = kern_max(s, n);
@@ -126,6 +126,7 @@ static inline void softmax_inplace(float *s, int n) {
 }
 
 #define ATT_PREFETCH 16 /* rows ahead that attend_row_v8 asks for */
+#define ATT_VROWS 8    /* value rows per block of the output pass (even: E and O alternate) */
 
 /* Prefetch of 8 rows of C floats with the non-temporal hint: the cache of 64 sequences is read
  * once per step and is much larger than L3, so streaming it through the cache hierarchy only
@@ -136,60 +137,82 @@ static inline void prefetch_rows(const float *p, size_t C) {
 }
 
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
- * q (C) is the row's query; K, V point at the slot's (T,C) cache; out (C).
- * Both passes stream the slot's rows in order, every head at once, so the cache is read as one
- * contiguous run per pass: the time here is memory traffic (the cache of 64 sequences does not
- * fit in L3), and a head-by-head pass read 2 of every 16 cache lines per row, NH times over
- * (6% faster at C256 T256, 5% at C128 T128 on a shared Zen 4). The arithmetic is the
- * head-by-head one reordered, not changed: a score is 8 lanes of FMAs over its head's columns
- * reduced by hsum8x8 (or hsum8 for the last n % 8), and each output column is the FMA chain over
- * even t plus the chain over odd t, each in increasing t. */
-KERN_HOT static void attend_row_v8(float *out,                     // (C)
-                                   const float *q,                 // (C)
-                                   const float *K, const float *V, // (T,C) of this slot and layer
-                                   float *scores,                  // (NH,T) scratch, then (2,C)
+ * q (C) is the row's query; K points at the slot's keys in tiles of 8 positions (kv_key_at),
+ * V at its (T,C) values; out (C). Scores: a tile is (C, 8), so the 8 positions of a tile are
+ * the 8 lanes of one vector and a score is one fmaf chain over its head's channels in increasing
+ * order, with no horizontal sums (a (T,C) key layout needed a shuffle tree per 8 scores, and
+ * was the slower half of this function). Both passes stream the slot's memory in order, every
+ * head at once: the time here is memory traffic (the cache of 64 sequences does not fit in L3).
+ * Each output column is the FMA chain over even t plus the chain over odd t, each in
+ * increasing t. Results do not depend on the batch, the position's neighbours or the CPU. */
+KERN_HOT static void attend_row_v8(float *out,     // (C)
+                                   const float *q, // (C)
+                                   const float *K, // (Tt,C,8) key tiles of this slot and layer
+                                   const float *V, // (T,C) values of this slot and layer
+                                   float *scores,  // (NH,Tp) scratch, then (2,C)
                                    int pos, int C, int NH, int T) {
-  const int hs = C / NH, n = pos + 1;
+  const int hs = C / NH, n = pos + 1, Tp = (T + 7) / 8 * 8;
   const float scale = 1.0f / sqrtf((float)hs);
   const size_t Cs = (size_t)C;
-  int t = 0;
-  for (; t + 8 <= n; t += 8) {
-    const float *k = K + (size_t)t * Cs;
+  const v8f vs = v8_splat(scale);
+  for (int t = 0; t < n; t += 8) {
+    const float *k = K + (size_t)t * Cs; /* tile t/8: (C, 8) */
     prefetch_rows(t + ATT_PREFETCH < n ? k + ATT_PREFETCH * Cs : V + (size_t)(t + ATT_PREFETCH - n) * Cs, Cs);
-    for (int h = 0; h < NH; h++) {
-      v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-      for (int j = h * hs; j < (h + 1) * hs; j += 8) {
-        v8f qv = v8_load(q + j);
-        a0 = v8_fma(qv, v8_load(k + j), a0);
-        a1 = v8_fma(qv, v8_load(k + Cs + j), a1);
-        a2 = v8_fma(qv, v8_load(k + 2 * Cs + j), a2);
-        a3 = v8_fma(qv, v8_load(k + 3 * Cs + j), a3);
-        a4 = v8_fma(qv, v8_load(k + 4 * Cs + j), a4);
-        a5 = v8_fma(qv, v8_load(k + 5 * Cs + j), a5);
-        a6 = v8_fma(qv, v8_load(k + 6 * Cs + j), a6);
-        a7 = v8_fma(qv, v8_load(k + 7 * Cs + j), a7);
+    int h = 0;
+    for (; h + 4 <= NH; h += 4) { /* four heads' chains at once: one chain alone waits on each fmaf */
+      const float *k0 = k + (size_t)h * hs * 8, *q0 = q + (size_t)h * hs;
+      const size_t ks = (size_t)hs * 8;
+      v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      for (int c = 0; c < hs; c++) {
+        a0 = v8_fma(v8_splat(q0[c]), v8_load(k0 + (size_t)c * 8), a0);
+        a1 = v8_fma(v8_splat(q0[hs + c]), v8_load(k0 + ks + (size_t)c * 8), a1);
+        a2 = v8_fma(v8_splat(q0[2 * hs + c]), v8_load(k0 + 2 * ks + (size_t)c * 8), a2);
+        a3 = v8_fma(v8_splat(q0[3 * hs + c]), v8_load(k0 + 3 * ks + (size_t)c * 8), a3);
       }
-      v8_store(scores + (size_t)h * T + t, hsum8x8(a0, a1, a2, a3, a4, a5, a6, a7) * scale);
+      float *sc = scores + (size_t)h * Tp + t; /* lanes past pos are never read */
+      v8_store(sc, a0 * vs), v8_store(sc + Tp, a1 * vs), v8_store(sc + 2 * Tp, a2 * vs), v8_store(sc + 3 * Tp, a3 * vs);
+    }
+    for (; h < NH; h++) {
+      const float *kh = k + (size_t)h * hs * 8, *qh = q + (size_t)h * hs;
+      v8f a = {0};
+      for (int c = 0; c < hs; c++) a = v8_fma(v8_splat(qh[c]), v8_load(kh + (size_t)c * 8), a);
+      v8_store(scores + (size_t)h * Tp + t, a * vs);
     }
   }
-  for (; t < n; t++)
-    for (int h = 0; h < NH; h++) {
-      v8f a = {0};
-      for (int j = h * hs; j < (h + 1) * hs; j += 8) a = v8_fma(v8_load(q + j), v8_load(K + (size_t)t * Cs + j), a);
-      scores[(size_t)h * T + t] = hsum8(a) * scale;
-    }
-  for (int h = 0; h < NH; h++) softmax_inplace(scores + (size_t)h * T, n);
+  for (int h = 0; h < NH; h++) softmax_inplace(scores + (size_t)h * Tp, n);
   /* out = E + O, E (O) the FMA chains over even (odd) t, kept in the scratch between blocks of 8
    * rows and in registers for 32 columns within one */
-  float *E = scores + (size_t)NH * T, *O = E + Cs;
+  float *E = scores + (size_t)NH * Tp, *O = E + Cs;
   memset(E, 0, 2 * Cs * sizeof(float));
-  for (int t0 = 0; t0 < n; t0 += 8) {
-    const int t1 = t0 + 8 < n ? t0 + 8 : n;
-    if (t0 + 8 + ATT_PREFETCH <= n) prefetch_rows(V + (size_t)(t0 + ATT_PREFETCH) * Cs, Cs);
+  for (int t0 = 0; t0 < n; t0 += ATT_VROWS) {
+    const int t1 = t0 + ATT_VROWS < n ? t0 + ATT_VROWS : n;
+    for (int r = t0 + ATT_PREFETCH; r < t1 + ATT_PREFETCH && r + 8 <= n; r += 8) prefetch_rows(V + (size_t)r * Cs, Cs);
     int c = 0;
+    if (hs % 32 == 0) /* a 32-column block lies in one head: one weight per row for all four vectors */
+      for (; c + 32 <= C; c += 32) {
+        const float *s0 = scores + (size_t)(c / hs) * Tp;
+        v8f e0 = v8_load(E + c), e1 = v8_load(E + c + 8), e2 = v8_load(E + c + 16), e3 = v8_load(E + c + 24);
+        v8f o0 = v8_load(O + c), o1 = v8_load(O + c + 8), o2 = v8_load(O + c + 16), o3 = v8_load(O + c + 24);
+        const float *v = V + (size_t)t0 * Cs + c;
+        int i = t0;
+        for (; i + 2 <= t1; i += 2, v += 2 * Cs) {
+          const v8f x = v8_splat(s0[i]), y = v8_splat(s0[i + 1]);
+          e0 = v8_fma(x, v8_load(v), e0), e1 = v8_fma(x, v8_load(v + 8), e1);
+          e2 = v8_fma(x, v8_load(v + 16), e2), e3 = v8_fma(x, v8_load(v + 24), e3);
+          o0 = v8_fma(y, v8_load(v + Cs), o0), o1 = v8_fma(y, v8_load(v + Cs + 8), o1);
+          o2 = v8_fma(y, v8_load(v + Cs + 16), o2), o3 = v8_fma(y, v8_load(v + Cs + 24), o3);
+        }
+        if (i < t1) { /* the last row of an odd n: an even t */
+          const v8f x = v8_splat(s0[i]);
+          e0 = v8_fma(x, v8_load(v), e0), e1 = v8_fma(x, v8_load(v + 8), e1);
+          e2 = v8_fma(x, v8_load(v + 16), e2), e3 = v8_fma(x, v8_load(v + 24), e3);
+        }
+        v8_store(E + c, e0), v8_store(E + c + 8, e1), v8_store(E + c + 16, e2), v8_store(E + c + 24, e3);
+        v8_store(O + c, o0), v8_store(O + c + 8, o1), v8_store(O + c + 16, o2), v8_store(O + c + 24, o3);
+      }
     for (; c + 32 <= C; c += 32) {
-      const float *s0 = scores + (size_t)(c / hs) * T, *s1 = scores + (size_t)((c + 8) / hs) * T;
-      const float *s2 = scores + (size_t)((c + 16) / hs) * T, *s3 = scores + (size_t)((c + 24) / hs) * T;
+      const float *s0 = scores + (size_t)(c / hs) * Tp, *s1 = scores + (size_t)((c + 8) / hs) * Tp;
+      const float *s2 = scores + (size_t)((c + 16) / hs) * Tp, *s3 = scores + (size_t)((c + 24) / hs) * Tp;
       v8f e0 = v8_load(E + c), e1 = v8_load(E + c + 8), e2 = v8_load(E + c + 16), e3 = v8_load(E + c + 24);
       v8f o0 = v8_load(O + c), o1 = v8_load(O + c + 8), o2 = v8_load(O + c + 16), o3 = v8_load(O + c + 24);
       const float *v = V + (size_t)t0 * Cs + c;
@@ -214,7 +237,7 @@ KERN_HOT static void attend_row_v8(float *out,                     // (C)
       v8_store(O + c, o0), v8_store(O + c + 8, o1), v8_store(O + c + 16, o2), v8_store(O + c + 24, o3);
     }
     for (; c < C; c += 8) {
-      const float *s = scores + (size_t)(c / hs) * T;
+      const float *s = scores + (size_t)(c / hs) * Tp;
       v8f e = v8_load(E + c), o = v8_load(O + c);
       const float *v = V + (size_t)t0 * Cs + c;
       int i = t0;
@@ -229,17 +252,17 @@ KERN_HOT static void attend_row_v8(float *out,                     // (C)
   for (int c = 0; c < C; c += 8) v8_store(out + c, v8_load(E + c) + v8_load(O + c));
 }
 
-/* The same for any head size, plain loops. */
+/* The same for any head size, plain loops (scores: attend_row_v8's bits). */
 KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
                               int C, int NH, int T) {
-  int hs = C / NH, n = pos + 1;
+  int hs = C / NH, n = pos + 1, Tp = (T + 7) / 8 * 8;
   float scale = 1.0f / sqrtf((float)hs);
   for (int h = 0; h < NH; h++) {
-    float *s = scores + (size_t)h * T;
-    for (int t = 0; t < n; t++) {
-      const float *k = K + (size_t)t * C + h * hs, *qh = q + h * hs;
+    float *s = scores + (size_t)h * Tp;
+    for (int t = 0; t < n; t++) { /* the same fmaf chain as attend_row_v8's lane for t */
+      const float *k = kv_key_at(K, t, h * hs, C), *qh = q + h * hs;
       float d = 0.0f;
-      for (int j = 0; j < hs; j++) d = fmaf(qh[j], k[j], d);
+      for (int j = 0; j < hs; j++) d = fmaf(qh[j], k[(size_t)j * 8], d);
       s[t] = d * scale;
     }
     softmax_inplace(s, n);
@@ -280,12 +303,13 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
     size_t lC = (size_t)l * Cs;
     kern_layernorm_forward(xn, mean, rstd, x, p->ln1_w + lC, p->ln1_b + lC, n, C);
     kern_linear_forward(qkv, xn, p->qkv_w + lC * 3 * Cs, p->qkv_b + 3 * lC, NULL, n, C, 3 * C);
-    float *Kl = kv->k + (size_t)l * kv->B * T * Cs, *Vl = kv->v + (size_t)l * kv->B * T * Cs;
+    const size_t KS = kv_key_slot(d);
+    float *Kl = kv->k + (size_t)l * kv->B * KS, *Vl = kv->v + (size_t)l * kv->B * T * Cs;
     for (int i = 0; i < n; i++) { /* every key and value first: later rows of a slot read earlier ones */
-      size_t slot = (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
-      memcpy(Kl + slot + (size_t)posv[i] * Cs, qi + Cs, Cs * sizeof(float));
-      memcpy(Vl + slot + (size_t)posv[i] * Cs, qi + 2 * Cs, Cs * sizeof(float));
+      float *kt = (float *)kv_key_at(Kl + (size_t)act[i] * KS, posv[i], 0, C);
+      for (int c = 0; c < C; c++) kt[(size_t)c * 8] = qi[Cs + c];
+      memcpy(Vl + (size_t)act[i] * T * Cs + (size_t)posv[i] * Cs, qi + 2 * Cs, Cs * sizeof(float));
     }
     if (keep && l == d.L - 1) { /* past the last keys and values only the kept rows matter */
       for (int j = 0; j < n_keep; j++) { /* keep is increasing: row keep[j] moves down to j */
@@ -299,15 +323,15 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
       n = n_keep;
     }
     for (int i = 0; i < n; i++) {
-      size_t slot = (size_t)act[i] * T * Cs;
+      const float *Ki = Kl + (size_t)act[i] * KS, *Vi = Vl + (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
       if (i + 1 < n) /* the next row's first keys: attend_row_v8 prefetches ahead only within its slot */
         for (int t = 0; t < ATT_PREFETCH && t <= posv[i + 1]; t += 8)
-          prefetch_rows(Kl + (size_t)act[i + 1] * T * Cs + (size_t)t * Cs, Cs);
+          prefetch_rows(Kl + (size_t)act[i + 1] * KS + (size_t)t * Cs, Cs);
       if ((C / NH) % 8 == 0)
-        attend_row_v8(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
+        attend_row_v8(att + (size_t)i * Cs, qi, Ki, Vi, scores, posv[i], C, NH, T);
       else
-        attend_row_scalar(att + (size_t)i * Cs, qi, Kl + slot, Vl + slot, scores, posv[i], C, NH, T);
+        attend_row_scalar(att + (size_t)i * Cs, qi, Ki, Vi, scores, posv[i], C, NH, T);
     }
     kern_linear_forward(x, att, p->attproj_w + lC * Cs, p->attproj_b + lC, x, n, C, C);
     kern_layernorm_forward(xn, mean, rstd, x, p->ln2_w + lC, p->ln2_b + lC, n, C);
@@ -340,10 +364,11 @@ static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, c
 
 /* Copies positions [0, np) of slot `from` to slot `to` in every layer's keys and values. */
 static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
-  const size_t TC = (size_t)kv->d.T * kv->d.C, n = (size_t)np * kv->d.C;
+  const size_t TC = (size_t)kv->d.T * kv->d.C, n = (size_t)np * kv->d.C, KS = kv_key_slot(kv->d);
+  const size_t nk = (size_t)((np + 7) / 8) * 8 * kv->d.C; /* whole tiles: lanes past np are rewritten before use */
   for (int l = 0; l < kv->d.L; l++) {
+    memcpy(kv->k + (size_t)(l * kv->B + to) * KS, kv->k + (size_t)(l * kv->B + from) * KS, nk * sizeof(float));
     const size_t layer = (size_t)l * kv->B * TC;
-    memcpy(kv->k + layer + (size_t)to * TC, kv->k + layer + (size_t)from * TC, n * sizeof(float));
     memcpy(kv->v + layer + (size_t)to * TC, kv->v + layer + (size_t)from * TC, n * sizeof(float));
   }
 }
