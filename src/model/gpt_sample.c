@@ -128,12 +128,14 @@ static inline void softmax_inplace(float *s, int n) {
 #define ATT_PREFETCH 16 /* rows ahead that attend_row_v8 asks for */
 #define ATT_VROWS 8    /* value rows per block of the output pass (even: E and O alternate) */
 
-/* Prefetch of 8 rows of C floats with the non-temporal hint: the cache of 64 sequences is read
- * once per step and is much larger than L3, so streaming it through the cache hierarchy only
- * evicts the weights that the step's matrix products read again (about 4% faster at C256 T256
- * on a shared Zen 4). A prefetch never faults, so one past the slot's rows is harmless. */
+/* Prefetch of 8 rows of C floats with low temporal locality (prefetcht2: to L2, not L1). The
+ * cache of 64 sequences is read once per step and is much larger than L3. With the key tiles
+ * (one fmaf chain per 8 scores) the non-temporal hint, which helped the older layout by about
+ * 4%, became the slower one: 3291-3597 tokens/s against 3798-3844 with this hint at C256 T256
+ * batch 64 (three interleaved runs each, Zen 4); at C128 T128 the two are within the noise.
+ * A prefetch never faults, so one past the slot's rows is harmless. */
 static inline void prefetch_rows(const float *p, size_t C) {
-  for (size_t i = 0; i < 8 * C; i += 16) __builtin_prefetch(p + i, 0, 0);
+  for (size_t i = 0; i < 8 * C; i += 16) __builtin_prefetch(p + i, 0, 1);
 }
 
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.

@@ -72,16 +72,10 @@ static inline float kern_expf(float x) {
 #if defined(__GNUC__) && !defined(__clang__)
 /* The v8f helpers are static and inlined: no vector crosses a call, so GCC's note that an AVX
  * vector return changes the ABI of the baseline (non-AVX) clone does not apply. GCC emits it
- * when the file is finished, so the pragma covers the rest of the file (no pop). */
+ * when the translation unit is finished, so the pragma covers the rest of it (no pop). */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-#if defined(__clang__)
-#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
-#else
-#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8i){__VA_ARGS__})
-#endif
 
 static inline v8f v8_load(const float *p) {
   v8f v;
@@ -99,19 +93,6 @@ static inline v8f v8_fma(v8f a, v8f b, v8f c) {
   return r;
 }
 static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
-
-/* r[i] = sum of the 8 lanes of a_i */
-static inline v8f hsum8x8(v8f a0, v8f a1, v8f a2, v8f a3, v8f a4, v8f a5, v8f a6, v8f a7) {
-#define PAIR_SUM(x, y) (V8_SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14) + V8_SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15))
-#define QUAD_SUM(x, y) (V8_SHUFFLE(x, y, 0, 1, 8, 9, 4, 5, 12, 13) + V8_SHUFFLE(x, y, 2, 3, 10, 11, 6, 7, 14, 15))
-  v8f u = QUAD_SUM(PAIR_SUM(a0, a1), PAIR_SUM(a2, a3));
-  v8f w = QUAD_SUM(PAIR_SUM(a4, a5), PAIR_SUM(a6, a7));
-#undef PAIR_SUM
-#undef QUAD_SUM
-  return V8_SHUFFLE(u, w, 0, 1, 2, 3, 8, 9, 10, 11) + V8_SHUFFLE(u, w, 4, 5, 6, 7, 12, 13, 14, 15);
-}
-
-static inline float hsum8(v8f a) { return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])); }
 
 /* Up to 4 rows of a small matrix product, the building block of causal attention:
  *   out[r*ldo + j] = alpha * sum_{k=k0}^{k1-1} A[r*ars + k*acs] * B[k*ldb + j],  r < nr, j < N.
