@@ -163,14 +163,33 @@ static inline int block_cols(int i0, int nr, int T) {
 }
 
 /* Softmax of row[0..n) in place, zeros in row[n..ncol). The loops run over all ncol entries
- * (a multiple of 8 unless it is T), the ones past the diagonal masked, so they vectorize
- * without a scalar tail for every odd n. */
+ * (a multiple of 8 unless it is T) with 8 partial results, the entries past the diagonal
+ * masked, so each is a few 8-float vectors with no scalar tail for any n (kern_max/kern_sum's
+ * 16 lanes left up to 15 scalar iterations on rows of ~64). */
 static inline __attribute__((always_inline)) void softmax_causal_row(float *row, int n, int ncol) {
+  const int n8 = ncol & ~7;
   for (int j = n; j < ncol; j++) row[j] = -INFINITY;
-  const float mx = kern_max(row, ncol);
-  for (int j = 0; j < ncol; j++) row[j] = kern_expf(row[j] - mx);
-  for (int j = n; j < ncol; j++) row[j] = 0.0f;
-  const float inv = 1.0f / kern_sum(row, ncol);
+  float m8[8];
+  for (int l = 0; l < 8; l++) m8[l] = -INFINITY;
+  for (int j = 0; j < n8; j += 8)
+    for (int l = 0; l < 8; l++) m8[l] = row[j + l] > m8[l] ? row[j + l] : m8[l];
+  float mx = row[0];
+  for (int l = 0; l < 8; l++) mx = m8[l] > mx ? m8[l] : mx;
+  for (int j = n8; j < ncol; j++) mx = row[j] > mx ? row[j] : mx;
+  float s8[8] = {0};
+  for (int j = 0; j < n8; j += 8)
+    for (int l = 0; l < 8; l++) {
+      const float e = j + l < n ? kern_expf(row[j + l] - mx) : 0.0f;
+      row[j + l] = e;
+      s8[l] += e;
+    }
+  float sum = 0.0f;
+  for (int j = n8; j < ncol; j++) {
+    row[j] = j < n ? kern_expf(row[j] - mx) : 0.0f;
+    sum += row[j];
+  }
+  for (int l = 0; l < 8; l++) sum += s8[l];
+  const float inv = 1.0f / sum;
   for (int j = 0; j < ncol; j++) row[j] *= inv;
 }
 
