@@ -345,6 +345,12 @@ int main(void) {
   gpt_init_weights(&odd, 99, 0.3f, 0.0f);
   test_full_forward(&odd);
   gpt_free(&odd);
+  gpt tail; /* T = 21: the last key tile holds 5 positions */
+  gpt_dims d21 = {.V = GPT_VOCAB, .T = 21, .C = 32, .L = 2, .NH = 4};
+  EXPECT_OK(gpt_create(&tail, d21, GPT_LM));
+  gpt_init_weights(&tail, 77, 0.3f, 0.0f);
+  test_full_forward(&tail);
+  gpt_free(&tail);
   test_batch_independence(&m);
   test_shared_prompts(&m);
   test_greedy_equivalents(&m);

@@ -1,6 +1,7 @@
 /* test_gpt_train: a tiny LM overfits a repeated sequence; forward is batch-independent,
  * causal, and the same with or without training buffers (inference reuses one layer's
  * activations); scalar heads are batch-independent too. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,8 +98,42 @@ static void test_batch_causal(gpt_kind kind) {
   gpt_free(&m);
 }
 
+/* An inference forward runs in chunks of sequences (gpt.c forward_chunk_seqs: 256 of T = 16 at
+ * C = 32); 300 sequences make a chunk of 256 and one of 44. The training forward runs them in
+ * one piece: the outputs agree as a batch and its parts do (other sgemm shapes, other sums). */
+static void test_chunked_inference(gpt_kind kind) {
+  enum { B = 300, T = 16 };
+  gpt inf, trn;
+  EXPECT_OK(gpt_create(&inf, dims, kind));
+  EXPECT_OK(gpt_create(&trn, dims, kind));
+  gpt_init_weights(&inf, 6, 0.2f, 0.5f);
+  gpt_init_weights(&trn, 6, 0.2f, 0.5f);
+  gpt_alloc_train(&trn);
+  int *tok = xmalloc(sizeof(int) * B * T);
+  oo_rng r = oo_rng_make(10, RNG_TEST, (uint64_t)kind, 0);
+  for (int i = 0; i < B * T; i++) tok[i] = i % T == 0 ? GPT_EOT : (int)oo_rng_below(&r, 256);
+  gpt_forward(&inf, tok, B, T);
+  gpt_forward(&trn, tok, B, T);
+  const size_t n = (size_t)B * T * (kind == GPT_LM ? GPT_VOCAB : 1);
+  const float *a = kind == GPT_LM ? gpt_logits(&inf) : gpt_scalar_out(&inf);
+  const float *b = kind == GPT_LM ? gpt_logits(&trn) : gpt_scalar_out(&trn);
+  float scale = 0.0f;
+  for (size_t i = 0; i < n; i++) scale = fabsf(b[i]) > scale ? fabsf(b[i]) : scale;
+  const float d = max_abs_diff(a, b, n);
+  const double tol = tol_gpt_forward(dims.C, dims.L, T, scale);
+  printf("kind %d: chunked inference vs one-piece training forward, %d sequences: max abs diff %.3g "
+         "(tolerance %.3g)%s\n", kind, B, d, tol, d == 0.0f ? ", bitwise equal" : "");
+  EXPECT(d <= tol);
+  EXPECT(max_abs_diff(gpt_final_ln(&inf), gpt_final_ln(&trn), (size_t)B * T * dims.C) <= tol);
+  xfree(&tok);
+  gpt_free(&inf);
+  gpt_free(&trn);
+}
+
 int main(void) {
   test_overfit();
+  test_chunked_inference(GPT_LM);
+  test_chunked_inference(GPT_REWARD);
   test_batch_causal(GPT_LM);
   test_batch_causal(GPT_REWARD);
   test_batch_causal(GPT_VALUE);

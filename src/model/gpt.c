@@ -118,7 +118,9 @@ struct gpt_acts {
 /* Sequences per chunk of an inference forward: about 128K floats of rows x C (1024 rows at
  * C = 128, 512 at C = 256), so one chunk's activations stay in L2/L3 through every layer instead
  * of each layer streaming B x T rows through DRAM (7% faster scoring at C128 T128 B64 on a
- * Zen 4). Rows are independent, so the chunking changes no result. */
+ * Zen 4). Rows are independent, so chunking changes results only as the batch size does: not
+ * at all where OpenBLAS multiplies a chunk's shapes with the kernel it uses for the whole
+ * batch (test_gpt_train). */
 static int forward_chunk_seqs(gpt_dims d, int B, int T) {
   int seqs = 131072 / (d.C * T);
   seqs = seqs < 1 ? 1 : seqs;
@@ -373,7 +375,7 @@ static void forward_chunk(gpt *m, const int *tokens, int b0, int nb, int T) {
   if (gpt_kind_has_logits(m->kind))
     kern_linear_forward(a->logits + fo * d.V, lnf, p->wte, NULL, NULL, N, C, d.V); /* tied head */
   if (gpt_kind_has_scalar(m->kind))
-    kern_linear_forward(a->out + fo, lnf, p->head_w, p->head_b, NULL, N, C, 1);
+    kern_scalar_head(a->out + fo, lnf, p->head_w, p->head_b, N, C);
 }
 
 void gpt_forward(gpt *m, const int *tokens, int B, int T) {

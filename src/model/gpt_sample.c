@@ -361,7 +361,7 @@ static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, c
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nsel, d.V, d.C, 1.0f, xn, d.C, m->p.wte, d.C, 0.0f, out,
                 d.V);
   else
-    kern_linear_forward(out, xn, m->p.head_w, m->p.head_b, NULL, nsel, d.C, 1);
+    kern_scalar_head(out, xn, m->p.head_w, m->p.head_b, nsel, d.C);
 }
 
 /* Copies positions [0, np) of slot `from` to slot `to` in every layer's keys and values. */

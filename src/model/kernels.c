@@ -103,6 +103,10 @@ KERN_HOT void kern_linear_backward(float *dinp, float *dw, float *db, const floa
     }
 }
 
+KERN_HOT void kern_scalar_head(float *out, const float *inp, const float *w, const float *b, int N, int C) {
+  for (int n = 0; n < N; n++) out[n] = kern_dot(inp + (size_t)n * C, w, C) + b[0];
+}
+
 /* ---- gelu ---------------------------------------------------------------------------------- */
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */

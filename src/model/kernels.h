@@ -244,6 +244,15 @@ void kern_linear_backward(float *dinp,       // (N,C) overwritten, or NULL
                           const float *w,    // (OC,C)
                           int N, int C, int OC);
 
+/* out[n] = inp[n,:] . w + b[0]: a scalar head, one fixed-order dot product per row (kern_dot),
+ * so a row's value does not depend on how many rows are computed with it (an sgemm with N = 1
+ * takes another OpenBLAS path for some M). */
+void kern_scalar_head(float *out,       // (N)
+                      const float *inp, // (N,C)
+                      const float *w,   // (C)
+                      const float *b,   // (1)
+                      int N, int C);
+
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void kern_gelu_forward(float *out,       // (n)
                        const float *inp, // (n)
