@@ -31,8 +31,10 @@ KERN_HOT void kern_layernorm_forward(float *out, float *mean, float *rstd, const
   }
 }
 
-KERN_HOT void kern_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                             const float *w, const float *mean, const float *rstd, int N, int C) {
+/* Every buffer is distinct (kernels.h): without restrict GCC left the last loop scalar. */
+KERN_HOT void kern_layernorm_backward(float *restrict dinp, float *restrict dw, float *restrict db,
+                                      const float *restrict dout, const float *restrict inp, const float *restrict w,
+                                      const float *mean, const float *rstd, int N, int C) {
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t)n * C;
     const float *dy = dout + (size_t)n * C;
@@ -58,12 +60,12 @@ KERN_HOT void kern_layernorm_backward(float *dinp, float *dw, float *db, const f
       sum_dnn += a2[j];
     }
     const float mean_dn = sum_dn / (float)C, mean_dnn = sum_dnn / (float)C;
-    for (i = 0; i < C; i++) {
-      float norm = (x[i] - m) * s;
-      float dn = dy[i] * w[i];
-      db[i] += dy[i];
-      dw[i] = fmaf(dy[i], norm, dw[i]);
-      dx[i] += (dn - mean_dn - norm * mean_dnn) * s;
+    for (int c = 0; c < C; c++) {
+      float norm = (x[c] - m) * s;
+      float dn = dy[c] * w[c];
+      db[c] += dy[c];
+      dw[c] = fmaf(dy[c], norm, dw[c]);
+      dx[c] += (dn - mean_dn - norm * mean_dnn) * s;
     }
   }
 }
