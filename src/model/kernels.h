@@ -197,13 +197,18 @@ static inline float kern_exp_sum(float *x, float mx, int n) {
 
 /* sum_i x[i] * y[i] */
 static inline float kern_dot(const float *x, const float *y, int n) {
-  float acc[KERN_LANES] = {0};
+  _Static_assert(KERN_LANES == 16, "kern_dot keeps its 16 partial sums in two 8-float vectors");
+  v8f a0 = {0}, a1 = {0}; /* partial sums 0-7 and 8-15, as vectors: GCC's SLP left the lane loop
+                           * scalar inside the attention backward; the order is the same */
   int i = 0;
-  for (; i + KERN_LANES <= n; i += KERN_LANES)
-    for (int j = 0; j < KERN_LANES; j++) acc[j] = fmaf(x[i + j], y[i + j], acc[j]);
+  for (; i + KERN_LANES <= n; i += KERN_LANES) {
+    a0 = v8_fma(v8_load(x + i), v8_load(y + i), a0);
+    a1 = v8_fma(v8_load(x + i + 8), v8_load(y + i + 8), a1);
+  }
   float s = 0.0f;
   for (; i < n; i++) s = fmaf(x[i], y[i], s);
-  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
+  for (int j = 0; j < 8; j++) s += a0[j];
+  for (int j = 0; j < 8; j++) s += a1[j];
   return s;
 }
 
