@@ -339,36 +339,32 @@ void gpt_alloc_train(gpt *m) {
 
 static layer_acts *layer_at(struct gpt_acts *a, int l) { return &a->layers[l < a->slots ? l : a->slots - 1]; }
 
-/* Sequences b0..b0+nb-1 through every layer. Layer buffers hold the chunk from their row 0
- * (inference) or all B x T rows (training: lo = b0 * T, kept for backward); the final LayerNorm
- * and the heads write rows b0*T.. of the full-size outputs. */
+/* Sequences b0..b0+nb-1 through every layer. The layer buffers hold the chunk from their row
+ * 0: inference reuses them for every chunk; training runs one chunk of all rows (Bc = B), which
+ * backward reads. The final LayerNorm and the heads write rows b0*T.. of the full-size outputs. */
 static void forward_chunk(gpt *m, const int *tokens, int b0, int nb, int T) {
   struct gpt_acts *a = m->acts;
   const gpt_dims d = m->d;
   const int C = d.C, N = nb * T;
-  const size_t lo = a->slots == d.L ? (size_t)b0 * T : 0, fo = (size_t)b0 * T; /* row offsets */
+  const size_t fo = (size_t)b0 * T; /* first output row */
   const gpt_tensors *p = &m->p;
 
-  float *enc = a->encoded + lo * C;
-  kern_encoder_forward(enc, tokens + fo, p->wte, p->wpe, nb, T, C);
-  const float *res = enc;
+  kern_encoder_forward(a->encoded, tokens + fo, p->wte, p->wpe, nb, T, C);
+  const float *res = a->encoded;
   for (int l = 0; l < d.L; l++) {
     layer_acts *la = layer_at(a, l);
     const size_t lC = (size_t)l * C;
-    float *ln1 = la->ln1 + lo * C, *qkv = la->qkv + lo * 3 * C, *atty = la->atty + lo * C;
-    float *res2 = la->res2 + lo * C, *ln2 = la->ln2 + lo * C, *fch = la->fch + lo * 4 * C;
-    float *fch_gelu = la->fch_gelu + lo * 4 * C, *res3 = la->res3 + lo * C;
-    float *att = la->att ? la->att + (size_t)b0 * d.NH * T * T : NULL;
-    kern_layernorm_forward(ln1, la->ln1_mean + lo, la->ln1_rstd + lo, res, p->ln1_w + lC, p->ln1_b + lC, N, C);
-    kern_linear_forward(qkv, ln1, p->qkv_w + lC * 3 * C, p->qkv_b + 3 * lC, NULL, N, C, 3 * C);
-    kern_attention_forward(atty, att, a->attk, qkv, nb, T, C, d.NH);
-    kern_linear_forward(res2, atty, p->attproj_w + lC * C, p->attproj_b + lC, res, N, C, C);
-    kern_layernorm_forward(ln2, la->ln2_mean + lo, la->ln2_rstd + lo, res2, p->ln2_w + lC, p->ln2_b + lC, N, C);
-    kern_linear_forward(fch, ln2, p->fc_w + lC * 4 * C, p->fc_b + 4 * lC, NULL, N, C, 4 * C);
-    if (fch_gelu != fch) kern_gelu_forward_train(fch_gelu, fch, fch, (long)N * 4 * C);
-    else kern_gelu_forward(fch_gelu, fch, (long)N * 4 * C);
-    kern_linear_forward(res3, fch_gelu, p->fcproj_w + lC * 4 * C, p->fcproj_b + lC, res2, N, 4 * C, C);
-    res = res3;
+    kern_layernorm_forward(la->ln1, la->ln1_mean, la->ln1_rstd, res, p->ln1_w + lC, p->ln1_b + lC, N, C);
+    kern_linear_forward(la->qkv, la->ln1, p->qkv_w + lC * 3 * C, p->qkv_b + 3 * lC, NULL, N, C, 3 * C);
+    kern_attention_forward(la->atty, la->att, a->attk, la->qkv, nb, T, C, d.NH);
+    kern_linear_forward(la->res2, la->atty, p->attproj_w + lC * C, p->attproj_b + lC, res, N, C, C);
+    kern_layernorm_forward(la->ln2, la->ln2_mean, la->ln2_rstd, la->res2, p->ln2_w + lC, p->ln2_b + lC, N, C);
+    kern_linear_forward(la->fch, la->ln2, p->fc_w + lC * 4 * C, p->fc_b + 4 * lC, NULL, N, C, 4 * C);
+    if (la->fch_gelu != la->fch) kern_gelu_forward_train(la->fch_gelu, la->fch, la->fch, (long)N * 4 * C);
+    else kern_gelu_forward(la->fch_gelu, la->fch, (long)N * 4 * C);
+    kern_linear_forward(la->res3, la->fch_gelu, p->fcproj_w + lC * 4 * C, p->fcproj_b + lC, la->res2, N,
+                        4 * C, C);
+    res = la->res3;
   }
   float *lnf = a->lnf + fo * C;
   kern_layernorm_forward(lnf, a->lnf_mean + fo, a->lnf_rstd + fo, res, p->lnf_w, p->lnf_b, N, C);
@@ -389,9 +385,7 @@ void gpt_forward(gpt *m, const int *tokens, int B, int T) {
   memcpy(a->tokens, tokens, sizeof(int) * (size_t)N);
   m->B_cur = B;
   m->T_cur = T;
-  /* training: one chunk of all B (the layer buffers keep every row); inference: Bc at a time */
-  const int step = a->slots == d.L ? B : a->Bc;
-  for (int b0 = 0; b0 < B; b0 += step) forward_chunk(m, a->tokens, b0, B - b0 < step ? B - b0 : step, T);
+  for (int b0 = 0; b0 < B; b0 += a->Bc) forward_chunk(m, a->tokens, b0, B - b0 < a->Bc ? B - b0 : a->Bc, T);
   a->fwd_valid = 1;
 }
 
