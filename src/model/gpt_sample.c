@@ -53,7 +53,7 @@ static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
   TAKE(mean, Bs);                /* (rows) LayerNorm statistics (unused after the call) */
   TAKE(rstd, Bs);                /* (rows) */
   TAKE(logits, Bslots * (size_t)d.V); /* (B,V) */
-  TAKE(scores, (size_t)d.NH * (size_t)((d.T + 7) / 8 * 8) + 2 * C); /* (NH,Tp) weights of one row, (2,C) sums */
+  TAKE(scores, (size_t)d.NH * (size_t)kern_pad8(d.T) + 2 * C); /* (NH,Tp) weights of one row, (2,C) sums */
   TAKE(probs, (size_t)d.V);      /* (V) sampling distribution of one row */
   TAKE(heap, (size_t)d.V);       /* (V) int: candidate order for top-k / top-p */
   TAKE(tok, Bs);                 /* (rows) int: token fed, per row */
@@ -69,7 +69,7 @@ static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
 /* Keys are cached in tiles of 8 positions, (Tt, C, 8) per slot with Tt = ceil(T/8): key (t, c)
  * is at tile t/8, offset c*8 + t%8, so attention reads 8 positions' scores as one vector.
  * Values keep the (T, C) layout. Floats per slot of keys: */
-static size_t kv_key_slot(gpt_dims d) { return (size_t)((d.T + 7) / 8) * 8 * (size_t)d.C; }
+static size_t kv_key_slot(gpt_dims d) { return (size_t)kern_pad8(d.T) * (size_t)d.C; }
 /* &key(t, c) of a slot's tiles; the next channel is 8 floats on */
 static inline const float *kv_key_at(const float *K, int t, int c, int C) {
   return K + (size_t)(t / 8) * 8 * (size_t)C + (size_t)c * 8 + (size_t)(t % 8);
@@ -153,7 +153,7 @@ KERN_HOT static void attend_row_v8(float *out,     // (C)
                                    const float *V, // (T,C) values of this slot and layer
                                    float *scores,  // (NH,Tp) scratch, then (2,C)
                                    int pos, int C, int NH, int T) {
-  const int hs = C / NH, n = pos + 1, Tp = (T + 7) / 8 * 8;
+  const int hs = C / NH, n = pos + 1, Tp = kern_pad8(T);
   const float scale = 1.0f / sqrtf((float)hs);
   const size_t Cs = (size_t)C;
   const v8f vs = v8_splat(scale);
@@ -257,7 +257,7 @@ KERN_HOT static void attend_row_v8(float *out,     // (C)
 /* The same for any head size, plain loops (scores: attend_row_v8's bits). */
 KERN_HOT static void attend_row_scalar(float *out, const float *q, const float *K, const float *V, float *scores, int pos,
                               int C, int NH, int T) {
-  int hs = C / NH, n = pos + 1, Tp = (T + 7) / 8 * 8;
+  int hs = C / NH, n = pos + 1, Tp = kern_pad8(T);
   float scale = 1.0f / sqrtf((float)hs);
   for (int h = 0; h < NH; h++) {
     float *s = scores + (size_t)h * Tp;
@@ -367,7 +367,7 @@ static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, c
 /* Copies positions [0, np) of slot `from` to slot `to` in every layer's keys and values. */
 static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
   const size_t TC = (size_t)kv->d.T * kv->d.C, n = (size_t)np * kv->d.C, KS = kv_key_slot(kv->d);
-  const size_t nk = (size_t)((np + 7) / 8) * 8 * kv->d.C; /* whole tiles: lanes past np are rewritten before use */
+  const size_t nk = (size_t)kern_pad8(np) * kv->d.C; /* whole tiles: lanes past np are rewritten before use */
   for (int l = 0; l < kv->d.L; l++) {
     memcpy(kv->k + (size_t)(l * kv->B + to) * KS, kv->k + (size_t)(l * kv->B + from) * KS, nk * sizeof(float));
     const size_t layer = (size_t)l * kv->B * TC;

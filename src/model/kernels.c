@@ -150,7 +150,7 @@ KERN_HOT void kern_gelu_backward(float *dinp, const float *deriv, const float *d
 
 /* panel[e*Tp + j] = X[j*ld + e] for e < hs, j < T; zero for T <= j < Tp (Tp = T rounded up to 8) */
 static inline __attribute__((always_inline)) void transpose_head(float *panel, const float *X, long ld, int T, int hs) {
-  const int Tp = (T + 7) / 8 * 8;
+  const int Tp = kern_pad8(T);
   int j0 = 0;
   for (; j0 + 8 <= T; j0 += 8) { /* 8 rows at a time: each panel row gets one 8-float store */
     const float *x = X + (size_t)j0 * ld;
@@ -164,7 +164,7 @@ static inline __attribute__((always_inline)) void transpose_head(float *panel, c
 
 /* Columns a causal block of rows i0..i0+nr-1 computes: 0..i0+nr-1, rounded up to 8, at most T. */
 static inline int block_cols(int i0, int nr, int T) {
-  const int n = (i0 + nr + 7) / 8 * 8;
+  const int n = kern_pad8(i0 + nr);
   return n < T ? n : T;
 }
 
@@ -201,7 +201,7 @@ static inline __attribute__((always_inline)) void softmax_causal_row(float *row,
 
 KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, const float *qkv, int B, int T, int C,
                                      int NH) {
-  const int hs = C / NH, C3 = 3 * C, Tp = (T + 7) / 8 * 8;
+  const int hs = C / NH, C3 = 3 * C, Tp = kern_pad8(T);
   const float scale = 1.0f / sqrtf((float)hs);
   float *kt = scratch; /* (hs, Tp) this head's keys, transposed */
   for (int b = 0; b < B; b++)
@@ -226,7 +226,7 @@ KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, con
 
 KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
                                       const float *att, int B, int T, int C, int NH) {
-  const int hs = C / NH, C3 = 3 * C, Tp = (T + 7) / 8 * 8;
+  const int hs = C / NH, C3 = 3 * C, Tp = kern_pad8(T);
   const float scale = 1.0f / sqrtf((float)hs);
   float *ds = scratch;                   /* (T,T) dP, then dS in place: P's layout */
   float *vt = scratch + (size_t)T * T;   /* (hs, Tp) this head's values, transposed */

@@ -65,6 +65,9 @@ static inline float kern_expf(float x) {
   return p * scale;
 }
 
+/* n rounded up to a multiple of 8: the padded length of attention panels and key tiles */
+static inline int kern_pad8(int n) { return (n + 7) / 8 * 8; }
+
 /* ---- 8-float vectors ------------------------------------------------------------------------
  * GCC vector extensions: one AVX register in the x86-64-v3 clone, two SSE registers in the
  * baseline one. Every multiply-add is an explicit per-lane fmaf (v8_fma), so both clones give
@@ -284,9 +287,10 @@ void kern_gelu_backward(float *dinp,        // (n)
  * right of that are not written. att NULL (inference): P is not kept, its rows live in the scratch.
  * scratch holds one head's K^T (forward) or V^T (backward). */
 #define KERN_ATT_ROWS 4 /* query rows per block: kern_rows4's */
-/* Floats of attention scratch: forward's K^T panel; backward's dP/dS (T,T) comes on top. */
+/* Floats of attention scratch: one head's K^T (or V^T) panel and, for inference, the P rows of
+ * one block; backward's dP/dS (T,T) comes on top. */
 static inline size_t kern_attention_scratch(int T, int C, int NH) {
-  return (size_t)(C / NH) * (size_t)((T + 7) / 8 * 8) + (size_t)KERN_ATT_ROWS * (size_t)T;
+  return (size_t)(C / NH) * (size_t)kern_pad8(T) + (size_t)KERN_ATT_ROWS * (size_t)T;
 }
 void kern_attention_forward(float *out,       // (B,T,C)
                             float *att,       // (B,NH,T,T) or NULL
