@@ -138,6 +138,36 @@ static inline void prefetch_rows(const float *p, size_t C) {
   for (size_t i = 0; i < 8 * C; i += 16) __builtin_prefetch(p + i, 0, 1);
 }
 
+/* One 32-column block of the output pass over value rows t0..t1-1 (v: row t0, column c):
+ * E (O) += the weights of even (odd) t times the row's 32 values. s0..s3 are the weights of
+ * columns c, c+8, c+16, c+24; passed the same pointer (a block inside one head), the inlined
+ * copy broadcasts each row's weight once instead of four times. */
+static inline __attribute__((always_inline)) void value_block32(float *E, float *O, const float *v, size_t Cs,
+                                                                int t0, int t1, const float *s0, const float *s1,
+                                                                const float *s2, const float *s3) {
+  v8f e0 = v8_load(E), e1 = v8_load(E + 8), e2 = v8_load(E + 16), e3 = v8_load(E + 24);
+  v8f o0 = v8_load(O), o1 = v8_load(O + 8), o2 = v8_load(O + 16), o3 = v8_load(O + 24);
+  int i = t0;
+  for (; i + 2 <= t1; i += 2, v += 2 * Cs) {
+    e0 = v8_fma(v8_splat(s0[i]), v8_load(v), e0);
+    e1 = v8_fma(v8_splat(s1[i]), v8_load(v + 8), e1);
+    e2 = v8_fma(v8_splat(s2[i]), v8_load(v + 16), e2);
+    e3 = v8_fma(v8_splat(s3[i]), v8_load(v + 24), e3);
+    o0 = v8_fma(v8_splat(s0[i + 1]), v8_load(v + Cs), o0);
+    o1 = v8_fma(v8_splat(s1[i + 1]), v8_load(v + Cs + 8), o1);
+    o2 = v8_fma(v8_splat(s2[i + 1]), v8_load(v + Cs + 16), o2);
+    o3 = v8_fma(v8_splat(s3[i + 1]), v8_load(v + Cs + 24), o3);
+  }
+  if (i < t1) { /* the last row of an odd n: an even t */
+    e0 = v8_fma(v8_splat(s0[i]), v8_load(v), e0);
+    e1 = v8_fma(v8_splat(s1[i]), v8_load(v + 8), e1);
+    e2 = v8_fma(v8_splat(s2[i]), v8_load(v + 16), e2);
+    e3 = v8_fma(v8_splat(s3[i]), v8_load(v + 24), e3);
+  }
+  v8_store(E, e0), v8_store(E + 8, e1), v8_store(E + 16, e2), v8_store(E + 24, e3);
+  v8_store(O, o0), v8_store(O + 8, o1), v8_store(O + 16, o2), v8_store(O + 24, o3);
+}
+
 /* Causal attention of one row at position pos over its cache slot, all heads; hs % 8 == 0.
  * q (C) is the row's query; K points at the slot's keys in tiles of 8 positions (kv_key_at),
  * V at its (T,C) values; out (C). Scores: a tile is (C, 8), so the 8 positions of a tile are
@@ -190,54 +220,15 @@ KERN_HOT static void attend_row_v8(float *out,     // (C)
     const int t1 = t0 + ATT_VROWS < n ? t0 + ATT_VROWS : n;
     for (int r = t0 + ATT_PREFETCH; r < t1 + ATT_PREFETCH && r + 8 <= n; r += 8) prefetch_rows(V + (size_t)r * Cs, Cs);
     int c = 0;
-    if (hs % 32 == 0) /* a 32-column block lies in one head: one weight per row for all four vectors */
+    if (hs % 32 == 0) /* a 32-column block lies in one head: the same weights for its four vectors */
       for (; c + 32 <= C; c += 32) {
-        const float *s0 = scores + (size_t)(c / hs) * Tp;
-        v8f e0 = v8_load(E + c), e1 = v8_load(E + c + 8), e2 = v8_load(E + c + 16), e3 = v8_load(E + c + 24);
-        v8f o0 = v8_load(O + c), o1 = v8_load(O + c + 8), o2 = v8_load(O + c + 16), o3 = v8_load(O + c + 24);
-        const float *v = V + (size_t)t0 * Cs + c;
-        int i = t0;
-        for (; i + 2 <= t1; i += 2, v += 2 * Cs) {
-          const v8f x = v8_splat(s0[i]), y = v8_splat(s0[i + 1]);
-          e0 = v8_fma(x, v8_load(v), e0), e1 = v8_fma(x, v8_load(v + 8), e1);
-          e2 = v8_fma(x, v8_load(v + 16), e2), e3 = v8_fma(x, v8_load(v + 24), e3);
-          o0 = v8_fma(y, v8_load(v + Cs), o0), o1 = v8_fma(y, v8_load(v + Cs + 8), o1);
-          o2 = v8_fma(y, v8_load(v + Cs + 16), o2), o3 = v8_fma(y, v8_load(v + Cs + 24), o3);
-        }
-        if (i < t1) { /* the last row of an odd n: an even t */
-          const v8f x = v8_splat(s0[i]);
-          e0 = v8_fma(x, v8_load(v), e0), e1 = v8_fma(x, v8_load(v + 8), e1);
-          e2 = v8_fma(x, v8_load(v + 16), e2), e3 = v8_fma(x, v8_load(v + 24), e3);
-        }
-        v8_store(E + c, e0), v8_store(E + c + 8, e1), v8_store(E + c + 16, e2), v8_store(E + c + 24, e3);
-        v8_store(O + c, o0), v8_store(O + c + 8, o1), v8_store(O + c + 16, o2), v8_store(O + c + 24, o3);
+        const float *s = scores + (size_t)(c / hs) * Tp;
+        value_block32(E + c, O + c, V + (size_t)t0 * Cs + c, Cs, t0, t1, s, s, s, s);
       }
-    for (; c + 32 <= C; c += 32) {
-      const float *s0 = scores + (size_t)(c / hs) * Tp, *s1 = scores + (size_t)((c + 8) / hs) * Tp;
-      const float *s2 = scores + (size_t)((c + 16) / hs) * Tp, *s3 = scores + (size_t)((c + 24) / hs) * Tp;
-      v8f e0 = v8_load(E + c), e1 = v8_load(E + c + 8), e2 = v8_load(E + c + 16), e3 = v8_load(E + c + 24);
-      v8f o0 = v8_load(O + c), o1 = v8_load(O + c + 8), o2 = v8_load(O + c + 16), o3 = v8_load(O + c + 24);
-      const float *v = V + (size_t)t0 * Cs + c;
-      int i = t0;
-      for (; i + 2 <= t1; i += 2, v += 2 * Cs) {
-        e0 = v8_fma(v8_splat(s0[i]), v8_load(v), e0);
-        e1 = v8_fma(v8_splat(s1[i]), v8_load(v + 8), e1);
-        e2 = v8_fma(v8_splat(s2[i]), v8_load(v + 16), e2);
-        e3 = v8_fma(v8_splat(s3[i]), v8_load(v + 24), e3);
-        o0 = v8_fma(v8_splat(s0[i + 1]), v8_load(v + Cs), o0);
-        o1 = v8_fma(v8_splat(s1[i + 1]), v8_load(v + Cs + 8), o1);
-        o2 = v8_fma(v8_splat(s2[i + 1]), v8_load(v + Cs + 16), o2);
-        o3 = v8_fma(v8_splat(s3[i + 1]), v8_load(v + Cs + 24), o3);
-      }
-      if (i < t1) { /* the last row of an odd n: an even t */
-        e0 = v8_fma(v8_splat(s0[i]), v8_load(v), e0);
-        e1 = v8_fma(v8_splat(s1[i]), v8_load(v + 8), e1);
-        e2 = v8_fma(v8_splat(s2[i]), v8_load(v + 16), e2);
-        e3 = v8_fma(v8_splat(s3[i]), v8_load(v + 24), e3);
-      }
-      v8_store(E + c, e0), v8_store(E + c + 8, e1), v8_store(E + c + 16, e2), v8_store(E + c + 24, e3);
-      v8_store(O + c, o0), v8_store(O + c + 8, o1), v8_store(O + c + 16, o2), v8_store(O + c + 24, o3);
-    }
+    for (; c + 32 <= C; c += 32)
+      value_block32(E + c, O + c, V + (size_t)t0 * Cs + c, Cs, t0, t1, scores + (size_t)(c / hs) * Tp,
+                    scores + (size_t)((c + 8) / hs) * Tp, scores + (size_t)((c + 16) / hs) * Tp,
+                    scores + (size_t)((c + 24) / hs) * Tp);
     for (; c < C; c += 8) {
       const float *s = scores + (size_t)(c / hs) * Tp;
       v8f e = v8_load(E + c), o = v8_load(O + c);
