@@ -97,9 +97,11 @@ def paired(golds, a, b):
     return [x - y for x, y in zip(golds.get(a, []), golds.get(b, []))]
 
 
-def gnuplot(script):
+def gnuplot(fig, script, size="900,560"):
+    """Draws fig (a PNG of size pixels) with the gnuplot commands of script."""
+    head = f"set terminal pngcairo noenhanced size {size}\nset output '{fig}'\n"
     try:
-        subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+        subprocess.run(["gnuplot"], input=head + script, text=True, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"<!-- gnuplot failed: {e} -->")
 
@@ -226,9 +228,7 @@ def laplace(out, figs):
         print()
     fig = os.path.join(figs, "laplace_quality.png")
     dat("/tmp/issue15_laplace.dat", plot)
-    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
-set output '{fig}'
-set title 'Spearman(uncertainty, |proxy - gold|): mean and 95% interval over {len(rs)} replicates'
+    gnuplot(fig, f"""set title 'Spearman(uncertainty, |proxy - gold|): mean and 95% interval over {len(rs)} replicates'
 set xlabel 'n (1 = all pi_init samples; n = top ceil(512/n) per prompt)'
 set ylabel 'Spearman'
 set logscale x 2
@@ -273,9 +273,7 @@ def softmin(out, figs):
     ref = {o: ci(paired(golds, o, "single"))[0] for o in ("mean", "wco")}
     fig = os.path.join(figs, "softmin_tau.png")
     dat("/tmp/issue15_softmin.dat", plot)
-    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
-set output '{fig}'
-set title 'Best-of-n at n = {n}: softmin_tau - single (paired), mean and 95% interval over {R} replicates'
+    gnuplot(fig, f"""set title 'Best-of-n at n = {n}: softmin_tau - single (paired), mean and 95% interval over {R} replicates'
 set xlabel 'tau (log scale)'
 set ylabel 'gold(objective) - gold(single)'
 set logscale x
@@ -336,9 +334,7 @@ def warm(out, figs):
         return
     fig = os.path.join(figs, "warm_noise.png")
     dat("/tmp/issue15_warm.dat", plot)
-    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
-set output '{fig}'
-set title 'Best-of-n, n = 512: objective - single (paired), mean and 95% interval over replicates'
+    gnuplot(fig, f"""set title 'Best-of-n, n = 512: objective - single (paired), mean and 95% interval over replicates'
 set xlabel 'label noise (fraction of training labels flipped)'
 set ylabel 'gold(objective) - gold(single)'
 set grid
@@ -420,9 +416,7 @@ def diversity(out, figs):
     fig = os.path.join(figs, "diversity.png")
     dat("/tmp/issue15_div.dat", plot)
     labels = ", ".join(f"'{DIVERSITY[int(r[0])][0]}' {int(r[0])}" for r in plot)
-    gnuplot(f"""set terminal pngcairo noenhanced size 900,560
-set output '{fig}'
-set title 'Best-of-n, n = 512, 25% label noise: objective - single (paired), 95% interval'
+    gnuplot(fig, f"""set title 'Best-of-n, n = 512, 25% label noise: objective - single (paired), 95% interval'
 set ylabel 'gold(objective) - gold(single)'
 set xtics ({labels})
 set xrange [-0.5:{len(DIVERSITY) - 0.5}]
@@ -478,9 +472,7 @@ def ppo_beta(out, figs):
                 plots.append((m, o, f))
     if not plots:
         return
-    script = f"""set terminal pngcairo noenhanced size 1200,800
-set output '{fig}'
-set multiplot layout 2,2 title 'PPO: gold vs sqrt(KL), mean over replicates, per KL penalty beta'
+    script = f"""set multiplot layout 2,2 title 'PPO: gold vs sqrt(KL), mean over replicates, per KL penalty beta'
 set grid
 set key top left
 set xlabel 'sqrt(KL) (nats^0.5)'
@@ -490,7 +482,7 @@ set ylabel 'gold - gold(pi_init)'
         mine = [p for p in plots if p[0] == m]
         script += f"set title '{m}'\nplot " + ", ".join(f"'{f}' u 1:2 w lp lw 2 t '{o}'" for _, o, f in mine) + "\n"
     script += "unset multiplot\n"
-    gnuplot(script)
+    gnuplot(fig, script, "1200,800")
     print("![PPO beta sweep](../figures/ppo_beta.png)\n")
 
 
