@@ -163,6 +163,50 @@ static void test_linear(void) {
   check_done(&k1), check_done(&k2), check_done(&k3);
 }
 
+/* kern_linear_packed (the KV-cache path's linear layer) is defined element by element: one fmaf
+ * chain over the inputs in increasing order, then + (resid + bias). So it must equal that
+ * chain computed here one element at a time, bit for bit, whatever N (row blocks of 4 and 64),
+ * OC (full 24-column panels and every partial width) and which of bias and resid are given,
+ * including resid aliasing out. */
+static void test_linear_packed_case(int N, int C, int OC) {
+  float *x = malloc(sizeof(float) * N * C), *w = malloc(sizeof(float) * OC * C), *b = malloc(sizeof(float) * OC);
+  float *r = malloc(sizeof(float) * N * OC), *out = malloc(sizeof(float) * N * OC), *want = malloc(sizeof(float) * N * OC);
+  float *P = malloc(sizeof(float) * kern_packed_size(OC, C));
+  fill_normal(x, (size_t)N * C, 1.0f, 0.0f), fill_normal(w, (size_t)OC * C, 0.3f, 0.0f);
+  fill_normal(b, OC, 0.3f, 0.0f), fill_normal(r, (size_t)N * OC, 1.0f, 0.0f);
+  kern_pack_weights(P, w, OC, C);
+  int bad = 0;
+  for (int mode = 0; mode < 5; mode++) { /* bias+resid, resid, bias, neither, bias + resid aliasing out */
+    const float *bias = mode == 0 || mode == 2 || mode == 4 ? b : NULL, *resid = mode <= 1 || mode == 4 ? r : NULL;
+    for (int n = 0; n < N; n++)
+      for (int o = 0; o < OC; o++) {
+        float s = 0.0f;
+        for (int i = 0; i < C; i++) s = fmaf(x[(size_t)n * C + i], w[(size_t)o * C + i], s);
+        const float rv = resid ? resid[(size_t)n * OC + o] : 0.0f, bv = bias ? bias[o] : 0.0f;
+        want[(size_t)n * OC + o] = resid && bias ? s + (rv + bv) : resid ? s + rv : bias ? s + bv : s;
+      }
+    if (mode == 4) {
+      memcpy(out, r, sizeof(float) * N * OC);
+      kern_linear_packed(out, x, P, bias, out, N, C, OC);
+    } else {
+      kern_linear_packed(out, x, P, bias, resid, N, C, OC);
+    }
+    bad += memcmp(out, want, sizeof(float) * N * OC) != 0;
+  }
+  printf("linear packed N=%d C=%d OC=%d: %s\n", N, C, OC, bad ? "DIFFERS from the fmaf chain" : "bitwise the fmaf chain");
+  EXPECT_MSG(bad == 0, "kern_linear_packed N=%d C=%d OC=%d differs from one fmaf chain per element in %d of 5 modes",
+             N, C, OC, bad);
+  free(x), free(w), free(b), free(r), free(out), free(want), free(P);
+}
+
+static void test_linear_packed(void) {
+  test_linear_packed_case(1, 8, 257);   /* the LM head's width: 10 panels and 17 columns */
+  test_linear_packed_case(5, 12, 24);   /* one full panel, a partial row block */
+  test_linear_packed_case(67, 40, 50);  /* two row blocks of 64; partial panel of 2 */
+  test_linear_packed_case(130, 16, 48); /* three row blocks */
+  test_linear_packed_case(3, 7, 9);     /* 8 + 1 columns: kern_rows4's vector and scalar tails */
+}
+
 /* ---- gelu ---------------------------------------------------------------------------------- */
 enum { GE_N = 97 };
 typedef struct { float x[GE_N], out[GE_N], wout[GE_N]; } ge_ctx;
@@ -632,6 +676,7 @@ int main(void) {
   rng = oo_rng_make(1234, RNG_TEST, 0, 0);
   test_layernorm();
   test_linear();
+  test_linear_packed();
   test_gelu();
   test_attention(2, 8, 16, 2);
   test_attention(1, 70, 8, 2);

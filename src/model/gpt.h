@@ -177,6 +177,9 @@ typedef struct gpt_kvcache {
   float *v;        /* (L,B,T,C) cached values */
   float *scratch;  /* per-step buffers */
   size_t scratch_n;
+  float *wp;       /* the model's linear weights packed for kern_linear_packed, refreshed by every
+                    * gpt_generate / gpt_score_last call (the weights may have changed between calls) */
+  size_t wp_n;
 } gpt_kvcache;
 
 typedef struct {

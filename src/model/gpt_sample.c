@@ -2,7 +2,8 @@
  * scoring of sequences that share a prefix through the same cache (gpt_score_last).
  *
  * The core is forward_rows: n rows, row i being token tok[i] at position pos[i] of cache slot
- * slot[i], go through the layers together (each linear layer is one sgemm with M = n); a row's
+ * slot[i], go through the layers together (each linear layer is one kern_linear_packed product
+ * with M = n, on weights packed once per gpt_generate / gpt_score_last call); a row's
  * key and value enter its slot before attention, and its attention reads the slot's positions
  * 0..pos[i], so one call may hold several positions of a slot (in increasing order) as long as
  * the earlier positions are cached or in the call.
@@ -14,13 +15,14 @@
  * - Sequence b draws exactly one oo_rng_uniform(&rng[b]) per generated token, and its
  *   arithmetic never mixes with other rows, so its tokens depend on neither B nor position.
  * - Nothing is allocated after gpt_kv_create: all per-step buffers live in kv->scratch.
- * Layers use the same kernels as the training forward (kernels.h); only attention has its own
+ * LayerNorm and GELU are the training forward's kernels (kernels.h). The linear layers are
+ * kern_linear_packed rather than the forward's sgemm: same math, each element one fmaf chain, so
+ * a sampled token depends on neither the batch nor the BLAS kernel; at rounding level the
+ * logits differ from gpt_forward's (tests/test_gpt_sample.c bounds it). Attention has its own
  * loop here, since one query row per sequence reads a cache rather than a (T,T) block.
  */
 #include <math.h>
 #include <string.h>
-
-#include <cblas.h>
 
 #include "model/gpt.h"
 #include "model/kernels.h"
@@ -75,8 +77,43 @@ static inline const float *kv_key_at(const float *K, int t, int c, int C) {
   return K + (size_t)(t / 8) * 8 * (size_t)C + (size_t)c * 8 + (size_t)(t % 8);
 }
 
+/* Packed linear weights (kern_pack_weights) in kv->wp: per layer qkv, attproj, fc, fcproj, then
+ * the LM head (wte), whatever the model's kind. Offsets in floats. */
+typedef struct {
+  size_t qkv, proj, fc, fcproj, layer, head, total;
+} pack_layout;
+
+static pack_layout pack_plan(gpt_dims d) {
+  pack_layout p;
+  p.qkv = 0;
+  p.proj = p.qkv + kern_packed_size(3 * d.C, d.C);
+  p.fc = p.proj + kern_packed_size(d.C, d.C);
+  p.fcproj = p.fc + kern_packed_size(4 * d.C, d.C);
+  p.layer = p.fcproj + kern_packed_size(d.C, 4 * d.C);
+  p.head = (size_t)d.L * p.layer;
+  p.total = p.head + kern_packed_size(d.V, d.C);
+  return p;
+}
+
+/* Packs m's current weights into kv->wp: about one read and one write of the parameters, against
+ * OpenBLAS packing every weight of every layer on every step. */
+static void kv_pack(gpt_kvcache *kv, const gpt *m) {
+  const gpt_dims d = m->d;
+  const pack_layout pl = pack_plan(d);
+  const size_t Cs = (size_t)d.C;
+  for (int l = 0; l < d.L; l++) {
+    float *w = kv->wp + (size_t)l * pl.layer;
+    const size_t lC = (size_t)l * Cs;
+    kern_pack_weights(w + pl.qkv, m->p.qkv_w + lC * 3 * Cs, 3 * d.C, d.C);
+    kern_pack_weights(w + pl.proj, m->p.attproj_w + lC * Cs, d.C, d.C);
+    kern_pack_weights(w + pl.fc, m->p.fc_w + lC * 4 * Cs, 4 * d.C, d.C);
+    kern_pack_weights(w + pl.fcproj, m->p.fcproj_w + lC * 4 * Cs, d.C, 4 * d.C);
+  }
+  if (gpt_kind_has_logits(m->kind)) kern_pack_weights(kv->wp + pl.head, m->p.wte, d.V, d.C);
+}
+
 /* Rows per forward call of a cache for B slots: enough for every position of a few prompts at
- * once, so a prompt's sgemm calls have M = Tp or more. */
+ * once, so a prompt's products have M = Tp or more. */
 static int default_rows(const gpt_dims d, int B) {
   int rows = 4 * d.T;
   return rows > B ? rows : B;
@@ -101,6 +138,9 @@ static int kv_create_rows(gpt_kvcache *kv, const gpt *m, int B, int rows) {
   memset(kv->k, 0, nk * sizeof(float));
   memset(kv->v, 0, n * sizeof(float));
   memset(kv->scratch, 0, s.total * sizeof(float));
+  kv->wp_n = pack_plan(d).total;
+  kv->wp = xmalloc_floats(kv->wp_n);
+  memset(kv->wp, 0, kv->wp_n * sizeof(float));
   return OO_OK;
 }
 
@@ -113,6 +153,7 @@ void gpt_kv_free(gpt_kvcache *kv) {
   xfree(&kv->k);
   xfree(&kv->v);
   xfree(&kv->scratch);
+  xfree(&kv->wp);
   memset(kv, 0, sizeof *kv);
 }
 
@@ -285,6 +326,7 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
   const int *tok = (const int *)(S + sl->tok);
   int *act = (int *)(S + sl->act), *posv = (int *)(S + sl->pos);
   size_t Cs = (size_t)C;
+  const pack_layout pl = pack_plan(d);
 
   for (int i = 0; i < n; i++) {
     const float *te = p->wte + (size_t)tok[i] * Cs, *pe = p->wpe + (size_t)posv[i] * Cs;
@@ -295,7 +337,8 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
   for (int l = 0; l < d.L; l++) {
     size_t lC = (size_t)l * Cs;
     kern_layernorm_forward(xn, mean, rstd, x, p->ln1_w + lC, p->ln1_b + lC, n, C);
-    kern_linear_forward(qkv, xn, p->qkv_w + lC * 3 * Cs, p->qkv_b + 3 * lC, NULL, n, C, 3 * C);
+    const float *wl = kv->wp + (size_t)l * pl.layer;
+    kern_linear_packed(qkv, xn, wl + pl.qkv, p->qkv_b + 3 * lC, NULL, n, C, 3 * C);
     const size_t KS = kv_key_slot(d);
     float *Kl = kv->k + (size_t)l * kv->B * KS, *Vl = kv->v + (size_t)l * kv->B * T * Cs;
     for (int i = 0; i < n; i++) { /* every key and value first: later rows of a slot read earlier ones */
@@ -326,11 +369,11 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
       else
         attend_row_scalar(att + (size_t)i * Cs, qi, Ki, Vi, scores, posv[i], C, NH, T);
     }
-    kern_linear_forward(x, att, p->attproj_w + lC * Cs, p->attproj_b + lC, x, n, C, C);
+    kern_linear_packed(x, att, wl + pl.proj, p->attproj_b + lC, x, n, C, C);
     kern_layernorm_forward(xn, mean, rstd, x, p->ln2_w + lC, p->ln2_b + lC, n, C);
-    kern_linear_forward(fch, xn, p->fc_w + lC * 4 * Cs, p->fc_b + 4 * lC, NULL, n, C, 4 * C);
+    kern_linear_packed(fch, xn, wl + pl.fc, p->fc_b + 4 * lC, NULL, n, C, 4 * C);
     kern_gelu_forward(fcg, fch, (long)n * 4 * C);
-    kern_linear_forward(x, fcg, p->fcproj_w + lC * 4 * Cs, p->fcproj_b + lC, x, n, 4 * C, C);
+    kern_linear_packed(x, fcg, wl + pl.fcproj, p->fcproj_b + lC, x, n, 4 * C, C);
   }
 }
 
@@ -349,8 +392,7 @@ static void head_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl, c
   }
   kern_layernorm_forward(xn, S + sl->mean, S + sl->rstd, x, m->p.lnf_w, m->p.lnf_b, nsel, d.C);
   if (logits)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nsel, d.V, d.C, 1.0f, xn, d.C, m->p.wte, d.C, 0.0f, out,
-                d.V);
+    kern_linear_packed(out, xn, kv->wp + pack_plan(d).head, NULL, NULL, nsel, d.C, d.V);
   else
     kern_scalar_head(out, xn, m->p.head_w, m->p.head_b, nsel, d.C);
 }
@@ -486,6 +528,7 @@ int gpt_generate(gpt *m, gpt_kvcache *kv, const int *prompt, int Tp, int B, cons
   int n_gen = max_new < d.T - Tp ? max_new : d.T - Tp; /* prompt + response fit the context */
   if (n_gen <= 0) return OO_OK;
 
+  kv_pack(kv, m);
   scratch_layout sl = scratch_plan(d, kv->B, kv->rows);
   float *S = kv->scratch;
   int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *posv = (int *)(S + sl.pos);
@@ -594,6 +637,7 @@ void gpt_score_last(gpt *m, const int *tokens, const int *lens, int n, int Tmax,
     else kv = m->score_kv = xmalloc(sizeof *kv);
     if (kv_create_rows(kv, m, B, rows)) OO_FATAL("gpt_score_last: %s", oo_error_message());
   }
+  kv_pack(kv, m);
   scratch_layout sl = scratch_plan(d, kv->B, kv->rows);
   float *S = kv->scratch;
   int *tok = (int *)(S + sl.tok), *act = (int *)(S + sl.act), *posv = (int *)(S + sl.pos);

@@ -92,6 +92,79 @@ KERN_HOT void kern_linear_forward(float *out, const float *inp, const float *w, 
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta, out, OC);
 }
 
+size_t kern_packed_size(int OC, int C) {
+  return (size_t)((OC + KERN_PANEL - 1) / KERN_PANEL) * KERN_PANEL * (size_t)C;
+}
+
+void kern_pack_weights(float *P, const float *w, int OC, int C) {
+  memset(P, 0, sizeof(float) * kern_packed_size(OC, C)); /* the last panel's unused columns */
+  for (int o = 0; o < OC; o++) {
+    float *col = P + (size_t)(o / KERN_PANEL) * KERN_PANEL * C + o % KERN_PANEL;
+    const float *row = w + (size_t)o * C;
+    for (int c = 0; c < C; c++) col[(size_t)c * KERN_PANEL] = row[c];
+  }
+}
+
+/* out[r*ldo + j] = sum_c A[r*lda + c] * P[c*KERN_PANEL + j] for r < nr, j < KERN_PANEL: a full
+ * panel, each element the fmaf chain kern_rows4 computes (so partial panels, which go through
+ * kern_rows4, round alike). Missing rows repeat row 0 and are not stored. */
+static inline __attribute__((always_inline)) void rows4_panel(float *out, long ldo, const float *A, long lda,
+                                                              const float *P, int nr, int C) {
+  const float *a0 = A, *a1 = A + (nr > 1 ? lda : 0), *a2 = A + (nr > 2 ? 2 * lda : 0), *a3 = A + (nr > 3 ? 3 * lda : 0);
+  v8f c00 = {0}, c01 = {0}, c02 = {0}, c10 = {0}, c11 = {0}, c12 = {0};
+  v8f c20 = {0}, c21 = {0}, c22 = {0}, c30 = {0}, c31 = {0}, c32 = {0};
+  for (int k = 0; k < C; k++) {
+    const float *p = P + (size_t)k * KERN_PANEL;
+    const v8f b0 = v8_load(p), b1 = v8_load(p + 8), b2 = v8_load(p + 16);
+    v8f x = v8_splat(a0[k]);
+    c00 = v8_fma(x, b0, c00), c01 = v8_fma(x, b1, c01), c02 = v8_fma(x, b2, c02);
+    x = v8_splat(a1[k]);
+    c10 = v8_fma(x, b0, c10), c11 = v8_fma(x, b1, c11), c12 = v8_fma(x, b2, c12);
+    x = v8_splat(a2[k]);
+    c20 = v8_fma(x, b0, c20), c21 = v8_fma(x, b1, c21), c22 = v8_fma(x, b2, c22);
+    x = v8_splat(a3[k]);
+    c30 = v8_fma(x, b0, c30), c31 = v8_fma(x, b1, c31), c32 = v8_fma(x, b2, c32);
+  }
+  v8_store(out, c00), v8_store(out + 8, c01), v8_store(out + 16, c02);
+  if (nr > 1) v8_store(out + ldo, c10), v8_store(out + ldo + 8, c11), v8_store(out + ldo + 16, c12);
+  if (nr > 2) v8_store(out + 2 * ldo, c20), v8_store(out + 2 * ldo + 8, c21), v8_store(out + 2 * ldo + 16, c22);
+  if (nr > 3) v8_store(out + 3 * ldo, c30), v8_store(out + 3 * ldo + 8, c31), v8_store(out + 3 * ldo + 16, c32);
+}
+
+#define KERN_PACK_ROWS 64 /* rows per block: a panel is reused from L1 by the block's 16 four-row blocks, and
+                           * the block's inputs (64 x C floats) stay in L2 across the panels */
+
+KERN_HOT void kern_linear_packed(float *out, const float *inp, const float *P, const float *bias,
+                                 const float *resid, int N, int C, int OC) {
+  float acc[4 * KERN_PANEL];
+  for (int i0 = 0; i0 < N; i0 += KERN_PACK_ROWS) {
+    const int i1 = N - i0 < KERN_PACK_ROWS ? N : i0 + KERN_PACK_ROWS;
+    for (int j = 0; j < OC; j += KERN_PANEL) {
+      const int nc = OC - j < KERN_PANEL ? OC - j : KERN_PANEL;
+      const float *Pj = P + (size_t)j * C, *b = bias ? bias + j : NULL;
+      for (int i = i0; i < i1; i += 4) {
+        const int nr = i1 - i < 4 ? i1 - i : 4;
+        if (nc == KERN_PANEL)
+          rows4_panel(acc, KERN_PANEL, inp + (size_t)i * C, C, Pj, nr, C);
+        else
+          kern_rows4(acc, KERN_PANEL, inp + (size_t)i * C, C, 1, Pj, KERN_PANEL, nr, 0, C, nc, 1.0f);
+        for (int r = 0; r < nr; r++) { /* kern_linear_forward's order: acc + (resid + bias) */
+          float *o = out + (size_t)(i + r) * OC + j;
+          const float *a = acc + r * KERN_PANEL, *rr = resid ? resid + (size_t)(i + r) * OC + j : NULL;
+          if (rr && b)
+            for (int c = 0; c < nc; c++) o[c] = a[c] + (rr[c] + b[c]);
+          else if (rr)
+            for (int c = 0; c < nc; c++) o[c] = a[c] + rr[c];
+          else if (b)
+            for (int c = 0; c < nc; c++) o[c] = a[c] + b[c];
+          else
+            for (int c = 0; c < nc; c++) o[c] = a[c];
+        }
+      }
+    }
+  }
+}
+
 KERN_HOT void kern_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, int N, int C, int OC) {
   if (dinp)

@@ -242,6 +242,26 @@ void kern_linear_forward(float *out,         // (N,OC)
                          const float *bias,  // (OC) or NULL
                          const float *resid, // (N,OC) or NULL
                          int N, int C, int OC);
+/* The same product with W packed once by kern_pack_weights, for the KV-cache path (gpt_sample.c),
+ * where M is the batch (tens of rows) and OpenBLAS repacked every weight on every call (17% of
+ * a C256 sampling run). Packed: panels of KERN_PANEL output columns, each (C, KERN_PANEL) with a
+ * weight row's C entries down one column; kern_packed_size(OC, C) floats. A panel is 4 rows x
+ * 24 columns of accumulators (12 AVX2 registers; 4 x 16 left too few chains in flight to hide
+ * the FMA latency: 10% slower on the decode shapes). Each element is one
+ * fmaf chain over c in increasing order (kern_rows4), then + (resid + bias) as
+ * kern_linear_forward adds them, so a row's result depends on neither N nor the CPU nor the BLAS
+ * kernel. out may alias resid, not inp. */
+#define KERN_PANEL 24
+size_t kern_packed_size(int OC, int C);
+void kern_pack_weights(float *P,       // kern_packed_size(OC, C)
+                       const float *w, // (OC,C)
+                       int OC, int C);
+void kern_linear_packed(float *out,         // (N,OC)
+                        const float *inp,   // (N,C)
+                        const float *P,     // packed (OC,C)
+                        const float *bias,  // (OC) or NULL
+                        const float *resid, // (N,OC) or NULL
+                        int N, int C, int OC);
 /* dinp = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp; db += column sums
  * of dout (skipped if db is NULL). */
 void kern_linear_backward(float *dinp,       // (N,C) overwritten, or NULL
