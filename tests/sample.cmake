@@ -9,3 +9,9 @@ add_test(NAME tools_cli
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools_cli.sh $<TARGET_FILE:overopt> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/scratch/tools_cli $<TARGET_FILE:tools_ckpt>)
 set_tests_properties(tools_cli PROPERTIES LABELS "script;tools" ENVIRONMENT "${OO_TEST_ENV}" TIMEOUT 120)
+
+# kv_blas_free.sh: the KV-cache path's bits under two OpenBLAS kernels (test_gpt_sample --dump).
+add_test(NAME kv_blas_free
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/kv_blas_free.sh $<TARGET_FILE:overopt> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/scratch/kv_blas_free $<TARGET_FILE:test_gpt_sample>)
+set_tests_properties(kv_blas_free PROPERTIES LABELS "script;model;blas_kernel" ENVIRONMENT "${OO_TEST_ENV}" TIMEOUT 120)

@@ -4,8 +4,10 @@
  * - a sequence's tokens do not depend on the batch size or its position in the batch;
  * - top_p -> 0 and top_k = 1 are greedy; EOT stops a sequence and pads with -1;
  * - the empirical distribution of first tokens matches softmax(logits / temperature), also
- *   after top-k and top-p truncation, within 3 sigma. */
+ *   after top-k and top-p truncation, within 3 sigma;
+ * - with --dump (tests/sample.cmake, test kv_path_blas_free): the path's bits for two OpenBLAS kernels. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,7 +333,58 @@ static void test_bad_input(gpt *m) {
   gpt_kv_free(&kv);
 }
 
-int main(void) {
+/* --dump PREFIX: writes the bits of what the KV-cache path computes for a fixed random LM and
+ * reward model (generated tokens, their out_logp, gpt_score_last's scores) to PREFIX.kv, and
+ * of the full forward's logits (sgemm) to PREFIX.fwd. tests/sample.cmake runs it under two
+ * OpenBLAS kernels: the .kv files must be identical (the path uses no BLAS), the .fwd files
+ * must differ (the control: the kernels do round differently). */
+static int dump(const char *prefix) {
+  gpt_dims d = {.V = GPT_VOCAB, .T = 40, .C = 64, .L = 2, .NH = 4};
+  gpt lm, rm;
+  EXPECT_OK(gpt_create(&lm, d, GPT_LM));
+  EXPECT_OK(gpt_create(&rm, d, GPT_REWARD));
+  gpt_init_weights(&lm, 5, 0.2f, 0.0f);
+  gpt_init_weights(&rm, 6, 0.2f, 0.5f);
+  enum { B = 6, TP = 8, NEW = 24 };
+  int prompt[B * TP], tok[B * NEW], len[B], seqs[B * (TP + NEW)], lens[B];
+  float logp[B * NEW], score[B];
+  make_prompts(prompt, B, TP, 11);
+  oo_rng rng[B];
+  for (int b = 0; b < B; b++) rng[b] = oo_rng_make(7, RNG_SAMPLE, (uint64_t)b, 0);
+  gpt_kvcache kv;
+  EXPECT_OK(gpt_kv_create(&kv, &lm, B));
+  const gpt_sample_opts o = {.temperature = 1.0f, .top_p = 1.0f, .top_k = 0, .max_new = NEW, .stop_at_eot = 0};
+  EXPECT_OK(gpt_generate(&lm, &kv, prompt, TP, B, &o, rng, tok, len, logp));
+  for (int b = 0; b < B; b++) {
+    memcpy(seqs + b * (TP + NEW), prompt + b * TP, sizeof(int) * TP);
+    memcpy(seqs + b * (TP + NEW) + TP, tok + b * NEW, sizeof(int) * NEW);
+    lens[b] = TP + len[b];
+  }
+  gpt_score_last(&rm, seqs, lens, B, TP + NEW, 4, score);
+  gpt_reserve(&lm, B, TP + NEW);
+  gpt_forward(&lm, seqs, B, TP + NEW);
+  char path[512];
+  snprintf(path, sizeof path, "%s.kv", prefix);
+  FILE *f = fopen(path, "wb");
+  EXPECT_MSG(f != NULL, "cannot write %s", path);
+  if (f) {
+    fwrite(tok, sizeof tok, 1, f), fwrite(logp, sizeof logp, 1, f), fwrite(score, sizeof score, 1, f);
+    fclose(f);
+  }
+  snprintf(path, sizeof path, "%s.fwd", prefix);
+  f = fopen(path, "wb");
+  EXPECT_MSG(f != NULL, "cannot write %s", path);
+  if (f) {
+    fwrite(gpt_logits(&lm), sizeof(float), (size_t)B * (TP + NEW) * d.V, f);
+    fclose(f);
+  }
+  gpt_kv_free(&kv);
+  gpt_free(&lm), gpt_free(&rm);
+  return TEST_SUMMARY();
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--dump")) return dump(argv[2]);
   gpt m;
   gpt_dims d = {.V = GPT_VOCAB, .T = 24, .C = 32, .L = 2, .NH = 4};
   EXPECT_OK(gpt_create(&m, d, GPT_LM));

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# kv_blas_free: the KV-cache path (gpt_generate's tokens and log-probabilities, gpt_score_last's
+# scores) uses no BLAS since its linear layers became kern_linear_packed, so given the weights
+# it computes the same bits under any OpenBLAS kernel. test_gpt_sample --dump writes those bits
+# and, as the control, the full forward's logits (sgemm), under Haswell (FMA) and Sandybridge
+# (no FMA), which both run on every x86-64-v3 CPU: the path's files must be identical and the
+# control's must differ (else the two kernels would not tell anything apart here).
+# Usage: kv_blas_free.sh OVEROPT SOURCE_DIR SCRATCH_DIR TEST_GPT_SAMPLE
+. "$(dirname "$0")/lib.sh" "$@"
+tgs=$4
+for k in Haswell Sandybridge; do
+  OPENBLAS_CORETYPE=$k "$tgs" --dump "$k" > "$k.log" 2>&1 || die "test_gpt_sample --dump under $k: $(cat "$k.log")"
+done
+[ -s Haswell.kv ] && [ -s Haswell.fwd ] || die "no dump files written"
+cmp -s Haswell.fwd Sandybridge.fwd &&
+  bad "control: the full forward's logits are bitwise equal under Haswell and Sandybridge, so the kernels cannot be told apart"
+cmp Haswell.kv Sandybridge.kv ||
+  bad "the KV-cache path's tokens, log-probabilities or scores depend on the OpenBLAS kernel (Haswell vs Sandybridge)"
+[ "$fail" = 0 ] && echo "KV-cache path bitwise equal under Haswell and Sandybridge; the full forward differs (control)"
+exit "$fail"
