@@ -190,6 +190,9 @@ typedef struct {
   int stop_at_eot;   /* stop a sequence when it emits end-of-text */
 } gpt_sample_opts;
 
+/* A cache of B slots for m's dims: keys and values 2*L*B*T*C floats, one packed copy of the
+ * linear weights (about the parameter count) and per-step scratch; all of it touched here, so
+ * generation allocates nothing and takes no page faults. */
 int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B);
 void gpt_kv_free(gpt_kvcache *kv);
 /* Generates continuations of B prompts of equal length Tp (prompt (B,Tp), each starting with
