@@ -394,10 +394,7 @@ static void forward_rows(const gpt *m, gpt_kvcache *kv, const scratch_layout *sl
     for (int i = 0; i < n; i++) {
       const float *Ki = Kl + (size_t)act[i] * KS, *Vi = Vl + (size_t)act[i] * T * Cs;
       const float *qi = qkv + (size_t)i * 3 * Cs;
-      if (i + 1 < n) /* the next row's first keys: attend_row_v8 prefetches ahead only within its slot */
-        for (int t = 0; t < ATT_PREFETCH && t <= posv[i + 1]; t += 8)
-          prefetch_rows(Kl + (size_t)act[i + 1] * KS + (size_t)t * Cs, Cs);
-      const int nx = i + 1 < n;
+      const int nx = i + 1 < n; /* attend_row_v8 streams the next row's slot, from its first keys on */
       if ((C / NH) % 8 == 0)
         attend_row_v8(att + (size_t)i * Cs, qi, Ki, Vi, scores, posv[i], C, NH, T, nx ? Kl + (size_t)act[i + 1] * KS : NULL,
                       nx ? Vl + (size_t)act[i + 1] * T * Cs : NULL, nx ? posv[i + 1] : 0);
