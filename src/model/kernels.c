@@ -97,11 +97,13 @@ size_t kern_packed_size(int OC, int C) {
 }
 
 void kern_pack_weights(float *P, const float *w, int OC, int C) {
-  memset(P, 0, sizeof(float) * kern_packed_size(OC, C)); /* the last panel's unused columns */
-  for (int o = 0; o < OC; o++) {
+  const int padded = (OC + KERN_PANEL - 1) / KERN_PANEL * KERN_PANEL;
+  for (int o = 0; o < padded; o++) { /* the last panel's unused columns (never read) get zeros */
     float *col = P + (size_t)(o / KERN_PANEL) * KERN_PANEL * C + o % KERN_PANEL;
-    const float *row = w + (size_t)o * C;
-    for (int c = 0; c < C; c++) col[(size_t)c * KERN_PANEL] = row[c];
+    if (o < OC)
+      for (int c = 0; c < C; c++) col[(size_t)c * KERN_PANEL] = w[(size_t)o * C + c];
+    else
+      for (int c = 0; c < C; c++) col[(size_t)c * KERN_PANEL] = 0.0f;
   }
 }
 
