@@ -231,6 +231,16 @@ static void test_gelu(void) {
   float dx[GE_N], out2[GE_N], deriv[GE_N];
   kern_gelu_forward_train(out2, deriv, c.x, GE_N);
   EXPECT(memcmp(out2, c.out, sizeof out2) == 0); /* the training forward gives the same bits */
+  /* each element alone (the scalar tail) gives the bits it got inside an 8-float vector */
+  int same = 1;
+  for (int i = 0; i < GE_N; i++) {
+    float o1, d1, o2;
+    kern_gelu_forward_train(&o1, &d1, c.x + i, 1);
+    kern_gelu_forward(&o2, c.x + i, 1);
+    same &= memcmp(&o1, out2 + i, sizeof o1) == 0 && memcmp(&d1, deriv + i, sizeof d1) == 0 &&
+            memcmp(&o2, c.out + i, sizeof o2) == 0;
+  }
+  EXPECT_MSG(same, "gelu: an element computed alone differs from the same element in a vector");
   kern_gelu_backward(dx, deriv, c.wout, GE_N);
   check k = {"gelu dinp", 0.0, 0, 0};
   probe(&k, c.x, dx, GE_N, 1000, ge_loss, &c);

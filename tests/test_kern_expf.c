@@ -5,9 +5,12 @@
  * header documents (2.4e-7; every float in the range gives at most 2.31e-7, measured once
  * exhaustively, too slow for a unit test under the sanitizers); the test prints it, and libm's
  * expf's for comparison. Also: exact at 0, clamped (finite, positive) outside the range, NaN
- * propagates, and monotone on the grid. */
+ * propagates, and monotone on the grid. v8_expf, its 8-lane form, must give kern_expf's bits on the
+ * grid and at the special values, compiled for the baseline and (where the CPU has it) for
+ * x86-64-v3 as the kernels' clones are. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "model/kernels.h"
 #include "testing.h"
@@ -40,6 +43,28 @@ static void check_around(float x, int k) {
     if (y >= -87.0f && y <= 88.0f) check(y);
 }
 
+/* Lanes of v8_expf that differ from kern_expf, over the grid and the special values. */
+#define V8_EXPF_MISMATCHES(name)                                                                          \
+  static long name(long grid) {                                                                           \
+    static const float special[8] = {0.0f, -0.0f, -200.0f, 200.0f, -INFINITY, INFINITY, NAN, -87.5f};     \
+    long bad = 0;                                                                                         \
+    for (long i = -1; i <= grid; i += 8) {                                                                \
+      v8f x;                                                                                              \
+      for (int l = 0; l < 8; l++)                                                                         \
+        x[l] = i < 0 ? special[l] : (float)(-90.0 + 181.0 * (double)(i + l) / (double)grid);              \
+      const v8f y = v8_expf(x);                                                                           \
+      for (int l = 0; l < 8; l++) {                                                                       \
+        const float want = kern_expf(x[l]), got = y[l];                                                   \
+        bad += memcmp(&want, &got, sizeof want) != 0;                                                     \
+      }                                                                                                   \
+    }                                                                                                     \
+    return bad;                                                                                           \
+  }
+V8_EXPF_MISMATCHES(v8_mismatches_base)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target("arch=x86-64-v3"))) V8_EXPF_MISMATCHES(v8_mismatches_v3)
+#endif
+
 int main(void) {
   const long grid = 1L << 25;
   float prev = 0.0f;
@@ -68,5 +93,15 @@ int main(void) {
   EXPECT(kern_expf(200.0f) == kern_expf(88.0f) && isfinite(kern_expf(88.0f)));
   EXPECT(kern_expf(INFINITY) == kern_expf(88.0f));
   EXPECT(isnan(kern_expf(NAN)));
+
+  const long vgrid = 1L << 22;
+  EXPECT_MSG(v8_mismatches_base(vgrid) == 0, "v8_expf differs from kern_expf (baseline build)");
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    EXPECT_MSG(v8_mismatches_v3(vgrid) == 0, "v8_expf differs from kern_expf (x86-64-v3 build)");
+  else
+    printf("v8_expf: x86-64-v3 check skipped (this CPU lacks AVX2/FMA)\n");
+#endif
   return TEST_SUMMARY();
 }

@@ -97,6 +97,32 @@ static inline v8f v8_fma(v8f a, v8f b, v8f c) {
 }
 static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 
+typedef int v8i __attribute__((vector_size(32)));
+/* m ? a : b per lane, m from a vector comparison (all bits set or clear) */
+static inline v8f v8_sel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
+
+/* kern_expf on 8 lanes: the same operations in the same order per lane, so the same bits
+ * (tests/test_kern_expf.c compares them), written on vectors because GCC's vectorization of the
+ * scalar form turned each clamp into three blends of constant-folded ends. */
+static inline v8f v8_expf(v8f x) {
+  const v8f lo = v8_splat(-87.0f), hi = v8_splat(88.0f), shifter = v8_splat(12582912.0f);
+  x = v8_sel(x < lo, lo, x); /* a NaN lane compares false and stays NaN, as in kern_expf */
+  x = v8_sel(x > hi, hi, x);
+  const v8f n = (x * v8_splat(1.44269504088896341f) + shifter) - shifter;
+  v8f r = v8_fma(n, v8_splat(-0.693145751953125f), x);
+  r = v8_fma(n, v8_splat(-1.428606765330187045e-06f), r);
+  v8f p = v8_splat(1.0f / 720.0f);
+  p = v8_fma(p, r, v8_splat(1.0f / 120.0f));
+  p = v8_fma(p, r, v8_splat(1.0f / 24.0f));
+  p = v8_fma(p, r, v8_splat(1.0f / 6.0f));
+  p = v8_fma(p, r, v8_splat(0.5f));
+  p = v8_fma(p, r, v8_splat(1.0f));
+  p = v8_fma(p, r, v8_splat(1.0f));
+  typedef unsigned v8u __attribute__((vector_size(32)));
+  const v8u bits = ((v8u)__builtin_convertvector(n, v8i) + 127u) << 23;
+  return p * (v8f)bits;
+}
+
 /* Up to 4 rows of a small matrix product, the building block of causal attention:
  *   out[r*ldo + j] = alpha * sum_{k=k0}^{k1-1} A[r*ars + k*acs] * B[k*ldb + j],  r < nr, j < N.
  * A is read through strides, so the same block serves A, A^T and a row of a (T,T) matrix; B's
@@ -305,19 +331,21 @@ void kern_gelu_backward(float *dinp,        // (n)
  * order on every CPU). att keeps P for backward: row i holds P[i, 0..i] and zeros up to the end
  * of its block's columns (i rounded up past its block, to a multiple of 8, at most T); entries
  * right of that are not written. att NULL (inference): P is not kept, its rows live in the scratch.
- * scratch holds one head's K^T (forward) or V^T (backward). */
+ * scratch: kern_attention_scratch (forward), (T,T) more (backward). */
 #define KERN_ATT_ROWS 4 /* query rows per block: kern_rows4's */
-/* Floats of attention scratch: one head's K^T (or V^T) panel and, for inference, the P rows of
- * one block; backward's dP/dS (T,T) comes on top. */
+/* Floats of attention scratch: one head's K^T (or V^T) panel, three (T, hs) panels of its rows
+ * made contiguous (V forward; K, Q and dO backward) and, for inference, the P rows of one block;
+ * backward's dP/dS (T,T) comes on top. */
 static inline size_t kern_attention_scratch(int T, int C, int NH) {
-  return (size_t)(C / NH) * (size_t)kern_pad8(T) + (size_t)KERN_ATT_ROWS * (size_t)T;
+  const size_t hs = (size_t)(C / NH);
+  return hs * (size_t)kern_pad8(T) + 3 * (size_t)T * hs + (size_t)KERN_ATT_ROWS * (size_t)T;
 }
 void kern_attention_forward(float *out,       // (B,T,C)
                             float *att,       // (B,NH,T,T) or NULL
                             float *scratch,   // (kern_attention_scratch)
                             const float *qkv, // (B,T,3C)
                             int B, int T, int C, int NH);
-/* dqkv overwritten. scratch holds dP and dS of one (b,h), then V^T. */
+/* dqkv overwritten. scratch holds dP and dS of one (b,h), then V^T and the K, Q and dO panels. */
 void kern_attention_backward(float *dqkv,       // (B,T,3C) overwritten
                              float *scratch,    // (T*T + kern_attention_scratch)
                              const float *dout, // (B,T,C)
