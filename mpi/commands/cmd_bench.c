@@ -83,7 +83,7 @@ int cmd_bench(int argc, char **argv) {
          " sgemm GFLOP/s on the same shapes\n",
          openblas_get_config(), base.reps);
   printf("FLOPs: training 6*(matmul params) + 6*L*C*(T+1) per token (causal attention);"
-         " sampling/scoring 2*(matmul params) + 4*L*C*(t+1) per position\n\n");
+         " sampling 2*(matmul params) + 4*L*C*(t+1) per position; scoring: a reward model, no LM head\n\n");
   bench_print_header(stdout);
   bench_result r[2];
   for (int i = 0; i < n; i++) {

@@ -126,12 +126,14 @@ typedef struct {
   double fwd_tok;     /* forward FLOPs per position */
 } plan_model;
 
-static plan_model model_of(const cfg_size *s, int T) {
+/* fwd_tok counts what a forward of this kind multiplies (a reward model has no LM head), as
+ * `overopt bench` counts its scoring rate. */
+static plan_model model_of(const cfg_size *s, int T, gpt_kind kind) {
   plan_model m = {{GPT_VOCAB, T, s->d_model, s->n_layer, s->n_head}, 0, 0, 0};
   double C = s->d_model, L = s->n_layer;
   m.params = GPT_VOCAB * C + T * C + L * (12 * C * C + 13 * C) + 2 * C + C + 1; /* with a scalar head */
   m.train_tok = gpt_train_flops_per_token(m.d, T);
-  m.fwd_tok = m.train_tok / 3;
+  m.fwd_tok = gpt_forward_flops_per_token(m.d, kind, T);
   return m;
 }
 
@@ -158,7 +160,8 @@ static double secs(const plan_rates *r, double train, double sample, double scor
 static int plan_rows(const oo_config *c, int P, int G, const plan_rates *rt, plan_row *row) {
   const int T = c->pretrain.n_ctx, Tq = c->prefs.prompt_len + c->prefs.response_len;
   const int Pr = P / G; /* ranks of one replicate group */
-  plan_model pol = model_of(&c->pretrain.policy, T), rm = model_of(&c->rm.size, T), gold = model_of(&c->gold.size, T);
+  plan_model pol = model_of(&c->pretrain.policy, T, GPT_LM), rm = model_of(&c->rm.size, T, GPT_REWARD),
+             gold = model_of(&c->gold.size, T, strcmp(c->gold.kind, "teacher") ? GPT_REWARD : GPT_LM);
   const int K = c->rm.k;
   int n = 0;
   /* pretrain: pi_init, the proxy's LM when it differs and rm.init = pretrained, the teacher's LM */

@@ -3,8 +3,11 @@
  *
  * FLOP counts (only matrix products; what the sgemm reference also counts):
  * - training: gpt_train_flops_per_token (6 * matmul parameters + causal attention) per token;
- * - sampling and scoring: a position t (0-based) costs 2 * matmul parameters + 4*L*C*(t+1)
- *   (Q K^T and P V over t+1 cached keys); every position fed through the model counts.
+ * - sampling: a position t (0-based) costs 2 * matmul parameters + 4*L*C*(t+1) (Q K^T and P V
+ *   over t+1 cached keys); every position fed through the model counts;
+ * - scoring: a reward model's forward, gpt_forward_flops_per_token: no LM head (until
+ *   2026-11-27 its 2 V C FLOPs a position were counted, though a reward model never computes
+ *   them: scoring ratios read ~4% high at C128, ~1.4% at C256).
  * Times are CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID), each the best of reps
  * runs after a warm-up: on a shared machine wall time mostly measures the other processes,
  * while thread CPU time only counts the cycles we ran. With one BLAS thread OpenBLAS computes
@@ -207,7 +210,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
       double t = bench_clock() - t0;
       if (rep > 0 && t < best) best = t;
     }
-    const double flops = (2.0 * n_params + 2.0 * d.L * (double)d.C * (T + 1)) * BS * T;
+    const double flops = gpt_forward_flops_per_token(d, GPT_REWARD, T) * BS * T; /* no LM head */
     r->score_seq_s = BS / best;
     r->score_gflops = flops / best * 1e-9;
     r->score_ratio = r->score_gflops / r->sgemm_train_gflops;

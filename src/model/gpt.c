@@ -609,6 +609,13 @@ void gpt_optim_update(gpt *m, const gpt_optim *o, float lr, float norm) {
  * - causal attention: the query at position t (0-based) takes 2*C*(t+1) for Q K^T and as many
  *   for P V summed over heads; averaged over t < T that is 2*C*(T+1) forward per layer,
  *   6*C*(T+1) with backward. Work above the diagonal is not counted (it is not needed). */
+double gpt_forward_flops_per_token(gpt_dims d, gpt_kind kind, int T) {
+  const double C = d.C, L = d.L;
+  const double matmul_params = L * 12.0 * C * C + (gpt_kind_has_logits(kind) ? (double)d.V * C : 0.0) +
+                               (gpt_kind_has_scalar(kind) ? C : 0.0);
+  return 2.0 * matmul_params + 2.0 * L * C * (T + 1.0);
+}
+
 double gpt_train_flops_per_token(gpt_dims d, int T) {
   const double C = d.C, L = d.L;
   const double matmul_params = L * 12.0 * C * C + (double)d.V * C;

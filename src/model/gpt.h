@@ -167,6 +167,11 @@ float gpt_optim_lr(const gpt_optim *o, long step);
 void gpt_optim_update(gpt *m, const gpt_optim *o, float lr, float norm);
 /* Model FLOPs per token for a training step (6 * params plus attention), for bench. */
 double gpt_train_flops_per_token(gpt_dims d, int T);
+/* Forward FLOPs per position of a full T-token sequence for a model of this kind: 2 * the matrix
+ * parameters it multiplies (the tied LM head only with logits, the C-wide scalar head only with
+ * a scalar) plus causal attention. A reward model computes no logits, so its forward is about
+ * 2 V C FLOPs a position cheaper than an LM's (4% at C128 L4). */
+double gpt_forward_flops_per_token(gpt_dims d, gpt_kind kind, int T);
 
 /* ---- sampling (gpt_sample.c) ---------------------------------------------------------------- */
 typedef struct gpt_kvcache {
