@@ -5,9 +5,9 @@
  * header documents (2.4e-7; every float in the range gives at most 2.31e-7, measured once
  * exhaustively, too slow for a unit test under the sanitizers); the test prints it, and libm's
  * expf's for comparison. Also: exact at 0, clamped (finite, positive) outside the range, NaN
- * propagates, and monotone on the grid. v8_expf, its 8-lane form, must give kern_expf's bits on the
- * grid and at the special values, compiled for the baseline and (where the CPU has it) for
- * x86-64-v3 as the kernels' clones are. */
+ * propagates, and monotone on the grid. v8_expf and v8_expf4, its 8- and 4 x 8-lane forms, must
+ * give kern_expf's bits on the grid and at the special values, compiled for the baseline and
+ * (where the CPU has it) for x86-64-v3 as the kernels' clones are. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +43,7 @@ static void check_around(float x, int k) {
     if (y >= -87.0f && y <= 88.0f) check(y);
 }
 
-/* Lanes of v8_expf that differ from kern_expf, over the grid and the special values. */
+/* Lanes of v8_expf and v8_expf4 that differ from kern_expf, over the grid and the special values. */
 #define V8_EXPF_MISMATCHES(name)                                                                          \
   static long name(long grid) {                                                                           \
     static const float special[8] = {0.0f, -0.0f, -200.0f, 200.0f, -INFINITY, INFINITY, NAN, -87.5f};     \
@@ -53,9 +53,15 @@ static void check_around(float x, int k) {
       for (int l = 0; l < 8; l++)                                                                         \
         x[l] = i < 0 ? special[l] : (float)(-90.0 + 181.0 * (double)(i + l) / (double)grid);              \
       const v8f y = v8_expf(x);                                                                           \
+      v8f x4[4] = {x, x * 0.5f, x - 1.0f, -x}, y4[4];                                                     \
+      v8_expf4(y4, x4);                                                                                   \
       for (int l = 0; l < 8; l++) {                                                                       \
         const float want = kern_expf(x[l]), got = y[l];                                                   \
         bad += memcmp(&want, &got, sizeof want) != 0;                                                     \
+        for (int k = 0; k < 4; k++) {                                                                     \
+          const float w4 = kern_expf(x4[k][l]), g4 = y4[k][l];                                            \
+          bad += memcmp(&w4, &g4, sizeof w4) != 0;                                                        \
+        }                                                                                                 \
       }                                                                                                   \
     }                                                                                                     \
     return bad;                                                                                           \
