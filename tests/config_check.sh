@@ -7,6 +7,8 @@
 "$overopt" check resolved.cfg > resolved2.cfg 2> err.txt || bad "resolved config rejected: $(cat err.txt)"
 diff <(tail -n +2 resolved.cfg) <(tail -n +2 resolved2.cfg) > /dev/null || bad "resolved config does not reload to itself"
 "$overopt" check "$src/configs/paper-scale.cfg" > /dev/null 2> err.txt || bad "paper-scale rejected: $(cat err.txt)"
+# the memory estimate counts the KV caches: best-of-n's policy cache of 256 slots is ~100 MB here
+grep -q "^//   bon .*1 x policy KV cache, 256 slots" resolved.cfg || bad "the estimate lacks best-of-n's KV cache: $(grep '^//   bon' resolved.cfg)"
 
 # --set applies, and a bad value is rejected with the key and the range
 "$overopt" check "$src/configs/quickstart.cfg" --set rm.k=3 --set 'ppo.betas=[0.01,0.1]' > set.cfg 2> err.txt \

@@ -5,6 +5,7 @@
  * - top_p -> 0 and top_k = 1 are greedy; EOT stops a sequence and pads with -1;
  * - the empirical distribution of first tokens matches softmax(logits / temperature), also
  *   after top-k and top-p truncation, within 3 sigma;
+ * - gpt_kv_memory_bytes counts what gpt_kv_create allocates, and the process grows by about that;
  * - with --dump (tests/sample.cmake, test kv_blas_free): the path's bits for two OpenBLAS kernels. */
 #include <math.h>
 #include <stdio.h>
@@ -385,6 +386,49 @@ static int dump(const char *prefix) {
   return TEST_SUMMARY();
 }
 
+/* Resident bytes of this process from /proc/self/statm, or -1 where there is none. */
+static double resident_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, res = -1;
+  if (f) {
+    if (fscanf(f, "%ld %ld", &size, &res) != 2) res = -1;
+    fclose(f);
+  }
+  return res < 0 ? -1.0 : (double)res * 4096.0;
+}
+
+/* gpt_kv_memory_bytes (the memory estimate's count) is what gpt_kv_create allocates: keys and
+ * values from their layout here, scratch and packed weights from the cache's own sizes; and the
+ * process grows by that much when the cache is created (gpt_kv_create touches every page). The
+ * growth may exceed the estimate by 2 MiB per buffer (4 buffers rounded to huge pages) and, under
+ * AddressSanitizer, by its 1/8 shadow; it may not fall short of it by more than 2%. */
+static void test_kv_memory(void) {
+  gpt m;
+  gpt_dims d = {.V = GPT_VOCAB, .T = 256, .C = 128, .L = 4, .NH = 4};
+  EXPECT_OK(gpt_create(&m, d, GPT_LM));
+  const int B = 64;
+  const double est = gpt_kv_memory_bytes(d, B, 0), before = resident_bytes();
+  gpt_kvcache kv;
+  EXPECT_OK(gpt_kv_create(&kv, &m, B));
+  const double after = resident_bytes();
+  const double keys = (double)d.L * B * ((d.T + 7) / 8 * 8) * d.C, values = (double)d.L * B * d.T * d.C;
+  const double alloc = 4.0 * (keys + values + (double)kv.scratch_n + (double)kv.wp_n);
+  EXPECT_MSG(est == alloc, "gpt_kv_memory_bytes %.0f, gpt_kv_create allocated %.0f", est, alloc);
+  if (before > 0 && after > 0) {
+#if defined(__SANITIZE_ADDRESS__)
+    const double shadow = est / 8;
+#else
+    const double shadow = 0.0;
+#endif
+    const double grew = after - before, hi = est + shadow + 4 * 2097152.0;
+    printf("%-34s estimate %.1f MB, resident grew %.1f MB\n", "kv cache memory", est / 1e6, grew / 1e6);
+    EXPECT_MSG(grew >= 0.98 * est && grew <= hi, "creating the cache grew the process by %.1f MB, estimate %.1f MB",
+               grew / 1e6, est / 1e6);
+  }
+  gpt_kv_free(&kv);
+  gpt_free(&m);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--dump")) return dump(argv[2]);
   gpt m;
@@ -416,6 +460,7 @@ int main(int argc, char **argv) {
   check_distribution(&m, 1.0f, 0, 0.4f, "distribution top_p=0.4");
   check_distribution(&m, 0.7f, 6, 0.8f, "distribution T=0.7 top_k=6 top_p=0.8");
   test_bad_input(&m);
+  test_kv_memory();
   EXPECT_MSG(oo_mem_live_blocks() == live, "leaked %ld blocks", oo_mem_live_blocks() - live);
   gpt_free(&m);
   return TEST_SUMMARY();

@@ -16,7 +16,7 @@ int rm_ensemble_load(rm_ensemble *e, const char *path, const oo_layout *lay, int
   /* the layout's K is in the config's range (layout_build), which sizes the arrays here */
   REQUIRE(expect_k == lay->k, "internal: rm_ensemble_load for %d members, the layout has %d", expect_k, lay->k);
   e->k = expect_k;
-  e->chunk = 32;
+  e->chunk = LAYOUT_RM_CHUNK;
   h5_reader r;
   CHECK(h5_open(&r, path));
   long k = 0;

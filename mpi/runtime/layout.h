@@ -56,6 +56,13 @@ int layout_replica(const oo_layout *lay, int rank, int member);
 int layout_member_rank(const oo_layout *lay, int member, int replica);
 /* 1 if this rank computes the gold score of sample ((sample / LAYOUT_GOLD_BLOCK) % n_rm == rm_index). */
 #define LAYOUT_GOLD_BLOCK 32 /* equals GOLD_CHUNK (rlhf/gold.h), checked in rm_ensemble.c */
+/* Sequences per call of the stages' batched work. Each fixes how the work is cut (the same for any
+ * rank count) and the size of the KV cache behind the call, which mem_budget.c counts:
+ * best-of-n generation (stage_bon.c), pi_init sampling and its gold chunks (sampling.c), and a
+ * member's scoring chunk (rm_ensemble.c). */
+#define LAYOUT_BON_UNIT 256
+#define LAYOUT_SAMPLE_UNIT 64
+#define LAYOUT_RM_CHUNK 32
 int layout_gold_scores_sample(const oo_layout *lay, int rank, int sample);
 /* Human table: rank, roles, members ("m0(r0/2) m3": replica 0 of 2; no suffix = sole copy),
  * then a summary line. */

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "layout.h"
 #include "model/gpt.h"
+#include "rlhf/gold.h"
 
 static const char *const STAGES[] = {"pretrain", "gold", "prefs", "rm", "bon", "ppo"};
 #define N_STAGES 6
@@ -30,6 +32,17 @@ static void add_model(mem_budget *b, const char *stage, const cfg_size *s, int T
   add(b, stage, size_key, fixed * copies, what);
   snprintf(what, sizeof what, "%s activations, %d sequences of %d", name, B, T);
   add(b, stage, batch_key, (all - fixed) * copies, what);
+}
+
+/* `copies` KV caches (gpt_kv_memory_bytes) of B slots and `rows` rows per call (<= 0: the default)
+ * for a model of size s at n_ctx T: generation keeps one per batch of slots; gpt_score_last one
+ * per scoring model, B = its chunk, rows = chunk x sequence length. */
+static void add_cache(mem_budget *b, const char *stage, const cfg_size *s, int T, int B, int rows, int copies,
+                      const char *key, const char *name) {
+  gpt_dims d = {GPT_VOCAB, T, s->d_model, s->n_layer, s->n_head};
+  char what[80];
+  snprintf(what, sizeof what, "%d x %s KV cache, %d slots", copies, name, B);
+  add(b, stage, key, gpt_kv_memory_bytes(d, B, rows) * copies, what);
 }
 
 static int share(long n, int ranks) { return (int)((n + ranks - 1) / ranks); }
@@ -64,11 +77,19 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
             "policy LM");
   add_model(b, "gold", &c->gold.size, T, gold_kind_lm ? GPT_LM : GPT_REWARD, 64, 0, 1, "gold.size.d_model",
             "gold.calib_prompts", "gold model");
+  add_cache(b, "gold", &c->pretrain.policy, T, LAYOUT_SAMPLE_UNIT, 0, 1, "pretrain.policy.d_model", "pi_init");
+  if (!gold_kind_lm)
+    add_cache(b, "gold", &c->gold.size, T, LAYOUT_SAMPLE_UNIT, LAYOUT_SAMPLE_UNIT * seqT, 1, "gold.size.d_model",
+              "gold scoring");
 
   /* prefs: sampling with pi_init, gold scores, and N pairs of token arrays (ints) on every rank. */
   add_model(b, "prefs", &c->pretrain.policy, T, GPT_LM, 64, 0, 1, "pretrain.policy.d_model", "prefs.n_train",
             "policy LM");
   add_model(b, "prefs", &c->gold.size, T, GPT_REWARD, 64, 0, 1, "gold.size.d_model", "prefs.n_train", "gold model");
+  add_cache(b, "prefs", &c->pretrain.policy, T, LAYOUT_SAMPLE_UNIT, 0, 1, "pretrain.policy.d_model", "pi_init");
+  if (!gold_kind_lm)
+    add_cache(b, "prefs", &c->gold.size, T, LAYOUT_SAMPLE_UNIT, LAYOUT_SAMPLE_UNIT * seqT, 1, "gold.size.d_model",
+              "gold scoring");
   double pair_bytes = 4.0 * (c->prefs.prompt_len + 2.0 * (c->prefs.response_len + 1) + 2 + 2 + 3 + 2.0 * seqT + 2);
   snprintf(what, sizeof what, "%ld preference pairs", N);
   add(b, "prefs", "prefs.n_train", pair_bytes * (double)N * 2, what); /* the arrays and one packed copy */
@@ -90,6 +111,10 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
             "policy LM");
   add_model(b, "bon", &c->rm.size, T, GPT_REWARD, 64, 0, K, "rm.k", "bon.n_samples", "RM member");
   add_model(b, "bon", &c->gold.size, T, GPT_REWARD, 64, 0, 1, "gold.size.d_model", "bon.n_samples", "gold model");
+  add_cache(b, "bon", &c->pretrain.policy, T, LAYOUT_BON_UNIT, 0, 1, "pretrain.policy.d_model", "policy");
+  add_cache(b, "bon", &c->rm.size, T, LAYOUT_RM_CHUNK, LAYOUT_RM_CHUNK * seqT, hosted, "rm.k", "RM member scoring");
+  if (!gold_kind_lm)
+    add_cache(b, "bon", &c->gold.size, T, GOLD_CHUNK, GOLD_CHUNK * seqT, 1, "gold.size.d_model", "gold scoring");
 
   /* ppo: the policy and value trained on a minibatch, the reference, the K members and the
    * gold scoring a batch of rollouts. */
@@ -100,6 +125,11 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
   add_model(b, "ppo", &c->pretrain.policy, T, GPT_LM, bt, 0, 1, "pretrain.policy.d_model", "ppo.batch", "reference");
   add_model(b, "ppo", &c->rm.size, T, GPT_REWARD, bt, 0, K, "rm.k", "ppo.batch", "RM member");
   add_model(b, "ppo", &c->gold.size, T, GPT_REWARD, bt, 0, 1, "gold.size.d_model", "ppo.batch", "gold model");
+  const long rollouts = c->ppo.batch > c->ppo.n_eval_prompts ? c->ppo.batch : c->ppo.n_eval_prompts;
+  add_cache(b, "ppo", &c->pretrain.policy, T, share(rollouts, ranks), 0, 1, "ppo.batch", "policy");
+  add_cache(b, "ppo", &c->rm.size, T, LAYOUT_RM_CHUNK, LAYOUT_RM_CHUNK * seqT, hosted, "rm.k", "RM member scoring");
+  if (!gold_kind_lm)
+    add_cache(b, "ppo", &c->gold.size, T, GOLD_CHUNK, GOLD_CHUNK * seqT, 1, "gold.size.d_model", "gold scoring");
   snprintf(what, sizeof what, "%d rollouts x %d steps of PPO state", c->ppo.batch, seqT);
   add(b, "ppo", "ppo.batch", 4.0 * c->ppo.batch * seqT * 12, what);
 }

@@ -3,7 +3,8 @@
  * a config that cannot fit before any stage allocates (#12).
  *
  * The estimate counts what scales with the config (model parameters, gradients and Adam
- * moments, activations at the batch a rank runs, the per-pair and per-sample arrays) and omits
+ * moments, activations at the batch a rank runs, the KV caches of generation and scoring, the
+ * per-pair and per-sample arrays) and omits
  * fixed overheads (MPI, HDF5, code: tens of MB). With ranks = 1 it is an upper bound for any
  * rank count: more ranks split the batches, while models are replicated.
  */
@@ -14,7 +15,7 @@
 
 #include "io/config.h"
 
-#define BUDGET_MAX_ITEMS 40
+#define BUDGET_MAX_ITEMS 64
 
 typedef struct {
   const char *stage; /* "pretrain", "gold", "prefs", "rm", "bon", "ppo" */

@@ -28,7 +28,7 @@
 #include "rlhf/gold.h"
 #include "run.h"
 
-#define SAMPLE_UNIT_SEQS 64 /* sequences per generation batch and gold chunk */
+#define SAMPLE_UNIT_SEQS LAYOUT_SAMPLE_UNIT /* sequences per generation batch and gold chunk (64) */
 
 typedef struct {
   int prompt_len;     /* prompt bytes */

@@ -57,9 +57,9 @@
 #include "run.h"
 #include "stats/stats.h"
 
-#define BON_UNIT 256    /* sequences per gpt_generate batch; a round is BON_UNIT * world_size. Each step of a
-                         * batch is one sgemm per layer with M = the active rows, and OpenBLAS packs the
-                         * weights once per call: 256 rows cost ~10% less per sample than 64 (issue #11) */
+/* 256 sequences per gpt_generate batch (layout.h); a round is BON_UNIT * world_size. Each step of
+ * a batch multiplies all active rows at once: 256 rows cost ~10% less per sample than 64 (#11) */
+#define BON_UNIT LAYOUT_BON_UNIT
 #define BON_GRID_CAP 64 /* n grid points at most (log2 N + 2) */
 #define BON_MAX_CURVES (4 + 4 * CFG_LIST) /* single mean wco, uwo, softmin, warm, laplace_uwo, ens_laplace */
 

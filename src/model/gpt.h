@@ -200,6 +200,10 @@ typedef struct {
  * generation allocates nothing and takes no page faults. */
 int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B);
 void gpt_kv_free(gpt_kvcache *kv);
+/* Bytes of a cache of B slots for dims d with `rows` rows per forward call (<= 0: what
+ * gpt_kv_create picks): what gpt_kv_create allocates, or gpt_score_last for its chunk (B =
+ * chunk, rows = chunk * Tmax). For the memory estimate (`overopt check`). */
+double gpt_kv_memory_bytes(gpt_dims d, int B, int rows);
 /* Generates continuations of B prompts of equal length Tp (prompt (B,Tp), each starting with
  * GPT_EOT). Sequence b draws from rng[b] only, so its tokens do not depend on B or on the
  * other sequences. out_tokens (B,max_new) is padded with -1 after a sequence ends; out_len (B)

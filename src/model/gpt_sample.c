@@ -149,6 +149,13 @@ int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
   return kv_create_rows(kv, m, B, default_rows(m->d, B));
 }
 
+double gpt_kv_memory_bytes(gpt_dims d, int B, int rows) {
+  if (B < 1) B = 1;
+  if (rows <= 0) rows = default_rows(d, B);
+  const double keys = (double)d.L * B * (double)kv_key_slot(d), values = (double)d.L * B * d.T * (double)d.C;
+  return sizeof(float) * (keys + values + (double)scratch_plan(d, B, rows).total + (double)pack_plan(d).total);
+}
+
 void gpt_kv_free(gpt_kvcache *kv) {
   xfree(&kv->k);
   xfree(&kv->v);
