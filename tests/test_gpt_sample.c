@@ -431,6 +431,7 @@ static void test_kv_memory(void) {
 
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--dump")) return dump(argv[2]);
+  test_kv_memory(); /* first: no freed (still resident) memory yet that the allocator could reuse */
   gpt m;
   gpt_dims d = {.V = GPT_VOCAB, .T = 24, .C = 32, .L = 2, .NH = 4};
   EXPECT_OK(gpt_create(&m, d, GPT_LM));
@@ -460,7 +461,6 @@ int main(int argc, char **argv) {
   check_distribution(&m, 1.0f, 0, 0.4f, "distribution top_p=0.4");
   check_distribution(&m, 0.7f, 6, 0.8f, "distribution T=0.7 top_k=6 top_p=0.8");
   test_bad_input(&m);
-  test_kv_memory();
   EXPECT_MSG(oo_mem_live_blocks() == live, "leaked %ld blocks", oo_mem_live_blocks() - live);
   gpt_free(&m);
   return TEST_SUMMARY();
