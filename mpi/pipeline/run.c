@@ -430,6 +430,16 @@ static int run_replicates(oo_run *world, int force, const char *only, const char
   if (R > 1) {
     LOG_INFO("replicates: %d (run.seed %d .. %d) on %d group%s of %d rank%s", R, world->cfg.run.seed,
              world->cfg.run.seed + R - 1, G, G == 1 ? "" : "s", size / G, size / G == 1 ? "" : "s");
+    /* The automatic choice depends on R (10 replicates on 2 ranks: 2 groups; 3 or 5: 1), and PPO's
+     * updates and multi-replica members round differently on another group size (DESIGN.md,
+     * "Rank-count independence"): say so, since a fresh run with more replicates then does not
+     * reproduce the bits of the ones a smaller run made. */
+    const int automatic = world->cfg.layout.replicate_groups == 0 && !world->cfg.layout.rollout_ranks &&
+                          !world->cfg.layout.rm_ranks; /* an explicit rank layout keeps one group */
+    if (automatic && size > 1)
+      LOG_INFO("replicates: layout.replicate_groups = 0 chose %d for R = %d; PPO's bits depend on the group "
+               "size, so set layout.replicate_groups = %d to keep this layout when R changes",
+               G, R, G);
     /* each group's rank 0 leads its own log (rep<i>/run.log); only group 0 also prints */
     oo_log_set_leader(group_rank == 0);
   }
