@@ -101,47 +101,34 @@ typedef int v8i __attribute__((vector_size(32)));
 /* m ? a : b per lane, m from a vector comparison (all bits set or clear) */
 static inline v8f v8_sel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
 
-/* kern_expf on 8 lanes: the same operations in the same order per lane, so the same bits
- * (tests/test_kern_expf.c compares them), written on vectors because GCC's vectorization of the
+/* kern_expf on n (1 or 4, a constant after inlining) vectors of 8 lanes in lockstep: each step for
+ * all n before the next, so their dependency chains overlap (one vector at a time, GELU ran 12-25%
+ * slower stand-alone). The same operations in the same order per lane, so the same bits
+ * (tests/test_kern_expf.c compares them); written on vectors because GCC's vectorization of the
  * scalar form turned each clamp into three blends of constant-folded ends. */
+static inline __attribute__((always_inline)) void v8_expf_n(v8f *y, const v8f *xin, int n) {
+  const v8f lo = v8_splat(-87.0f), hi = v8_splat(88.0f), shifter = v8_splat(12582912.0f);
+  v8f x[4], e[4], r[4], p[4];
+  for (int k = 0; k < n; k++) x[k] = v8_sel(xin[k] < lo, lo, xin[k]); /* a NaN lane stays NaN */
+  for (int k = 0; k < n; k++) x[k] = v8_sel(x[k] > hi, hi, x[k]);
+  for (int k = 0; k < n; k++) e[k] = (x[k] * v8_splat(1.44269504088896341f) + shifter) - shifter;
+  for (int k = 0; k < n; k++) r[k] = v8_fma(e[k], v8_splat(-0.693145751953125f), x[k]);
+  for (int k = 0; k < n; k++) r[k] = v8_fma(e[k], v8_splat(-1.428606765330187045e-06f), r[k]);
+  for (int k = 0; k < n; k++) p[k] = v8_fma(v8_splat(1.0f / 720.0f), r[k], v8_splat(1.0f / 120.0f));
+  for (int k = 0; k < n; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f / 24.0f));
+  for (int k = 0; k < n; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f / 6.0f));
+  for (int k = 0; k < n; k++) p[k] = v8_fma(p[k], r[k], v8_splat(0.5f));
+  for (int k = 0; k < n; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f));
+  for (int k = 0; k < n; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f));
+  typedef unsigned v8u __attribute__((vector_size(32)));
+  for (int k = 0; k < n; k++) y[k] = p[k] * (v8f)(((v8u)__builtin_convertvector(e[k], v8i) + 127u) << 23);
+}
 static inline v8f v8_expf(v8f x) {
-  const v8f lo = v8_splat(-87.0f), hi = v8_splat(88.0f), shifter = v8_splat(12582912.0f);
-  x = v8_sel(x < lo, lo, x); /* a NaN lane compares false and stays NaN, as in kern_expf */
-  x = v8_sel(x > hi, hi, x);
-  const v8f n = (x * v8_splat(1.44269504088896341f) + shifter) - shifter;
-  v8f r = v8_fma(n, v8_splat(-0.693145751953125f), x);
-  r = v8_fma(n, v8_splat(-1.428606765330187045e-06f), r);
-  v8f p = v8_splat(1.0f / 720.0f);
-  p = v8_fma(p, r, v8_splat(1.0f / 120.0f));
-  p = v8_fma(p, r, v8_splat(1.0f / 24.0f));
-  p = v8_fma(p, r, v8_splat(1.0f / 6.0f));
-  p = v8_fma(p, r, v8_splat(0.5f));
-  p = v8_fma(p, r, v8_splat(1.0f));
-  p = v8_fma(p, r, v8_splat(1.0f));
-  typedef unsigned v8u __attribute__((vector_size(32)));
-  const v8u bits = ((v8u)__builtin_convertvector(n, v8i) + 127u) << 23;
-  return p * (v8f)bits;
+  v8f y;
+  v8_expf_n(&y, &x, 1);
+  return y;
 }
-
-/* v8_expf of 4 vectors in lockstep: each step for all four before the next, so their dependency
- * chains overlap (one vector at a time, GELU ran 12-25% slower stand-alone). Per lane the same operations. */
-static inline void v8_expf4(v8f y[4], const v8f xin[4]) {
-  const v8f lo = v8_splat(-87.0f), hi = v8_splat(88.0f), shifter = v8_splat(12582912.0f);
-  v8f x[4], n[4], r[4], p[4];
-  for (int k = 0; k < 4; k++) x[k] = v8_sel(xin[k] < lo, lo, xin[k]);
-  for (int k = 0; k < 4; k++) x[k] = v8_sel(x[k] > hi, hi, x[k]);
-  for (int k = 0; k < 4; k++) n[k] = (x[k] * v8_splat(1.44269504088896341f) + shifter) - shifter;
-  for (int k = 0; k < 4; k++) r[k] = v8_fma(n[k], v8_splat(-0.693145751953125f), x[k]);
-  for (int k = 0; k < 4; k++) r[k] = v8_fma(n[k], v8_splat(-1.428606765330187045e-06f), r[k]);
-  for (int k = 0; k < 4; k++) p[k] = v8_fma(v8_splat(1.0f / 720.0f), r[k], v8_splat(1.0f / 120.0f));
-  for (int k = 0; k < 4; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f / 24.0f));
-  for (int k = 0; k < 4; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f / 6.0f));
-  for (int k = 0; k < 4; k++) p[k] = v8_fma(p[k], r[k], v8_splat(0.5f));
-  for (int k = 0; k < 4; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f));
-  for (int k = 0; k < 4; k++) p[k] = v8_fma(p[k], r[k], v8_splat(1.0f));
-  typedef unsigned v8u __attribute__((vector_size(32)));
-  for (int k = 0; k < 4; k++) y[k] = p[k] * (v8f)(((v8u)__builtin_convertvector(n[k], v8i) + 127u) << 23);
-}
+static inline void v8_expf4(v8f y[4], const v8f x[4]) { v8_expf_n(y, x, 4); }
 
 /* Up to 4 rows of a small matrix product, the building block of causal attention:
  *   out[r*ldo + j] = alpha * sum_{k=k0}^{k1-1} A[r*ars + k*acs] * B[k*ldb + j],  r < nr, j < N.
