@@ -195,56 +195,45 @@ static inline float gelu_tanh(float x) {
   return 1.0f - 2.0f / (1.0f + kern_expf(2.0f * u));
 }
 
-/* gelu_tanh on 4 x 8 lanes, the same operations per lane (v8_expf4): the scalar loops' vectorized
- * form spent ~4 cycles an element on blends of kern_expf's clamps */
-static inline void gelu_tanh32(v8f th[4], const v8f x[4]) {
-  const v8f one = v8_splat(1.0f), two = v8_splat(2.0f);
-  v8f u[4], e[4];
-  for (int k = 0; k < 4; k++) u[k] = two * (v8_splat(GELU_K) * v8_fma(v8_splat(GELU_A) * x[k] * x[k], x[k], x[k]));
-  v8_expf4(e, u);
-  for (int k = 0; k < 4; k++) th[k] = one - two / (one + e[k]);
-}
-
-KERN_HOT void kern_gelu_forward(float *out, const float *inp, long n) {
-  const v8f half = v8_splat(0.5f), one = v8_splat(1.0f);
-  long i = 0;
-  for (; i + 32 <= n; i += 32) {
-    v8f x[4], th[4];
-    for (int k = 0; k < 4; k++) x[k] = v8_load(inp + i + 8 * k);
-    gelu_tanh32(th, x);
-    for (int k = 0; k < 4; k++) v8_store(out + i + 8 * k, half * x[k] * (one + th[k]));
-  }
-  for (; i < n; i++) {
-    float x = inp[i];
-    out[i] = 0.5f * x * (1.0f + gelu_tanh(x));
-  }
-}
-
 /* d/dx of 0.5 x (1 + tanh(u)), given th = tanh(u) */
 static inline float gelu_deriv(float x, float th) {
   float du = GELU_K * fmaf(3.0f * GELU_A * x, x, 1.0f);
   return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
 }
 
-KERN_HOT void kern_gelu_forward_train(float *out, float *deriv, const float *inp, long n) {
-  const v8f half = v8_splat(0.5f), one = v8_splat(1.0f);
+/* out = GELU(inp) and, unless deriv is NULL (a constant in each caller, so the branch folds),
+ * deriv = gelu'(inp). 32 floats per step: tanh's exp on 4 vectors in lockstep (v8_expf4), the
+ * same operations per lane as gelu_tanh and gelu_deriv, which the scalar tail uses (the
+ * scalar loop's vectorized form spent ~4 cycles an element on blends of kern_expf's clamps).
+ * Each step loads its inputs before it stores, so deriv (or out) may alias inp. */
+static inline __attribute__((always_inline)) void gelu_forward(float *out, float *deriv, const float *inp, long n) {
+  const v8f half = v8_splat(0.5f), one = v8_splat(1.0f), two = v8_splat(2.0f);
   long i = 0;
   for (; i + 32 <= n; i += 32) {
-    v8f x[4], th[4];
+    v8f x[4], u[4], th[4];
     for (int k = 0; k < 4; k++) x[k] = v8_load(inp + i + 8 * k);
-    gelu_tanh32(th, x);
+    for (int k = 0; k < 4; k++) u[k] = two * (v8_splat(GELU_K) * v8_fma(v8_splat(GELU_A) * x[k] * x[k], x[k], x[k]));
+    v8_expf4(th, u);
+    for (int k = 0; k < 4; k++) th[k] = one - two / (one + th[k]);
     for (int k = 0; k < 4; k++) {
-      const v8f du = v8_splat(GELU_K) * v8_fma(v8_splat(3.0f * GELU_A) * x[k], x[k], one);
       v8_store(out + i + 8 * k, half * x[k] * (one + th[k]));
-      v8_store(deriv + i + 8 * k, half * (one + th[k]) + half * x[k] * (one - th[k] * th[k]) * du); /* gelu_deriv */
+      if (deriv) {
+        const v8f du = v8_splat(GELU_K) * v8_fma(v8_splat(3.0f * GELU_A) * x[k], x[k], one);
+        v8_store(deriv + i + 8 * k, half * (one + th[k]) + half * x[k] * (one - th[k] * th[k]) * du);
+      }
     }
   }
   for (; i < n; i++) {
-    float x = inp[i];
-    float th = gelu_tanh(x);
+    const float x = inp[i], th = gelu_tanh(x);
     out[i] = 0.5f * x * (1.0f + th);
-    deriv[i] = gelu_deriv(x, th);
+    if (deriv) deriv[i] = gelu_deriv(x, th);
   }
+}
+
+KERN_HOT void kern_gelu_forward(float *out, const float *inp, long n) { gelu_forward(out, NULL, inp, n); }
+
+KERN_HOT void kern_gelu_forward_train(float *out, float *deriv, const float *inp, long n) {
+  gelu_forward(out, deriv, inp, n);
 }
 
 KERN_HOT void kern_gelu_backward(float *dinp, const float *deriv, const float *dout, long n) {
