@@ -365,6 +365,12 @@ static inline __attribute__((always_inline)) void prefetch_rows(const float *X, 
     }
 }
 
+/* Offset from head (b, h)'s first element in a (B, T, ld) buffer to the next head's: head h+1 of
+ * row b, or head 0 of row b+1 after the last head (the caller passes NULL after the last (b, h)). */
+static inline size_t next_head(int h, int NH, int hs, int T, long ld) {
+  return h + 1 < NH ? (size_t)hs : (size_t)T * (size_t)ld - (size_t)(NH - 1) * hs;
+}
+
 KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, const float *qkv, int B, int T, int C,
                                      int NH) {
   const int hs = C / NH, C3 = 3 * C, Tp = kern_pad8(T);
@@ -377,8 +383,8 @@ KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, con
       const float *q = qkv + (size_t)b * T * C3 + h * hs;
       float *o = out + (size_t)b * T * C + h * hs;
       const int last = b == B - 1 && h == NH - 1;
-      const float *qn = last ? NULL : h + 1 < NH ? q + hs : q + (size_t)T * C3 - (size_t)(NH - 1) * hs; /* next head */
-      float *on = last ? NULL : h + 1 < NH ? o + hs : o + (size_t)T * C - (size_t)(NH - 1) * hs;
+      const float *qn = last ? NULL : q + next_head(h, NH, hs, T, C3);
+      float *on = last ? NULL : o + next_head(h, NH, hs, T, C);
       transpose_head(kt, q + C, C3, T, hs);
       copy_head(vp, q + 2 * C, C3, T, hs);
       for (int i0 = 0; i0 < T; i0 += KERN_ATT_ROWS) {
@@ -414,10 +420,9 @@ KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *
       const float *p = att + ((size_t)b * NH + h) * T * T;
       const float *dO = dout + (size_t)b * T * C + h * hs;
       const int last = b == B - 1 && h == NH - 1;
-      const size_t step3 = h + 1 < NH ? (size_t)hs : (size_t)T * C3 - (size_t)(NH - 1) * hs; /* to the next head */
-      const float *qn = last ? NULL : q + step3;
-      float *dqn = last ? NULL : dq + step3;
-      const float *dOn = last ? NULL : h + 1 < NH ? dO + hs : dO + (size_t)T * C - (size_t)(NH - 1) * hs;
+      const float *qn = last ? NULL : q + next_head(h, NH, hs, T, C3);
+      float *dqn = last ? NULL : dq + next_head(h, NH, hs, T, C3);
+      const float *dOn = last ? NULL : dO + next_head(h, NH, hs, T, C);
       transpose_head(vt, q + 2 * C, C3, T, hs);
       copy_head(kp, q + C, C3, T, hs);
       copy_head(qp, q, C3, T, hs);
