@@ -119,28 +119,38 @@ static int default_rows(const gpt_dims d, int B) {
   return rows > B ? rows : B;
 }
 
+/* Floats of each buffer of a cache of B slots with `rows` rows per call: what kv_create_rows
+ * allocates and gpt_kv_memory_bytes counts. */
+typedef struct {
+  size_t k, v, scratch, wp;
+} kv_sizes;
+
+static kv_sizes kv_plan(gpt_dims d, int B, int rows) {
+  return (kv_sizes){(size_t)d.L * (size_t)B * kv_key_slot(d), (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C,
+                    scratch_plan(d, B, rows).total, pack_plan(d).total};
+}
+
 static int kv_create_rows(gpt_kvcache *kv, const gpt *m, int B, int rows) {
   memset(kv, 0, sizeof *kv);
   gpt_dims d = m->d;
   REQUIRE(B >= 1, "gpt_kv_create: batch capacity must be >= 1, got %d", B);
   REQUIRE(d.L >= 1 && d.C >= 1 && d.T >= 1 && d.NH >= 1 && d.C % d.NH == 0 && d.V == GPT_VOCAB,
           "gpt_kv_create: invalid model dims (L=%d C=%d T=%d NH=%d V=%d)", d.L, d.C, d.T, d.NH, d.V);
-  size_t n = (size_t)d.L * (size_t)B * (size_t)d.T * (size_t)d.C, nk = (size_t)d.L * (size_t)B * kv_key_slot(d);
+  const kv_sizes z = kv_plan(d, B, rows);
   kv->d = d;
   kv->B = B;
   kv->rows = rows;
-  kv->k = xmalloc_floats(nk);
-  kv->v = xmalloc_floats(n);
-  scratch_layout s = scratch_plan(d, B, rows);
-  kv->scratch_n = s.total;
-  kv->scratch = xmalloc_floats(s.total);
+  kv->k = xmalloc_floats(z.k);
+  kv->v = xmalloc_floats(z.v);
+  kv->scratch_n = z.scratch;
+  kv->scratch = xmalloc_floats(z.scratch);
+  kv->wp_n = z.wp;
+  kv->wp = xmalloc_floats(z.wp);
   /* Touch every page now: first-touch page faults inside generation cost ~10% of a run. */
-  memset(kv->k, 0, nk * sizeof(float));
-  memset(kv->v, 0, n * sizeof(float));
-  memset(kv->scratch, 0, s.total * sizeof(float));
-  kv->wp_n = pack_plan(d).total;
-  kv->wp = xmalloc_floats(kv->wp_n);
-  memset(kv->wp, 0, kv->wp_n * sizeof(float));
+  memset(kv->k, 0, z.k * sizeof(float));
+  memset(kv->v, 0, z.v * sizeof(float));
+  memset(kv->scratch, 0, z.scratch * sizeof(float));
+  memset(kv->wp, 0, z.wp * sizeof(float));
   return OO_OK;
 }
 
@@ -151,9 +161,8 @@ int gpt_kv_create(gpt_kvcache *kv, const gpt *m, int B) {
 
 double gpt_kv_memory_bytes(gpt_dims d, int B, int rows) {
   if (B < 1) B = 1;
-  if (rows <= 0) rows = default_rows(d, B);
-  const double keys = (double)d.L * B * (double)kv_key_slot(d), values = (double)d.L * B * d.T * (double)d.C;
-  return sizeof(float) * (keys + values + (double)scratch_plan(d, B, rows).total + (double)pack_plan(d).total);
+  const kv_sizes z = kv_plan(d, B, rows > 0 ? rows : default_rows(d, B));
+  return sizeof(float) * ((double)z.k + (double)z.v + (double)z.scratch + (double)z.wp);
 }
 
 void gpt_kv_free(gpt_kvcache *kv) {
