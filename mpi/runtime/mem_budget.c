@@ -45,6 +45,16 @@ static void add_cache(mem_budget *b, const char *stage, const cfg_size *s, int T
   add(b, stage, key, gpt_kv_memory_bytes(d, B, rows) * copies, what);
 }
 
+/* The scoring caches of a stage: `hosted` members' (chunks of LAYOUT_RM_CHUNK; 0: none) and, for a
+ * reward-model gold, the gold's (chunks of gold_chunk), each over sequences of seqT tokens. */
+static void add_scoring_caches(mem_budget *b, const char *stage, const oo_config *c, int T, int seqT, int hosted,
+                               int gold_chunk) {
+  if (hosted > 0)
+    add_cache(b, stage, &c->rm.size, T, LAYOUT_RM_CHUNK, LAYOUT_RM_CHUNK * seqT, hosted, "rm.k", "RM member scoring");
+  if (strcmp(c->gold.kind, "teacher"))
+    add_cache(b, stage, &c->gold.size, T, gold_chunk, gold_chunk * seqT, 1, "gold.size.d_model", "gold scoring");
+}
+
 static int share(long n, int ranks) { return (int)((n + ranks - 1) / ranks); }
 
 void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
@@ -78,18 +88,14 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
   add_model(b, "gold", &c->gold.size, T, gold_kind_lm ? GPT_LM : GPT_REWARD, 64, 0, 1, "gold.size.d_model",
             "gold.calib_prompts", "gold model");
   add_cache(b, "gold", &c->pretrain.policy, T, LAYOUT_SAMPLE_UNIT, 0, 1, "pretrain.policy.d_model", "pi_init");
-  if (!gold_kind_lm)
-    add_cache(b, "gold", &c->gold.size, T, LAYOUT_SAMPLE_UNIT, LAYOUT_SAMPLE_UNIT * seqT, 1, "gold.size.d_model",
-              "gold scoring");
+  add_scoring_caches(b, "gold", c, T, seqT, 0, LAYOUT_SAMPLE_UNIT);
 
   /* prefs: sampling with pi_init, gold scores, and N pairs of token arrays (ints) on every rank. */
   add_model(b, "prefs", &c->pretrain.policy, T, GPT_LM, 64, 0, 1, "pretrain.policy.d_model", "prefs.n_train",
             "policy LM");
   add_model(b, "prefs", &c->gold.size, T, GPT_REWARD, 64, 0, 1, "gold.size.d_model", "prefs.n_train", "gold model");
   add_cache(b, "prefs", &c->pretrain.policy, T, LAYOUT_SAMPLE_UNIT, 0, 1, "pretrain.policy.d_model", "pi_init");
-  if (!gold_kind_lm)
-    add_cache(b, "prefs", &c->gold.size, T, LAYOUT_SAMPLE_UNIT, LAYOUT_SAMPLE_UNIT * seqT, 1, "gold.size.d_model",
-              "gold scoring");
+  add_scoring_caches(b, "prefs", c, T, seqT, 0, LAYOUT_SAMPLE_UNIT);
   double pair_bytes = 4.0 * (c->prefs.prompt_len + 2.0 * (c->prefs.response_len + 1) + 2 + 2 + 3 + 2.0 * seqT + 2);
   snprintf(what, sizeof what, "%ld preference pairs", N);
   add(b, "prefs", "prefs.n_train", pair_bytes * (double)N * 2, what); /* the arrays and one packed copy */
@@ -112,9 +118,7 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
   add_model(b, "bon", &c->rm.size, T, GPT_REWARD, 64, 0, K, "rm.k", "bon.n_samples", "RM member");
   add_model(b, "bon", &c->gold.size, T, GPT_REWARD, 64, 0, 1, "gold.size.d_model", "bon.n_samples", "gold model");
   add_cache(b, "bon", &c->pretrain.policy, T, LAYOUT_BON_UNIT, 0, 1, "pretrain.policy.d_model", "policy");
-  add_cache(b, "bon", &c->rm.size, T, LAYOUT_RM_CHUNK, LAYOUT_RM_CHUNK * seqT, hosted, "rm.k", "RM member scoring");
-  if (!gold_kind_lm)
-    add_cache(b, "bon", &c->gold.size, T, GOLD_CHUNK, GOLD_CHUNK * seqT, 1, "gold.size.d_model", "gold scoring");
+  add_scoring_caches(b, "bon", c, T, seqT, hosted, GOLD_CHUNK);
 
   /* ppo: the policy and value trained on a minibatch, the reference, the K members and the
    * gold scoring a batch of rollouts. */
@@ -127,9 +131,7 @@ void mem_budget_estimate(const oo_config *c, int ranks, mem_budget *b) {
   add_model(b, "ppo", &c->gold.size, T, GPT_REWARD, bt, 0, 1, "gold.size.d_model", "ppo.batch", "gold model");
   const long rollouts = c->ppo.batch > c->ppo.n_eval_prompts ? c->ppo.batch : c->ppo.n_eval_prompts;
   add_cache(b, "ppo", &c->pretrain.policy, T, share(rollouts, ranks), 0, 1, "ppo.batch", "policy");
-  add_cache(b, "ppo", &c->rm.size, T, LAYOUT_RM_CHUNK, LAYOUT_RM_CHUNK * seqT, hosted, "rm.k", "RM member scoring");
-  if (!gold_kind_lm)
-    add_cache(b, "ppo", &c->gold.size, T, GOLD_CHUNK, GOLD_CHUNK * seqT, 1, "gold.size.d_model", "gold scoring");
+  add_scoring_caches(b, "ppo", c, T, seqT, hosted, GOLD_CHUNK);
   snprintf(what, sizeof what, "%d rollouts x %d steps of PPO state", c->ppo.batch, seqT);
   add(b, "ppo", "ppo.batch", 4.0 * c->ppo.batch * seqT * 12, what);
 }
