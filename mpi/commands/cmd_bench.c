@@ -59,7 +59,7 @@ int cmd_bench(int argc, char **argv) {
   bench_opts shapes[2];
   int n = 0;
   /* 8 repetitions: on a shared VM a C128 step's best of 4 still moved 8% between rounds (one
-   * slow phase covered all four); sampling keeps at most 2 (bench_model), its runs are long */
+   * slow phase covered all four); sampling keeps at most BENCH_SAMPLE_REPS, its runs are long */
   const bench_opts base = {.B_sample = 64, .reps = quick ? 1 : 8, .max_new = quick ? 32 : 0};
   oo_config cfg;
   cfg_defaults(&cfg);
@@ -83,7 +83,7 @@ int cmd_bench(int argc, char **argv) {
   printf("CPU: %s; BLAS kernel: %s; project kernels: %s\n", oo_cpu_model(), oo_blas_kernel(), oo_kernel_target());
   printf("overopt bench: OpenBLAS %s, 1 thread; best of %d (sampling %d) after a warm-up, thread CPU time; ratio ="
          " model GFLOP/s / sgemm GFLOP/s on the same shapes\n",
-         openblas_get_config(), base.reps, base.reps > 2 ? 2 : base.reps);
+         openblas_get_config(), base.reps, base.reps > BENCH_SAMPLE_REPS ? BENCH_SAMPLE_REPS : base.reps);
   printf("FLOPs: training 6*(matmul params) + 6*L*C*(T+1) per token (causal attention);"
          " sampling 2*(matmul params) + 4*L*C*(t+1) per position; scoring: a reward model, no LM head\n\n");
   bench_print_header(stdout);

@@ -174,7 +174,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
   CHECK_GOTO(rc, gpt_kv_create(&kv, &lm, BS), done);
   best = 1e30;
   long generated = 0;
-  const int sample_reps = o->reps > 2 ? 2 : o->reps;
+  const int sample_reps = o->reps > BENCH_SAMPLE_REPS ? BENCH_SAMPLE_REPS : o->reps;
   for (int rep = 0; rep <= sample_reps; rep++) {
     for (int b = 0; b < BS; b++) rngs[b] = oo_rng_make(4, RNG_SAMPLE, (uint64_t)b, (uint64_t)rep);
     ref_round(&ref_sample, 5, rep > 0);

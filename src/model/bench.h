@@ -15,11 +15,13 @@
 
 #include "model/gpt.h"
 
+#define BENCH_SAMPLE_REPS 2
+
 typedef struct {
   gpt_dims d;   /* model shape (d.T is the sequence length used) */
   int B;        /* training batch */
   int B_sample; /* sampling / scoring batch (64) */
-  int reps;     /* repetitions; the best is kept */
+  int reps;     /* repetitions; the best is kept (sampling: at most BENCH_SAMPLE_REPS, its runs are long) */
   int max_new;  /* tokens generated per sequence (0: n_ctx - 1) */
 } bench_opts;
 
