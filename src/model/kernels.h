@@ -99,7 +99,7 @@ static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 
 typedef int v8i __attribute__((vector_size(32)));
 /* m ? a : b per lane, m from a vector comparison (all bits set or clear) */
-static inline v8f v8_sel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
+static inline __attribute__((always_inline)) v8f v8_sel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
 
 /* kern_expf on n (1 or 4, a constant after inlining) vectors of 8 lanes in lockstep: each step for
  * all n before the next, so their dependency chains overlap (one vector at a time, GELU ran 12-25%
@@ -123,12 +123,13 @@ static inline __attribute__((always_inline)) void v8_expf_n(v8f *y, const v8f *x
   typedef unsigned v8u __attribute__((vector_size(32)));
   for (int k = 0; k < n; k++) y[k] = p[k] * (v8f)(((v8u)__builtin_convertvector(e[k], v8i) + 127u) << 23);
 }
-static inline v8f v8_expf(v8f x) {
+/* always inlined: a vector must not cross a call between the clones' targets (see above) */
+static inline __attribute__((always_inline)) v8f v8_expf(v8f x) {
   v8f y;
   v8_expf_n(&y, &x, 1);
   return y;
 }
-static inline void v8_expf4(v8f y[4], const v8f x[4]) { v8_expf_n(y, x, 4); }
+static inline __attribute__((always_inline)) void v8_expf4(v8f y[4], const v8f x[4]) { v8_expf_n(y, x, 4); }
 
 /* Up to 4 rows of a small matrix product, the building block of causal attention:
  *   out[r*ldo + j] = alpha * sum_{k=k0}^{k1-1} A[r*ars + k*acs] * B[k*ldb + j],  r < nr, j < N.
