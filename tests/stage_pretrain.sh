@@ -19,6 +19,8 @@
 #   end with a checkpoint equal to an uninterrupted run's (every dataset bitwise, and the whole
 #   file as HDF5). (SIGTERM to mpirun itself also stops the ranks cleanly, but Open MPI's mpirun
 #   then exits 1, not 3.)
+# - a teacher gold (gold.kind = teacher at pi_init's size) gets its own LM, lm_teacher_<size>.h5,
+#   with gold.teacher_steps steps, and pi_init stays the random-gold run's, bitwise.
 # Usage (oo_script_test): stage_pretrain.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 . "$(dirname "$0")/lib.sh" "$@"
 mpi() { mpirun --oversubscribe -n "$@"; }
@@ -90,6 +92,26 @@ if [ -f $fa ]; then
 else
   die "missing $fa"
 fi
+
+# ---- a teacher gold's LM is its own model, even at pi_init's size ------------------------------
+# tiny.cfg's gold has pi_init's size. With gold.kind = teacher the pretrain stage must write the
+# teacher to lm_teacher_<size>.h5 (gold.teacher_steps steps, its own seed) and leave pi_init as the
+# random-gold run above made it (pretrain.steps steps, the same datasets): until 2026-11-27 the two
+# shared lm_<size>.h5, trained for max(pretrain.steps, gold.teacher_steps). The gold stage must then
+# score with the teacher.
+mkdir -p teach && (cd teach && mpi 2 "$overopt" stage pretrain "$cfg" --set run.out_dir=r $S --set gold.kind=teacher \
+  --set gold.teacher_steps=30 >log 2>&1) || { cat teach/log; die "pretrain with a teacher gold"; }
+tname=lm_teacher_${name#lm_}
+[ -f teach/r/tiny/$tname.h5 ] || die "teacher gold: no $tname.h5 (files: $(ls teach/r/tiny | tr '\n' ' '))"
+[ "$(($(wc -l <teach/r/tiny/${tname}_train.csv) - 1))" = 30 ] || die "teacher gold: the teacher did not train gold.teacher_steps = 30 steps"
+[ "$(($(wc -l <teach/r/tiny/${name}_train.csv) - 1))" = 20 ] || die "teacher gold: pi_init did not train pretrain.steps = 20 steps"
+same_datasets n2/r/tiny/$name.h5 teach/r/tiny/$name.h5 || die "teacher gold: pi_init differs from the random-gold run's"
+h5diff -d 0 teach/r/tiny/$name.h5 teach/r/tiny/$tname.h5 /wte /wte >/dev/null 2>&1 &&
+  die "teacher gold: the teacher's token embedding equals pi_init's (the same model)"
+(cd teach && mpi 2 "$overopt" stage gold "$cfg" --set run.out_dir=r $S --set gold.kind=teacher --set gold.teacher_steps=30 \
+  >log_gold 2>&1) || { cat teach/log_gold; die "gold stage with a teacher gold"; }
+grep -q "gold: kind teacher" teach/log_gold || { cat teach/log_gold; die "gold stage: no teacher gold"; }
+echo "teacher gold: $tname.h5 (30 steps) beside $name.h5 (20 steps, equal to the random-gold run's)"
 
 # ---- stop at a step boundary and resume ---------------------------------------------------------
 R="--set pretrain.steps=20 --set pretrain.eval_every=5 --set pretrain.batch=128"

@@ -89,7 +89,9 @@ static void add_input(const oo_run *run, art_scope scope, const char *name, cons
 static int in_gold(const oo_run *run, char paths[][4400], int cap) {
   int n = 0;
   add_input(run, ART_WORLD, NULL, &run->cfg.pretrain.policy, paths, &n, cap);
-  if (!strcmp(run->cfg.gold.kind, "teacher")) add_input(run, ART_WORLD, NULL, &run->cfg.gold.size, paths, &n, cap);
+  char teacher[80];
+  if (!strcmp(run->cfg.gold.kind, "teacher") && !pretrain_teacher_file(&run->cfg, teacher, sizeof teacher))
+    add_input(run, ART_WORLD, teacher, NULL, paths, &n, cap);
   if (!strcmp(run->cfg.gold.kind, "checkpoint") && n < cap) snprintf(paths[n++], 4400, "%s", run->cfg.gold.checkpoint);
   return n;
 }

@@ -94,6 +94,10 @@ int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t 
 int pretrain_trunks_wanted(const oo_config *cfg);
 int pretrain_trunk_file(const oo_config *cfg, int m, char *out, size_t cap);
 int pretrain_trunk_path(const oo_run *run, int m, char *out, size_t cap);
+/* gold.kind teacher: the teacher's own LM, lm_teacher_<gold size>.h5 (never π_init's file), and
+ * its path. */
+int pretrain_teacher_file(const oo_config *cfg, char *out, size_t cap);
+int pretrain_teacher_path(const oo_run *run, char *out, size_t cap);
 
 /* Best-of-n outputs (stage_bon.c), shared by the bon stage and `overopt bon-curves`. */
 typedef struct {

@@ -88,7 +88,7 @@ int stage_gold(oo_run *run) {
   const oo_config *cfg = &run->cfg;
   char policy_path[4400], teacher_path[4400];
   CHECK(pretrain_lm_path(run, &cfg->pretrain.policy, policy_path, sizeof policy_path));
-  CHECK(pretrain_lm_path(run, &cfg->gold.size, teacher_path, sizeof teacher_path));
+  CHECK(pretrain_teacher_path(run, teacher_path, sizeof teacher_path));
   REQUIRE(oo_file_exists(policy_path), "gold: pi_init '%s' does not exist: run `overopt stage pretrain` first",
           policy_path);
   gpt policy;

@@ -15,6 +15,11 @@
  *   the checkpoint when the LM is finished, before it (lm_<size>.h5 records its content hash).
  *   The partial file keeps the rows of the steps done (train_log/loss, train_log/lr), so after a
  *   resume the table holds every step, as an uninterrupted run's does (#12).
+ * - A `teacher` gold's LM is its own job, lm_teacher_<gold size>.h5, initialized and fed from
+ *   its own seed (keyed by the file's name, as a trunk): even at π_init's size it is a separate
+ *   model, and gold.teacher_steps never changes π_init. (Until 2026-11-27 the two shared
+ *   lm_<size>.h5 when the sizes matched, as the quickstart's do: π_init was then trained for
+ *   max(pretrain.steps, gold.teacher_steps) steps and the gold was π_init's own likelihood.)
  * - stage_trunks (rm.diversity pretrain, issue #15): member m >= 1 fine-tunes its own trunk
  *   lm_<size>_trunk<m>.h5, pretrained like lm_<size>.h5 but from its own seed (initialization
  *   and data stream keyed by the file's name), on the member's ranks (member_comm[m]) while the
@@ -284,35 +289,50 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   return OO_OK;
 }
 
-/* The LMs this config needs, without duplicates. */
+/* A teacher gold's LM: lm_teacher_<gold size>.h5, its initialization and data stream keyed by
+ * hash(name, run.world_seed) like a trunk's, so it is never π_init (see the file comment). */
+static void teacher_job(const oo_config *cfg, lm_job *job) {
+  char size[32];
+  cfg_size_name(&cfg->gold.size, size, sizeof size);
+  job->size = cfg->gold.size;
+  job->steps = cfg->gold.teacher_steps;
+  snprintf(job->name, sizeof job->name, "teacher_%s", size);
+  job->data_seed = oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
+}
+
+/* The LMs this config needs: π_init, the proxies' base LM when they start from it (rm.init =
+ * pretrained; the same file as π_init's when the sizes match) and a teacher gold's own LM. */
 static int lm_jobs(const oo_config *cfg, lm_job jobs[3]) {
   int n = 0;
-  /* the proxies' base LM only when they start from it (rm.init = pretrained) */
   const int rm_lm = strcmp(cfg->rm.init, "pretrained") == 0;
-  const cfg_size *sizes[3] = {&cfg->pretrain.policy, rm_lm ? &cfg->rm.size : NULL, NULL};
-  int steps[3] = {cfg->pretrain.steps, cfg->pretrain.steps, 0};
-  if (strcmp(cfg->gold.kind, "teacher") == 0) {
-    sizes[2] = &cfg->gold.size;
-    steps[2] = cfg->gold.teacher_steps;
-  }
-  for (int i = 0; i < 3; i++) {
+  const cfg_size *sizes[2] = {&cfg->pretrain.policy, rm_lm ? &cfg->rm.size : NULL};
+  for (int i = 0; i < 2; i++) {
     if (!sizes[i]) continue;
     char name[32];
     cfg_size_name(sizes[i], name, sizeof name);
-    int dup = 0;
-    for (int j = 0; j < n; j++)
-      if (strcmp(jobs[j].name, name) == 0) {
-        if (steps[i] > jobs[j].steps) jobs[j].steps = steps[i];
-        dup = 1;
-      }
-    if (dup) continue;
+    if (n == 1 && strcmp(jobs[0].name, name) == 0) continue;
     jobs[n].size = *sizes[i];
-    jobs[n].steps = steps[i];
+    jobs[n].steps = cfg->pretrain.steps;
     jobs[n].data_seed = (uint64_t)cfg->run.world_seed;
     snprintf(jobs[n].name, sizeof jobs[n].name, "%s", name);
     n++;
   }
+  if (strcmp(cfg->gold.kind, "teacher") == 0) teacher_job(cfg, &jobs[n++]);
   return n;
+}
+
+int pretrain_teacher_file(const oo_config *cfg, char *out, size_t cap) {
+  lm_job job;
+  teacher_job(cfg, &job);
+  int n = snprintf(out, cap, "lm_%s.h5", job.name);
+  REQUIRE(n > 0 && (size_t)n < cap, "internal: teacher file name too long");
+  return OO_OK;
+}
+
+int pretrain_teacher_path(const oo_run *run, char *out, size_t cap) {
+  char file[80];
+  CHECK(pretrain_teacher_file(&run->cfg, file, sizeof file));
+  return run_world_path(run, file, out, cap);
 }
 
 int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t cap) {
@@ -331,9 +351,9 @@ int stage_pretrain(oo_run *run) {
   for (int j = 0; j < n; j++) {
     char hash[32], path[4400];
     lm_hash(run, &jobs[j], hash);
-    CHECK(pretrain_lm_path(run, &jobs[j].size, path, sizeof path));
     char file[80];
     snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
+    CHECK(run_world_path(run, file, path, sizeof path));
     int current = !run->force && artifact_current_all(run, run->scope, file, hash);
     if (current) {
       LOG_INFO("pretrain %s: %s is up to date, skipped", jobs[j].name, path);

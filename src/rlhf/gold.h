@@ -5,9 +5,10 @@
  * - random:     a GPT_REWARD model of size gold.size with seeded random weights (std
  *               gold.init_scale, head std gold.init_scale): a rich random function of the whole
  *               text, read at the last position.
- * - teacher:    the LM lm_<gold.size>.h5 trained by the pretrain stage; the reward is the mean
- *               per-token log-likelihood of the response (positions response_start..len-1,
- *               including a final end-of-text). It punishes gibberish that a proxy may like.
+ * - teacher:    the LM lm_teacher_<gold.size>.h5 trained by the pretrain stage (its own seed,
+ *               never π_init even at π_init's size); the reward is the mean per-token
+ *               log-likelihood of the response (positions response_start..len-1, including a
+ *               final end-of-text). It punishes gibberish that a proxy may like.
  * - checkpoint: a reward checkpoint (gold.checkpoint), read at the last position; its own
  *               calibration attributes are ignored (the gold stage recalibrates).
  * Invariants:
@@ -50,8 +51,9 @@ int gold_kind_parse(gold_kind *kind, const char *name);
 const char *gold_kind_name(gold_kind kind);
 
 /* Creates the uncalibrated gold of cfg->gold.kind. lm_teacher_path is the teacher LM's file
- * (pretrain_lm_path of gold.size; only read for teacher, may be NULL otherwise). Checks that the
- * model's context holds 1 + prompt_len + response_len + 1 tokens. Free with gold_free. */
+ * (pretrain_teacher_path: lm_teacher_<gold.size>.h5; only read for teacher, may be NULL
+ * otherwise). Checks that the model's context holds 1 + prompt_len + response_len + 1 tokens.
+ * Free with gold_free. */
 int gold_build(gold_model *g, const oo_config *cfg, const char *lm_teacher_path);
 void gold_free(gold_model *g);
 
