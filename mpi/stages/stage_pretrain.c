@@ -47,6 +47,13 @@ typedef struct {
   uint64_t data_seed; /* key of the training windows' streams: run.world_seed for the base LMs */
 } lm_job;
 
+/* The checkpoint file of an LM job, lm_<name>.h5, in the world directory. */
+static int lm_job_file(const lm_job *job, char *out, size_t cap) {
+  int n = snprintf(out, cap, "lm_%s.h5", job->name);
+  REQUIRE(n > 0 && (size_t)n < cap, "internal: LM file name lm_%s.h5 too long", job->name);
+  return OO_OK;
+}
+
 static const char *const pretrain_keys[] = {"run.world_seed", "corpus.", "pretrain.", NULL};
 
 static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
@@ -324,9 +331,7 @@ static int lm_jobs(const oo_config *cfg, lm_job jobs[3]) {
 int pretrain_teacher_file(const oo_config *cfg, char *out, size_t cap) {
   lm_job job;
   teacher_job(cfg, &job);
-  int n = snprintf(out, cap, "lm_%s.h5", job.name);
-  REQUIRE(n > 0 && (size_t)n < cap, "internal: teacher file name too long");
-  return OO_OK;
+  return lm_job_file(&job, out, cap);
 }
 
 int pretrain_teacher_path(const oo_run *run, char *out, size_t cap) {
@@ -352,7 +357,7 @@ int stage_pretrain(oo_run *run) {
     char hash[32], path[4400];
     lm_hash(run, &jobs[j], hash);
     char file[80];
-    snprintf(file, sizeof file, "lm_%s.h5", jobs[j].name);
+    CHECK(lm_job_file(&jobs[j], file, sizeof file));
     CHECK(run_world_path(run, file, path, sizeof path));
     int current = !run->force && artifact_current_all(run, run->scope, file, hash);
     if (current) {
@@ -400,9 +405,7 @@ static void trunk_job(const oo_config *cfg, int m, lm_job *job) {
 int pretrain_trunk_file(const oo_config *cfg, int m, char *out, size_t cap) {
   lm_job job;
   trunk_job(cfg, m, &job);
-  int n = snprintf(out, cap, "lm_%s.h5", job.name);
-  REQUIRE(n > 0 && (size_t)n < cap, "internal: trunk file name of member %d too long", m);
-  return OO_OK;
+  return lm_job_file(&job, out, cap);
 }
 
 int pretrain_trunk_path(const oo_run *run, int m, char *out, size_t cap) {
