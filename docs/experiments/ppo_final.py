@@ -17,6 +17,7 @@ import csv
 import glob
 import math
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -61,8 +62,7 @@ def main(argv):
     print(head + extra + " drop from best |")
     print("|---" * (6 + (2 if from_step is not None else 0) + 1) + "|")
     for o in objectives:
-        kls = sorted(e[max(e)][0] for e in ev[o])
-        med = kls[len(kls) // 2] if len(kls) % 2 else 0.5 * (kls[len(kls) // 2 - 1] + kls[len(kls) // 2])
+        med = statistics.median(e[max(e)][0] for e in ev[o])
         diff = [a - b for a, b in zip(last[o], last["single"])]
         cells = [o, str(max(ev[o][0])), f"{med:.0f}", fmt_ci(ci(last[o])),
                  "–" if o == "single" else fmt_ci(ci(diff), verdict=True),
