@@ -2,3 +2,7 @@
 # replicates checked by an independent Python implementation, then the replicate report.
 oo_unit_test(NAME test_stats SOURCES test_stats.c LABELS stats)
 oo_script_test(NAME summary SCRIPT summary.sh LABELS stats TIMEOUT 300)
+# docs/experiments/ppo_final.py (PPO's last evaluations over replicates) on a made-up run, against
+# figures computed in the test; its bad-input messages.
+add_test(NAME ppo_final COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/ppo_final_check.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(ppo_final PROPERTIES LABELS "stats;tools" TIMEOUT 60)
