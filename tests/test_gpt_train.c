@@ -130,7 +130,45 @@ static void test_chunked_inference(gpt_kind kind) {
   gpt_free(&trn);
 }
 
+/* gpt_alloc_train after an inference forward: the activations are laid out again for training,
+ * so backward gives the gradients of a model trained from the start. With one layer both layouts
+ * have one activation set, and gpt_reserve once kept the inference one (no backward buffers: a
+ * crash in the cross-entropy). */
+static void test_train_after_inference(int L) {
+  enum { B = 3, T = 16 };
+  gpt_dims d = dims;
+  d.L = L;
+  gpt late, early;
+  EXPECT_OK(gpt_create(&late, d, GPT_LM));
+  EXPECT_OK(gpt_create(&early, d, GPT_LM));
+  gpt_init_weights(&late, 12, 0.02f, 0.0f);
+  gpt_init_weights(&early, 12, 0.02f, 0.0f);
+  int tok[B * T], tgt[B * T];
+  for (int i = 0; i < B * T; i++) tok[i] = i % T == 0 ? GPT_EOT : (i * 37) % 256, tgt[i] = (i * 11) % 256;
+  gpt_forward(&late, tok, B, T); /* inference layout */
+  gpt_alloc_train(&late);
+  gpt_alloc_train(&early);
+  gpt *ms[2] = {&late, &early};
+  float loss[2];
+  for (int k = 0; k < 2; k++) {
+    gpt_zero_grad(ms[k]);
+    gpt_forward(ms[k], tok, B, T);
+    EXPECT_MSG(gpt_dlogits_buffer(ms[k]) != NULL, "L=%d: no gradient buffer after gpt_alloc_train", L);
+    if (!gpt_dlogits_buffer(ms[k])) return;
+    loss[k] = gpt_cross_entropy(gpt_logits(ms[k]), tgt, B * T, d.V, gpt_dlogits_buffer(ms[k]));
+    gpt_backward(ms[k], gpt_dlogits_buffer(ms[k]));
+  }
+  const float g = max_abs_diff(late.grads, early.grads, late.n_params);
+  printf("L=%d: training after an inference forward: loss %.6f vs %.6f, gradients max abs diff %.3g\n", L,
+         loss[0], loss[1], g);
+  EXPECT(loss[0] == loss[1] && g == 0.0f);
+  gpt_free(&late);
+  gpt_free(&early);
+}
+
 int main(void) {
+  test_train_after_inference(1);
+  test_train_after_inference(2);
   test_overfit();
   test_chunked_inference(GPT_LM);
   test_chunked_inference(GPT_REWARD);

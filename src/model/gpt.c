@@ -95,6 +95,7 @@ struct gpt_acts {
   int B, T;           /* capacity */
   int Bc;             /* sequences per forward chunk: the layer buffers hold Bc x T rows */
   int slots;          /* layer activation sets: L when training, 1 for inference */
+  int train;          /* laid out for training: backward's buffers, attention probabilities */
   int fwd_valid;      /* a forward has filled the buffers since they were allocated */
   float *mem;         /* the one allocation */
   int *tokens;        /* (B,T) tokens of the last forward (for the embedding backward) */
@@ -131,6 +132,7 @@ static int forward_chunk_seqs(gpt_dims d, int B, int T) {
 static size_t acts_layout(struct gpt_acts *a, float *base, gpt_dims d, gpt_kind kind, int train) {
   const size_t C = d.C, T = a->T;
   a->Bc = train ? a->B : forward_chunk_seqs(d, a->B, a->T);
+  a->train = train;
   const size_t N = (size_t)a->B * a->T, Nc = (size_t)a->Bc * a->T; /* all rows; one chunk's */
   size_t off = 0;
 #define TAKE(ptr, count)                                                                      \
@@ -215,7 +217,8 @@ void gpt_reserve(gpt *m, int B, int T) {
   const int train = m->grads != NULL;
   const int slots = train ? m->d.L : 1;
   struct gpt_acts *a = m->acts;
-  if (a && B <= a->B && T <= a->T && a->slots == slots) return;
+  /* the layout, not the slot count: with L = 1 both layouts have one slot */
+  if (a && B <= a->B && T <= a->T && a->train == train) return;
   if (a) { /* grow to cover both the old and the new request */
     B = B > a->B ? B : a->B;
     T = T > a->T ? T : a->T;
@@ -402,7 +405,7 @@ void gpt_backward(gpt *m, const float *dout) {
 
 void gpt_backward_heads(gpt *m, const float *dlogits, const float *dscalar) {
   struct gpt_acts *a = m->acts;
-  if (!m->grads || !a || !a->fwd_valid || a->slots != m->d.L)
+  if (!m->grads || !a || !a->fwd_valid || !a->train)
     OO_FATAL("gpt_backward: needs gpt_alloc_train and then a forward (grads %s, forward %s)",
              m->grads ? "yes" : "no", a && a->fwd_valid ? "yes" : "no");
   const gpt_dims d = m->d;
