@@ -6,3 +6,8 @@ oo_script_test(NAME summary SCRIPT summary.sh LABELS stats TIMEOUT 300)
 # figures computed in the test; its bad-input messages.
 add_test(NAME ppo_final COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/ppo_final_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(ppo_final PROPERTIES LABELS "stats;tools" TIMEOUT 60)
+# docs/experiments/pool.py (the replicates of several runs of one world in one directory) on
+# made-up runs: order, provenance file, and the refusals (another experiment, a seed twice, a
+# missing replicate, an existing output).
+add_test(NAME pool_runs COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/pool_check.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(pool_runs PROPERTIES LABELS "stats;tools" TIMEOUT 60)
