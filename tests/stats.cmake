@@ -11,3 +11,7 @@ set_tests_properties(ppo_final PROPERTIES LABELS "stats;tools" TIMEOUT 60)
 # missing replicate, an existing output).
 add_test(NAME pool_runs COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/pool_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(pool_runs PROPERTIES LABELS "stats;tools" TIMEOUT 60)
+# docs/experiments/bonferroni.py (intervals for K claims tested together): its t quantiles against
+# table values, the widened intervals of a made-up summary, its bad-input messages.
+add_test(NAME bonferroni COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/bonferroni_check.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(bonferroni PROPERTIES LABELS "stats;tools" TIMEOUT 60)
