@@ -14,7 +14,11 @@ standard library is used.
 """
 import csv
 import math
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from summary_table import comparison_points, num  # noqa: E402  (the same comparison points)
 
 
 def t_cdf(x, df):
@@ -43,13 +47,6 @@ def t_quantile(p, df):
         else:
             hi = mid
     return (lo + hi) / 2
-
-
-def num(row, key):
-    try:
-        return float(row[key])
-    except (KeyError, ValueError):
-        return float("nan")
 
 
 def main(argv):
@@ -83,15 +80,9 @@ def main(argv):
     level = 1 - 0.05 / k
     print(f"| method | objective | replicates | difference | 95% CI | {100 * level:.4g}% CI (K = {k}) | verdict at K |")
     print("|---|---|---|---|---|---|---|")
-    methods = []
-    for r in rows:
-        if r["method"] not in methods:
-            methods.append(r["method"])
-    for method in methods:
-        mine = [r for r in rows if r["method"] == method]
-        xmax = max(num(r, "x") for r in mine)
-        for r in mine:
-            if num(r, "x") != xmax or r["objective"] == "single":
+    for method, xmax, at in comparison_points(rows):
+        for r in at:
+            if r["objective"] == "single":
                 continue
             if keep is not None and r["objective"] not in keep:
                 continue

@@ -36,12 +36,9 @@ def verdict(lo, hi):
     return "unresolved"
 
 
-def tables(run_dir, cpu):
-    with open(f"{run_dir}/summary.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise SystemExit(f"{run_dir}/summary.csv: no rows")
-    out = []
+def comparison_points(rows):
+    """(method, x, rows at x) for each method of summary.csv in file order, at its comparison
+    point: the largest n for best-of-n, the last common sqrt(KL) grid point for PPO."""
     methods = []
     for r in rows:
         if r["method"] not in methods:
@@ -49,7 +46,16 @@ def tables(run_dir, cpu):
     for method in methods:
         mine = [r for r in rows if r["method"] == method]
         xmax = max(num(r, "x") for r in mine)
-        at = [r for r in mine if num(r, "x") == xmax]
+        yield method, xmax, [r for r in mine if num(r, "x") == xmax]
+
+
+def tables(run_dir, cpu):
+    with open(f"{run_dir}/summary.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise SystemExit(f"{run_dir}/summary.csv: no rows")
+    out = []
+    for method, xmax, at in comparison_points(rows):
         reps = at[0]["replicates"]
         what = f"n = {xmax:g}" if method == "bon" else f"√KL = {xmax:.2f}"
         title = "best-of-n" if method == "bon" else method.replace("_", " ")
