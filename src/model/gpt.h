@@ -100,9 +100,11 @@ int gpt_copy_trunk(gpt *dst, const gpt *src);
 /* The LM part of an LM or GPT_LM_VALUE model as a GPT_LM sharing m's parameters (no gradients,
  * no activations): for writing or sampling it as a plain LM. Valid while m lives. */
 gpt gpt_lm_view(const gpt *m);
-/* Allocates grads and Adam moments (zeroed). */
+/* Allocates grads and Adam moments (zeroed); activations already sized for inference are laid
+ * out again for training (every layer's, and backward's buffers). */
 void gpt_alloc_train(gpt *m);
-/* Sizes activation buffers for B x T (no-op if already large enough). */
+/* Sizes activation buffers for B x T, for training once gpt_alloc_train has run (no-op if the
+ * buffers already have that layout and are large enough). */
 void gpt_reserve(gpt *m, int B, int T);
 /* Bytes a model of dims d holds once gpt_reserve(B, T) has run: parameters, activations and,
  * with train, gradients and Adam moments. Allocates nothing of that size (for memory budgets). */
