@@ -4,7 +4,8 @@
     each replicate's files the source's, and pooled_from.csv names every source and seed;
   - bad input, each a non-zero exit, a message naming the problem, and no OUT written: configs
     that differ in a key other than run.seed/replicates/out_dir (the key is named), overlapping
-    replicate seeds (the seed is named), a missing replicate directory, an existing OUT.
+    replicate seeds (the seed is named), a missing replicate directory, an existing OUT, a
+    replicate with a file that cannot be copied (no OUT and no partial directory left).
 Usage: pool_check.py SOURCE_DIR
 """
 import csv
@@ -83,6 +84,29 @@ with tempfile.TemporaryDirectory() as tmp:
     e = make_run(tmp, "e", 301, 3, made=2)
     bad([os.path.join(tmp, "o3"), a, e], "rep2 is missing", "a missing replicate")
     bad([out, a, b], "exists", "existing OUT")
+    # a copy that fails midway (the disk filling up, say): pool.py's copy_tree fails on the fourth
+    # replicate; no OUT and no partial directory may be left, and the message says so
+    sys.path.insert(0, os.path.dirname(script))
+    import pool  # noqa: E402
+    real, calls = pool.copy_tree, []
+
+    def failing(src, dst):
+        calls.append(src)
+        if len(calls) == 4:
+            raise OSError(28, "No space left on device", dst)
+        real(src, dst)
+
+    pool.copy_tree = failing
+    o4 = os.path.join(tmp, "o4")
+    code = None
+    try:
+        pool.main([o4, a, b, "--no-summary"])
+    except SystemExit as e:
+        code = e.code
+    if code in (None, 0):
+        fail(f"a copy failing midway: exit {code}")
+    if os.path.exists(o4) or [n for n in os.listdir(tmp) if n.startswith(".pool-")]:
+        fail(f"a copy failing midway left {os.listdir(tmp)}")
 
 print("pool_check: %s" % ("ok" if fails == 0 else f"{fails} failure(s)"))
 sys.exit(1 if fails else 0)

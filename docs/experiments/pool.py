@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -70,6 +71,22 @@ def copy_tree(src, dst):
         shutil.copytree(src, dst)
 
 
+def fill(out, runs, cfgs):
+    """The pooled directory's contents; returns the replicate count."""
+    for name in ("config.json", "config.cfg", "provenance.json"):
+        if os.path.isfile(os.path.join(runs[0], name)):
+            shutil.copy(os.path.join(runs[0], name), os.path.join(out, name))
+    k = 0
+    with open(os.path.join(out, "pooled_from.csv"), "w") as f:
+        f.write("replicate,source,source_replicate,seed\n")
+        for r, c in zip(runs, cfgs):
+            for i in range(c["run.replicates"]):
+                copy_tree(os.path.join(r, f"rep{i}"), os.path.join(out, f"rep{k}"))
+                f.write(f"{k},{os.path.abspath(r)},{i},{c['run.seed'] + i}\n")
+                k += 1
+    return k
+
+
 def main(argv):
     args, overopt, summary = [], os.path.join(REPO, "build", "overopt"), True
     i = 0
@@ -106,18 +123,19 @@ def main(argv):
                 die(f"seed {s} is a replicate of both {seen[s]} and {r}: it would count twice (give the "
                     "second run a run.seed past the first's seeds)")
             seen[s] = r
-    os.makedirs(out)
-    for name in ("config.json", "config.cfg", "provenance.json"):
-        if os.path.isfile(os.path.join(runs[0], name)):
-            shutil.copy(os.path.join(runs[0], name), os.path.join(out, name))
-    k = 0
-    with open(os.path.join(out, "pooled_from.csv"), "w") as f:
-        f.write("replicate,source,source_replicate,seed\n")
-        for r, c in zip(runs, cfgs):
-            for i in range(c["run.replicates"]):
-                copy_tree(os.path.join(r, f"rep{i}"), os.path.join(out, f"rep{k}"))
-                f.write(f"{k},{os.path.abspath(r)},{i},{c['run.seed'] + i}\n")
-                k += 1
+    # built in a hidden directory beside OUT and renamed at the end: a failure leaves no OUT
+    parent = os.path.dirname(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".pool-")
+    try:
+        k = fill(tmp, runs, cfgs)
+        os.rename(tmp, out)
+    except (OSError, shutil.Error) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        die(f"copying the replicates into {out} failed ({e}); nothing was written")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     print(f"pool.py: {out}: {k} replicates from {len(runs)} runs")
     if not summary:
         return 0
