@@ -15,3 +15,7 @@ set_tests_properties(pool_runs PROPERTIES LABELS "stats;tools" TIMEOUT 60)
 # table values, the widened intervals of a made-up summary, its bad-input messages.
 add_test(NAME bonferroni COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/bonferroni_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(bonferroni PROPERTIES LABELS "stats;tools" TIMEOUT 60)
+# docs/experiments/student_t.py and the t-intervals of issue15_tables.ci (ppo_final.py's) at
+# 3 to 30 values, against table quantiles.
+add_test(NAME student_t COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/student_t_check.py ${CMAKE_SOURCE_DIR})
+set_tests_properties(student_t PROPERTIES LABELS "stats;tools" TIMEOUT 60)

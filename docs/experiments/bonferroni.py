@@ -9,8 +9,7 @@ point of the common sqrt(KL) grid: the rows summary_table.py prints), each objec
 difference from single: its 95% interval as overopt summary wrote it, and the interval at
 1 - 0.05/K, from the same standard error: se = (hi - lo) / (2 t(0.975, R-1)), half-width
 t(1 - 0.025/K, R-1) se, R the replicates. --objectives keeps only those objectives. The t
-quantiles are computed here (Simpson's rule on the density, then bisection); only the Python
-standard library is used.
+quantiles come from student_t.py; only the Python standard library is used.
 """
 import csv
 import math
@@ -18,35 +17,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from student_t import t_quantile  # noqa: E402
 from summary_table import comparison_points, num  # noqa: E402  (the same comparison points)
-
-
-def t_cdf(x, df):
-    """P(T <= x) for Student's t with df degrees of freedom."""
-    if x < 0:
-        return 1.0 - t_cdf(-x, df)
-    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-    n = 4000  # even; the density is smooth, so the error is far below the 1e-9 used below
-    h = x / n
-    s = 0.0
-    for i in range(n + 1):
-        w = 1 if i in (0, n) else (4 if i % 2 else 2)
-        s += w * (1 + (i * h) ** 2 / df) ** (-(df + 1) / 2)
-    return 0.5 + c * s * h / 3
-
-
-def t_quantile(p, df):
-    """x with P(T <= x) = p, for 0.5 < p < 1."""
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
-        hi *= 2
-    while hi - lo > 1e-9:
-        mid = (lo + hi) / 2
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
 
 
 def main(argv):

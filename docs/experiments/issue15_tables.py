@@ -19,7 +19,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-T975 = [12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139]
+sys.path.insert(0, HERE)
+from student_t import t_quantile  # noqa: E402
 
 
 def ci(vals):
@@ -32,7 +33,7 @@ def ci(vals):
     if n < 2:
         return (m, math.nan, math.nan, n)
     sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
-    t = T975[n - 2] if n - 2 < len(T975) else 1.959964
+    t = t_quantile(0.975, n - 1)  # exact at any n (a table to 11 values then 1.96 was too narrow beyond)
     h = t * sd / math.sqrt(n)
     return (m, m - h, m + h, n)
 
