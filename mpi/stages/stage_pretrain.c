@@ -341,9 +341,10 @@ int pretrain_teacher_path(const oo_run *run, char *out, size_t cap) {
 }
 
 int pretrain_lm_path(const oo_run *run, const cfg_size *size, char *out, size_t cap) {
-  char name[32], file[64];
-  cfg_size_name(size, name, sizeof name);
-  snprintf(file, sizeof file, "lm_%s.h5", name);
+  lm_job job = {.size = *size};
+  char file[80];
+  cfg_size_name(size, job.name, sizeof job.name);
+  CHECK(lm_job_file(&job, file, sizeof file));
   return run_world_path(run, file, out, cap);
 }
 
