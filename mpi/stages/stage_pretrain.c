@@ -54,6 +54,12 @@ static int lm_job_file(const lm_job *job, char *out, size_t cap) {
   return OO_OK;
 }
 
+/* hash(name, run.world_seed): every LM's initialization, and the data stream of an LM that must
+ * not share π_init's (a member's trunk, a teacher). */
+static uint64_t own_seed(const oo_config *cfg, const lm_job *job) {
+  return oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
+}
+
 static const char *const pretrain_keys[] = {"run.world_seed", "corpus.", "pretrain.", NULL};
 
 static void lm_hash(const oo_run *run, const lm_job *job, char out[32]) {
@@ -191,8 +197,7 @@ static int train_lm(oo_run *run, const oo_corpus *corpus, const lm_job *job, con
   gpt_dims d = {GPT_VOCAB, T, job->size.d_model, job->size.n_layer, job->size.n_head};
   gpt m;
   CHECK(gpt_create(&m, d, GPT_LM));
-  uint64_t seed = oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
-  gpt_init_weights(&m, seed, 0.02f, 0.0f);
+  gpt_init_weights(&m, own_seed(cfg, job), 0.02f, 0.0f);
   gpt_alloc_train(&m);
   int rows_cap = rows > 0 ? rows : 1;
   gpt_reserve(&m, rows_cap, T);
@@ -304,7 +309,7 @@ static void teacher_job(const oo_config *cfg, lm_job *job) {
   job->size = cfg->gold.size;
   job->steps = cfg->gold.teacher_steps;
   snprintf(job->name, sizeof job->name, "teacher_%s", size);
-  job->data_seed = oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
+  job->data_seed = own_seed(cfg, job);
 }
 
 /* The LMs this config needs: π_init, the proxies' base LM when they start from it (rm.init =
@@ -399,8 +404,7 @@ static void trunk_job(const oo_config *cfg, int m, lm_job *job) {
   job->steps = cfg->pretrain.steps;
   if (m == 0) snprintf(job->name, sizeof job->name, "%s", size);
   else snprintf(job->name, sizeof job->name, "%s_trunk%d", size, m);
-  job->data_seed = m == 0 ? (uint64_t)cfg->run.world_seed
-                          : oo_hash_bytes(job->name, strlen(job->name), (uint64_t)cfg->run.world_seed);
+  job->data_seed = m == 0 ? (uint64_t)cfg->run.world_seed : own_seed(cfg, job);
 }
 
 int pretrain_trunk_file(const oo_config *cfg, int m, char *out, size_t cap) {
