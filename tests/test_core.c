@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "core/core.h"
+#include "core/machine.h"
 #include "testing.h"
 
 static int inner(int x) {
@@ -23,7 +24,7 @@ int main(void) {
   /* users see the message alone; --debug (oo_error_set_debug) adds the location and the trace */
   EXPECT(!strcmp(oo_error_message(), "x must be positive, got -2"));
   oo_error_set_debug(1);
-  EXPECT(strstr(oo_error_message(), "test_core.c:10: x must be positive") != NULL);
+  EXPECT(strstr(oo_error_message(), "test_core.c:11: x must be positive") != NULL);
   EXPECT(strstr(oo_error_message(), "from test_core.c") != NULL);
   oo_error_set_debug(0);
   /* streams depend only on their key and counter */
@@ -52,6 +53,30 @@ int main(void) {
   const char *names[] = {"n_layer", "n_head", "d_model"};
   EXPECT(oo_nearest_name("n_layr", names, 3) == names[0]);
   EXPECT(oo_nearest_name("zzzzzz", names, 3) == NULL);
+  /* the BLAS fallback guard (machine.h): every kernel name is ranked, an upgrade only widens */
+  for (const char *c = OO_BLAS_KERNELS; c; c = strchr(c, '|')) {
+    char k[32];
+    if (*c == '|') c++;
+    snprintf(k, sizeof k, "%.*s", (int)strcspn(c, "|"), c);
+    EXPECT(oo_blas_kernel_width(k) >= 1 && oo_blas_kernel_width(k) <= 4);
+    EXPECT(oo_blas_kernel_upgrade(k, k) == NULL);
+    EXPECT(oo_blas_kernel_upgrade(k, "") == NULL && oo_blas_kernel_upgrade("", k) == NULL);
+  }
+  EXPECT(oo_blas_kernel_width("Haswel") == 0 && oo_blas_kernel_width("") == 0 && oo_blas_kernel_width(NULL) == 0);
+  EXPECT(!strcmp(oo_blas_kernel_upgrade("Prescott", "Cooperlake"), "Cooperlake")); /* seen: Xeon model 207 */
+  EXPECT(!strcmp(oo_blas_kernel_upgrade("Nehalem", "Haswell"), "Haswell"));
+  EXPECT(!strcmp(oo_blas_kernel_upgrade("Sandybridge", "SkylakeX"), "SkylakeX"));
+  EXPECT(!strcmp(oo_blas_kernel_upgrade("Zen", "SkylakeX"), "SkylakeX"));
+  EXPECT(oo_blas_kernel_upgrade("Zen", "Haswell") == NULL);         /* AMD's own AVX2 kernel stays */
+  EXPECT(oo_blas_kernel_upgrade("Cooperlake", "SkylakeX") == NULL); /* never narrower */
+  EXPECT(oo_blas_kernel_upgrade("SkylakeX", "Cooperlake") == NULL); /* same vectors: OpenBLAS's choice */
+  EXPECT(oo_blas_kernel_upgrade("Haswell", "Sandybridge") == NULL);
+  EXPECT(oo_blas_kernel_upgrade("Prescott", "Unknown") == NULL);
+  /* the widest kernel this CPU has is one OpenBLAS knows and at least as wide as the one that
+   * loaded here (the suite runs with OPENBLAS_CORETYPE unset or naming a kernel the CPU runs) */
+  const char *widest = oo_blas_kernel_widest();
+  EXPECT(!widest[0] || oo_blas_kernel_known(widest));
+  if (widest[0]) EXPECT(oo_blas_kernel_width(widest) >= oo_blas_kernel_width(oo_blas_kernel()));
   long live = oo_mem_live_blocks();
   float *f = xmalloc_floats(1000);
   EXPECT(((uintptr_t)f & 63) == 0);

@@ -7,7 +7,9 @@
  * `overopt CMD --help` is answered here from the command's option table (options.h), for every
  * command alike; `overopt help --markdown` prints the README's command reference.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blas_pin.h"
@@ -90,6 +92,12 @@ int main(int argc, char **argv) {
   const char *kernel_source;
   blas_pin_requested(kernel, sizeof kernel, &kernel_source, argc, argv);
   oo_blas_kernel_pin(kernel, argv);
+  /* The machine's own choice, unless OpenBLAS did not know this CPU and fell back to narrower
+   * vectors than it has (machine.h); an OPENBLAS_CORETYPE of the user's is theirs to keep. The
+   * re-executed image finds OPENBLAS_CORETYPE set and OVEROPT_BLAS_FALLBACK naming the old kernel. */
+  const char *upgrade = kernel[0] || getenv("OPENBLAS_CORETYPE") ? NULL
+                                                                 : oo_blas_kernel_upgrade(oo_blas_kernel(), oo_blas_kernel_widest());
+  if (upgrade && !setenv("OVEROPT_BLAS_FALLBACK", oo_blas_kernel(), 1)) oo_blas_kernel_pin(upgrade, argv);
   if (oo_blas_kernel_require(kernel, kernel_source)) { /* every rank checks its own CPU */
     fprintf(stderr, "overopt: %s\n", oo_error_message());
     return 2;
@@ -109,6 +117,10 @@ int main(int argc, char **argv) {
       argv[1 + n++] = argv[i];
   }
   argc = 1 + n;
+  if (rank == 0 && oo_blas_kernel_fallback()) /* every rank switched on its own; one says so */
+    LOG_WARN("OpenBLAS chose its %s kernel for this CPU (%s), which it does not know; running %s, the widest this CPU "
+             "supports (set run.blas_kernel or OPENBLAS_CORETYPE to choose a kernel yourself)",
+             oo_blas_kernel_fallback(), oo_cpu_model(), oo_blas_kernel());
 
   int code = 0;
   if (argc < 2) {
@@ -125,8 +137,10 @@ int main(int argc, char **argv) {
     code = OO_EXIT_USAGE;
   } else if (!strcmp(argv[1], "--version")) {
     if (rank == 0)
-      printf("overopt %s\nCPU %s, BLAS kernel %s, project kernels %s\n", OVEROPT_VERSION, oo_cpu_model(),
-             oo_blas_kernel(), oo_kernel_target());
+      printf("overopt %s\nCPU %s, BLAS kernel %s%s%s%s, project kernels %s\n", OVEROPT_VERSION, oo_cpu_model(),
+             oo_blas_kernel(), oo_blas_kernel_fallback() ? " (OpenBLAS chose " : "",
+             oo_blas_kernel_fallback() ? oo_blas_kernel_fallback() : "", oo_blas_kernel_fallback() ? ")" : "",
+             oo_kernel_target());
   } else {
     code = dispatch(argc - 1, argv + 1, rank);
   }

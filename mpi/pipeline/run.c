@@ -211,8 +211,9 @@ static int write_provenance(const oo_run *run, const char *config_path) {
   fprintf(f, "overopt %s, config %s, host %s, world size %d, world seed %d, seed %d, replicates %d\n",
           OVEROPT_VERSION, config_path, host, run->comms.size, run->cfg.run.world_seed, run->cfg.run.seed,
           run->cfg.run.replicates);
-  fprintf(f, "cpu %s, BLAS kernel %s (run.blas_kernel \"%s\"), project kernels %s\n", oo_cpu_model(), oo_blas_kernel(),
-          run->cfg.run.blas_kernel, oo_kernel_target());
+  fprintf(f, "cpu %s, BLAS kernel %s (run.blas_kernel \"%s\"%s%s), project kernels %s\n", oo_cpu_model(),
+          oo_blas_kernel(), run->cfg.run.blas_kernel, oo_blas_kernel_fallback() ? "; OpenBLAS had chosen " : "",
+          oo_blas_kernel_fallback() ? oo_blas_kernel_fallback() : "", oo_kernel_target());
   const char *job = getenv("SLURM_JOB_ID");
   if (job) fprintf(f, "slurm job %s (restart %s)\n", job, getenv("SLURM_RESTART_COUNT") ? getenv("SLURM_RESTART_COUNT") : "0");
   layout_print(&run->layout, f);

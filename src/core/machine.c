@@ -61,14 +61,50 @@ const char *oo_kernel_target(void) {
 #endif
 }
 
-int oo_blas_kernel_known(const char *name) {
-  size_t n = strlen(name);
+/* 1 when name is one of the '|'-separated names of list. */
+static int in_list(const char *list, const char *name) {
+  size_t n = name ? strlen(name) : 0;
   if (!n) return 0;
-  for (const char *c = OO_BLAS_KERNELS; c; c = strchr(c, '|')) {
+  for (const char *c = list; c; c = strchr(c, '|')) {
     if (*c == '|') c++;
     if (!strncmp(c, name, n) && (c[n] == '|' || c[n] == 0)) return 1;
   }
   return 0;
+}
+
+int oo_blas_kernel_known(const char *name) { return in_list(OO_BLAS_KERNELS, name); }
+
+const char *oo_blas_kernel_widest(void) {
+  __builtin_cpu_init(); /* libgcc's checks include the OS's support (XCR0) for the wide registers */
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  if (__builtin_cpu_supports("avx")) return "Sandybridge";
+  return "";
+}
+
+int oo_blas_kernel_width(const char *name) {
+  static const struct {
+    const char *names; /* '|'-separated, as in OO_BLAS_KERNELS */
+    int width;
+  } classes[] = {{"Prescott|Core2|Penryn|Dunnington|Nehalem|Atom|Opteron|Barcelona|Bobcat", 1},
+                 {"Sandybridge|Bulldozer|Piledriver|Steamroller|Excavator", 2},
+                 {"Haswell|Zen", 3},
+                 {"SkylakeX|Cooperlake", 4}};
+  for (size_t k = 0; k < sizeof classes / sizeof classes[0]; k++)
+    if (in_list(classes[k].names, name)) return classes[k].width;
+  return 0;
+}
+
+const char *oo_blas_kernel_upgrade(const char *chosen, const char *widest) {
+  int have = oo_blas_kernel_width(chosen), can = oo_blas_kernel_width(widest);
+  return have > 0 && can > have ? widest : NULL; /* an unknown name: leave OpenBLAS's choice */
+}
+
+const char *oo_blas_kernel_fallback(void) {
+  const char *was = getenv("OVEROPT_BLAS_FALLBACK"), *forced = getenv("OPENBLAS_CORETYPE"), *now = oo_blas_kernel();
+  return was && forced && now && !strcmp(forced, now) && strcmp(was, now) ? was : NULL;
 }
 
 void oo_blas_kernel_pin(const char *want, char **argv) {

@@ -32,6 +32,23 @@ int oo_blas_kernel_known(const char *name);
  * environment marker stops a loop). Returns only when no re-execution was needed or possible;
  * then call oo_blas_kernel_require. Call before MPI_Init and before any thread starts. */
 void oo_blas_kernel_pin(const char *want, char **argv);
+/* The fallback guard (run.blas_kernel = "", the machine's own choice). OpenBLAS 0.3.21 picks its
+ * kernel from the CPU's family and model numbers; a CPU newer than the library (seen: an Intel
+ * Xeon, family 6 model 207, in a VM) gets the generic Prescott kernel, SSE3 only, about 3.5x
+ * slower than the AVX-512 one the CPU runs. oo_blas_kernel_widest names the kernel of the widest
+ * vectors this CPU and its OS support: "Cooperlake" (AVX-512 with BF16), "SkylakeX" (AVX-512
+ * F/CD/BW/DQ/VL), "Haswell" (AVX2 + FMA), "Sandybridge" (AVX), or "" (SSE only).
+ * oo_blas_kernel_width ranks a kernel by the vectors of its code: 1 SSE, 2 AVX, 3 AVX2 + FMA,
+ * 4 AVX-512; 0 for a name not in OO_BLAS_KERNELS. oo_blas_kernel_upgrade returns `widest` when
+ * it is wider than `chosen`, else NULL: Zen (AVX2) on an AVX2 CPU stays, Prescott on an AVX-512
+ * CPU becomes SkylakeX or Cooperlake. */
+const char *oo_blas_kernel_widest(void);
+int oo_blas_kernel_width(const char *name);
+const char *oo_blas_kernel_upgrade(const char *chosen, const char *widest);
+/* In a process the guard re-executed: the kernel OpenBLAS had chosen (the environment variable
+ * OVEROPT_BLAS_FALLBACK, set before the re-execution), when the kernel now in use is the one
+ * OPENBLAS_CORETYPE names and another; NULL otherwise. For logs and provenance. */
+const char *oo_blas_kernel_fallback(void);
 /* Fails, naming `key` (e.g. "run.blas_kernel"), when want is set and the kernel in use is
  * another (the CPU lacks its instructions, or the library could not be switched). */
 int oo_blas_kernel_require(const char *want, const char *key);
