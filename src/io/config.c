@@ -90,7 +90,8 @@ static const cfg_key SCHEMA[] = {
         "and reported, before training stops; 0 = stop at the first"),
     STR("run.blas_kernel", run.blas_kernel, "",
         "OpenBLAS kernel to run, e.g. Haswell (the same code on AMD and Intel), SkylakeX, Zen, Sandybridge, "
-        "Prescott; empty = the machine's own choice (docs/reproducibility.md)"),
+        "Prescott; empty = OpenBLAS's own choice, widened to the CPU's widest kernel where OpenBLAS does not know "
+        "the CPU and falls back to narrower vectors (docs/reproducibility.md)"),
 
     STR("corpus.path", corpus.path, "/usr/share/games/fortunes", "corpus file or directory of files"),
     ENUM("corpus.delimiter", corpus.delimiter, "percent", "percent|blank",
