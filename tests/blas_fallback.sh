@@ -34,6 +34,11 @@ want_line u.out "BLAS kernel Prescott, "
 grep -q "chose" u.out && die "OPENBLAS_CORETYPE=Prescott was overridden: $(cat u.out)"
 LD_PRELOAD=$PWD/fake.so OVEROPT_BLAS_KERNEL=Prescott "$overopt" --version >e.out 2>&1 || die "OVEROPT_BLAS_KERNEL failed"
 want_line e.out "BLAS kernel Prescott, "
+# a stale OVEROPT_BLAS_FALLBACK (inherited; this process did not switch) names nothing
+OVEROPT_BLAS_FALLBACK=Prescott "$overopt" --version >s1.out 2>&1 || die "--version with a stale marker failed"
+OVEROPT_BLAS_FALLBACK=Prescott OPENBLAS_CORETYPE=Prescott "$overopt" --version >>s1.out 2>&1 ||
+  die "--version with a stale marker and OPENBLAS_CORETYPE failed"
+grep -q "chose" s1.out && die "a stale OVEROPT_BLAS_FALLBACK was reported: $(cat s1.out)"
 # under mpirun every rank switches on its own, rank 0 alone says so, and the run's provenance
 # names both kernels
 if [ "$want" != Prescott ]; then
