@@ -19,3 +19,8 @@ set_tests_properties(bonferroni PROPERTIES LABELS "stats;tools" TIMEOUT 60)
 # 3 to 30 values, against table quantiles.
 add_test(NAME student_t COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/student_t_check.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(student_t PROPERTIES LABELS "stats;tools" TIMEOUT 60)
+# docs/bench/h5hash.py (dataset hashes for comparing runs made on two machines) against files
+# whose differences are known: one flipped bit, a changed shape, an extra dataset, a t_* dataset.
+add_test(NAME h5hash COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/h5hash_check.py ${CMAKE_SOURCE_DIR}
+         ${CMAKE_CURRENT_BINARY_DIR}/scratch/h5hash)
+set_tests_properties(h5hash PROPERTIES LABELS "tools;python" TIMEOUT 60)

@@ -6,13 +6,15 @@
 # Usage: docs/bench/bundle.sh OUT.tar.xz [BINARY...]     (default binary: build/overopt)
 # There: tar -C /tmp -xJf OUT.tar.xz && /tmp/overopt-bundle/run overopt bench --out -
 #        /tmp/overopt-bundle/run NAME ARGS...   runs the bundled binary NAME (its file name here)
+#        docs/bench/remote.sh /tmp/overopt-bundle   bench, PyTorch and a hashed quickstart at once
 # The bundle holds each binary, every shared library they and Open MPI's plugins load except
 # glibc's own (libc, libm, libresolv, libpthread, libdl, librt: the other machine's glibc must be
 # 2.36 or newer, Debian 12's), Open MPI's plugins and help texts, and `run`, which sets
 # LD_LIBRARY_PATH and points Open MPI there (OPAL_PKGLIBDIR, OPAL_PKGDATADIR, OPAL_SYSCONFDIR).
 # MPI runs as an isolated singleton (one process, no mpirun, no daemon): enough for bench and for
-# `overopt run` on one rank; mpirun itself is not bundled. OpenBLAS picks its kernel there, from
-# that CPU. Used for docs/bench/README.md's "eighth pass" (an Intel Xeon, 2026-11-27).
+# `overopt run` on one rank; mpirun itself is not bundled. The fortunes corpus rides along
+# (corpus/). OpenBLAS picks its kernel there, from that CPU. Written after docs/bench/README.md's
+# "eighth pass" (an Intel Xeon, 2026-11-27), whose runs used a hand-made bundle like it.
 set -euo pipefail
 [[ $# -ge 1 && $1 != -* ]] || { sed -n '2,15p' "$0"; exit 2; }
 out=$1; shift
@@ -24,6 +26,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 b=$tmp/overopt-bundle; mkdir -p "$b/bin" "$b/lib" "$b/etc" "$b/share"
 for bin in "$@"; do [[ -x $bin ]] || { echo "bundle.sh: $bin is not an executable" >&2; exit 2; }; cp "$bin" "$b/bin/"; done
 cp -r "$plugins" "$b/openmpi3"; cp -r /usr/share/openmpi "$b/share/"; : > "$b/etc/openmpi-mca-params.conf"
+# the quickstart's corpus, for remote.sh's reduced quickstart (the same files, so the same world)
+[[ -d /usr/share/games/fortunes ]] && cp -a /usr/share/games/fortunes "$b/corpus"
 for f in "$@" "$plugins"/*.so; do ldd "$f"; done | awk '/=> \//{print $3}' | sort -u |
   grep -v -E '/(libc|libm|libresolv|libpthread|libdl|librt)\.so' | xargs cp -L -t "$b/lib/"
 cat > "$b/run" <<'RUN'

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# remote.sh: every #11 measurement on another machine in one go, from a bundle (bundle.sh), for
+# a machine lent for minutes: each job on its own core, all at once.
+#
+# Usage: docs/bench/remote.sh BUNDLE_DIR [OUT_DIR] [--quick]  (OUT_DIR default: $OUT, else ./remote-out)
+# Runs, side by side on separate cores (taskset, cores 2, 4, 6, ... so that two jobs do not share
+# a core's SMT siblings; on fewer than 8 CPUs nothing is pinned and the timings mean little):
+#   - `overopt bench --out -` with every binary in BUNDLE_DIR/bin  ->  bench-NAME.txt
+#   - docs/bench/torch_gpt.py, if $PYTHON (default python3) imports torch  ->  torch.txt
+#   - the reduced 1-replicate quickstart (docs/reproducibility.md) on one rank with the first
+#     binary, with the machine's own kernel and with run.blas_kernel = "Haswell", each hashed by
+#     h5hash.py (needs h5py)  ->  default.hashes, haswell.hashes
+# then prints the bench tables and the CPU. Compare the hashes with the same run made here:
+#   bundle/run overopt --quiet run configs/quickstart.cfg <the --set list below> --set run.out_dir=D
+#   docs/bench/h5hash.py D/default > default.hashes; h5hash.py --compare default.hashes THEIRS
+# --quick: bench and torch_gpt.py's smoke tests (a check that everything runs, no figures).
+# Needs bash, taskset (util-linux; without it the jobs are not pinned), tar. Builds nothing.
+set -uo pipefail
+quick=(); args=()
+for a in "$@"; do if [[ $a == --quick ]]; then quick=(--quick); else args+=("$a"); fi; done
+[[ ${#args[@]} -ge 1 && -x ${args[0]}/run ]] || { sed -n '2,17p' "$0"; exit 2; }
+b=$(cd "${args[0]}" && pwd); out=${args[1]:-${OUT:-$PWD/remote-out}}; mkdir -p "$out"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; root="$(cd "$here/../.." && pwd)"
+python=${PYTHON:-python3}
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+ncpu=$(nproc); core=0
+next_core() { core=$((core + 2)); ((core < ncpu)) || core=$((core % ncpu)); }
+pin() { if command -v taskset >/dev/null && ((ncpu >= 8)); then taskset -c "$core" "$@"; else "$@"; fi; }
+{ grep -m1 "model name" /proc/cpuinfo; grep -m1 -E "^model\s" /proc/cpuinfo; echo "cpus $ncpu"; } | tee "$out/machine.txt"
+bins=$(ls "$b/bin"); first=${bins%%$'\n'*}
+"$b/run" "$first" --version 2>&1 | tee -a "$out/machine.txt"
+pids=()
+for name in $bins; do
+  next_core; pin "$b/run" "$name" bench "${quick[@]}" --out - >"$out/bench-$name.txt" 2>&1 & pids+=($!)
+done
+if "$python" -c 'import torch' 2>/dev/null; then
+  next_core; pin "$python" "$here/torch_gpt.py" "${quick[@]}" >"$out/torch.txt" 2>&1 & pids+=($!)
+fi
+reduced=(--set pretrain.steps=20 --set prefs.n_train=100 --set prefs.n_test=50 --set bon.n_prompts=4
+         --set bon.n_samples=32 --set ppo.steps=3 --set ppo.n_eval_prompts=8 --set gold.calib_prompts=32
+         --set rm.epochs=1 --set run.replicates=1 --until fit)
+[[ -d $b/corpus ]] && reduced+=(--set "corpus.path=$b/corpus")
+runs=$(mktemp -d)
+next_core
+( for kernel in default Haswell; do
+    k=(); [[ $kernel == default ]] || k=(--set "run.blas_kernel=$kernel")
+    pin "$b/run" "$first" --quiet run "$root/configs/quickstart.cfg" "${reduced[@]}" "${k[@]}" \
+      --set "run.out_dir=$runs" --set "run.name=$kernel" || echo "quickstart ($kernel) failed"
+    grep -h "BLAS kernel" "$runs/$kernel/provenance.txt"
+    "$python" "$here/h5hash.py" "$runs/$kernel" >"$out/${kernel,,}.hashes" || echo "h5hash ($kernel) failed"
+  done ) >"$out/quickstart.txt" 2>&1 & pids+=($!)
+wait "${pids[@]}"
+rm -rf "$runs"
+for name in $bins; do echo "== $name"; sed -n '/^CPU/p;/^model (C/,$p' "$out/bench-$name.txt"; done
+[[ -f $out/torch.txt ]] && { echo "== PyTorch"; cat "$out/torch.txt"; }
+echo "== quickstart"; grep -v "not fitted" "$out/quickstart.txt"; wc -l "$out"/*.hashes 2>/dev/null
