@@ -5,7 +5,8 @@
 #
 # Usage: docs/bench/bundle.sh OUT.tar.xz [BINARY...]     (default binary: build/overopt)
 # There: tar -C /tmp -xJf OUT.tar.xz && /tmp/overopt-bundle/run overopt bench --out -
-#        /tmp/overopt-bundle/run NAME ARGS...   runs the bundled binary NAME (its file name here)
+#        /tmp/overopt-bundle/run NAME ARGS...   runs the bundled binary NAME (its file name here),
+#                                               tests/NAME a unit test of the first binary's build
 #        docs/bench/remote.sh /tmp/overopt-bundle   bench, PyTorch and a hashed quickstart at once
 # The bundle holds each binary, every shared library they and Open MPI's plugins load except
 # glibc's own (libc, libm, libresolv, libpthread, libdl, librt: the other machine's glibc must be
@@ -28,19 +29,26 @@ for bin in "$@"; do [[ -x $bin ]] || { echo "bundle.sh: $bin is not an executabl
 cp -r "$plugins" "$b/openmpi3"; cp -r /usr/share/openmpi "$b/share/"; : > "$b/etc/openmpi-mca-params.conf"
 # the quickstart's corpus, for remote.sh's reduced quickstart (the same files, so the same world)
 [[ -d /usr/share/games/fortunes ]] && cp -a /usr/share/games/fortunes "$b/corpus"
+# the unit tests of the build beside the first binary, for remote.sh (those that read the source
+# tree find it through the path they were built with, recorded in SOURCE_DIR)
+tests=$(dirname "$1")/tests
+if [[ -x $tests/test_core ]]; then
+  mkdir -p "$b/tests" && cp "$tests"/test_* "$b/tests/" && echo "$root" > "$b/SOURCE_DIR"
+fi
 for f in "$@" "$plugins"/*.so; do ldd "$f"; done | awk '/=> \//{print $3}' | sort -u |
   grep -v -E '/(libc|libm|libresolv|libpthread|libdl|librt)\.so' | xargs cp -L -t "$b/lib/"
 cat > "$b/run" <<'RUN'
 #!/bin/sh
-# run NAME ARGS...: the bundled binary NAME with the bundled libraries and Open MPI
+# run NAME ARGS...: the bundled binary NAME (or tests/NAME) with the bundled libraries and Open MPI
 here=$(cd "$(dirname "$0")" && pwd)
 name=$1; shift
 export LD_LIBRARY_PATH="$here/lib" OPAL_PKGLIBDIR="$here/openmpi3" OPAL_PKGDATADIR="$here/share/openmpi" \
   OPAL_SYSCONFDIR="$here/etc" OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_pmix=isolated \
   OMPI_MCA_mca_base_component_show_load_errors=0
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-exec "$here/bin/$name" "$@"
+case $name in */*) exec "$here/$name" "$@" ;; *) exec "$here/bin/$name" "$@" ;; esac
 RUN
 chmod +x "$b/run"
 tar -C "$tmp" -cJf "$out" overopt-bundle
-echo "bundle.sh: $out ($(du -h "$out" | cut -f1)): $(ls "$b/bin" | tr '\n' ' ')+ $(ls "$b/lib" | wc -l) libraries"
+echo "bundle.sh: $out ($(du -h "$out" | cut -f1)): $(ls "$b/bin" | tr '\n' ' ')+ $(ls "$b/lib" | wc -l) libraries," \
+  "$(ls "$b/tests" 2>/dev/null | wc -l) unit tests"

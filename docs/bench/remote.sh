@@ -7,6 +7,9 @@
 # a core's SMT siblings; on fewer than 8 CPUs nothing is pinned and the timings mean little):
 #   - `overopt bench --out -` with every binary in BUNDLE_DIR/bin  ->  bench-NAME.txt
 #   - docs/bench/torch_gpt.py, if $PYTHON (default python3) imports torch  ->  torch.txt
+#   - the bundle's unit tests (bundle.sh), one after another, under OpenBLAS's own kernel and,
+#     where overopt would switch (the fallback guard), under that kernel too  ->  tests.txt;
+#     test_allreduce, test_comm and test_abort need several ranks and are left out
 #   - the reduced 1-replicate quickstart (docs/reproducibility.md) on one rank with the first
 #     binary, with the machine's own kernel and with run.blas_kernel = "Haswell", each hashed by
 #     h5hash.py (needs h5py)  ->  default.hashes, haswell.hashes
@@ -36,6 +39,21 @@ done
 if "$python" -c 'import torch' 2>/dev/null; then
   next_core; pin "$python" "$here/torch_gpt.py" "${quick[@]}" >"$out/torch.txt" 2>&1 & pids+=($!)
 fi
+if [[ -d $b/tests ]]; then
+  src=$(cat "$b/SOURCE_DIR")
+  [[ -e $src ]] || { mkdir -p "$(dirname "$src")" && ln -s "$root" "$src"; } # tests that read the source tree
+  kernels=(""); guard=$("$b/run" "$first" --version 2>/dev/null | sed -n 's/.*BLAS kernel \([A-Za-z0-9]*\) (OpenBLAS chose.*/\1/p')
+  [[ -n $guard ]] && kernels+=("$guard")
+  next_core
+  ( cd "$(mktemp -d)" && for k in "${kernels[@]}"; do
+      for t in "$b"/tests/test_*; do
+        name=$(basename "$t"); case $name in test_allreduce | test_comm | test_abort) continue ;; esac
+        if env ${k:+OPENBLAS_CORETYPE=$k} timeout 300 "$b/run" "tests/$name" >"$name.log" 2>&1; then
+          echo "pass ${k:-own-kernel} $name: $(tail -1 "$name.log")"
+        else echo "FAIL ${k:-own-kernel} $name:"; tail -5 "$name.log"; fi
+      done
+    done ) >"$out/tests.txt" 2>&1 & pids+=($!)
+fi
 reduced=(--set pretrain.steps=20 --set prefs.n_train=100 --set prefs.n_test=50 --set bon.n_prompts=4
          --set bon.n_samples=32 --set ppo.steps=3 --set ppo.n_eval_prompts=8 --set gold.calib_prompts=32
          --set rm.epochs=1 --set run.replicates=1 --until fit)
@@ -53,4 +71,5 @@ wait "${pids[@]}"
 rm -rf "$runs"
 for name in $bins; do echo "== $name"; sed -n '/^CPU/p;/^model (C/,$p' "$out/bench-$name.txt"; done
 [[ -f $out/torch.txt ]] && { echo "== PyTorch"; cat "$out/torch.txt"; }
+[[ -f $out/tests.txt ]] && { echo "== unit tests: $(grep -c '^pass' "$out/tests.txt") passed, $(grep -c '^FAIL' "$out/tests.txt") failed"; grep -A5 '^FAIL' "$out/tests.txt"; }
 echo "== quickstart"; grep -v "not fitted" "$out/quickstart.txt"; wc -l "$out"/*.hashes 2>/dev/null
