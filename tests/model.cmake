@@ -1,5 +1,10 @@
 # model: GPT layers, whole-model gradients against finite differences, optimizer, training.
 oo_unit_test(NAME test_gpt_grad SOURCES test_gpt_grad.c LABELS model)
+# again with the KV-cache path's panels of 24 columns forced (kernels.h kern_panel_width): on an
+# AVX-512 CPU the test above runs the 48-column panels; elsewhere both run 24
+add_test(NAME test_gpt_grad_panel24 COMMAND $<TARGET_FILE:test_gpt_grad>)
+set_tests_properties(test_gpt_grad_panel24 PROPERTIES LABELS "unit;model" TIMEOUT 300
+                     ENVIRONMENT "${OO_TEST_ENV};OVEROPT_KERN_PANEL=24")
 oo_unit_test(NAME test_gpt_train SOURCES test_gpt_train.c LABELS model)
 # the single-process optimizer step (schedule, clip given a norm, AdamW) against hand-worked values
 oo_unit_test(NAME test_optim SOURCES test_optim.c LABELS model)

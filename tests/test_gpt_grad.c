@@ -166,8 +166,8 @@ static void test_linear(void) {
 /* kern_linear_packed (the KV-cache path's linear layer) is defined element by element: one fmaf
  * chain over the inputs in increasing order, then + (resid + bias). So it must equal that
  * chain computed here one element at a time, bit for bit, whatever N (row blocks of 4 and 64),
- * OC (full 24-column panels and every partial width) and which of bias and resid are given,
- * including resid aliasing out. */
+ * OC (full panels of 48 columns on AVX-512 CPUs, of 24 elsewhere or under OVEROPT_KERN_PANEL=24,
+ * and every partial width) and which of bias and resid are given, including resid aliasing out. */
 static void test_linear_packed_case(int N, int C, int OC) {
   float *x = malloc(sizeof(float) * N * C), *w = malloc(sizeof(float) * OC * C), *b = malloc(sizeof(float) * OC);
   float *r = malloc(sizeof(float) * N * OC), *out = malloc(sizeof(float) * N * OC), *want = malloc(sizeof(float) * N * OC);
@@ -193,7 +193,8 @@ static void test_linear_packed_case(int N, int C, int OC) {
     }
     bad += memcmp(out, want, sizeof(float) * N * OC) != 0;
   }
-  printf("linear packed N=%d C=%d OC=%d: %s\n", N, C, OC, bad ? "DIFFERS from the fmaf chain" : "bitwise the fmaf chain");
+  printf("linear packed N=%d C=%d OC=%d (panels of %d): %s\n", N, C, OC, kern_panel_width(),
+         bad ? "DIFFERS from the fmaf chain" : "bitwise the fmaf chain");
   EXPECT_MSG(bad == 0, "kern_linear_packed N=%d C=%d OC=%d differs from one fmaf chain per element in %d of 5 modes",
              N, C, OC, bad);
   free(x), free(w), free(b), free(r), free(out), free(want), free(P);
@@ -205,6 +206,11 @@ static void test_linear_packed(void) {
   test_linear_packed_case(67, 40, 50);  /* two row blocks of 64; partial panel of 2 */
   test_linear_packed_case(130, 16, 48); /* three row blocks */
   test_linear_packed_case(3, 7, 9);     /* 8 + 1 columns: kern_rows4's vector and scalar tails */
+  /* 4 panels of 24 and 5 columns, or 2 of 48 and 5; on its own draws, so that the checks after
+   * it probe what they always did (their finite-difference margins were set on those draws) */
+  const oo_rng saved = rng;
+  test_linear_packed_case(9, 33, 101);
+  rng = saved;
 }
 
 /* ---- gelu ---------------------------------------------------------------------------------- */

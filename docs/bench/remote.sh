@@ -2,10 +2,13 @@
 # remote.sh: every #11 measurement on another machine in one go, from a bundle (bundle.sh), for
 # a machine lent for minutes: each job on its own core, all at once.
 #
-# Usage: docs/bench/remote.sh BUNDLE_DIR [OUT_DIR] [--quick]  (OUT_DIR default: $OUT, else ./remote-out)
+# Usage: docs/bench/remote.sh BUNDLE_DIR [OUT_DIR] [--quick] [--env VAR=VALUE]...
+#        (OUT_DIR default: $OUT, else ./remote-out)
 # Runs, side by side on separate cores (taskset, cores 2, 4, 6, ... so that two jobs do not share
 # a core's SMT siblings; on fewer than 8 CPUs nothing is pinned and the timings mean little):
-#   - `overopt bench --out -` with every binary in BUNDLE_DIR/bin  ->  bench-NAME.txt
+#   - `overopt bench --out -` with every binary in BUNDLE_DIR/bin  ->  bench-NAME.txt, and with
+#     the first binary once more for each --env VAR=VALUE, under that variable (an A/B of a
+#     switch such as OVEROPT_KERN_PANEL=24)  ->  bench-NAME-VAR=VALUE.txt
 #   - docs/bench/torch_gpt.py, if $PYTHON (default python3) imports torch  ->  torch.txt
 #   - the bundle's unit tests (bundle.sh), one after another, under OpenBLAS's own kernel and,
 #     where overopt would switch (the fallback guard), under that kernel too  ->  tests.txt;
@@ -19,9 +22,14 @@
 # --quick: bench and torch_gpt.py's smoke tests (a check that everything runs, no figures).
 # Needs bash, taskset (util-linux; without it the jobs are not pinned), tar. Builds nothing.
 set -uo pipefail
-quick=(); args=()
-for a in "$@"; do if [[ $a == --quick ]]; then quick=(--quick); else args+=("$a"); fi; done
-[[ ${#args[@]} -ge 1 && -x ${args[0]}/run ]] || { sed -n '2,17p' "$0"; exit 2; }
+quick=(); args=(); envs=(); want_env=0
+for a in "$@"; do
+  if ((want_env)); then envs+=("$a"); want_env=0
+  elif [[ $a == --quick ]]; then quick=(--quick)
+  elif [[ $a == --env ]]; then want_env=1
+  else args+=("$a"); fi
+done
+[[ ${#args[@]} -ge 1 && -x ${args[0]}/run ]] || { sed -n '2,23p' "$0"; exit 2; }
 b=$(cd "${args[0]}" && pwd); out=${args[1]:-${OUT:-$PWD/remote-out}}; mkdir -p "$out"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; root="$(cd "$here/../.." && pwd)"
 python=${PYTHON:-python3}
@@ -35,6 +43,9 @@ bins=$(ls "$b/bin"); first=${bins%%$'\n'*}
 pids=()
 for name in $bins; do
   next_core; pin "$b/run" "$name" bench "${quick[@]}" --out - >"$out/bench-$name.txt" 2>&1 & pids+=($!)
+done
+for e in "${envs[@]}"; do
+  next_core; pin env "$e" "$b/run" "$first" bench "${quick[@]}" --out - >"$out/bench-$first-$e.txt" 2>&1 & pids+=($!)
 done
 if "$python" -c 'import torch' 2>/dev/null; then
   next_core; pin "$python" "$here/torch_gpt.py" "${quick[@]}" >"$out/torch.txt" 2>&1 & pids+=($!)
@@ -69,7 +80,7 @@ next_core
   done ) >"$out/quickstart.txt" 2>&1 & pids+=($!)
 wait "${pids[@]}"
 rm -rf "$runs"
-for name in $bins; do echo "== $name"; sed -n '/^CPU/p;/^model (C/,$p' "$out/bench-$name.txt"; done
+for f in "$out"/bench-*.txt; do echo "== $(basename "$f" .txt)"; sed -n '/^CPU/p;/^model (C/,$p' "$f"; done
 [[ -f $out/torch.txt ]] && { echo "== PyTorch"; cat "$out/torch.txt"; }
 [[ -f $out/tests.txt ]] && { echo "== unit tests: $(grep -c '^pass' "$out/tests.txt") passed, $(grep -c '^FAIL' "$out/tests.txt") failed"; grep -A5 '^FAIL' "$out/tests.txt"; }
 echo "== quickstart"; grep -v "not fitted" "$out/quickstart.txt"; wc -l "$out"/*.hashes 2>/dev/null

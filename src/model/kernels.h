@@ -280,12 +280,19 @@ void kern_linear_forward(float *out,         // (N,OC)
  * where M is the batch (tens of rows) and OpenBLAS repacked every weight on every call (17% of
  * a C256 sampling run). Packed: panels of KERN_PANEL output columns, each (C, KERN_PANEL) with a
  * weight row's C entries down one column; kern_packed_size(OC, C) floats. A panel is 4 rows x
- * 24 columns of accumulators (12 AVX2 registers; 4 x 16 left too few chains in flight to hide
+ * 24 columns of accumulators (48 in AVX-512 registers: kern_panel_width) (12 AVX2 registers; 4 x 16 left too few chains in flight to hide
  * the FMA latency: 10% slower on the decode shapes). Each element is one
  * fmaf chain over c in increasing order (kern_rows4), then + (resid + bias) as
  * kern_linear_forward adds them, so a row's result depends on neither N nor the CPU nor the BLAS
  * kernel. out may alias resid, not inp. */
 #define KERN_PANEL 24
+#define KERN_PANEL_WIDE 48
+/* The panel width kern_pack_weights and kern_linear_packed use, chosen once per process:
+ * KERN_PANEL_WIDE (a 4 x 48 tile in 12 AVX-512 registers) on CPUs with x86-64-v4's AVX-512,
+ * KERN_PANEL elsewhere or when the environment sets OVEROPT_KERN_PANEL=24 (for A/B timing and
+ * tests). Both give the same bits: each element is the same fmaf chain. On Zen 4 the wide tile
+ * sampled 9-15% faster (docs/bench/README.md, "eighth pass"). */
+int kern_panel_width(void);
 size_t kern_packed_size(int OC, int C);
 void kern_pack_weights(float *P,       // kern_packed_size(OC, C)
                        const float *w, // (OC,C)
