@@ -61,6 +61,12 @@ const char *oo_kernel_target(void) {
 #endif
 }
 
+int oo_cpu_has_avx512(void) {
+  __builtin_cpu_init(); /* libgcc's checks include the OS's support (XCR0) for the registers */
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
 /* 1 when name is one of the '|'-separated names of list. */
 static int in_list(const char *list, const char *name) {
   size_t n = name ? strlen(name) : 0;
@@ -75,10 +81,7 @@ static int in_list(const char *list, const char *name) {
 int oo_blas_kernel_known(const char *name) { return in_list(OO_BLAS_KERNELS, name); }
 
 const char *oo_blas_kernel_widest(void) {
-  __builtin_cpu_init(); /* libgcc's checks include the OS's support (XCR0) for the wide registers */
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+  if (oo_cpu_has_avx512()) return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
   if (__builtin_cpu_supports("avx")) return "Sandybridge";
   return "";

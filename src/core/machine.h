@@ -25,6 +25,9 @@ const char *oo_blas_kernel(void);
  * "x86-64-v3", "baseline x86-64", or "native" in an OVEROPT_NATIVE build. */
 const char *oo_kernel_target(void);
 
+/* 1 when the CPU and OS support x86-64-v4's AVX-512 (F, CD, BW, DQ, VL): the KV-cache product's
+ * wide panels (kernels.h kern_panel_width). */
+int oo_cpu_has_avx512(void);
 /* 1 when name is one of OO_BLAS_KERNELS. */
 int oo_blas_kernel_known(const char *name);
 /* Makes OpenBLAS run kernel `want` (one of OO_BLAS_KERNELS; "" leaves the machine's choice):

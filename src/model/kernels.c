@@ -9,6 +9,8 @@
  */
 #include "model/kernels.h"
 
+#include "core/machine.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -97,11 +99,7 @@ int kern_panel_width(void) {
   static int width;
   if (!width) {
     const char *env = getenv("OVEROPT_KERN_PANEL");
-    __builtin_cpu_init(); /* x86-64-v4's AVX-512 subsets, with the OS's support for the registers */
-    const int wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-                     __builtin_cpu_supports("avx512dq");
-    width = wide && !(env && !strcmp(env, "24")) ? KERN_PANEL_WIDE : KERN_PANEL;
+    width = oo_cpu_has_avx512() && !(env && !strcmp(env, "24")) ? KERN_PANEL_WIDE : KERN_PANEL;
   }
   return width;
 }
@@ -168,52 +166,10 @@ static inline __attribute__((always_inline)) void packed_epilogue(float *out, co
   }
 }
 
-/* The AVX-512 form: panels of 48 columns, a 4 x 48 tile in 12 zmm accumulators (3 loads and 4
- * broadcasts per 12 FMAs of 16 lanes, against 3 and 4 per 12 of 8), each element the same fmaf
- * chain as rows4_panel's, so the same bits. Compiled for x86-64-v4 whatever the build's target;
- * called only where kern_panel_width found the instructions. */
-#define KERN_WIDE __attribute__((target("arch=x86-64-v4,prefer-vector-width=512")))
-typedef float v16f __attribute__((vector_size(64)));
-static inline __attribute__((always_inline)) KERN_WIDE v16f v16_load(const float *p) {
-  v16f v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline __attribute__((always_inline)) KERN_WIDE v16f v16_fma(v16f a, v16f b, v16f c) {
-  v16f r;
-  for (int l = 0; l < 16; l++) r[l] = fmaf(a[l], b[l], c[l]);
-  return r;
-}
-static inline __attribute__((always_inline)) KERN_WIDE v16f v16_splat(float x) {
-  return (v16f){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
-}
-
-static inline __attribute__((always_inline)) KERN_WIDE void rows4_panel_wide(float *out, const float *A, long lda,
-                                                                            const float *P, int nr, int C) {
-  enum { W = KERN_PANEL_WIDE };
-  const float *a0 = A, *a1 = A + (nr > 1 ? lda : 0), *a2 = A + (nr > 2 ? 2 * lda : 0), *a3 = A + (nr > 3 ? 3 * lda : 0);
-  v16f c00 = {0}, c01 = {0}, c02 = {0}, c10 = {0}, c11 = {0}, c12 = {0};
-  v16f c20 = {0}, c21 = {0}, c22 = {0}, c30 = {0}, c31 = {0}, c32 = {0};
-  for (int k = 0; k < C; k++) {
-    const float *p = P + (size_t)k * W;
-    const v16f b0 = v16_load(p), b1 = v16_load(p + 16), b2 = v16_load(p + 32);
-    v16f x = v16_splat(a0[k]);
-    c00 = v16_fma(x, b0, c00), c01 = v16_fma(x, b1, c01), c02 = v16_fma(x, b2, c02);
-    x = v16_splat(a1[k]);
-    c10 = v16_fma(x, b0, c10), c11 = v16_fma(x, b1, c11), c12 = v16_fma(x, b2, c12);
-    x = v16_splat(a2[k]);
-    c20 = v16_fma(x, b0, c20), c21 = v16_fma(x, b1, c21), c22 = v16_fma(x, b2, c22);
-    x = v16_splat(a3[k]);
-    c30 = v16_fma(x, b0, c30), c31 = v16_fma(x, b1, c31), c32 = v16_fma(x, b2, c32);
-  }
-  const v16f c[12] = {c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32};
-  memcpy(out, c, sizeof c); /* rows 0..3 of acc, W floats each */
-}
-
-KERN_WIDE static void linear_packed_wide(float *out, const float *inp, const float *P, const float *bias,
-                                         const float *resid, int N, int C, int OC) {
-  enum { W = KERN_PANEL_WIDE };
-  float acc[4 * W];
+KERN_HOT void kern_linear_packed(float *out, const float *inp, const float *P, const float *bias,
+                                 const float *resid, int N, int C, int OC) {
+  const int W = kern_panel_width();
+  float acc[4 * KERN_PANEL_WIDE];
   for (int i0 = 0; i0 < N; i0 += KERN_PACK_ROWS) {
     const int i1 = N - i0 < KERN_PACK_ROWS ? N : i0 + KERN_PACK_ROWS;
     for (int j = 0; j < OC; j += W) {
@@ -221,35 +177,13 @@ KERN_WIDE static void linear_packed_wide(float *out, const float *inp, const flo
       const float *Pj = P + (size_t)j * C, *b = bias ? bias + j : NULL;
       for (int i = i0; i < i1; i += 4) {
         const int nr = i1 - i < 4 ? i1 - i : 4;
-        if (nc == W)
-          rows4_panel_wide(acc, inp + (size_t)i * C, C, Pj, nr, C);
-        else
+        if (nc < W)
           kern_rows4(acc, W, inp + (size_t)i * C, C, 1, Pj, W, nr, 0, C, nc, 1.0f);
-        packed_epilogue(out, acc, W, resid, b, i, j, nr, nc, OC);
-      }
-    }
-  }
-}
-
-KERN_HOT void kern_linear_packed(float *out, const float *inp, const float *P, const float *bias,
-                                 const float *resid, int N, int C, int OC) {
-  if (kern_panel_width() == KERN_PANEL_WIDE) {
-    linear_packed_wide(out, inp, P, bias, resid, N, C, OC);
-    return;
-  }
-  float acc[4 * KERN_PANEL];
-  for (int i0 = 0; i0 < N; i0 += KERN_PACK_ROWS) {
-    const int i1 = N - i0 < KERN_PACK_ROWS ? N : i0 + KERN_PACK_ROWS;
-    for (int j = 0; j < OC; j += KERN_PANEL) {
-      const int nc = OC - j < KERN_PANEL ? OC - j : KERN_PANEL;
-      const float *Pj = P + (size_t)j * C, *b = bias ? bias + j : NULL;
-      for (int i = i0; i < i1; i += 4) {
-        const int nr = i1 - i < 4 ? i1 - i : 4;
-        if (nc == KERN_PANEL)
+        else if (W == KERN_PANEL)
           rows4_panel(acc, KERN_PANEL, inp + (size_t)i * C, C, Pj, nr, C);
         else
-          kern_rows4(acc, KERN_PANEL, inp + (size_t)i * C, C, 1, Pj, KERN_PANEL, nr, 0, C, nc, 1.0f);
-        packed_epilogue(out, acc, KERN_PANEL, resid, b, i, j, nr, nc, OC);
+          kern_rows4_panel_wide(acc, inp + (size_t)i * C, C, Pj, nr, C);
+        packed_epilogue(out, acc, W, resid, b, i, j, nr, nc, OC);
       }
     }
   }

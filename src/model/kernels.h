@@ -71,31 +71,34 @@ static inline int kern_pad8(int n) { return (n + 7) / 8 * 8; }
 /* ---- 8-float vectors ------------------------------------------------------------------------
  * GCC vector extensions: one AVX register in the x86-64-v3 clone, two SSE registers in the
  * baseline one. Every multiply-add is an explicit per-lane fmaf (v8_fma), so both clones give
- * the same bits; the v8f helpers are static inline, so no vector crosses a call. */
+ * the same bits. Every v8f helper is always_inline, so no vector crosses a call: a helper left
+ * out of line (GCC -O1 did so with v8_fma in the sanitizer build) is compiled for the baseline
+ * target, and a clone passing it AVX vectors in registers gets garbage back (it broke GELU's
+ * training forward there). */
 #if defined(__GNUC__) && !defined(__clang__)
-/* The v8f helpers are static and inlined: no vector crosses a call, so GCC's note that an AVX
+/* The v8f helpers are always inlined: no vector crosses a call, so GCC's note that an AVX
  * vector return changes the ABI of the baseline (non-AVX) clone does not apply. GCC emits it
  * when the translation unit is finished, so the pragma covers the rest of it (no pop). */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 typedef float v8f __attribute__((vector_size(32)));
 
-static inline v8f v8_load(const float *p) {
+static inline __attribute__((always_inline)) v8f v8_load(const float *p) {
   v8f v;
   memcpy(&v, p, sizeof v); /* unaligned load */
   return v;
 }
 
-static inline void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+static inline __attribute__((always_inline)) void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
 /* a * b + c rounded once per lane, spelled out rather than left to contraction so that the
  * baseline clone (libm fmaf) and the x86-64-v3 clone (one vfmadd) give the same bits. */
-static inline v8f v8_fma(v8f a, v8f b, v8f c) {
+static inline __attribute__((always_inline)) v8f v8_fma(v8f a, v8f b, v8f c) {
   v8f r;
   for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
   return r;
 }
-static inline v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+static inline __attribute__((always_inline)) v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 
 typedef int v8i __attribute__((vector_size(32)));
 /* m ? a : b per lane, m from a vector comparison (all bits set or clear) */
@@ -293,6 +296,11 @@ void kern_linear_forward(float *out,         // (N,OC)
  * tests). Both give the same bits: each element is the same fmaf chain. On Zen 4 the wide tile
  * sampled 9-15% faster (docs/bench/README.md, "eighth pass"). */
 int kern_panel_width(void);
+/* out (4 x KERN_PANEL_WIDE, row stride KERN_PANEL_WIDE) = rows nr of A (stride lda) times a full
+ * wide panel P, each element the fmaf chain of kern_rows4; missing rows repeat row 0. AVX-512:
+ * call only where kern_panel_width() is KERN_PANEL_WIDE. In kernels_wide.c, the one file of
+ * code compiled for x86-64-v4. */
+void kern_rows4_panel_wide(float *out, const float *A, long lda, const float *P, int nr, int C);
 size_t kern_packed_size(int OC, int C);
 void kern_pack_weights(float *P,       // kern_packed_size(OC, C)
                        const float *w, // (OC,C)
