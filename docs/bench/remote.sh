@@ -19,7 +19,8 @@
 #     bundled mpirun, the machine's own kernel  ->  default-np2.hashes
 #   - with --full, the whole quickstart on 2 ranks (two cores): its table (summary_table.py) and
 #     best-of-n's generated-and-scored samples per second  ->  quickstart-full.txt
-# then prints the bench tables and the CPU. Compare the hashes with the same run made here:
+# then prints the bench tables and the CPU, and packs OUT_DIR into OUT_DIR.tar.gz (one file to
+# bring back from a machine that returns few). Compare the hashes with the same run made here:
 #   bundle/run overopt --quiet run configs/quickstart.cfg <the --set list below> --set run.out_dir=D
 #   docs/bench/h5hash.py D/default > default.hashes; h5hash.py --compare default.hashes THEIRS
 # --quick: bench and torch_gpt.py's smoke tests (a check that everything runs, no figures).
@@ -33,7 +34,7 @@ for a in "$@"; do
   elif [[ $a == --env ]]; then want_env=1
   else args+=("$a"); fi
 done
-[[ ${#args[@]} -ge 1 && -x ${args[0]}/run ]] || { sed -n '2,27p' "$0"; exit 2; }
+[[ ${#args[@]} -ge 1 && -x ${args[0]}/run ]] || { sed -n '2,28p' "$0"; exit 2; }
 b=$(cd "${args[0]}" && pwd); out=${args[1]:-${OUT:-$PWD/remote-out}}; mkdir -p "$out"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; root="$(cd "$here/../.." && pwd)"
 python=${PYTHON:-python3}
@@ -101,3 +102,4 @@ for f in "$out"/bench-*.txt; do echo "== $(basename "$f" .txt)"; sed -n '/^CPU/p
 [[ -f $out/tests.txt ]] && { echo "== unit tests: $(grep -c '^pass' "$out/tests.txt") passed, $(grep -c '^FAIL' "$out/tests.txt") failed"; grep -A5 '^FAIL' "$out/tests.txt"; }
 echo "== quickstart"; grep -v "not fitted" "$out/quickstart.txt"; wc -l "$out"/*.hashes 2>/dev/null
 [[ -f $out/quickstart-full.txt ]] && { echo "== full quickstart, 2 ranks"; cat "$out/quickstart-full.txt"; }
+tar -C "$(dirname "$out")" -czf "$out.tar.gz" "$(basename "$out")" && echo "all of it: $out.tar.gz"
