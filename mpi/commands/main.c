@@ -117,10 +117,6 @@ int main(int argc, char **argv) {
       argv[1 + n++] = argv[i];
   }
   argc = 1 + n;
-  if (rank == 0 && oo_blas_kernel_fallback()) /* every rank switched on its own; one says so */
-    LOG_WARN("OpenBLAS chose its %s kernel for this CPU (%s), which it does not know; running %s, the widest this CPU "
-             "supports (set run.blas_kernel or OPENBLAS_CORETYPE to choose a kernel yourself)",
-             oo_blas_kernel_fallback(), oo_cpu_model(), oo_blas_kernel());
 
   int code = 0;
   if (argc < 2) {

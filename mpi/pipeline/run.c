@@ -561,6 +561,7 @@ static int run_main(int argc, char **argv, int want_stage) {
   }
   LOG_INFO("overopt %s: run '%s' on %d rank%s -> %s", OVEROPT_VERSION, run->cfg.run.name, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
+  if (oo_blas_fallback_note()) LOG_INFO("%s", oo_blas_fallback_note());
   rc = run_pipeline(run, a.force, a.stage, a.until);
   if (!rc && !oo_stopped()) {
     char report[4400];

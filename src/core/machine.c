@@ -110,6 +110,16 @@ const char *oo_blas_kernel_fallback(void) {
   return was && forced && now && !strcmp(forced, now) && strcmp(was, now) ? was : NULL;
 }
 
+const char *oo_blas_fallback_note(void) {
+  static char note[512];
+  if (!oo_blas_kernel_fallback()) return NULL;
+  snprintf(note, sizeof note,
+           "OpenBLAS chose its %s kernel for this CPU (%s), which it does not know; running %s, the widest this CPU "
+           "supports (set run.blas_kernel or OPENBLAS_CORETYPE to choose a kernel yourself)",
+           oo_blas_kernel_fallback(), oo_cpu_model(), oo_blas_kernel());
+  return note;
+}
+
 void oo_blas_kernel_pin(const char *want, char **argv) {
   if (!want || !want[0] || !oo_blas_kernel_known(want)) return; /* unknown: the config check says so */
   const char *now = getenv("OPENBLAS_CORETYPE"), *pinned = getenv(PIN_MARKER);

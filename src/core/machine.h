@@ -52,6 +52,11 @@ const char *oo_blas_kernel_upgrade(const char *chosen, const char *widest);
  * OVEROPT_BLAS_FALLBACK, set before the re-execution), when the kernel now in use is the one
  * OPENBLAS_CORETYPE names and another; NULL otherwise. For logs and provenance. */
 const char *oo_blas_kernel_fallback(void);
+/* The line a run prints (rank 0, with its start) when the guard switched: "OpenBLAS chose its
+ * Prescott kernel for this CPU (...), which it does not know; running Cooperlake, ...", or NULL.
+ * Not a warning on every command: tools' stderr stays theirs, and --version, bench and
+ * provenance.txt name both kernels. */
+const char *oo_blas_fallback_note(void);
 /* Fails, naming `key` (e.g. "run.blas_kernel"), when want is set and the kernel in use is
  * another (the CPU lacks its instructions, or the library could not be switched). */
 int oo_blas_kernel_require(const char *want, const char *key);
