@@ -16,24 +16,17 @@ import sys
 import h5py
 import numpy as np
 
+from h5compare import datasets, h5_files  # the same files and datasets (t_* left out) it compares
+
 
 def hashes(root):
     out = []
-    for d, _, fs in sorted(os.walk(root)):
-        for f in sorted(fs):
-            if not f.endswith(".h5"):
-                continue
-            path = os.path.join(d, f)
-            rel = os.path.relpath(path, root)
-            with h5py.File(path, "r") as h:
-                names = []
-                h.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-                for n in sorted(names):
-                    if os.path.basename(n).startswith("t_"):
-                        continue
-                    a = np.ascontiguousarray(h[n][()])
-                    digest = hashlib.sha256(a.tobytes()).hexdigest()
-                    out.append(f"{rel}:/{n} {a.dtype.str} {'x'.join(map(str, a.shape)) or 'scalar'} {digest}")
+    for rel in h5_files(root):
+        with h5py.File(os.path.join(root, rel), "r") as h:
+            for n in sorted(datasets(h)):
+                a = np.ascontiguousarray(h[n][()])
+                digest = hashlib.sha256(a.tobytes()).hexdigest()
+                out.append(f"{rel}:/{n} {a.dtype.str} {'x'.join(map(str, a.shape)) or 'scalar'} {digest}")
     return out
 
 
