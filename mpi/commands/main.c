@@ -7,9 +7,7 @@
  * `overopt CMD --help` is answered here from the command's option table (options.h), for every
  * command alike; `overopt help --markdown` prints the README's command reference.
  */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "blas_pin.h"
@@ -92,12 +90,6 @@ int main(int argc, char **argv) {
   const char *kernel_source;
   blas_pin_requested(kernel, sizeof kernel, &kernel_source, argc, argv);
   oo_blas_kernel_pin(kernel, argv);
-  /* The machine's own choice, unless OpenBLAS did not know this CPU and fell back to narrower
-   * vectors than it has (machine.h); an OPENBLAS_CORETYPE of the user's is theirs to keep. The
-   * re-executed image finds OPENBLAS_CORETYPE set and OVEROPT_BLAS_FALLBACK naming the old kernel. */
-  const char *upgrade = kernel[0] || getenv("OPENBLAS_CORETYPE") ? NULL
-                                                                 : oo_blas_kernel_upgrade(oo_blas_kernel(), oo_blas_kernel_widest());
-  if (upgrade && !setenv("OVEROPT_BLAS_FALLBACK", oo_blas_kernel(), 1)) oo_blas_kernel_pin(upgrade, argv);
   if (oo_blas_kernel_require(kernel, kernel_source)) { /* every rank checks its own CPU */
     fprintf(stderr, "overopt: %s\n", oo_error_message());
     return 2;

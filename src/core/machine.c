@@ -121,7 +121,14 @@ const char *oo_blas_fallback_note(void) {
 }
 
 void oo_blas_kernel_pin(const char *want, char **argv) {
-  if (!want || !want[0] || !oo_blas_kernel_known(want)) return; /* unknown: the config check says so */
+  if (!want || !want[0]) { /* the machine's own choice, unless OpenBLAS fell back (the guard) */
+    const char *upgrade = getenv("OPENBLAS_CORETYPE") /* the user's to keep */
+                              ? NULL
+                              : oo_blas_kernel_upgrade(oo_blas_kernel(), oo_blas_kernel_widest());
+    if (!upgrade || setenv("OVEROPT_BLAS_FALLBACK", oo_blas_kernel(), 1)) return;
+    want = upgrade; /* the re-executed image finds OPENBLAS_CORETYPE set: no second upgrade */
+  }
+  if (!oo_blas_kernel_known(want)) return; /* unknown: the config check says so */
   const char *now = getenv("OPENBLAS_CORETYPE"), *pinned = getenv(PIN_MARKER);
   if (now && !strcmp(now, want)) return;   /* the library loaded with it already */
   if (pinned && !strcmp(pinned, want)) return; /* exec'd once for it: do not loop */

@@ -30,7 +30,8 @@ const char *oo_kernel_target(void);
 int oo_cpu_has_avx512(void);
 /* 1 when name is one of OO_BLAS_KERNELS. */
 int oo_blas_kernel_known(const char *name);
-/* Makes OpenBLAS run kernel `want` (one of OO_BLAS_KERNELS; "" leaves the machine's choice):
+/* Makes OpenBLAS run kernel `want` (one of OO_BLAS_KERNELS; "" leaves the machine's choice,
+ * unless the fallback guard below widens it, recording OpenBLAS's kernel in OVEROPT_BLAS_FALLBACK):
  * when OPENBLAS_CORETYPE differs it sets it and re-executes this program with argv, once (an
  * environment marker stops a loop). Returns only when no re-execution was needed or possible;
  * then call oo_blas_kernel_require. Call before MPI_Init and before any thread starts. */
