@@ -80,9 +80,9 @@ int cmd_bench(int argc, char **argv) {
   }
 
   openblas_set_num_threads(1);
+  const char *was = oo_blas_kernel_fallback(); /* the kernel OpenBLAS chose, where the guard switched */
   printf("CPU: %s; BLAS kernel: %s%s%s; project kernels: %s\n", oo_cpu_model(), oo_blas_kernel(),
-         oo_blas_kernel_fallback() ? ", OpenBLAS had chosen " : "", oo_blas_kernel_fallback() ? oo_blas_kernel_fallback() : "",
-         oo_kernel_target());
+         was ? ", OpenBLAS had chosen " : "", was ? was : "", oo_kernel_target());
   printf("overopt bench: OpenBLAS %s, 1 thread; best of %d (sampling %d) after a warm-up, thread CPU time; ratio ="
          " model GFLOP/s / sgemm GFLOP/s on the same shapes\n",
          openblas_get_config(), base.reps, base.reps > BENCH_SAMPLE_REPS ? BENCH_SAMPLE_REPS : base.reps);

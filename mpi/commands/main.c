@@ -124,11 +124,10 @@ int main(int argc, char **argv) {
     if (rank == 0) unknown_command(argv[2]);
     code = OO_EXIT_USAGE;
   } else if (!strcmp(argv[1], "--version")) {
+    const char *was = oo_blas_kernel_fallback(); /* the kernel OpenBLAS chose, where the guard switched */
     if (rank == 0)
       printf("overopt %s\nCPU %s, BLAS kernel %s%s%s%s, project kernels %s\n", OVEROPT_VERSION, oo_cpu_model(),
-             oo_blas_kernel(), oo_blas_kernel_fallback() ? " (OpenBLAS chose " : "",
-             oo_blas_kernel_fallback() ? oo_blas_kernel_fallback() : "", oo_blas_kernel_fallback() ? ")" : "",
-             oo_kernel_target());
+             oo_blas_kernel(), was ? " (OpenBLAS chose " : "", was ? was : "", was ? ")" : "", oo_kernel_target());
   } else {
     code = dispatch(argc - 1, argv + 1, rank);
   }

@@ -211,9 +211,10 @@ static int write_provenance(const oo_run *run, const char *config_path) {
   fprintf(f, "overopt %s, config %s, host %s, world size %d, world seed %d, seed %d, replicates %d\n",
           OVEROPT_VERSION, config_path, host, run->comms.size, run->cfg.run.world_seed, run->cfg.run.seed,
           run->cfg.run.replicates);
+  const char *was = oo_blas_kernel_fallback(); /* the kernel OpenBLAS chose, where the guard switched */
   fprintf(f, "cpu %s, BLAS kernel %s (run.blas_kernel \"%s\"%s%s), project kernels %s\n", oo_cpu_model(),
-          oo_blas_kernel(), run->cfg.run.blas_kernel, oo_blas_kernel_fallback() ? "; OpenBLAS had chosen " : "",
-          oo_blas_kernel_fallback() ? oo_blas_kernel_fallback() : "", oo_kernel_target());
+          oo_blas_kernel(), run->cfg.run.blas_kernel, was ? "; OpenBLAS had chosen " : "", was ? was : "",
+          oo_kernel_target());
   const char *job = getenv("SLURM_JOB_ID");
   if (job) fprintf(f, "slurm job %s (restart %s)\n", job, getenv("SLURM_RESTART_COUNT") ? getenv("SLURM_RESTART_COUNT") : "0");
   layout_print(&run->layout, f);
@@ -561,7 +562,8 @@ static int run_main(int argc, char **argv, int want_stage) {
   }
   LOG_INFO("overopt %s: run '%s' on %d rank%s -> %s", OVEROPT_VERSION, run->cfg.run.name, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
-  if (oo_blas_fallback_note()) LOG_INFO("%s", oo_blas_fallback_note());
+  const char *fallback = oo_blas_fallback_note();
+  if (fallback) LOG_INFO("%s", fallback);
   rc = run_pipeline(run, a.force, a.stage, a.until);
   if (!rc && !oo_stopped()) {
     char report[4400];

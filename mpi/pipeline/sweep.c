@@ -426,7 +426,8 @@ static int run_point(const oo_config *cfg, const sweep_args *a, const char *swee
   set_shares(run, sweep_dir, i, cfg_sweep_points(cfg));
   LOG_INFO("overopt %s: sweep point %d on %d rank%s -> %s", OVEROPT_VERSION, i, run->comms.size,
            run->comms.size == 1 ? "" : "s", run->dir);
-  if (oo_blas_fallback_note()) LOG_INFO("%s", oo_blas_fallback_note());
+  const char *fallback = oo_blas_fallback_note();
+  if (fallback) LOG_INFO("%s", fallback);
   rc = run_pipeline(run, 0, NULL, NULL);
   run_teardown(run);
   xfree(&run);
