@@ -16,3 +16,6 @@ set_tests_properties(install PROPERTIES LABELS "script;build" ENVIRONMENT "${OO_
 add_test(NAME lint_mpi COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/lint_mpi.py ${CMAKE_SOURCE_DIR}/mpi)
 add_test(NAME lint_mpi_self_test COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/lint_mpi.py --self-test)
 set_tests_properties(lint_mpi lint_mpi_self_test PROPERTIES LABELS "unit;build")
+# kern_inline: every KERN_INLINE helper (src/model) is inlined into its callers, none left as a
+# function compiled for the baseline target that the x86-64-v3 clones would call (kernels.h).
+oo_script_test(NAME kern_inline SCRIPT kern_inline.sh LABELS "build" TIMEOUT 60)

@@ -481,7 +481,7 @@ KERN_HOT float gpt_cross_entropy(const float *logits, const int *targets, int N,
 }
 
 /* sum_j softmax(z)_j z_j given lse, in chunks so the exp loop vectorizes */
-static inline float expected_logit(const float *z, float lse, int V) {
+KERN_INLINE float expected_logit(const float *z, float lse, int V) {
   float tmp[256];
   float s = 0.0f;
   for (int j0 = 0; j0 < V; j0 += 256) {
@@ -550,7 +550,7 @@ KERN_HOT void gpt_clip_grad_to(gpt *m, float norm, float max_norm) {
 /* sqrt(v) for v >= 0 without libm, so the AdamW loop vectorizes (sqrtf keeps errno semantics
  * under -std=c17 and is not vectorized by GCC): bit-trick estimate (error < 4%) and three Newton
  * steps (quadratic: 4e-2 -> 8e-4 -> 3e-7 -> float rounding). v = 0 gives ~1e-20. */
-static inline float adam_sqrt(float v) {
+KERN_INLINE float adam_sqrt(float v) {
   int32_t bits;
   memcpy(&bits, &v, sizeof bits);
   bits = 0x1fbd1df5 + (bits >> 1);

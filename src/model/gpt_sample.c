@@ -73,7 +73,7 @@ static scratch_layout scratch_plan(gpt_dims d, int B, int rows) {
  * Values keep the (T, C) layout. Floats per slot of keys: */
 static size_t kv_key_slot(gpt_dims d) { return (size_t)kern_pad8(d.T) * (size_t)d.C; }
 /* &key(t, c) of a slot's tiles; the next channel is 8 floats on */
-static inline const float *kv_key_at(const float *K, int t, int c, int C) {
+KERN_INLINE const float *kv_key_at(const float *K, int t, int c, int C) {
   return K + (size_t)(t / 8) * 8 * (size_t)C + (size_t)c * 8 + (size_t)(t % 8);
 }
 
@@ -176,7 +176,7 @@ void gpt_kv_free(gpt_kvcache *kv) {
 /* ---- kernels (one row at a time) ------------------------------------------------------- */
 
 /* softmax in place over s[0..n) */
-static inline void softmax_inplace(float *s, int n) {
+KERN_INLINE void softmax_inplace(float *s, int n) {
   float mx = kern_max(s, n);
   float inv = 1.0f / kern_exp_sum(s, mx, n);
   for (int t = 0; t < n; t++) s[t] *= inv;
@@ -191,7 +191,7 @@ static inline void softmax_inplace(float *s, int n) {
  * 4%, became the slower one: 3291-3597 tokens/s against 3798-3844 with this hint at C256 T256
  * batch 64 (three interleaved runs each, Zen 4); at C128 T128 the two are within the noise.
  * A prefetch never faults, so one past the slot's rows is harmless. */
-static inline void prefetch_rows(const float *p, size_t C) {
+KERN_INLINE void prefetch_rows(const float *p, size_t C) {
   for (size_t i = 0; i < 8 * C; i += 16) __builtin_prefetch(p + i, 0, 1);
 }
 
@@ -206,7 +206,7 @@ typedef struct {
   const char *p, *end, *p2, *end2; /* keys [p, end), then values [p2, end2) */
 } att_stream;
 
-static inline __attribute__((always_inline)) void att_stream_step(att_stream *st) {
+KERN_INLINE void att_stream_step(att_stream *st) {
   for (int j = 0; j < ATT_STREAM; j++) {
     if (st->p < st->end) {
       __builtin_prefetch(st->p, 0, 1);
@@ -222,7 +222,7 @@ static inline __attribute__((always_inline)) void att_stream_step(att_stream *st
  * E (O) += the weights of even (odd) t times the row's 32 values. s0..s3 are the weights of
  * columns c, c+8, c+16, c+24; passed the same pointer (a block inside one head), the inlined
  * copy broadcasts each row's weight once instead of four times. */
-static inline __attribute__((always_inline)) void value_block32(float *E, float *O, const float *v, size_t Cs,
+KERN_INLINE void value_block32(float *E, float *O, const float *v, size_t Cs,
                                                                 int t0, int t1, const float *s0, const float *s1,
                                                                 const float *s2, const float *s3, att_stream *st) {
   v8f e0 = v8_load(E), e1 = v8_load(E + 8), e2 = v8_load(E + 16), e3 = v8_load(E + 24);
@@ -459,7 +459,7 @@ static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 /* Candidate order: higher probability first, lower token id first among equals. */
-static inline int ranks_before(const float *pr, int a, int b) {
+KERN_INLINE int ranks_before(const float *pr, int a, int b) {
   return pr[a] > pr[b] || (pr[a] == pr[b] && a < b);
 }
 

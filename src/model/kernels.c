@@ -123,7 +123,7 @@ void kern_pack_weights(float *P, const float *w, int OC, int C) {
 /* out[r*ldo + j] = sum_c A[r*lda + c] * P[c*KERN_PANEL + j] for r < nr, j < KERN_PANEL: a full
  * panel, each element the fmaf chain kern_rows4 computes (so partial panels, which go through
  * kern_rows4, round alike). Missing rows repeat row 0 and are not stored. */
-static inline __attribute__((always_inline)) void rows4_panel(float *out, long ldo, const float *A, long lda,
+KERN_INLINE void rows4_panel(float *out, long ldo, const float *A, long lda,
                                                               const float *P, int nr, int C) {
   const float *a0 = A, *a1 = A + (nr > 1 ? lda : 0), *a2 = A + (nr > 2 ? 2 * lda : 0), *a3 = A + (nr > 3 ? 3 * lda : 0);
   v8f c00 = {0}, c01 = {0}, c02 = {0}, c10 = {0}, c11 = {0}, c12 = {0};
@@ -150,7 +150,7 @@ static inline __attribute__((always_inline)) void rows4_panel(float *out, long l
                            * the block's inputs (64 x C floats) stay in L2 across the panels */
 
 /* acc (4 x W) + (resid + bias) into out's rows i.., columns j..j+nc: kern_linear_forward's order */
-static inline __attribute__((always_inline)) void packed_epilogue(float *out, const float *acc, int W, const float *resid,
+KERN_INLINE void packed_epilogue(float *out, const float *acc, int W, const float *resid,
                                                                   const float *b, int i, int j, int nr, int nc, int OC) {
   for (int r = 0; r < nr; r++) {
     float *o = out + (size_t)(i + r) * OC + j;
@@ -212,13 +212,13 @@ KERN_HOT void kern_scalar_head(float *out, const float *inp, const float *w, con
 #define GELU_A 0.044715f
 
 /* tanh(u) = 1 - 2 / (1 + exp(2u)): exact limits +-1, no branch */
-static inline float gelu_tanh(float x) {
+KERN_INLINE float gelu_tanh(float x) {
   float u = GELU_K * fmaf(GELU_A * x * x, x, x);
   return 1.0f - 2.0f / (1.0f + kern_expf(2.0f * u));
 }
 
 /* d/dx of 0.5 x (1 + tanh(u)), given th = tanh(u) */
-static inline float gelu_deriv(float x, float th) {
+KERN_INLINE float gelu_deriv(float x, float th) {
   float du = GELU_K * fmaf(3.0f * GELU_A * x, x, 1.0f);
   return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
 }
@@ -228,7 +228,7 @@ static inline float gelu_deriv(float x, float th) {
  * same operations per lane as gelu_tanh and gelu_deriv, which the scalar tail uses (the
  * scalar loop's vectorized form spent ~4 cycles an element on blends of kern_expf's clamps).
  * Each step loads its inputs before it stores, so deriv (or out) may alias inp. */
-static inline __attribute__((always_inline)) void gelu_forward(float *out, float *deriv, const float *inp, long n) {
+KERN_INLINE void gelu_forward(float *out, float *deriv, const float *inp, long n) {
   const v8f half = v8_splat(0.5f), one = v8_splat(1.0f), two = v8_splat(2.0f);
   long i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -268,7 +268,7 @@ KERN_HOT void kern_gelu_backward(float *dinp, const float *deriv, const float *d
  * X[j*ld + e]. Three rounds of two-vector shuffles (pairs of rows, then of pairs, then the
  * 128-bit halves): 24 shuffles for 64 floats where gathering each output vector took 8
  * scalar loads and inserts. */
-static inline __attribute__((always_inline)) void transpose8(float *P, long ldp, const float *X, long ld) {
+KERN_INLINE void transpose8(float *P, long ldp, const float *X, long ld) {
   v8f r[8], t[8], u[8];
   for (int j = 0; j < 8; j++) r[j] = v8_load(X + j * ld);
   for (int j = 0; j < 8; j += 2) {
@@ -288,7 +288,7 @@ static inline __attribute__((always_inline)) void transpose8(float *P, long ldp,
 }
 
 /* panel[e*Tp + j] = X[j*ld + e] for e < hs, j < T; zero for T <= j < Tp (Tp = T rounded up to 8) */
-static inline __attribute__((always_inline)) void transpose_head(float *panel, const float *X, long ld, int T, int hs) {
+KERN_INLINE void transpose_head(float *panel, const float *X, long ld, int T, int hs) {
   const int Tp = kern_pad8(T), T8 = T & ~7, hs8 = hs & ~7;
   for (int j0 = 0; j0 < T8; j0 += 8)
     for (int e0 = 0; e0 < hs8; e0 += 8) transpose8(panel + (size_t)e0 * Tp + j0, Tp, X + (size_t)j0 * ld + e0, ld);
@@ -300,7 +300,7 @@ static inline __attribute__((always_inline)) void transpose_head(float *panel, c
  * rows of a head fall into a few L1 sets (ld*4 bytes is a multiple of 512 at C = 128 and 256),
  * so the products that stream them as B evicted their own rows: 85 -> 95 GFLOP/s at C = 128 for
  * P V in a stand-alone test, 77 -> 95 at C = 256. */
-static inline __attribute__((always_inline)) void copy_head(float *panel, const float *X, long ld, int T, int hs) {
+KERN_INLINE void copy_head(float *panel, const float *X, long ld, int T, int hs) {
   const int hs8 = hs & ~7; /* inline vector copies: a memcpy call per 32-float row cost more than the copy */
   for (int j = 0; j < T; j++) {
     const float *x = X + (size_t)j * ld;
@@ -311,7 +311,7 @@ static inline __attribute__((always_inline)) void copy_head(float *panel, const 
 }
 
 /* Columns a causal block of rows i0..i0+nr-1 computes: 0..i0+nr-1, rounded up to 8, at most T. */
-static inline int block_cols(int i0, int nr, int T) {
+KERN_INLINE int block_cols(int i0, int nr, int T) {
   const int n = kern_pad8(i0 + nr);
   return n < T ? n : T;
 }
@@ -324,7 +324,7 @@ static inline int block_cols(int i0, int nr, int T) {
  * maximum and sum, the 8-lane reductions) overlap: one row at a time took ~200 cycles a row.
  * Per lane the same operations as a scalar loop: maximum by comparison (a NaN entry loses),
  * kern_expf (v8_expf), sum in order j = l, l+8, ... */
-static inline __attribute__((always_inline)) void softmax_causal_rows(float *rows, long ld, int nr, int n0, int ncol) {
+KERN_INLINE void softmax_causal_rows(float *rows, long ld, int nr, int n0, int ncol) {
   const int n8 = ncol & ~7;
   const v8i iota = {0, 1, 2, 3, 4, 5, 6, 7};
   const v8f zero = v8_splat(0.0f);
@@ -375,7 +375,7 @@ static inline __attribute__((always_inline)) void softmax_causal_rows(float *row
  * step) the head loops waited on them, 1.9 ms instead of 1.2 for a C = 128 layer's forward. Each
  * block of query rows prefetches its rows of the next head, so the next head is in L2 when it
  * starts. Prefetches never fault; X is NULL after the last head. */
-static inline __attribute__((always_inline)) void prefetch_rows(const float *X, long ld, int j0, int j1, int hs,
+KERN_INLINE void prefetch_rows(const float *X, long ld, int j0, int j1, int hs,
                                                                 int write) {
   if (!X) return;
   for (int j = j0; j < j1; j++)
@@ -389,7 +389,7 @@ static inline __attribute__((always_inline)) void prefetch_rows(const float *X, 
 
 /* Offset from head (b, h)'s first element in a (B, T, ld) buffer to the next head's: head h+1 of
  * row b, or head 0 of row b+1 after the last head (the caller passes NULL after the last (b, h)). */
-static inline size_t next_head(int h, int NH, int hs, int T, long ld) {
+KERN_INLINE size_t next_head(int h, int NH, int hs, int T, long ld) {
   return h + 1 < NH ? (size_t)hs : (size_t)T * (size_t)ld - (size_t)(NH - 1) * hs;
 }
 

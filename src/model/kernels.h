@@ -28,7 +28,7 @@
  * never changes a result: contraction is off (-ffp-contract=off), a multiply-add is fused only
  * where the source says fmaf (exact in both: an instruction in one, libm in the other), and
  * every reduction's order is fixed by KERN_LANES or an explicit tree, not by the vector width.
- * Helpers called inside a KERN_HOT function are static inline so each clone inlines its own
+ * Helpers called inside a KERN_HOT function are KERN_INLINE so each clone inlines its own
  * copy. With OVEROPT_NATIVE the whole build targets the build machine and this is empty. */
 #if defined(OVEROPT_TARGET_CLONES)
 #define KERN_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -36,13 +36,21 @@
 #define KERN_HOT
 #endif
 
+/* KERN_INLINE marks a helper that KERN_HOT code calls: always inlined, never left to GCC's
+ * heuristics. A copy left out of line is compiled once, for the baseline target: the x86-64-v3
+ * clone then calls scalar code with a libm fmaf per lane (930a8d8 made the v8f helpers
+ * always_inline, kern_dot grew past GCC's inlining limit and went out of line: C128 scoring lost
+ * 13%, training 4%), and where vectors are passed it gets garbage back (see v8f below).
+ * tests/kern_inline.sh checks that no such helper is left as a function in the binary. */
+#define KERN_INLINE static inline __attribute__((always_inline))
+
 /* exp(x) for float, relative error < 2.4e-7 on [-87, 88] (2.31e-7 at most, measured against exp
  * in double over every float in the range; tests/test_kern_expf.c checks a dense subset; the
  * bound said 2e-7 until #13's test measured it); clamps outside, propagates NaN.
  * Branch-free so loops calling it vectorize. Cody-Waite reduction x = n ln2 + r,
  * |r| <= ln2/2, degree-6 Taylor polynomial (truncation error < 1.2e-7 relative, the rest is
  * float rounding in the polynomial and the scaling). */
-static inline float kern_expf(float x) {
+KERN_INLINE float kern_expf(float x) {
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
   const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
@@ -66,7 +74,7 @@ static inline float kern_expf(float x) {
 }
 
 /* n rounded up to a multiple of 8: the padded length of attention panels and key tiles */
-static inline int kern_pad8(int n) { return (n + 7) / 8 * 8; }
+KERN_INLINE int kern_pad8(int n) { return (n + 7) / 8 * 8; }
 
 /* ---- 8-float vectors ------------------------------------------------------------------------
  * GCC vector extensions: one AVX register in the x86-64-v3 clone, two SSE registers in the
@@ -83,33 +91,33 @@ static inline int kern_pad8(int n) { return (n + 7) / 8 * 8; }
 #endif
 typedef float v8f __attribute__((vector_size(32)));
 
-static inline __attribute__((always_inline)) v8f v8_load(const float *p) {
+KERN_INLINE v8f v8_load(const float *p) {
   v8f v;
   memcpy(&v, p, sizeof v); /* unaligned load */
   return v;
 }
 
-static inline __attribute__((always_inline)) void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+KERN_INLINE void v8_store(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
 /* a * b + c rounded once per lane, spelled out rather than left to contraction so that the
  * baseline clone (libm fmaf) and the x86-64-v3 clone (one vfmadd) give the same bits. */
-static inline __attribute__((always_inline)) v8f v8_fma(v8f a, v8f b, v8f c) {
+KERN_INLINE v8f v8_fma(v8f a, v8f b, v8f c) {
   v8f r;
   for (int l = 0; l < 8; l++) r[l] = fmaf(a[l], b[l], c[l]);
   return r;
 }
-static inline __attribute__((always_inline)) v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+KERN_INLINE v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 
 typedef int v8i __attribute__((vector_size(32)));
 /* m ? a : b per lane, m from a vector comparison (all bits set or clear) */
-static inline __attribute__((always_inline)) v8f v8_sel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
+KERN_INLINE v8f v8_sel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m & (v8i)b)); }
 
 /* kern_expf on n (1 or 4, a constant after inlining) vectors of 8 lanes in lockstep: each step for
  * all n before the next, so their dependency chains overlap (one vector at a time, GELU ran 12-25%
  * slower stand-alone). The same operations in the same order per lane, so the same bits
  * (tests/test_kern_expf.c compares them); written on vectors because GCC's vectorization of the
  * scalar form turned each clamp into three blends of constant-folded ends. */
-static inline __attribute__((always_inline)) void v8_expf_n(v8f *y, const v8f *xin, int n) {
+KERN_INLINE void v8_expf_n(v8f *y, const v8f *xin, int n) {
   const v8f lo = v8_splat(-87.0f), hi = v8_splat(88.0f), shifter = v8_splat(12582912.0f);
   v8f x[4], e[4], r[4], p[4];
   for (int k = 0; k < n; k++) x[k] = v8_sel(xin[k] < lo, lo, xin[k]); /* a NaN lane stays NaN */
@@ -127,12 +135,12 @@ static inline __attribute__((always_inline)) void v8_expf_n(v8f *y, const v8f *x
   for (int k = 0; k < n; k++) y[k] = p[k] * (v8f)(((v8u)__builtin_convertvector(e[k], v8i) + 127u) << 23);
 }
 /* always inlined: a vector must not cross a call between the clones' targets (see above) */
-static inline __attribute__((always_inline)) v8f v8_expf(v8f x) {
+KERN_INLINE v8f v8_expf(v8f x) {
   v8f y;
   v8_expf_n(&y, &x, 1);
   return y;
 }
-static inline __attribute__((always_inline)) void v8_expf4(v8f y[4], const v8f x[4]) { v8_expf_n(y, x, 4); }
+KERN_INLINE void v8_expf4(v8f y[4], const v8f x[4]) { v8_expf_n(y, x, 4); }
 
 /* Up to 4 rows of a small matrix product, the building block of causal attention:
  *   out[r*ldo + j] = alpha * sum_{k=k0}^{k1-1} A[r*ars + k*acs] * B[k*ldb + j],  r < nr, j < N.
@@ -142,7 +150,7 @@ static inline __attribute__((always_inline)) void v8_expf4(v8f y[4], const v8f x
  * depends on the kernel it picked). Registers: 4 rows x 16 columns of accumulators, the B row
  * segment loaded once per k and each A entry broadcast once per k. Always inlined: a copy
  * outside the KERN_HOT caller would be compiled for the baseline target (libm fmaf per lane). */
-static inline __attribute__((always_inline)) void kern_rows4(float *out, long ldo, const float *A, long ars, long acs, const float *B,
+KERN_INLINE void kern_rows4(float *out, long ldo, const float *A, long ars, long acs, const float *B,
                               long ldb, int nr, int k0, int k1, int N, float alpha) {
   const float *a0 = A, *a1 = A + (nr > 1 ? ars : 0), *a2 = A + (nr > 2 ? 2 * ars : 0),
               *a3 = A + (nr > 3 ? 3 * ars : 0); /* missing rows repeat row 0 and are not stored */
@@ -193,7 +201,7 @@ static inline __attribute__((always_inline)) void kern_rows4(float *out, long ld
 
 /* Sum and maximum of x[0..n) with KERN_LANES partial results (vectorizes without fast-math).
  * Inline, so that each KERN_HOT caller vectorizes them for its own target. */
-static inline float kern_sum(const float *x, int n) {
+KERN_INLINE float kern_sum(const float *x, int n) {
   float acc[KERN_LANES] = {0};
   int i = 0;
   for (; i + KERN_LANES <= n; i += KERN_LANES)
@@ -204,7 +212,7 @@ static inline float kern_sum(const float *x, int n) {
   return s;
 }
 
-static inline float kern_max(const float *x, int n) {
+KERN_INLINE float kern_max(const float *x, int n) {
   float acc[KERN_LANES];
   float m = -INFINITY;
   for (int j = 0; j < KERN_LANES; j++) acc[j] = -INFINITY;
@@ -218,7 +226,7 @@ static inline float kern_max(const float *x, int n) {
 
 /* x[i] = kern_expf(x[i] - mx) in place, returning their sum: the same bits as the exp loop
  * followed by kern_sum (the same KERN_LANES partial sums in the same order), one pass fewer. */
-static inline float kern_exp_sum(float *x, float mx, int n) {
+KERN_INLINE float kern_exp_sum(float *x, float mx, int n) {
   float acc[KERN_LANES] = {0};
   int i = 0;
   for (; i + KERN_LANES <= n; i += KERN_LANES)
@@ -236,7 +244,7 @@ static inline float kern_exp_sum(float *x, float mx, int n) {
 }
 
 /* sum_i x[i] * y[i] */
-static inline float kern_dot(const float *x, const float *y, int n) {
+KERN_INLINE float kern_dot(const float *x, const float *y, int n) {
   _Static_assert(KERN_LANES == 16, "kern_dot keeps its 16 partial sums in two 8-float vectors");
   v8f a0 = {0}, a1 = {0}; /* partial sums 0-7 and 8-15, as vectors: GCC's SLP left the lane loop
                            * scalar inside the attention backward; the order is the same */
@@ -359,7 +367,7 @@ void kern_gelu_backward(float *dinp,        // (n)
 /* Floats of attention scratch: one head's K^T (or V^T) panel, three (T, hs) panels of its rows
  * made contiguous (V forward; K, Q and dO backward) and, for inference, the P rows of one block;
  * backward's dP/dS (T,T) comes on top. */
-static inline size_t kern_attention_scratch(int T, int C, int NH) {
+KERN_INLINE size_t kern_attention_scratch(int T, int C, int NH) {
   const size_t hs = (size_t)(C / NH);
   return hs * (size_t)kern_pad8(T) + 3 * (size_t)T * hs + (size_t)KERN_ATT_ROWS * (size_t)T;
 }

@@ -12,18 +12,18 @@
 #define KERN_WIDE __attribute__((target("arch=x86-64-v4,prefer-vector-width=512")))
 typedef float v16f __attribute__((vector_size(64)));
 
-static inline __attribute__((always_inline)) KERN_WIDE v16f v16_load(const float *p) {
+KERN_INLINE KERN_WIDE v16f v16_load(const float *p) {
   v16f v;
   memcpy(&v, p, sizeof v); /* unaligned load */
   return v;
 }
 /* a * b + c rounded once per lane, as v8_fma (kernels.h) */
-static inline __attribute__((always_inline)) KERN_WIDE v16f v16_fma(v16f a, v16f b, v16f c) {
+KERN_INLINE KERN_WIDE v16f v16_fma(v16f a, v16f b, v16f c) {
   v16f r;
   for (int l = 0; l < 16; l++) r[l] = fmaf(a[l], b[l], c[l]);
   return r;
 }
-static inline __attribute__((always_inline)) KERN_WIDE v16f v16_splat(float x) {
+KERN_INLINE KERN_WIDE v16f v16_splat(float x) {
   return (v16f){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x};
 }
 
