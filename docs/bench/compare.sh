@@ -46,7 +46,7 @@ done
 echo "== done                          (load:$(uptime | sed 's/.*load average://'))"
 echo
 
-# Parse: overopt rows "C256 L6 NH8 T256 x8 | sgemm ms tok/s GFLOP/s ratio | sgemm64 tok/s ... | seq/s ..."
+# Parse: overopt rows "C256 L6 NH8 T256 x8 | sgemm ms tok/s GFLOP/s ratio | sgemm64 tok/s ... | sgemmF seq/s ..."
 # and its composite rows "PPO step | ... | value head  X ms (...)", "BoN round | ... | X ms, Y samples/s";
 # torch lines "TORCH shape=C256_L6_NH8_T256_B8 train_tok_s=... / sample_tok_s=... / score_seq_s=..."
 # and "TORCH rlhf=ppo_step ppo_ms=..." / "TORCH rlhf=bon_round ... samples_s=...". Best = highest rate,
@@ -61,7 +61,7 @@ awk '
     split(f[2], tr, " "); split(f[3], sa, " "); split(f[4], sc, " ");
     if (tr[3] + 0 > otr[key]) otr[key] = tr[3] + 0;
     if (sa[2] + 0 > osa[key]) osa[key] = sa[2] + 0;
-    if (sc[1] + 0 > osc[key]) osc[key] = sc[1] + 0;
+    if (sc[2] + 0 > osc[key]) osc[key] = sc[2] + 0;
     if (!(key in order)) { order[key] = ++n; keys[n] = key }
   }
   src == "o" && /^PPO step .*value head/ { split($0, f, "|"); split(f[3], a, " "); oppo = lo(oppo, a[3] + 0) }

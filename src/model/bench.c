@@ -13,6 +13,10 @@
  * while thread CPU time only counts the cycles we ran. With one BLAS thread OpenBLAS computes
  * in the calling thread, so nothing is missed. The sgemm reference is measured in rounds
  * interleaved with the model's timings so both see the same cache and frequency conditions.
+ * Each figure has its own reference: the training step's products (forward, input and weight
+ * gradients, B x T rows), one decode step's (B_sample rows) and a reward model's forward
+ * (B_sample x T rows, no LM head). Until 2026-11-27 scoring was divided by the training
+ * reference, a mix of other shapes measured earlier in the run.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "model/bench.h"
@@ -94,12 +98,13 @@ static double ref_gflops(gemm_ref *g) {
 }
 
 /* The linear layers of a step with M rows: forward, and with backward the input and weight
- * gradients. Returns the number of shapes written to sh (at most 15). */
-static int linear_shapes(gpt_dims d, int M, int backward, gemm_shape *sh) {
+ * gradients; the LM head with lm_head (a reward model has none). Returns the number of shapes
+ * written to sh (at most 15). */
+static int linear_shapes(gpt_dims d, int M, int backward, int lm_head, gemm_shape *sh) {
   const int C = d.C;
   const int io[5][2] = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, d.V}}; /* (in, out) */
   int n = 0;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < (lm_head ? 5 : 4); i++) {
     const int in = io[i][0], out = io[i][1];
     const double cnt = i < 4 ? d.L : 1.0; /* layer products L times, the LM head once */
     sh[n++] = (gemm_shape){M, out, in, 0, 1, cnt}; /* y = x W^T */
@@ -128,10 +133,12 @@ int bench_model(const bench_opts *o, bench_result *r) {
   const int T = d.T, B = o->B, BS = o->B_sample;
   const double n_params = matmul_params(d);
 
-  gemm_ref ref_train = {.n = linear_shapes(d, B * T, 1, ref_train.sh)};
-  gemm_ref ref_sample = {.n = linear_shapes(d, BS, 0, ref_sample.sh)};
+  gemm_ref ref_train = {.n = linear_shapes(d, B * T, 1, 1, ref_train.sh)};
+  gemm_ref ref_sample = {.n = linear_shapes(d, BS, 0, 1, ref_sample.sh)};
+  gemm_ref ref_score = {.n = linear_shapes(d, BS * T, 0, 0, ref_score.sh)};
   ref_init(&ref_train);
   ref_init(&ref_sample);
+  ref_init(&ref_score);
 
   /* training step, interleaved with the sgemm reference on its shapes */
   gpt m;
@@ -205,6 +212,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
     gpt_init_weights(&rm, 5, 0.02f, 0.02f);
     best = 1e30;
     for (int rep = 0; rep <= o->reps; rep++) {
+      ref_round(&ref_score, 1, rep > 0);
       double t0 = bench_clock();
       gpt_forward(&rm, tok, BS, T);
       double t = bench_clock() - t0;
@@ -213,12 +221,14 @@ int bench_model(const bench_opts *o, bench_result *r) {
     const double flops = gpt_forward_flops_per_token(d, GPT_REWARD, T) * BS * T; /* no LM head */
     r->score_seq_s = BS / best;
     r->score_gflops = flops / best * 1e-9;
-    r->score_ratio = r->score_gflops / r->sgemm_train_gflops;
+    r->sgemm_score_gflops = ref_gflops(&ref_score);
+    r->score_ratio = r->score_gflops / r->sgemm_score_gflops;
     gpt_free(&rm);
   }
 done:
   ref_free(&ref_train);
   ref_free(&ref_sample);
+  ref_free(&ref_score);
   gpt_kv_free(&kv);
   gpt_free(&lm);
   xfree(&prompt), xfree(&out_tok), xfree(&out_len), xfree(&rngs), xfree(&tok), xfree(&tgt);
@@ -226,18 +236,18 @@ done:
 }
 
 void bench_print_header(FILE *f) {
-  fprintf(f, "%-22s | %7s %8s %7s %7s %5s | %7s %7s %7s %5s | %7s %7s %5s\n", "model (C,L,NH,T) xB",
-          "sgemm", "step ms", "tok/s", "GFLOP/s", "ratio", "sgemm64", "tok/s", "GFLOP/s", "ratio",
+  fprintf(f, "%-22s | %7s %8s %7s %7s %5s | %7s %7s %7s %5s | %7s %7s %7s %5s\n", "model (C,L,NH,T) xB",
+          "sgemm", "step ms", "tok/s", "GFLOP/s", "ratio", "sgemm64", "tok/s", "GFLOP/s", "ratio", "sgemmF",
           "seq/s", "GFLOP/s", "ratio");
-  fprintf(f, "%-22s | %-41s | %-31s | %-21s\n", "", "training step (fwd+bwd+AdamW)",
-          "KV-cache sampling (batch)", "reward scoring");
+  fprintf(f, "%-22s | %-41s | %-31s | %-29s\n", "", "training step (fwd+bwd+AdamW)",
+          "KV-cache sampling (batch)", "reward scoring (forward)");
 }
 
 void bench_print_row(FILE *f, const bench_opts *o, const bench_result *r) {
   char name[64];
   snprintf(name, sizeof name, "C%d L%d NH%d T%d x%d", o->d.C, o->d.L, o->d.NH, o->d.T, o->B);
-  fprintf(f, "%-22s | %7.1f %8.1f %7.0f %7.1f %5.2f | %7.1f %7.0f %7.1f %5.2f | %7.1f %7.1f %5.2f\n", name,
+  fprintf(f, "%-22s | %7.1f %8.1f %7.0f %7.1f %5.2f | %7.1f %7.0f %7.1f %5.2f | %7.1f %7.1f %7.1f %5.2f\n", name,
           r->sgemm_train_gflops, r->train_ms, r->train_tok_s, r->train_gflops, r->train_ratio,
-          r->sgemm_sample_gflops, r->sample_tok_s, r->sample_gflops, r->sample_ratio, r->score_seq_s,
-          r->score_gflops, r->score_ratio);
+          r->sgemm_sample_gflops, r->sample_tok_s, r->sample_gflops, r->sample_ratio, r->sgemm_score_gflops,
+          r->score_seq_s, r->score_gflops, r->score_ratio);
 }

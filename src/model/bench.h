@@ -4,7 +4,8 @@
  * For one model shape it times, each as the best of several repetitions:
  * - sgemm alone on exactly the linear-layer products of one training step (forward, input
  *   gradient and weight gradient of qkv, proj, fc, fcproj and the tied LM head, weighted by
- *   how often each occurs), and on those of one KV-cache decode step at the sampling batch;
+ *   how often each occurs), on those of one KV-cache decode step at the sampling batch, and on
+ *   those of a reward model's forward (the four layer products, B_sample x T rows);
  * - a full training step: zero_grad, forward, cross-entropy, backward, clip, AdamW;
  * - KV-cache sampling (gpt_generate) of the sampling batch;
  * - reward scoring (a reward model's forward) of the sampling batch at full length.
@@ -28,6 +29,7 @@ typedef struct {
 typedef struct {
   double sgemm_train_gflops;  /* sgemm on the training step's linear shapes */
   double sgemm_sample_gflops; /* sgemm on one decode step's linear shapes (M = B_sample) */
+  double sgemm_score_gflops;  /* sgemm on a reward model's forward shapes (M = B_sample x T, no LM head) */
   double train_ms;            /* best training step */
   double train_tok_s;         /* tokens per second */
   double train_gflops;        /* gpt_train_flops_per_token * tokens / time */
@@ -37,7 +39,7 @@ typedef struct {
   double sample_ratio;        /* sample_gflops / sgemm_sample_gflops */
   double score_seq_s;         /* reward model forward: sequences per second */
   double score_gflops;        /* forward FLOPs / time */
-  double score_ratio;         /* score_gflops / sgemm_train_gflops */
+  double score_ratio;         /* score_gflops / sgemm_score_gflops */
 } bench_result;
 
 /* Runs every measurement for one shape. Returns a status (allocation or sampling errors). */
