@@ -24,3 +24,6 @@ set_tests_properties(student_t PROPERTIES LABELS "stats;tools" TIMEOUT 60)
 add_test(NAME h5hash COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/h5hash_check.py ${CMAKE_SOURCE_DIR}
          ${CMAKE_CURRENT_BINARY_DIR}/scratch/h5hash)
 set_tests_properties(h5hash PROPERTIES LABELS "tools;python" TIMEOUT 60)
+# docs/bench/ratios.py (ratios to sgemm of two `overopt bench --out` runs, drops flagged) on a real
+# bench file and copies of it with figures scaled
+oo_script_test(NAME bench_ratios SCRIPT bench_ratios.sh LABELS "tools;python" TIMEOUT 300)

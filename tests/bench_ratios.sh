@@ -1,0 +1,57 @@
+# bench_ratios: docs/bench/ratios.py against files `overopt bench --out` really writes. One run
+# of `overopt bench --quick --config tiny.cfg --out` (its JSON must carry the CPU, the kernel and
+# each shape's three ratios), then copies of it with figures scaled by hand: the comparison must
+# flag a drop beyond --drop and nothing within it, name a different CPU, and refuse files without
+# ratios (an older overopt's).
+. "$(dirname "$0")/lib.sh" "$@"
+ratios="$src/docs/bench/ratios.py"
+"$overopt" bench --quick --config "$cfg" --out ref.json >bench.out 2>&1 || die "bench --out: $(tail -3 bench.out)"
+python3 - <<'EOF' || die "the JSON bench wrote lacks what ratios.py reads"
+import json
+d = json.load(open("ref.json"))
+assert d["cpu"] and d["blas_kernel"], d
+for s in d["shapes"]:
+    for k in ("d_model", "n_layer", "n_ctx", "train_ratio", "sample_ratio", "score_ratio"):
+        assert s.get(k, 0) > 0, (k, s)
+EOF
+# variant NAME FIGURE FACTOR [KEY VALUE]: ref.json with FIGURE of the first shape times FACTOR
+variant() {
+  python3 - "$@" <<'EOF'
+import json, sys
+name, fig, factor = sys.argv[1], sys.argv[2], float(sys.argv[3])
+d = json.load(open("ref.json"))
+d["shapes"][0][fig] *= factor
+if len(sys.argv) > 5:
+    d[sys.argv[4]] = sys.argv[5]
+json.dump(d, open(name, "w"))
+EOF
+}
+python3 "$ratios" ref.json ref.json >same.out; rc=$?
+[ $rc = 0 ] || die "the same file twice: exit $rc, want 0: $(cat same.out)"
+want_line same.out "^0 figure\(s\) dropped"
+variant drop.json score_ratio 0.85
+python3 "$ratios" ref.json drop.json >drop.out; rc=$?
+[ $rc = 1 ] || die "scoring 15% lower: exit $rc, want 1: $(cat drop.out)"
+want_line drop.out "score .*-15\.0%  DROP \(more than 6%\)"
+[ "$(grep -c DROP drop.out)" = 1 ] || die "only the scoring figure dropped: $(cat drop.out)"
+variant small.json train_ratio 0.97
+python3 "$ratios" ref.json small.json >small.out || die "training 3% lower is within the default 6%: $(cat small.out)"
+python3 "$ratios" ref.json small.json --drop 0.02 >small2.out && die "training 3% lower with --drop 0.02 should be flagged"
+want_line small2.out "train .*-3\.0%  DROP"
+variant cpu.json train_ratio 1.0 cpu "Another CPU"
+python3 "$ratios" ref.json cpu.json >cpu.out || die "another CPU with equal ratios: $(cat cpu.out)"
+want_line cpu.out "^warning: cpu differs: .* against 'Another CPU'"
+python3 - <<'EOF'
+import json
+d = json.load(open("ref.json"))
+for s in d["shapes"]:
+    del s["score_ratio"]
+json.dump(d, open("old.json", "w"))
+EOF
+python3 "$ratios" ref.json old.json >old.out 2>&1; rc=$?
+[ $rc = 2 ] || die "a file without ratios: exit $rc, want 2"
+want_line old.out "without score_ratio: written by an overopt older"
+python3 "$ratios" ref.json missing.json >miss.out 2>&1; rc=$?
+[ $rc != 0 ] || die "a missing file was accepted"
+want_line miss.out "cannot read 'missing.json'"
+exit $fail
