@@ -135,14 +135,16 @@ static void check_entry(check *c, double g, fd_estimate e) {
     c->sensitive++;
     if (bound / size > c->worst_rel) c->worst_rel = bound / size;
   }
-  if (r > 1.0) fprintf(stderr, "  %s: analytic %.6g numeric %.6g bound %.3g (%.2f of it)\n", c->name, g, e.numeric, bound, r);
+  if (r > 1.0)
+    fprintf(stderr, "  %s: analytic %.6g numeric %.6g bound %.3g (%.2f of it)\n", c->name, g, e.numeric, bound, r);
 }
 static void check_done(check *c) {
   printf("%-34s entries %4d  max err/bound %.3f  sensitive %d (bound <= %.3f of the error scale)\n", c->name, c->n,
          c->worst, c->sensitive, c->worst_rel);
   EXPECT_MSG(c->worst <= 1.0, "%s: an entry is %.2f times its error bound", c->name, c->worst);
-  EXPECT_MSG(2 * c->sensitive >= c->n, "%s: only %d of %d probes can see a wrong gradient (bound < %.1f max(|g|, rms g))",
-             c->name, c->sensitive, c->n, SENSITIVE);
+  EXPECT_MSG(2 * c->sensitive >= c->n,
+             "%s: only %d of %d probes can see a wrong gradient (bound < %.1f max(|g|, rms g))", c->name,
+             c->sensitive, c->n, SENSITIVE);
 }
 
 /* Probes up to k entries of x (all if n <= k) against grad. */
@@ -180,7 +182,8 @@ static void test_layernorm(void) {
   for (int i = 0; i < LN_N * LN_C; i++) dx[i] -= dx0[i];
   for (int i = 0; i < LN_C; i++) dw[i] -= dw0[i], db[i] -= db0[i];
   check k1 = {.name = "layernorm dinp", .scale = rms(dx, LN_N * LN_C)},
-        k2 = {.name = "layernorm dweight", .scale = rms(dw, LN_C)}, k3 = {.name = "layernorm dbias", .scale = rms(db, LN_C)};
+        k2 = {.name = "layernorm dweight", .scale = rms(dw, LN_C)},
+        k3 = {.name = "layernorm dbias", .scale = rms(db, LN_C)};
   probe(&k1, c.x, dx, LN_N * LN_C, 1000, ln_loss, &c);
   probe(&k2, c.w, dw, LN_C, 1000, ln_loss, &c);
   probe(&k3, c.b, db, LN_C, 1000, ln_loss, &c);
@@ -219,7 +222,8 @@ static void test_linear(void) {
   memset(dx, 0, sizeof dx), memset(dw, 0, sizeof dw), memset(db, 0, sizeof db);
   kern_linear_backward(dx, dw, db, c.wout, c.x, c.w, LI_N, LI_C, LI_OC);
   check k1 = {.name = "linear dinp", .scale = rms(dx, LI_N * LI_C)},
-        k2 = {.name = "linear dweight", .scale = rms(dw, LI_OC * LI_C)}, k3 = {.name = "linear dbias", .scale = rms(db, LI_OC)};
+        k2 = {.name = "linear dweight", .scale = rms(dw, LI_OC * LI_C)},
+        k3 = {.name = "linear dbias", .scale = rms(db, LI_OC)};
   probe(&k1, c.x, dx, LI_N * LI_C, 60, li_loss, &c);
   probe(&k2, c.w, dw, LI_OC * LI_C, 60, li_loss, &c);
   probe(&k3, c.b, db, LI_OC, 1000, li_loss, &c);
@@ -450,7 +454,8 @@ static void test_losses(void) {
     check_entry(&k, dz[i], fd_probe(c.z, i, ce_loss_double, &c, H));
   }
   for (int i = 0; i < CE_N; i++) /* the target entries, where the gradient is largest */
-    if (c.y[i] >= 0) check_entry(&k, dz[i * CE_V + c.y[i]], fd_probe(c.z, (size_t)i * CE_V + c.y[i], ce_loss_double, &c, H));
+    if (c.y[i] >= 0)
+      check_entry(&k, dz[i * CE_V + c.y[i]], fd_probe(c.z, (size_t)i * CE_V + c.y[i], ce_loss_double, &c, H));
   check_done(&k);
 
   /* logprob and entropy values against double */

@@ -222,9 +222,8 @@ KERN_INLINE void att_stream_step(att_stream *st) {
  * E (O) += the weights of even (odd) t times the row's 32 values. s0..s3 are the weights of
  * columns c, c+8, c+16, c+24; passed the same pointer (a block inside one head), the inlined
  * copy broadcasts each row's weight once instead of four times. */
-KERN_INLINE void value_block32(float *E, float *O, const float *v, size_t Cs,
-                                                                int t0, int t1, const float *s0, const float *s1,
-                                                                const float *s2, const float *s3, att_stream *st) {
+KERN_INLINE void value_block32(float *E, float *O, const float *v, size_t Cs, int t0, int t1, const float *s0,
+                               const float *s1, const float *s2, const float *s3, att_stream *st) {
   v8f e0 = v8_load(E), e1 = v8_load(E + 8), e2 = v8_load(E + 16), e3 = v8_load(E + 24);
   v8f o0 = v8_load(O), o1 = v8_load(O + 8), o2 = v8_load(O + 16), o3 = v8_load(O + 24);
   int i = t0;

@@ -123,8 +123,7 @@ void kern_pack_weights(float *P, const float *w, int OC, int C) {
 /* out[r*ldo + j] = sum_c A[r*lda + c] * P[c*KERN_PANEL + j] for r < nr, j < KERN_PANEL: a full
  * panel, each element the fmaf chain kern_rows4 computes (so partial panels, which go through
  * kern_rows4, round alike). Missing rows repeat row 0 and are not stored. */
-KERN_INLINE void rows4_panel(float *out, long ldo, const float *A, long lda,
-                                                              const float *P, int nr, int C) {
+KERN_INLINE void rows4_panel(float *out, long ldo, const float *A, long lda, const float *P, int nr, int C) {
   const float *a0 = A, *a1 = A + (nr > 1 ? lda : 0), *a2 = A + (nr > 2 ? 2 * lda : 0), *a3 = A + (nr > 3 ? 3 * lda : 0);
   v8f c00 = {0}, c01 = {0}, c02 = {0}, c10 = {0}, c11 = {0}, c12 = {0};
   v8f c20 = {0}, c21 = {0}, c22 = {0}, c30 = {0}, c31 = {0}, c32 = {0};
@@ -150,8 +149,8 @@ KERN_INLINE void rows4_panel(float *out, long ldo, const float *A, long lda,
                            * the block's inputs (64 x C floats) stay in L2 across the panels */
 
 /* acc (4 x W) + (resid + bias) into out's rows i.., columns j..j+nc: kern_linear_forward's order */
-KERN_INLINE void packed_epilogue(float *out, const float *acc, int W, const float *resid,
-                                                                  const float *b, int i, int j, int nr, int nc, int OC) {
+KERN_INLINE void packed_epilogue(float *out, const float *acc, int W, const float *resid, const float *b, int i, int j,
+                                 int nr, int nc, int OC) {
   for (int r = 0; r < nr; r++) {
     float *o = out + (size_t)(i + r) * OC + j;
     const float *a = acc + r * W, *rr = resid ? resid + (size_t)(i + r) * OC + j : NULL;
@@ -375,8 +374,7 @@ KERN_INLINE void softmax_causal_rows(float *rows, long ld, int nr, int n0, int n
  * step) the head loops waited on them, 1.9 ms instead of 1.2 for a C = 128 layer's forward. Each
  * block of query rows prefetches its rows of the next head, so the next head is in L2 when it
  * starts. Prefetches never fault; X is NULL after the last head. */
-KERN_INLINE void prefetch_rows(const float *X, long ld, int j0, int j1, int hs,
-                                                                int write) {
+KERN_INLINE void prefetch_rows(const float *X, long ld, int j0, int j1, int hs, int write) {
   if (!X) return;
   for (int j = j0; j < j1; j++)
     for (int e = 0; e < hs; e += 16) {

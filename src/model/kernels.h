@@ -150,8 +150,8 @@ KERN_INLINE void v8_expf4(v8f y[4], const v8f x[4]) { v8_expf_n(y, x, 4); }
  * depends on the kernel it picked). Registers: 4 rows x 16 columns of accumulators, the B row
  * segment loaded once per k and each A entry broadcast once per k. Always inlined: a copy
  * outside the KERN_HOT caller would be compiled for the baseline target (libm fmaf per lane). */
-KERN_INLINE void kern_rows4(float *out, long ldo, const float *A, long ars, long acs, const float *B,
-                              long ldb, int nr, int k0, int k1, int N, float alpha) {
+KERN_INLINE void kern_rows4(float *out, long ldo, const float *A, long ars, long acs, const float *B, long ldb,
+                            int nr, int k0, int k1, int N, float alpha) {
   const float *a0 = A, *a1 = A + (nr > 1 ? ars : 0), *a2 = A + (nr > 2 ? 2 * ars : 0),
               *a3 = A + (nr > 3 ? 3 * ars : 0); /* missing rows repeat row 0 and are not stored */
   const v8f va = v8_splat(alpha);
