@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "core/core.h"
 #include "core/machine.h"
+#include "core/metrics.h"
 #include "io/config.h"
 #include "model/bench.h"
 #include "plan.h"
@@ -30,15 +31,6 @@ const oo_cmd_spec cmd_bench_spec = {
     "bench", "time sgemm, a training step, sampling and scoring; ratios to sgemm; rates for `overopt plan`",
     "overopt bench --config configs/quickstart.cfg", opts, OO_N_OPTS(opts), cmd_bench, 0};
 
-/* s as a JSON string body: quotes and backslashes escaped, control characters dropped */
-static void json_str(FILE *f, const char *s) {
-  for (; *s; s++)
-    if (*s == '"' || *s == '\\')
-      fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s >= 0x20)
-      fputc(*s, f);
-}
-
 /* Writes the rates `overopt plan` reads (plan.h): GFLOP/s of one rank for training, sampling and
  * scoring, the mean over the shapes measured, and each shape's row with its ratios to sgemm
  * (what docs/bench/ratios.py compares between two runs), with the CPU and the BLAS kernel. */
@@ -49,11 +41,11 @@ static int write_rates(const char *path, const bench_opts *shapes, const bench_r
   double g[3] = {0, 0, 0};
   for (int i = 0; i < n; i++) g[0] += r[i].train_gflops / n, g[1] += r[i].sample_gflops / n, g[2] += r[i].score_gflops / n;
   fprintf(f, "{\"overopt\": \"%s\", \"blas\": \"%s\", \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
-             "\"score_gflops\": %.4g,\n \"cpu\": \"", OVEROPT_VERSION, openblas_get_config(), g[0], g[1], g[2]);
-  json_str(f, oo_cpu_model());
-  fprintf(f, "\", \"blas_kernel\": \"");
-  json_str(f, oo_blas_kernel());
-  fprintf(f, "\",\n \"shapes\": [");
+             "\"score_gflops\": %.4g,\n \"cpu\": ", OVEROPT_VERSION, openblas_get_config(), g[0], g[1], g[2]);
+  oo_json_string(f, oo_cpu_model());
+  fprintf(f, ", \"blas_kernel\": ");
+  oo_json_string(f, oo_blas_kernel());
+  fprintf(f, ",\n \"shapes\": [");
   for (int i = 0; i < n; i++)
     fprintf(f, "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
                "\"score_gflops\": %.4g, \"sgemm_gflops\": %.4g, \"train_ratio\": %.4f, \"sample_ratio\": %.4f, "
