@@ -112,11 +112,12 @@ const char *oo_blas_kernel_fallback(void) {
 
 const char *oo_blas_fallback_note(void) {
   static char note[512];
-  if (!oo_blas_kernel_fallback()) return NULL;
+  const char *was = oo_blas_kernel_fallback();
+  if (!was) return NULL;
   snprintf(note, sizeof note,
            "OpenBLAS chose its %s kernel for this CPU (%s), which it does not know; running %s, the widest this CPU "
            "supports (set run.blas_kernel or OPENBLAS_CORETYPE to choose a kernel yourself)",
-           oo_blas_kernel_fallback(), oo_cpu_model(), oo_blas_kernel());
+           was, oo_cpu_model(), oo_blas_kernel());
   return note;
 }
 
