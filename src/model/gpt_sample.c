@@ -458,7 +458,7 @@ static void copy_prefix(gpt_kvcache *kv, int from, int to, int np) {
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 /* Candidate order: higher probability first, lower token id first among equals. */
-KERN_INLINE int ranks_before(const float *pr, int a, int b) {
+static inline int ranks_before(const float *pr, int a, int b) {
   return pr[a] > pr[b] || (pr[a] == pr[b] && a < b);
 }
 

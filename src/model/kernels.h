@@ -291,8 +291,9 @@ void kern_linear_forward(float *out,         // (N,OC)
  * where M is the batch (tens of rows) and OpenBLAS repacked every weight on every call (17% of
  * a C256 sampling run). Packed: panels of KERN_PANEL output columns, each (C, KERN_PANEL) with a
  * weight row's C entries down one column; kern_packed_size(OC, C) floats. A panel is 4 rows x
- * 24 columns of accumulators (48 in AVX-512 registers: kern_panel_width) (12 AVX2 registers; 4 x 16 left too few chains in flight to hide
- * the FMA latency: 10% slower on the decode shapes). Each element is one
+ * 24 columns of accumulators in 12 AVX2 registers (4 x 16 left too few chains in flight to hide
+ * the FMA latency: 10% slower on the decode shapes), or 4 x 48 in 12 AVX-512 registers where
+ * kern_panel_width says so. Each element is one
  * fmaf chain over c in increasing order (kern_rows4), then + (resid + bias) as
  * kern_linear_forward adds them, so a row's result depends on neither N nor the CPU nor the BLAS
  * kernel. out may alias resid, not inp. */
@@ -367,7 +368,7 @@ void kern_gelu_backward(float *dinp,        // (n)
 /* Floats of attention scratch: one head's K^T (or V^T) panel, three (T, hs) panels of its rows
  * made contiguous (V forward; K, Q and dO backward) and, for inference, the P rows of one block;
  * backward's dP/dS (T,T) comes on top. */
-KERN_INLINE size_t kern_attention_scratch(int T, int C, int NH) {
+static inline size_t kern_attention_scratch(int T, int C, int NH) {
   const size_t hs = (size_t)(C / NH);
   return hs * (size_t)kern_pad8(T) + 3 * (size_t)T * hs + (size_t)KERN_ATT_ROWS * (size_t)T;
 }
