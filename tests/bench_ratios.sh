@@ -52,6 +52,6 @@ python3 "$ratios" ref.json old.json >old.out 2>&1; rc=$?
 [ $rc = 2 ] || die "a file without ratios: exit $rc, want 2"
 want_line old.out "without score_ratio: written by an overopt older"
 python3 "$ratios" ref.json missing.json >miss.out 2>&1; rc=$?
-[ $rc != 0 ] || die "a missing file was accepted"
+[ $rc = 2 ] || die "a missing file: exit $rc, want 2"
 want_line miss.out "cannot read 'missing.json'"
 exit $fail

@@ -24,7 +24,8 @@ def load(path):
         with open(path) as f:
             d = json.load(f)
     except (OSError, ValueError) as e:
-        sys.exit(f"ratios.py: cannot read '{path}': {e} (write one with `overopt bench --out {path}`)")
+        print(f"ratios.py: cannot read '{path}': {e} (write one with `overopt bench --out {path}`)", file=sys.stderr)
+        sys.exit(2)
     shapes = {}
     for s in d.get("shapes", []):
         missing = [k for k in ("d_model", "n_layer", "n_ctx") + FIGURES if k not in s]
