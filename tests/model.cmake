@@ -18,3 +18,11 @@ oo_unit_test(NAME test_gpt_train SOURCES test_gpt_train.c LABELS model)
 oo_unit_test(NAME test_optim SOURCES test_optim.c LABELS model)
 # kern_expf, the kernels' exp approximation: max relative error over [-87, 88] against exp.
 oo_unit_test(NAME test_kern_expf SOURCES test_kern_expf.c LABELS model)
+# the AVX-512 tiles (kernels_wide.c: attention's 4 x 32, the KV-cache panel's 4 x 48) and
+# kern_rows4 against the scalar fmaf chain, bit for bit; skipped (77) on CPUs without AVX-512
+oo_unit_test(NAME test_kern_wide SOURCES test_kern_wide.c LABELS model)
+set_tests_properties(test_kern_wide PROPERTIES SKIP_RETURN_CODE 77)
+# the same for a whole run: the tiny world with the AVX-512 tiles and with their AVX2 forms forced,
+# every dataset bitwise equal; skipped (77) on CPUs without AVX-512
+oo_script_test(NAME kern_wide_bits SCRIPT kern_wide_bits.sh LABELS model TIMEOUT 300)
+set_tests_properties(kern_wide_bits PROPERTIES SKIP_RETURN_CODE 77)

@@ -104,6 +104,15 @@ int kern_panel_width(void) {
   return width;
 }
 
+int kern_att_wide(void) {
+  static int wide = -1;
+  if (wide < 0) {
+    const char *env = getenv("OVEROPT_KERN_ATT");
+    wide = oo_cpu_has_avx512() && !(env && !strcmp(env, "16"));
+  }
+  return wide;
+}
+
 size_t kern_packed_size(int OC, int C) {
   const int W = kern_panel_width();
   return (size_t)((OC + W - 1) / W) * W * (size_t)C;
@@ -391,10 +400,20 @@ KERN_INLINE size_t next_head(int h, int NH, int hs, int T, long ld) {
   return h + 1 < NH ? (size_t)hs : (size_t)T * (size_t)ld - (size_t)(NH - 1) * hs;
 }
 
+/* kern_rows4 or, where kern_att_wide() says so, its AVX-512 twin: the same bits */
+KERN_INLINE void att_rows4(int wide, float *out, long ldo, const float *A, long ars, long acs, const float *B,
+                           long ldb, int nr, int k0, int k1, int N, float alpha) {
+  if (wide)
+    kern_rows4_wide(out, ldo, A, ars, acs, B, ldb, nr, k0, k1, N, alpha);
+  else
+    kern_rows4(out, ldo, A, ars, acs, B, ldb, nr, k0, k1, N, alpha);
+}
+
 KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, const float *qkv, int B, int T, int C,
                                      int NH) {
   const int hs = C / NH, C3 = 3 * C, Tp = kern_pad8(T);
   const float scale = 1.0f / sqrtf((float)hs);
+  const int wide = kern_att_wide();
   float *kt = scratch;                  /* (hs, Tp) this head's keys, transposed */
   float *vp = kt + (size_t)hs * Tp;     /* (T, hs) its values, contiguous */
   float *prows = vp + (size_t)T * hs;   /* (KERN_ATT_ROWS, T) P rows of one block (inference) */
@@ -414,10 +433,10 @@ KERN_HOT void kern_attention_forward(float *out, float *att, float *scratch, con
         /* P's rows i0..i0+nr-1: kept in att for backward, or in the scratch (inference) */
         float *pb = att ? att + (((size_t)b * NH + h) * T + i0) * T : prows;
         /* S[i0:i0+nr, 0:ncol] = scale Q K^T, then each row's softmax over 0..i and zeros after */
-        kern_rows4(pb, T, q + (size_t)i0 * C3, C3, 1, kt, Tp, nr, 0, hs, ncol, scale);
+        att_rows4(wide, pb, T, q + (size_t)i0 * C3, C3, 1, kt, Tp, nr, 0, hs, ncol, scale);
         softmax_causal_rows(pb, T, nr, i0 + 1, ncol);
         /* O[i0:i0+nr] = P[i0:i0+nr, 0:i0+nr] V[0:i0+nr] */
-        kern_rows4(o + (size_t)i0 * C, C, pb, T, 1, vp, hs, nr, 0, i0 + nr, hs, 1.0f);
+        att_rows4(wide, o + (size_t)i0 * C, C, pb, T, 1, vp, hs, nr, 0, i0 + nr, hs, 1.0f);
       }
     }
 }
@@ -426,6 +445,7 @@ KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *
                                       const float *att, int B, int T, int C, int NH) {
   const int hs = C / NH, C3 = 3 * C, Tp = kern_pad8(T);
   const float scale = 1.0f / sqrtf((float)hs);
+  const int wide = kern_att_wide();
   float *ds = scratch;                     /* (T,T) dP, then dS in place: P's layout */
   float *vt = ds + (size_t)T * T;          /* (hs, Tp) this head's values, transposed */
   float *kp = vt + (size_t)hs * Tp;        /* (T, hs) its keys, queries and output gradient, */
@@ -455,7 +475,7 @@ KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *
         }
         prefetch_rows(dOn, C, i0, i0 + nr, hs, 0);
         /* dP[i0:i0+nr, 0:ncol] = dO V^T */
-        kern_rows4(ds + (size_t)i0 * T, T, dop + (size_t)i0 * hs, hs, 1, vt, Tp, nr, 0, hs, ncol, 1.0f);
+        att_rows4(wide, ds + (size_t)i0 * T, T, dop + (size_t)i0 * hs, hs, 1, vt, Tp, nr, 0, hs, ncol, 1.0f);
         /* softmax backward: dS = P (dP - sum_j P dP) on and below the diagonal, zeros after */
         for (int i = i0; i < i0 + nr; i++) {
           const float *prow = p + (size_t)i * T; /* zero from i+1 to ncol: so is dS */
@@ -464,16 +484,16 @@ KERN_HOT void kern_attention_backward(float *dqkv, float *scratch, const float *
           for (int j = 0; j < ncol; j++) row[j] = prow[j] * (row[j] - dot);
         }
         /* dQ[i0:i0+nr] = scale dS[i0:i0+nr, 0:i0+nr] K[0:i0+nr] */
-        kern_rows4(dq + (size_t)i0 * C3, C3, ds + (size_t)i0 * T, T, 1, kp, hs, nr, 0, i0 + nr, hs, scale);
+        att_rows4(wide, dq + (size_t)i0 * C3, C3, ds + (size_t)i0 * T, T, 1, kp, hs, nr, 0, i0 + nr, hs, scale);
       }
       /* key/value rows c0..c0+nr-1 receive from query rows c0..T-1 (dS and P are zero above the
        * diagonal inside the block) */
       for (int c0 = 0; c0 < T; c0 += KERN_ATT_ROWS) {
         const int nr = T - c0 < KERN_ATT_ROWS ? T - c0 : KERN_ATT_ROWS;
         /* dK[c0:c0+nr] = scale dS[c0:T, c0:c0+nr]^T Q[c0:T] */
-        kern_rows4(dk + (size_t)c0 * C3, C3, ds + c0, 1, T, qp, hs, nr, c0, T, hs, scale);
+        att_rows4(wide, dk + (size_t)c0 * C3, C3, ds + c0, 1, T, qp, hs, nr, c0, T, hs, scale);
         /* dV[c0:c0+nr] = P[c0:T, c0:c0+nr]^T dO[c0:T] */
-        kern_rows4(dv + (size_t)c0 * C3, C3, p + c0, 1, T, dop, hs, nr, c0, T, hs, 1.0f);
+        att_rows4(wide, dv + (size_t)c0 * C3, C3, p + c0, 1, T, dop, hs, nr, c0, T, hs, 1.0f);
       }
     }
 }

@@ -310,6 +310,15 @@ int kern_panel_width(void);
  * call only where kern_panel_width() is KERN_PANEL_WIDE. In kernels_wide.c, the one file of
  * code compiled for x86-64-v4. */
 void kern_rows4_panel_wide(float *out, const float *A, long lda, const float *P, int nr, int C);
+/* kern_rows4 in 4 x 32 tiles of AVX-512 registers (the column tail through masks): the same
+ * arguments and, each element being the same fmaf chain, the same bits. Call only where
+ * kern_att_wide() is 1. In kernels_wide.c. */
+void kern_rows4_wide(float *out, long ldo, const float *A, long ars, long acs, const float *B, long ldb, int nr,
+                     int k0, int k1, int N, float alpha);
+/* 1 where attention's products (training, scoring) run kern_rows4_wide: CPUs with x86-64-v4's
+ * AVX-512, unless the environment sets OVEROPT_KERN_ATT=16 (kern_rows4's AVX2 tile of 16
+ * columns, for A/B timing and tests). Chosen once per process; both give the same bits. */
+int kern_att_wide(void);
 size_t kern_packed_size(int OC, int C);
 void kern_pack_weights(float *P,       // kern_packed_size(OC, C)
                        const float *w, // (OC,C)
