@@ -9,7 +9,7 @@ ratios="$src/docs/bench/ratios.py"
 python3 - <<'EOF' || die "the JSON bench wrote lacks what ratios.py reads"
 import json
 d = json.load(open("ref.json"))
-assert d["cpu"] and d["blas_kernel"], d
+assert d["cpu"] and d["blas_kernel"] and d["project_kernels"], d
 for s in d["shapes"]:
     for k in ("d_model", "n_layer", "n_ctx", "train_ratio", "sample_ratio", "score_ratio"):
         assert s.get(k, 0) > 0, (k, s)
@@ -41,6 +41,9 @@ want_line small2.out "train .*-3\.0%  DROP"
 variant cpu.json train_ratio 1.0 cpu "Another CPU"
 python3 "$ratios" ref.json cpu.json >cpu.out || die "another CPU with equal ratios: $(cat cpu.out)"
 want_line cpu.out "^warning: cpu differs: .* against 'Another CPU'"
+variant tiles.json train_ratio 1.0 project_kernels "x86-64-v3, tiles: panel 24, attention 16 columns (edited)"
+python3 "$ratios" ref.json tiles.json >tiles.out || die "other tiles with equal ratios: $(cat tiles.out)"
+want_line tiles.out "^warning: project_kernels differs: .* against 'x86-64-v3, tiles: panel 24, attention 16 columns \\(edited\\)'"
 python3 - <<'EOF'
 import json
 d = json.load(open("ref.json"))

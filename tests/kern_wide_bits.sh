@@ -5,14 +5,25 @@
 # (OVEROPT_KERN_ATT=16, OVEROPT_KERN_PANEL=24): every dataset of every HDF5 file must be equal
 # (docs/bench/h5hash.py, wall times left out). test_kern_wide checks the tiles element by element;
 # this checks that the whole program, training included, is wired to them. Skipped (77) on a CPU
-# without x86-64-v4's AVX-512, where both runs would run the same code; the expectation comes
-# from /proc/cpuinfo's flags, independently of machine.c.
+# without x86-64-v4's AVX-512, where both runs would run the same code (after checking that
+# --version names the AVX2 tiles); the expectation comes from /proc/cpuinfo's flags,
+# independently of machine.c.
 # Usage (oo_script_test): kern_wide_bits.sh OVEROPT SOURCE_DIR SCRATCH_DIR
 . "$(dirname "$0")/lib.sh" "$@"
 flags=" $(grep -m1 '^flags' /proc/cpuinfo) "
-for f in avx512f avx512cd avx512bw avx512dq avx512vl; do
-  [[ $flags == *" $f "* ]] || { echo "no $f on this CPU: the AVX-512 tiles never run here"; exit 77; }
-done
+wide=1
+for f in avx512f avx512cd avx512bw avx512dq avx512vl; do [[ $flags == *" $f "* ]] || wide=0; done
+# --version names the tiles in use (so do bench and provenance.txt, through kern_describe)
+if ((wide)); then want="panel 48, attention 32 columns"; else want="panel 24, attention 16 columns"; fi
+"$overopt" --version >v.out 2>&1 || die "--version failed: $(cat v.out)"
+want_line v.out "project kernels .*, tiles: $want\$"
+OVEROPT_KERN_ATT=16 OVEROPT_KERN_PANEL=24 "$overopt" --version >v24.out 2>&1 || die "--version failed: $(cat v24.out)"
+want_line v24.out "project kernels .*, tiles: panel 24, attention 16 columns\$"
+if ((!wide)); then
+  echo "no x86-64-v4 AVX-512 on this CPU: the AVX-512 tiles never run here"
+  [ "$fail" = 0 ] && exit 77
+  exit 1
+fi
 run_one() { # run_one DIR [VAR=VALUE...]: the tiny world, every stage, under the variables
   local dir=$1
   shift

@@ -7,11 +7,12 @@ For every shape in both files (matched by d_model, n_layer, n_ctx) it prints the
 sampling and scoring ratios to sgemm of each run and the relative change, and marks a figure
 that fell by more than FRACTION (default 0.06: rounds on one quiet machine moved by up to 5%).
 Ratios, not times: each is measured against sgemm on the same shapes in the same run, so a
-slower phase of a shared machine moves both sides. A different CPU or BLAS kernel is named on a
-warning line (ratios of different kernels are not comparable). Exits 1 if any figure dropped,
-2 on bad input, 0 otherwise. The regression of 2026-11-27 (kern_dot out of line, docs/bench
-README "ninth pass") took C128 scoring from 0.88 to 0.75: run this at a session's start against
-the reference of the machine's CPU in docs/bench/results/. Standard library only.
+slower phase of a shared machine moves both sides. A different CPU, BLAS kernel or set of project
+kernels (their tiles) is named on a warning line (ratios of different kernels are not
+comparable). Exits 1 if any figure dropped, 2 on bad input, 0 otherwise. The regression of
+2026-11-27 (kern_dot out of line, docs/bench README "ninth pass") took C128 scoring from 0.88 to
+0.75: run this at a session's start against the reference of the machine's CPU in
+docs/bench/results/. Standard library only.
 """
 import json
 import sys
@@ -55,9 +56,10 @@ def main(argv):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     (ref, rs), (new, ns) = load(args[0]), load(args[1])
-    for key in ("cpu", "blas_kernel"):
+    for key in ("cpu", "blas_kernel", "project_kernels"):
         if ref.get(key) != new.get(key):
-            print(f"warning: {key} differs: '{ref.get(key)}' (reference) against '{new.get(key)}'")
+            print(f"warning: {key} differs: '{ref.get(key, 'not recorded')}' (reference) against "
+                  f"'{new.get(key, 'not recorded')}'")
     common = [k for k in rs if k in ns]
     if not common:
         print("ratios.py: the two runs share no shape (d_model, n_layer, n_ctx)", file=sys.stderr)

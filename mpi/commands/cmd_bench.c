@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "core/core.h"
 #include "core/machine.h"
+#include "model/kernels.h"
 #include "core/metrics.h"
 #include "io/config.h"
 #include "model/bench.h"
@@ -45,6 +46,8 @@ static int write_rates(const char *path, const bench_opts *shapes, const bench_r
   oo_json_string(f, oo_cpu_model());
   fprintf(f, ", \"blas_kernel\": ");
   oo_json_string(f, oo_blas_kernel());
+  fprintf(f, ", \"project_kernels\": ");
+  oo_json_string(f, kern_describe());
   fprintf(f, ",\n \"shapes\": [");
   for (int i = 0; i < n; i++)
     fprintf(f, "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
@@ -90,7 +93,7 @@ int cmd_bench(int argc, char **argv) {
   openblas_set_num_threads(1);
   const char *was = oo_blas_kernel_fallback(); /* the kernel OpenBLAS chose, where the guard switched */
   printf("CPU: %s; BLAS kernel: %s%s%s; project kernels: %s\n", oo_cpu_model(), oo_blas_kernel(),
-         was ? ", OpenBLAS had chosen " : "", was ? was : "", oo_kernel_target());
+         was ? ", OpenBLAS had chosen " : "", was ? was : "", kern_describe());
   printf("overopt bench: OpenBLAS %s, 1 thread; best of %d (sampling %d) after a warm-up, thread CPU time; ratio ="
          " model GFLOP/s / sgemm GFLOP/s on the same shapes\n",
          openblas_get_config(), base.reps, base.reps > BENCH_SAMPLE_REPS ? BENCH_SAMPLE_REPS : base.reps);

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "core/core.h"
 #include "core/machine.h"
+#include "model/kernels.h"
 #include "provenance.h"
 
 static int n_commands;
@@ -127,7 +128,7 @@ int main(int argc, char **argv) {
     const char *was = oo_blas_kernel_fallback(); /* the kernel OpenBLAS chose, where the guard switched */
     if (rank == 0)
       printf("overopt %s\nCPU %s, BLAS kernel %s%s%s%s, project kernels %s\n", OVEROPT_VERSION, oo_cpu_model(),
-             oo_blas_kernel(), was ? " (OpenBLAS chose " : "", was ? was : "", was ? ")" : "", oo_kernel_target());
+             oo_blas_kernel(), was ? " (OpenBLAS chose " : "", was ? was : "", was ? ")" : "", kern_describe());
   } else {
     code = dispatch(argc - 1, argv + 1, rank);
   }

@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/core.h"
 #include "core/machine.h"
+#include "model/kernels.h"
 #include "mem_budget.h"
 #include "stats/summary.h"
 #include "postprocess.h"
@@ -214,7 +215,7 @@ static int write_provenance(const oo_run *run, const char *config_path) {
   const char *was = oo_blas_kernel_fallback(); /* the kernel OpenBLAS chose, where the guard switched */
   fprintf(f, "cpu %s, BLAS kernel %s (run.blas_kernel \"%s\"%s%s), project kernels %s\n", oo_cpu_model(),
           oo_blas_kernel(), run->cfg.run.blas_kernel, was ? "; OpenBLAS had chosen " : "", was ? was : "",
-          oo_kernel_target());
+          kern_describe());
   const char *job = getenv("SLURM_JOB_ID");
   if (job) fprintf(f, "slurm job %s (restart %s)\n", job, getenv("SLURM_RESTART_COUNT") ? getenv("SLURM_RESTART_COUNT") : "0");
   layout_print(&run->layout, f);

@@ -13,6 +13,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,14 @@ int kern_att_wide(void) {
     wide = oo_cpu_has_avx512() && !(env && !strcmp(env, "16"));
   }
   return wide;
+}
+
+const char *kern_describe(void) {
+  static char text[96];
+  if (!text[0])
+    snprintf(text, sizeof text, "%s, tiles: panel %d, attention %d columns", oo_kernel_target(), kern_panel_width(),
+             kern_att_wide() ? 32 : 16);
+  return text;
 }
 
 size_t kern_packed_size(int OC, int C) {

@@ -319,6 +319,11 @@ void kern_rows4_wide(float *out, long ldo, const float *A, long ars, long acs, c
  * AVX-512, unless the environment sets OVEROPT_KERN_ATT=16 (kern_rows4's AVX2 tile of 16
  * columns, for A/B timing and tests). Chosen once per process; both give the same bits. */
 int kern_att_wide(void);
+/* The project kernels this process runs, for reports (--version, bench, provenance.txt): the
+ * KERN_HOT clone (core/machine.h oo_kernel_target) and the widths of the tiles chosen above, e.g.
+ * "x86-64-v3, tiles: panel 48, attention 32 columns" (the AVX-512 ones) or "... panel 24,
+ * attention 16 columns" (AVX2). Figures from different tiles are not comparable digit by digit. */
+const char *kern_describe(void);
 size_t kern_packed_size(int OC, int C);
 void kern_pack_weights(float *P,       // kern_packed_size(OC, C)
                        const float *w, // (OC,C)
