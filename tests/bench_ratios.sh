@@ -11,7 +11,8 @@ import json
 d = json.load(open("ref.json"))
 assert d["cpu"] and d["blas_kernel"] and d["project_kernels"], d
 for s in d["shapes"]:
-    for k in ("d_model", "n_layer", "n_ctx", "train_ratio", "sample_ratio", "score_ratio"):
+    for k in ("d_model", "n_layer", "n_ctx", "train_ratio", "sample_ratio", "score_ratio", "kv_gbps",
+              "stream_gbps", "sample_roofline"):
         assert s.get(k, 0) > 0, (k, s)
 EOF
 # variant NAME FIGURE FACTOR [KEY VALUE]: ref.json with FIGURE of the first shape times FACTOR

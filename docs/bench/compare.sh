@@ -90,5 +90,6 @@ awk '
            obon, tbon, r(obon, tbon);
   }' "$tmp"/overopt.1 "$tmp"/overopt.2 "$tmp"/torch.1 "$tmp"/torch.2
 echo
-echo "overopt PPO step and best-of-n round as printed, runs 1 and 2:"
-grep -h -E '^(sizes:|PPO step|BoN round)' "$tmp"/overopt.1 "$tmp"/overopt.2 || true
+echo "overopt sampling's memory traffic and roofline, PPO step and best-of-n round as printed, runs 1 and 2:"
+grep -h -E '^(C[0-9]+ L[0-9]+ NH[0-9]+ T[0-9]+ x[0-9]+ sampling:|sizes:|PPO step|BoN round)' "$tmp"/overopt.1 \
+  "$tmp"/overopt.2 || true

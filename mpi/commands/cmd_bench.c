@@ -52,9 +52,10 @@ static int write_rates(const char *path, const bench_opts *shapes, const bench_r
   for (int i = 0; i < n; i++)
     fprintf(f, "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
                "\"score_gflops\": %.4g, \"sgemm_gflops\": %.4g, \"train_ratio\": %.4f, \"sample_ratio\": %.4f, "
-               "\"score_ratio\": %.4f}", i ? "," : "", shapes[i].d.C, shapes[i].d.L,
-            shapes[i].d.T, r[i].train_gflops, r[i].sample_gflops, r[i].score_gflops, r[i].sgemm_train_gflops,
-            r[i].train_ratio, r[i].sample_ratio, r[i].score_ratio);
+               "\"score_ratio\": %.4f, \"kv_gbps\": %.4g, \"stream_gbps\": %.4g, \"sample_roofline\": %.4f}",
+            i ? "," : "", shapes[i].d.C, shapes[i].d.L, shapes[i].d.T, r[i].train_gflops, r[i].sample_gflops,
+            r[i].score_gflops, r[i].sgemm_train_gflops, r[i].train_ratio, r[i].sample_ratio, r[i].score_ratio,
+            r[i].kv_gbps, r[i].stream_gbps, r[i].sample_roofline);
   fprintf(f, "]}\n");
   int bad = ferror(f);
   bad |= fclose(f);
@@ -106,6 +107,7 @@ int cmd_bench(int argc, char **argv) {
     bench_print_row(stdout, &shapes[i], &r[i]);
     fflush(stdout);
   }
+  for (int i = 0; i < n; i++) bench_print_memory(stdout, &shapes[i], &r[i]);
   bench_rlhf_result rr;
   if (bench_rlhf(&cfg, quick ? 1 : 3, &rr)) return opts_runtime_error("bench");
   bench_rlhf_print(stdout, &cfg, &rr);

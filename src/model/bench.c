@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "model/kernels.h"
 
 /* CPU seconds of this thread (see the file comment); wall time if that clock is missing. */
 double bench_clock(void) {
@@ -115,6 +116,34 @@ static int linear_shapes(gpt_dims d, int M, int backward, int lm_head, gemm_shap
   return n;
 }
 
+/* The streaming-read reference for the KV-cache path, whose decode attention reads every cached
+ * key and value of its sequences once per layer and step (the cache of 64 sequences does not fit
+ * in a last-level cache): the best rate of summing a BENCH_STREAM_BYTES buffer, measured in
+ * rounds between the sampling runs like the sgemm reference. KERN_HOT: vector loads, as the
+ * attention's. */
+typedef struct {
+  float *x;    /* BENCH_STREAM_BYTES of floats */
+  size_t n;    /* their count */
+  double best; /* best seconds of one pass */
+  volatile float sink; /* the sums, stored so no pass is optimized away */
+} stream_ref;
+
+KERN_HOT static float stream_sum(const float *x, size_t n) {
+  float acc[KERN_LANES] = {0};
+  for (size_t i = 0; i + KERN_LANES <= n; i += KERN_LANES)
+    for (int j = 0; j < KERN_LANES; j++) acc[j] += x[i + j];
+  float s = 0.0f;
+  for (int j = 0; j < KERN_LANES; j++) s += acc[j];
+  return s;
+}
+
+static void stream_round(stream_ref *s, int record) {
+  const double t0 = bench_clock();
+  s->sink += stream_sum(s->x, s->n);
+  const double t = bench_clock() - t0;
+  if (record && t < s->best) s->best = t;
+}
+
 static double train_step(gpt *m, const int *tok, const int *tgt, int B, int T) {
   const gpt_optim opt = {.lr_max = 1e-4f, .lr_min = 1e-4f, .weight_decay = 0.1f, .max_norm = 1.0f};
   double t0 = bench_clock();
@@ -169,6 +198,7 @@ int bench_model(const bench_opts *o, bench_result *r) {
   gpt lm;
   gpt_kvcache kv;
   memset(&kv, 0, sizeof kv);
+  stream_ref stream = {0};
   CHECK(gpt_create(&lm, d, GPT_LM));
   gpt_init_weights(&lm, 3, 0.02f, 0.0f);
   const int max_new = o->max_new > 0 && o->max_new < T ? o->max_new : T - 1;
@@ -181,10 +211,14 @@ int bench_model(const bench_opts *o, bench_result *r) {
   CHECK_GOTO(rc, gpt_kv_create(&kv, &lm, BS), done);
   best = 1e30;
   long generated = 0;
+  stream.n = BENCH_STREAM_BYTES / sizeof(float), stream.best = 1e30;
+  stream.x = xmalloc_floats(stream.n);
+  for (size_t i = 0; i < stream.n; i++) stream.x[i] = (float)(i & 7); /* touched: no zero pages */
   const int sample_reps = o->reps > BENCH_SAMPLE_REPS ? BENCH_SAMPLE_REPS : o->reps;
   for (int rep = 0; rep <= sample_reps; rep++) {
     for (int b = 0; b < BS; b++) rngs[b] = oo_rng_make(4, RNG_SAMPLE, (uint64_t)b, (uint64_t)rep);
     ref_round(&ref_sample, 5, rep > 0);
+    for (int k = 0; k < 3; k++) stream_round(&stream, rep > 0);
     double t0 = bench_clock();
     CHECK_GOTO(rc, gpt_generate(&lm, &kv, prompt, 1, BS, &so, rngs, out_tok, out_len, NULL), done);
     double t = bench_clock() - t0;
@@ -197,12 +231,20 @@ int bench_model(const bench_opts *o, bench_result *r) {
   {
     /* positions fed: the prompt's one and every generated token but the last */
     const long positions = generated / BS;
-    double flops = 0.0;
-    for (long t = 0; t < positions; t++) flops += 2.0 * n_params + 4.0 * d.L * (double)d.C * (t + 1);
+    double flops = 0.0, kv_floats = 0.0;
+    for (long t = 0; t < positions; t++) {
+      flops += 2.0 * n_params + 4.0 * d.L * (double)d.C * (t + 1);
+      kv_floats += 2.0 * d.L * (double)d.C * (t + 1); /* the keys and values of positions 0..t */
+    }
     r->sample_tok_s = generated / best;
     r->sample_gflops = flops * BS / best * 1e-9;
     r->sgemm_sample_gflops = ref_gflops(&ref_sample);
     r->sample_ratio = r->sample_gflops / r->sgemm_sample_gflops;
+    r->kv_gbytes = kv_floats * BS * sizeof(float) * 1e-9;
+    r->kv_gbps = r->kv_gbytes / best;
+    r->stream_gbps = (double)stream.n * sizeof(float) / stream.best * 1e-9;
+    const double t_roof = 2.0 * n_params * positions * BS * 1e-9 / r->sgemm_sample_gflops + r->kv_gbytes / r->stream_gbps;
+    r->sample_roofline = flops * BS * 1e-9 / t_roof / r->sgemm_sample_gflops;
   }
 
   /* reward scoring: a reward model's forward over BS full-length sequences */
@@ -229,6 +271,7 @@ done:
   ref_free(&ref_train);
   ref_free(&ref_sample);
   ref_free(&ref_score);
+  xfree(&stream.x);
   gpt_kv_free(&kv);
   gpt_free(&lm);
   xfree(&prompt), xfree(&out_tok), xfree(&out_len), xfree(&rngs), xfree(&tok), xfree(&tgt);
@@ -241,6 +284,12 @@ void bench_print_header(FILE *f) {
           "seq/s", "GFLOP/s", "ratio");
   fprintf(f, "%-22s | %-41s | %-31s | %-29s\n", "", "training step (fwd+bwd+AdamW)",
           "KV-cache sampling (batch)", "reward scoring (forward)");
+}
+
+void bench_print_memory(FILE *f, const bench_opts *o, const bench_result *r) {
+  fprintf(f, "C%d L%d NH%d T%d x%d sampling: %.2f GB of cached keys and values read at %.1f GB/s (streaming read %.1f GB/s);"
+             " serial roofline %.2f (products at the sgemm64 rate, then the cache at the streaming rate)\n",
+          o->d.C, o->d.L, o->d.NH, o->d.T, o->B, r->kv_gbytes, r->kv_gbps, r->stream_gbps, r->sample_roofline);
 }
 
 void bench_print_row(FILE *f, const bench_opts *o, const bench_result *r) {

@@ -17,6 +17,9 @@
 #include "model/gpt.h"
 
 #define BENCH_SAMPLE_REPS 2
+/* The streaming-read reference: far larger than a last-level cache, as a sampling run's KV cache
+ * is (C256 L6 T256, 64 sequences: 200 MB) */
+#define BENCH_STREAM_BYTES ((size_t)256 << 20)
 
 typedef struct {
   gpt_dims d;   /* model shape (d.T is the sequence length used) */
@@ -40,6 +43,11 @@ typedef struct {
   double score_seq_s;         /* reward model forward: sequences per second */
   double score_gflops;        /* forward FLOPs / time */
   double score_ratio;         /* score_gflops / sgemm_score_gflops */
+  double kv_gbytes;           /* keys and values the sampling run read: B_sample x L x 2 x C x (t+1) floats a position */
+  double kv_gbps;             /* kv_gbytes / sampling time */
+  double stream_gbps;         /* streaming read of BENCH_STREAM_BYTES, interleaved with the sampling runs */
+  double sample_roofline;     /* the sampling ratio if the products ran at sgemm64's rate and then the cache
+                               * streamed at stream_gbps, one after the other */
 } bench_result;
 
 /* Runs every measurement for one shape. Returns a status (allocation or sampling errors). */
@@ -47,6 +55,8 @@ int bench_model(const bench_opts *o, bench_result *r);
 /* Prints the table header and one row per shape. */
 void bench_print_header(FILE *f);
 void bench_print_row(FILE *f, const bench_opts *o, const bench_result *r);
+/* One line per shape on the sampling run's memory traffic and its serial roofline. */
+void bench_print_memory(FILE *f, const bench_opts *o, const bench_result *r);
 
 /* CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID; wall time if it is missing). */
 double bench_clock(void);
