@@ -48,6 +48,8 @@ static int write_rates(const char *path, const bench_opts *shapes, const bench_r
   oo_json_string(f, oo_blas_kernel());
   fprintf(f, ", \"project_kernels\": ");
   oo_json_string(f, kern_describe());
+  /* how it was measured (--quick: 1 repetition, 32 tokens): runs of other modes do not compare */
+  fprintf(f, ", \"reps\": %d, \"max_new\": %d", n ? shapes[0].reps : 0, n ? shapes[0].max_new : 0);
   fprintf(f, ",\n \"shapes\": [");
   for (int i = 0; i < n; i++)
     fprintf(f, "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
