@@ -16,10 +16,10 @@
 #include "commands.h"
 #include "core/core.h"
 #include "core/machine.h"
-#include "model/kernels.h"
 #include "core/metrics.h"
 #include "io/config.h"
 #include "model/bench.h"
+#include "model/kernels.h"
 #include "plan.h"
 
 static const oo_option opts[] = {
