@@ -45,12 +45,14 @@ python3 "$ratios" ref.json cpu.json >cpu.out || die "another CPU with equal rati
 want_line cpu.out "^warning: cpu differs: .* against 'Another CPU'"
 variant tiles.json train_ratio 1.0 project_kernels "x86-64-v3, tiles: panel 24, attention 16 columns (edited)"
 python3 "$ratios" ref.json tiles.json >tiles.out || die "other tiles with equal ratios: $(cat tiles.out)"
-want_line tiles.out "^warning: project_kernels differs: .* against 'x86-64-v3, tiles: panel 24, attention 16 columns \\(edited\\)'"
+want_line tiles.out \
+  "^warning: project_kernels differs: .* against 'x86-64-v3, tiles: panel 24, attention 16 columns \\(edited\\)'"
 # several rounds of one build: each figure at its best; rounds of another mode are refused
 variant low.json sample_ratio 0.8
 python3 "$ratios" ref.json low.json >low.out; rc=$?
 [ $rc = 1 ] || die "one round with sampling 20% lower: exit $rc, want 1: $(cat low.out)"
-python3 "$ratios" ref.json low.json ref.json >best.out || die "a low round and an equal one: the best is no drop: $(cat best.out)"
+python3 "$ratios" ref.json low.json ref.json >best.out ||
+  die "a low round and an equal one: the best is no drop: $(cat best.out)"
 want_line best.out "^0 figure\(s\) dropped"
 variant full.json sample_ratio 1.0 max_new 0
 python3 "$ratios" ref.json ref.json full.json >mode.out 2>&1; rc=$?

@@ -57,7 +57,8 @@ static void check_rows(rows_fn *fn, const char *name, int nr, int k0, int k1, in
       s *= alpha;
       bad += memcmp(&s, &out[r * LDO + j], sizeof s) != 0;
     }
-  EXPECT_MSG(bad == 0 && touched == 0, "%s nr=%d k=%d..%d N=%d %s alpha=%g: %d elements differ from the fmaf chain, %d outside the block written",
+  EXPECT_MSG(bad == 0 && touched == 0,
+             "%s nr=%d k=%d..%d N=%d %s alpha=%g: %d elements differ from the fmaf chain, %d outside the block written",
              name, nr, k0, k1, N, transposed ? "A^T" : "A", alpha, bad, touched);
 }
 

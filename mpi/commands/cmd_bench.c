@@ -52,9 +52,10 @@ static int write_rates(const char *path, const bench_opts *shapes, const bench_r
   fprintf(f, ", \"reps\": %d, \"max_new\": %d", n ? shapes[0].reps : 0, n ? shapes[0].max_new : 0);
   fprintf(f, ",\n \"shapes\": [");
   for (int i = 0; i < n; i++)
-    fprintf(f, "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
-               "\"score_gflops\": %.4g, \"sgemm_gflops\": %.4g, \"train_ratio\": %.4f, \"sample_ratio\": %.4f, "
-               "\"score_ratio\": %.4f, \"kv_gbps\": %.4g, \"stream_gbps\": %.4g, \"sample_roofline\": %.4f}",
+    fprintf(f,
+            "%s\n  {\"d_model\": %d, \"n_layer\": %d, \"n_ctx\": %d, \"train_gflops\": %.4g, \"sample_gflops\": %.4g, "
+            "\"score_gflops\": %.4g, \"sgemm_gflops\": %.4g, \"train_ratio\": %.4f, \"sample_ratio\": %.4f, "
+            "\"score_ratio\": %.4f, \"kv_gbps\": %.4g, \"stream_gbps\": %.4g, \"sample_roofline\": %.4f}",
             i ? "," : "", shapes[i].d.C, shapes[i].d.L, shapes[i].d.T, r[i].train_gflops, r[i].sample_gflops,
             r[i].score_gflops, r[i].sgemm_train_gflops, r[i].train_ratio, r[i].sample_ratio, r[i].score_ratio,
             r[i].kv_gbps, r[i].stream_gbps, r[i].sample_roofline);

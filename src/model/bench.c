@@ -243,7 +243,8 @@ int bench_model(const bench_opts *o, bench_result *r) {
     r->kv_gbytes = kv_floats * BS * sizeof(float) * 1e-9;
     r->kv_gbps = r->kv_gbytes / best;
     r->stream_gbps = (double)stream.n * sizeof(float) / stream.best * 1e-9;
-    const double t_roof = 2.0 * n_params * positions * BS * 1e-9 / r->sgemm_sample_gflops + r->kv_gbytes / r->stream_gbps;
+    const double t_roof =
+        2.0 * n_params * positions * BS * 1e-9 / r->sgemm_sample_gflops + r->kv_gbytes / r->stream_gbps;
     r->sample_roofline = flops * BS * 1e-9 / t_roof / r->sgemm_sample_gflops;
   }
 
@@ -287,8 +288,9 @@ void bench_print_header(FILE *f) {
 }
 
 void bench_print_memory(FILE *f, const bench_opts *o, const bench_result *r) {
-  fprintf(f, "C%d L%d NH%d T%d x%d sampling: %.2f GB of cached keys and values read at %.1f GB/s (streaming read %.1f GB/s);"
-             " serial roofline %.2f (products at the sgemm64 rate, then the cache at the streaming rate)\n",
+  fprintf(f,
+          "C%d L%d NH%d T%d x%d sampling: %.2f GB of cached keys and values read at %.1f GB/s (streaming read"
+          " %.1f GB/s); serial roofline %.2f (products at the sgemm64 rate, then the cache at the streaming rate)\n",
           o->d.C, o->d.L, o->d.NH, o->d.T, o->B, r->kv_gbytes, r->kv_gbps, r->stream_gbps, r->sample_roofline);
 }
 

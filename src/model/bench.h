@@ -43,7 +43,8 @@ typedef struct {
   double score_seq_s;         /* reward model forward: sequences per second */
   double score_gflops;        /* forward FLOPs / time */
   double score_ratio;         /* score_gflops / sgemm_score_gflops */
-  double kv_gbytes;           /* keys and values the sampling run read: B_sample x L x 2 x C x (t+1) floats a position */
+  double kv_gbytes;           /* keys and values the sampling run read (B_sample x L x 2 x C x (t+1) floats a
+                               * position t) */
   double kv_gbps;             /* kv_gbytes / sampling time */
   double stream_gbps;         /* streaming read of BENCH_STREAM_BYTES, interleaved with the sampling runs */
   double sample_roofline;     /* the sampling ratio if the products ran at sgemm64's rate and then the cache
