@@ -20,6 +20,7 @@
 /* The streaming-read reference: far larger than a last-level cache, as a sampling run's KV cache
  * is (C256 L6 T256, 64 sequences: 200 MB) */
 #define BENCH_STREAM_BYTES ((size_t)256 << 20)
+_Static_assert(BENCH_STREAM_BYTES / sizeof(float) <= 2147483647, "the streaming reference sums with kern_sum (int n)");
 
 typedef struct {
   gpt_dims d;   /* model shape (d.T is the sequence length used) */
