@@ -224,22 +224,19 @@ int bench_model(const bench_opts *o, bench_result *r) {
   }
   {
     /* positions fed: the prompt's one and every generated token but the last */
-    const long positions = generated / BS;
-    double flops = 0.0, kv_floats = 0.0;
-    for (long t = 0; t < positions; t++) {
-      flops += 2.0 * n_params + 4.0 * d.L * (double)d.C * (t + 1);
-      kv_floats += 2.0 * d.L * (double)d.C * (t + 1); /* the keys and values of positions 0..t */
-    }
+    const double positions = (double)(generated / BS);
+    const double cached = positions * (positions + 1.0) / 2.0; /* sum over positions t of t+1 */
+    const double gf_products = 2.0 * n_params * positions * BS * 1e-9;
+    const double gf = gf_products + 4.0 * d.L * (double)d.C * cached * BS * 1e-9; /* + Q K^T and P V */
     r->sample_tok_s = generated / best;
-    r->sample_gflops = flops * BS / best * 1e-9;
+    r->sample_gflops = gf / best;
     r->sgemm_sample_gflops = ref_gflops(&ref_sample);
     r->sample_ratio = r->sample_gflops / r->sgemm_sample_gflops;
-    r->kv_gbytes = kv_floats * BS * sizeof(float) * 1e-9;
+    r->kv_gbytes = 2.0 * d.L * (double)d.C * cached * BS * sizeof(float) * 1e-9; /* keys and values of 0..t */
     r->kv_gbps = r->kv_gbytes / best;
     r->stream_gbps = (double)stream.n * sizeof(float) / stream.best * 1e-9;
-    const double t_roof =
-        2.0 * n_params * positions * BS * 1e-9 / r->sgemm_sample_gflops + r->kv_gbytes / r->stream_gbps;
-    r->sample_roofline = flops * BS * 1e-9 / t_roof / r->sgemm_sample_gflops;
+    const double t_roof = gf_products / r->sgemm_sample_gflops + r->kv_gbytes / r->stream_gbps;
+    r->sample_roofline = gf / t_roof / r->sgemm_sample_gflops;
   }
 
   /* reward scoring: a reward model's forward over BS full-length sequences */
