@@ -96,21 +96,22 @@ KERN_HOT void kern_linear_forward(float *out, const float *inp, const float *w, 
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta, out, OC);
 }
 
+/* 1 where an AVX-512 tile may run: the CPU has x86-64-v4's AVX-512 and the environment variable
+ * var does not name the AVX2 tile's width (for A/B timing and tests) */
+static int wide_tiles(const char *var, const char *narrow) {
+  const char *env = getenv(var);
+  return oo_cpu_has_avx512() && !(env && !strcmp(env, narrow));
+}
+
 int kern_panel_width(void) {
   static int width;
-  if (!width) {
-    const char *env = getenv("OVEROPT_KERN_PANEL");
-    width = oo_cpu_has_avx512() && !(env && !strcmp(env, "24")) ? KERN_PANEL_WIDE : KERN_PANEL;
-  }
+  if (!width) width = wide_tiles("OVEROPT_KERN_PANEL", "24") ? KERN_PANEL_WIDE : KERN_PANEL;
   return width;
 }
 
 int kern_att_wide(void) {
   static int wide = -1;
-  if (wide < 0) {
-    const char *env = getenv("OVEROPT_KERN_ATT");
-    wide = oo_cpu_has_avx512() && !(env && !strcmp(env, "16"));
-  }
+  if (wide < 0) wide = wide_tiles("OVEROPT_KERN_ATT", "16");
   return wide;
 }
 
